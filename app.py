@@ -1,0 +1,31 @@
+"""The Chalice app: routes come from the faces' blueprints; nothing here talks to AWS at import."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Chalice, Response
+
+from chalicelib.api import platform, v1
+from chalicelib.api.health import health_status
+from chalicelib.api.http import normalise_chalice_errors, route
+from chalicelib.api.logs import get_logger
+from chalicelib.api.schemas import Health
+from chalicelib.services.auth import Scheme
+
+app = Chalice(app_name="booking-engine")
+app.register_blueprint(platform.bp)
+app.register_blueprint(v1.bp)
+
+
+@app.middleware("http")
+def _errors_and_logs(event: Any, get_response: Any) -> Response:
+    context = app.current_request.context if app.current_request else {}
+    get_logger().append_keys(request_id=(context or {}).get("requestId"))
+    return normalise_chalice_errors(event, get_response)
+
+
+@route(app, "/health", "GET", summary="200 once the table is reachable, 503 otherwise",
+       scheme=Scheme.NONE, tag="operations", response=Health, errors=(503,))
+def health(call: Any) -> Health:
+    return health_status()

@@ -1,0 +1,1 @@
+"""Booking engine: everything beside app.py that Chalice packages into the Lambda."""

@@ -1,0 +1,1 @@
+"""HTTP faces of the product: route declarations, request/response models, OpenAPI."""

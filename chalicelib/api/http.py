@@ -1,0 +1,292 @@
+"""The one way a route is declared: auth, body cap, content type, parsing,
+validation, the error shape and the OpenAPI description all happen here, so a
+view is a few lines that call a service.
+
+Every route registers with ``content_types=['*/*']`` so that this module, not
+Chalice, decides on 415 and answers with the product's error shape.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from chalice import Response
+from chalice.app import Request
+from pydantic import BaseModel, ValidationError
+
+from chalicelib.api.logs import get_logger
+from chalicelib.domain.errors import (
+    BadRequest,
+    BookingError,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+from chalicelib.services.auth import Principal, Scheme, authenticate
+from chalicelib.settings import get_settings
+
+M = TypeVar("M", bound=BaseModel)
+JSON_TYPE = "application/json"
+XML_TYPES = ("application/xml", "text/xml")
+
+
+@dataclass(frozen=True)
+class Operation:
+    """What the OpenAPI generator needs to know about one route."""
+
+    path: str
+    method: str
+    summary: str
+    scheme: Scheme
+    tag: str
+    request: type[BaseModel] | None
+    query: type[BaseModel] | None
+    response: type[BaseModel] | None
+    status: int
+    errors: tuple[int, ...]
+    consumes: str
+    produces: str
+    path_types: Mapping[str, str]
+
+
+OPERATIONS: list[Operation] = []
+
+
+@dataclass
+class Call:
+    """One request, already authenticated and validated."""
+
+    request: Request
+    principal: Principal | None
+    raw_body: bytes
+    _body: BaseModel | None = None
+    _query: BaseModel | None = None
+    extra_headers: dict[str, str] = field(default_factory=dict)
+
+    def body(self, model: type[M]) -> M:
+        assert isinstance(self._body, model), f"route declared no {model.__name__} body"
+        return self._body
+
+    def query(self, model: type[M]) -> M:
+        assert isinstance(self._query, model), f"route declared no {model.__name__} query"
+        return self._query
+
+    def header(self, name: str) -> str | None:
+        value: str | None = (self.request.headers or {}).get(name.lower())
+        return value
+
+    @property
+    def auth(self) -> Principal:
+        assert self.principal is not None, "route is not authenticated"
+        return self.principal
+
+    @property
+    def base_url(self) -> str:
+        """Absolute root of this API, for HAL links (honours API Gateway's stage path)."""
+        headers = self.request.headers or {}
+        host = headers.get("host", "localhost")
+        proto = headers.get("x-forwarded-proto", "http" if host.startswith(("127.", "localhost")) else "https")
+        context = self.request.context or {}
+        stage_path = f"/{context['stage']}" if "execute-api" in host and context.get("stage") else ""
+        return f"{proto}://{host}{stage_path}"
+
+
+View = Callable[..., Any]
+
+
+def error_body(error: BookingError) -> dict[str, Any]:
+    payload: dict[str, Any] = {"code": error.code, "message": error.message}
+    if error.field is not None:
+        payload["field"] = error.field
+    payload.update(error.extra)
+    return {"error": payload}
+
+
+def error_response(error: BookingError, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        body=error_body(error),
+        status_code=error.status,
+        headers={"Content-Type": JSON_TYPE, **(headers or {})},
+    )
+
+
+def validation_error(exc: ValidationError, prefix: str = "") -> ValidationFailed:
+    problems = exc.errors(include_url=False, include_input=False)
+    first = problems[0]
+    field_path = ".".join(str(part) for part in first["loc"])
+    if prefix:
+        field_path = f"{prefix}.{field_path}" if field_path else prefix
+    details = [
+        {"field": ".".join(str(p) for p in problem["loc"]), "message": problem["msg"]}
+        for problem in problems
+    ]
+    return ValidationFailed(
+        f"{field_path or 'body'}: {first['msg']}", field=field_path or None, extra={"details": details}
+    )
+
+
+def _media_type(request: Request) -> str:
+    raw = (request.headers or {}).get("content-type", "")
+    return raw.split(";", 1)[0].strip().lower()
+
+
+def parse_json_body(request: Request, raw: bytes) -> Any:
+    media_type = _media_type(request)
+    # Timekit's and BookingBug's own curl examples send JSON with `--data` and no
+    # Content-Type, i.e. as form-encoded; accept that when the body is JSON.
+    lenient = media_type in ("", "application/x-www-form-urlencoded")
+    if not (media_type == JSON_TYPE or media_type.endswith("+json") or lenient):
+        raise UnsupportedMediaType(f"send the body as {JSON_TYPE}, not {media_type}", field="Content-Type")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        if lenient and media_type:
+            raise UnsupportedMediaType(f"send the body as {JSON_TYPE}", field="Content-Type") from None
+        raise BadRequest("the request body is not valid JSON", code="malformed_json") from None
+
+
+def _query_params(request: Request) -> dict[str, Any]:
+    params = request.query_params or {}
+    multi = getattr(request.query_params, "getlist", None)
+    return {name: (multi(name) if multi and len(multi(name)) > 1 else value) for name, value in params.items()}
+
+
+def _path_args(raw: Mapping[str, str], types: Mapping[str, str]) -> dict[str, Any]:
+    from chalicelib.domain.errors import NotFound
+
+    args: dict[str, Any] = {}
+    for name, value in raw.items():
+        if types.get(name, "integer") == "integer":
+            try:
+                args[name] = int(value)
+            except ValueError:
+                # An id that cannot exist is simply not found.
+                raise NotFound(f"no such {name.removesuffix('_id') or 'resource'}", field=name) from None
+            if args[name] <= 0:
+                raise NotFound(f"no such {name.removesuffix('_id')}", field=name)
+        else:
+            args[name] = value
+    return args
+
+
+def route(
+    registrar: Any,
+    path: str,
+    method: str,
+    *,
+    summary: str,
+    scheme: Scheme,
+    tag: str,
+    request: type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None,
+    response: type[BaseModel] | None = None,
+    status: int = 200,
+    errors: tuple[int, ...] = (),
+    consumes: str = JSON_TYPE,
+    produces: str = JSON_TYPE,
+    path_types: Mapping[str, str] | None = None,
+    prefix: str = "",
+) -> Callable[[View], View]:
+    """Register ``view`` on ``registrar`` (the app or a blueprint) at ``path``.
+
+    The view is called as ``view(call, **path_args)`` and returns a pydantic
+    model (dumped by alias), a dict, or a chalice ``Response``.
+    """
+    types = dict(path_types or {})
+    auth_errors = () if scheme is Scheme.NONE else (401,)
+    body_errors = (400, 413, 415, 422) if (request is not None or consumes != JSON_TYPE) else ()
+    query_errors = (422,) if query is not None else ()
+    all_errors = tuple(sorted(set(errors + auth_errors + body_errors + query_errors)))
+    OPERATIONS.append(
+        Operation(
+            path=prefix + path,
+            method=method,
+            summary=summary,
+            scheme=scheme,
+            tag=tag,
+            request=request,
+            query=query,
+            response=response,
+            status=status,
+            errors=all_errors,
+            consumes=consumes,
+            produces=produces,
+            path_types=types,
+        )
+    )
+
+    def decorate(view: View) -> View:
+        def handler(**raw_path: str) -> Response:
+            current: Request = registrar.current_request
+            try:
+                return _run(view, current, raw_path)
+            except BookingError as error:
+                return error_response(error)
+            except Exception:
+                get_logger().exception("unhandled error", extra={"path": current.path})
+                internal = BookingError("an internal error occurred", code="internal_error")
+                internal.status = 500
+                return error_response(internal)
+
+        def _run(view: View, current: Request, raw_path: Mapping[str, str]) -> Response:
+            raw = current.raw_body or b""
+            if len(raw) > get_settings().max_body_bytes:
+                raise PayloadTooLarge(f"the body exceeds {get_settings().max_body_bytes} bytes")
+            principal = authenticate(scheme, current.headers or {})
+            args = _path_args(raw_path, types)
+            if principal is not None and "company_id" in args and principal.company_id is not None:
+                principal.require_company(args["company_id"])
+            call = Call(request=current, principal=principal, raw_body=raw)
+            if query is not None:
+                try:
+                    call._query = query.model_validate(_query_params(current))
+                except ValidationError as exc:
+                    raise validation_error(exc) from None
+            if request is not None:
+                payload = parse_json_body(current, raw) if raw.strip() else {}
+                try:
+                    call._body = request.model_validate(payload)
+                except ValidationError as exc:
+                    raise validation_error(exc) from None
+            result = view(call, **args)
+            return _render(result, status, call.extra_headers, produces)
+
+        handler.__name__ = view.__name__
+        handler.__doc__ = view.__doc__
+        registrar.route(path, methods=[method], content_types=["*/*"])(handler)
+        return view
+
+    return decorate
+
+
+def _render(result: Any, status: int, headers: dict[str, str], produces: str) -> Response:
+    if isinstance(result, Response):
+        result.headers.update(headers)
+        return result
+    if isinstance(result, BaseModel):
+        body: Any = result.model_dump(mode="json", by_alias=True)
+    else:
+        body = result
+    return Response(body=body, status_code=status, headers={"Content-Type": produces, **headers})
+
+
+def normalise_chalice_errors(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """Middleware: rewrite errors Chalice produced itself (405, 500) into our shape."""
+    response = get_response(event)
+    body = response.body
+    if response.status_code >= 400 and isinstance(body, dict) and "Code" in body:
+        code = str(body.get("Code", "error"))
+        message = str(body.get("Message", ""))
+        if response.status_code >= 500:
+            message = "an internal error occurred"
+        response.body = {"error": {"code": _snake(code), "message": message}}
+        response.headers["Content-Type"] = JSON_TYPE
+    return response
+
+
+def _snake(name: str) -> str:
+    out = [f"_{ch.lower()}" if ch.isupper() else ch for ch in name.removesuffix("Error")]
+    return "".join(out).lstrip("_")

@@ -1,0 +1,1 @@
+"""Pure domain rules: no boto, no HTTP. Unit-testable without AWS."""

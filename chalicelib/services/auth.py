@@ -1,0 +1,195 @@
+"""Who is calling: turns request headers into a :class:`Principal` or refuses.
+
+Four faces, four schemes (see docs/architecture.md):
+- platform operator: ``Authorization: Bearer <root key>``;
+- BookingBug v1: ``App-Id`` + ``App-Key`` (public app key, or the secret api key,
+  which also grants admin), admin routes also ``Auth-Token`` from login;
+- Timekit v2: HTTP Basic, empty user, the secret api key as password;
+- legacy XML: HTTP Basic with an administrator's email and password.
+Every secret comparison is constant-time or goes through a hash lookup.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
+
+from pynamodb.exceptions import DoesNotExist
+
+from chalicelib.domain import secrets
+from chalicelib.domain.errors import NotFound, Unauthorized
+from chalicelib.settings import get_settings
+from chalicelib.store import db, keys
+from chalicelib.store.models import AdminLogin, ApiKey, AuthToken
+
+
+class Role(str, Enum):
+    PLATFORM = "platform"
+    PUBLIC = "public"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True)
+class Principal:
+    role: Role
+    company_id: int | None = None
+    email: str | None = None
+
+    def require_company(self, company_id: int) -> None:
+        """A company other than the caller's does not exist, as far as they can tell."""
+        if self.company_id != company_id:
+            raise NotFound("company not found", field="company_id")
+
+
+class Scheme(str, Enum):
+    NONE = "none"
+    PLATFORM = "platform"
+    V1_PUBLIC = "v1_public"
+    V1_ADMIN = "v1_admin"
+    V2 = "v2"
+    LEGACY = "legacy"
+
+
+Headers = Mapping[str, str]
+
+
+def authenticate(scheme: Scheme, headers: Headers) -> Principal | None:
+    if scheme is Scheme.NONE:
+        return None
+    if scheme is Scheme.PLATFORM:
+        return _platform(headers)
+    if scheme is Scheme.V1_PUBLIC:
+        return _app_key(headers)
+    if scheme is Scheme.V1_ADMIN:
+        return _v1_admin(headers)
+    if scheme is Scheme.V2:
+        return _timekit(headers)
+    return _legacy(headers)
+
+
+def _platform(headers: Headers) -> Principal:
+    value = headers.get("authorization", "")
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("a platform root key is required (Authorization: Bearer ...)")
+    if not secrets.equal(token.strip(), get_settings().root_key):
+        raise Unauthorized("the platform root key is not valid")
+    return Principal(Role.PLATFORM)
+
+
+def lookup_key(raw_key: str) -> ApiKey | None:
+    """The live key item for a presented key, or None (unknown or retired)."""
+    db.ensure_bound()
+    try:
+        item = ApiKey.get(keys.key_pk(secrets.digest(raw_key)), keys.KEY_SK)
+    except DoesNotExist:
+        return None
+    if item.retires_at is not None and item.retires_at <= time.time():
+        return None
+    return item
+
+
+def _app_key(headers: Headers) -> Principal:
+    app_id = headers.get("app-id", "")
+    app_key = headers.get("app-key", "")
+    if not app_id or not app_key:
+        raise Unauthorized("App-Id and App-Key headers are required")
+    item = lookup_key(app_key)
+    if item is None or not secrets.equal(item.app_id, app_id):
+        raise Unauthorized("App-Id or App-Key is not valid")
+    role = Role.ADMIN if item.key_kind == "api" else Role.PUBLIC
+    return Principal(role, int(item.company_id))
+
+
+def _v1_admin(headers: Headers) -> Principal:
+    principal = _app_key(headers)
+    if principal.role is Role.ADMIN:
+        return principal
+    token = headers.get("auth-token", "")
+    if not token:
+        raise Unauthorized("an Auth-Token from POST /api/v1/login is required", field="Auth-Token")
+    session = touch_token(token)
+    if session is None or session.company_id != principal.company_id:
+        raise Unauthorized("the Auth-Token is not valid or has expired", field="Auth-Token")
+    return Principal(Role.ADMIN, int(session.company_id), session.email)
+
+
+def touch_token(token: str) -> AuthToken | None:
+    """The live session for a token, its expiry slid forward (24 h after last use)."""
+    db.ensure_bound()
+    try:
+        item = AuthToken.get(keys.token_pk(secrets.digest(token)), keys.TOKEN_SK)
+    except DoesNotExist:
+        return None
+    now = time.time()
+    if item.expires_at <= now:
+        return None
+    ttl = get_settings().auth_token_ttl_seconds
+    # Slide at most every five minutes: a write per request would cost more than it buys.
+    if item.expires_at - now < ttl - 300:
+        item.update(
+            actions=[AuthToken.expires_at.set(int(now + ttl)), AuthToken.ttl.set(int(now + ttl))],
+            condition=AuthToken.pk.exists(),
+        )
+    return item
+
+
+def _basic(headers: Headers) -> tuple[str, str]:
+    value = headers.get("authorization", "")
+    scheme, _, encoded = value.partition(" ")
+    if scheme.lower() != "basic" or not encoded:
+        raise Unauthorized("HTTP Basic authentication is required")
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        raise Unauthorized("the Basic credentials are not valid base64") from None
+    user, sep, password = decoded.partition(":")
+    if not sep:
+        raise Unauthorized("the Basic credentials must be user:password")
+    return user, password
+
+
+def _timekit(headers: Headers) -> Principal:
+    _user, api_key = _basic(headers)
+    item = lookup_key(api_key) if api_key else None
+    if item is None or item.key_kind != "api":
+        raise Unauthorized("the API key is not valid")
+    timekit_app = headers.get("timekit-app")
+    if timekit_app is not None and not secrets.equal(timekit_app, item.app_id):
+        raise Unauthorized("Timekit-App does not match the API key's app", field="Timekit-App")
+    return Principal(Role.ADMIN, int(item.company_id))
+
+
+def _legacy(headers: Headers) -> Principal:
+    email, password = _basic(headers)
+    login = find_login(email, password)
+    if login is None:
+        raise Unauthorized("the email or password is not valid")
+    return Principal(Role.ADMIN, int(login.company_id), login.email)
+
+
+def find_login(email: str, password: str, company_id: int | None = None) -> AdminLogin | None:
+    """The administrator with this email and password (in one company, if named).
+
+    One email may administer several companies; without a company the lowest
+    company id whose password matches wins (documented in the API reference).
+    """
+    db.ensure_bound()
+    candidates = list(AdminLogin.query(keys.login_pk(email)))
+    if company_id is not None:
+        candidates = [c for c in candidates if int(c.company_id) == company_id]
+    matched = None
+    for candidate in sorted(candidates, key=lambda c: int(c.company_id)):
+        if secrets.verify_password(password, candidate.password_hash) and matched is None:
+            matched = candidate
+    if not candidates:
+        # Spend the same time as a real check so response time does not reveal emails.
+        secrets.verify_password(password, _DUMMY_HASH)
+    return matched
+
+
+_DUMMY_HASH = "scrypt$16384$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="

@@ -1,0 +1,424 @@
+"""Use cases of the BookingBug catalogue: services, question groups, client details, clients."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.domain.catalogue import (
+    check_question,
+    check_service_bounds,
+    service_durations_and_prices,
+)
+from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
+from chalicelib.store import db, keys
+from chalicelib.store.models import Client, ClientDetails, Guard, Item, QuestionGroup, Service
+from chalicelib.store.pages import Page, query_page
+
+# --- services -----------------------------------------------------------------------
+
+_SERVICE_SCALARS = (
+    "name",
+    "description",
+    "spaces",
+    "detail_group_id",
+    "booking_time_step",
+    "min_advance_period",
+    "max_advance_period",
+    "min_cancel_period",
+    "min_bookings",
+    "max_bookings",
+    "pre_time",
+    "post_time",
+    "booking_type_public",
+    "booking_type_member",
+    "queuing_disabled",
+    "disabled",
+    "order",
+    "listed_durations",
+    "extra",
+)
+
+
+def _tx() -> TransactWrite:
+    return TransactWrite(connection=Item._get_connection().connection)
+
+
+def _is_condition_failure(error: Exception) -> bool:
+    reasons = getattr(error, "cancellation_reasons", None) or []
+    if any(reason is not None and reason.code == "ConditionalCheckFailed" for reason in reasons):
+        return True
+    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+def create_service(company_id: int, fields: dict[str, Any]) -> Service:
+    db.ensure_bound()
+    service_id = db.allocate_ids()
+    durations, prices = service_durations_and_prices(fields, [], [])
+    service = Service(keys.company_pk(company_id), keys.service_sk(service_id))
+    service.company_id = company_id
+    service.service_id = service_id
+    service.durations, service.prices = durations, prices
+    for name in _SERVICE_SCALARS:
+        if fields.get(name) is not None:
+            setattr(service, name, fields[name])
+    service.order = fields.get("order") if fields.get("order") is not None else service_id
+    service.reference = fields.get("reference")
+    check_service_bounds(service.attribute_values | _service_defaults(service))
+    try:
+        with _tx() as tx:
+            tx.save(service, condition=Service.pk.does_not_exist())
+            if service.reference:
+                tx.save(_ref_guard(company_id, service.reference, service_id), condition=Guard.pk.does_not_exist())
+    except TransactWriteError as error:
+        if _is_condition_failure(error):
+            raise _duplicate_reference(service.reference) from None
+        raise
+    return service
+
+
+def _service_defaults(service: Service) -> dict[str, Any]:
+    return {
+        name: getattr(service, name)
+        for name in ("min_bookings", "max_bookings", "min_advance_period", "max_advance_period")
+    }
+
+
+def _ref_guard(company_id: int, reference: str, target_id: int) -> Guard:
+    return Guard(keys.company_pk(company_id), keys.service_ref_sk(reference), target_id=target_id)
+
+
+def _duplicate_reference(reference: str | None) -> Conflict:
+    return Conflict(f"a service with reference {reference!r} already exists", field="reference", code="duplicate_reference")
+
+
+def get_service(company_id: int, service_id: int, *, include_deleted: bool) -> Service:
+    db.ensure_bound()
+    try:
+        service = Service.get(keys.company_pk(company_id), keys.service_sk(service_id))
+    except DoesNotExist:
+        raise NotFound("service not found", field="id") from None
+    if service.deleted and not include_deleted:
+        raise NotFound("service not found", field="id")
+    return service
+
+
+def list_services(company_id: int, page: int, per_page: int, *, admin: bool) -> Page[Service]:
+    visible = None if admin else (Service.deleted == False) & (Service.disabled == False)  # noqa: E712
+    return query_page(Service, keys.company_pk(company_id), keys.SERVICE_PREFIX, page, per_page, visible)
+
+
+def find_service_by_ref(company_id: int, reference: str) -> Service:
+    db.ensure_bound()
+    try:
+        guard = Guard.get(keys.company_pk(company_id), keys.service_ref_sk(reference))
+    except DoesNotExist:
+        raise NotFound(f"no service with reference {reference!r}", field="reference") from None
+    return get_service(company_id, int(guard.target_id), include_deleted=True)
+
+
+def update_service(company_id: int, service_id: int, fields: dict[str, Any]) -> Service:
+    """Partial update, compare-and-set on the version read; a new reference moves its guard."""
+    service = get_service(company_id, service_id, include_deleted=False)
+    durations, prices = service_durations_and_prices(fields, service.durations, service.prices)
+    for name in _SERVICE_SCALARS:
+        if fields.get(name) is not None:
+            setattr(service, name, fields[name])
+    service.durations, service.prices = durations, prices
+    check_service_bounds(_service_defaults(service))
+    old_reference = service.reference
+    new_reference = fields.get("reference", old_reference) or old_reference
+    service.reference = new_reference
+    try:
+        with _tx() as tx:
+            tx.save(service)  # VersionAttribute adds the compare-and-set condition
+            if new_reference != old_reference:
+                tx.save(_ref_guard(company_id, new_reference, service_id), condition=Guard.pk.does_not_exist())
+                if old_reference:
+                    tx.delete(Guard(keys.company_pk(company_id), keys.service_ref_sk(old_reference)))
+    except TransactWriteError as error:
+        if _is_condition_failure(error):
+            if new_reference != old_reference and _reference_taken(company_id, new_reference):
+                raise _duplicate_reference(new_reference) from None
+            raise Conflict("the service changed while you edited it; read it and retry", code="version_conflict") from None
+        raise
+    return service
+
+
+def _reference_taken(company_id: int, reference: str) -> bool:
+    try:
+        Guard.get(keys.company_pk(company_id), keys.service_ref_sk(reference))
+    except DoesNotExist:
+        return False
+    return True
+
+
+def delete_service(company_id: int, service_id: int) -> Service:
+    """Soft delete: public reads stop seeing it; admin reads show ``deleted: true``.
+
+    The reference stays reserved so that find_by_ref still finds the deleted service.
+    """
+    service = get_service(company_id, service_id, include_deleted=True)
+    if service.deleted:
+        return service
+    try:
+        service.update(actions=[Service.deleted.set(True)])
+    except UpdateError as error:
+        if _is_condition_failure(error):
+            raise Conflict("the service changed while you deleted it; retry", code="version_conflict") from None
+        raise
+    return service
+
+
+# --- question groups -------------------------------------------------------------------
+
+
+def _numbered_questions(questions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    for index, question in enumerate(questions):
+        check_question(index, question)
+    needed = len(questions) + sum(len(q.get("options") or []) for q in questions)
+    next_id = db.allocate_ids(needed) if needed else 0
+    numbered = []
+    for question in questions:
+        options = []
+        question_id, next_id = next_id, next_id + 1
+        for option in question.get("options") or []:
+            options.append({**option, "id": next_id})
+            next_id += 1
+        numbered.append({**question, "id": question_id, "options": options})
+    return numbered
+
+
+def create_question_group(company_id: int, name: str, questions: list[dict[str, Any]]) -> QuestionGroup:
+    db.ensure_bound()
+    group_id = db.allocate_ids()
+    group = QuestionGroup(
+        keys.company_pk(company_id),
+        keys.question_group_sk(group_id),
+        company_id=company_id,
+        group_id=group_id,
+        name=name,
+        questions=_numbered_questions(questions),
+    )
+    group.save(condition=QuestionGroup.pk.does_not_exist())
+    return group
+
+
+def get_question_group(company_id: int, group_id: int) -> QuestionGroup:
+    db.ensure_bound()
+    try:
+        return QuestionGroup.get(keys.company_pk(company_id), keys.question_group_sk(group_id))
+    except DoesNotExist:
+        raise NotFound("question group not found", field="detail_group_id") from None
+
+
+def list_question_groups(company_id: int, page: int, per_page: int) -> Page[QuestionGroup]:
+    return query_page(QuestionGroup, keys.company_pk(company_id), keys.QUESTION_GROUP_PREFIX, page, per_page)
+
+
+def update_question_group(
+    company_id: int, group_id: int, name: str | None, questions: list[dict[str, Any]] | None
+) -> QuestionGroup:
+    """Replace the name and/or the whole question list (new question ids are issued)."""
+    group = get_question_group(company_id, group_id)
+    if name is not None:
+        group.name = name
+    if questions is not None:
+        group.questions = _numbered_questions(questions)
+    try:
+        group.save()
+    except PutError as error:
+        if _is_condition_failure(error):
+            raise Conflict("the question group changed meanwhile; read it and retry", code="version_conflict") from None
+        raise
+    return group
+
+
+def delete_question_group(company_id: int, group_id: int) -> None:
+    group = get_question_group(company_id, group_id)
+    group.delete()
+
+
+# --- client details -------------------------------------------------------------------
+
+DEFAULT_CLIENT_FIELDS: tuple[tuple[str, str, bool], ...] = (
+    ("first_name", "First name", True),
+    ("last_name", "Last name", True),
+    ("email", "Email", True),
+    ("phone", "Phone", False),
+    ("mobile", "Mobile", False),
+    ("address1", "Address", False),
+    ("address2", "Address line 2", False),
+    ("address3", "Town", False),
+    ("address4", "County", False),
+    ("postcode", "Postcode", False),
+    ("country", "Country", False),
+    ("newsletter", "Send me the newsletter", False),
+)
+_LABELS = {name: label for name, label, _ in DEFAULT_CLIENT_FIELDS} | {
+    "address5": "Address line 5",
+    "date_of_birth": "Date of birth",
+}
+
+
+def client_fields(company_id: int) -> list[dict[str, Any]]:
+    db.ensure_bound()
+    try:
+        stored = ClientDetails.get(keys.company_pk(company_id), keys.CLIENT_DETAILS_SK)
+    except DoesNotExist:
+        return [
+            {"name": name, "label": label, "required": required, "enabled": True}
+            for name, label, required in DEFAULT_CLIENT_FIELDS
+        ]
+    return [dict(field.as_dict() if hasattr(field, "as_dict") else field) for field in stored.fields]
+
+
+def configure_client_fields(company_id: int, fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    names = [field["name"] for field in fields]
+    if len(set(names)) != len(names):
+        raise ValidationFailed("each client field may be listed once", field="fields")
+    by_name = {field["name"]: field for field in fields}
+    email = by_name.get("email")
+    if email is None or not email["enabled"] or not email["required"]:
+        # Clients are identified by email; a company cannot switch that off.
+        raise ValidationFailed("the email field must be enabled and required", field="fields")
+    resolved = [
+        {
+            "name": field["name"],
+            "label": field.get("label") or _LABELS[field["name"]],
+            "required": bool(field["required"]) and bool(field["enabled"]),
+            "enabled": bool(field["enabled"]),
+        }
+        for field in fields
+    ]
+    db.ensure_bound()
+    ClientDetails(
+        keys.company_pk(company_id), keys.CLIENT_DETAILS_SK, company_id=company_id, fields=resolved
+    ).save(add_version_condition=False)
+    return resolved
+
+
+# --- clients -------------------------------------------------------------------------------
+
+
+def _check_required(company_id: int, details: dict[str, Any]) -> None:
+    for field in client_fields(company_id):
+        if field["required"] and field["enabled"] and details.get(field["name"]) in (None, ""):
+            raise ValidationFailed(f"{field['name']} is required", field=field["name"])
+
+
+def upsert_client(company_id: int, fields: dict[str, Any]) -> tuple[Client, bool]:
+    """Create the client, or update the one with this email. True when created.
+
+    Two racing creates for one email: the email guard lets exactly one create;
+    the other finds the winner and updates it.
+    """
+    db.ensure_bound()
+    email = str(fields["email"]).lower()
+    details = {name: value for name, value in fields.items() if name not in ("email", "reference") and value is not None}
+    for _attempt in range(3):
+        existing = _client_by_guard(company_id, keys.client_email_sk(email))
+        if existing is not None:
+            return _update_client(existing, details, fields.get("reference")), False
+        _check_required(company_id, details | {"email": email})
+        created = _try_create_client(company_id, email, details, fields.get("reference"))
+        if created is not None:
+            return created, True
+    raise Conflict("the client is being changed concurrently; retry", code="version_conflict")
+
+
+def _try_create_client(
+    company_id: int, email: str, details: dict[str, Any], reference: str | None
+) -> Client | None:
+    client_id = db.allocate_ids()
+    now = db.iso(db.utcnow())
+    client = Client(
+        keys.company_pk(company_id),
+        keys.client_sk(client_id),
+        company_id=company_id,
+        client_id=client_id,
+        email=email,
+        reference=reference,
+        details=details,
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        with _tx() as tx:
+            tx.save(client, condition=Client.pk.does_not_exist())
+            tx.save(
+                Guard(keys.company_pk(company_id), keys.client_email_sk(email), target_id=client_id),
+                condition=Guard.pk.does_not_exist(),
+            )
+            if reference:
+                tx.save(
+                    Guard(keys.company_pk(company_id), keys.client_ref_sk(reference), target_id=client_id),
+                    condition=Guard.pk.does_not_exist(),
+                )
+    except TransactWriteError as error:
+        if not _is_condition_failure(error):
+            raise
+        if reference and _client_by_guard(company_id, keys.client_ref_sk(reference)) is not None:
+            raise Conflict(f"a client with reference {reference!r} exists", field="reference", code="duplicate_reference") from None
+        return None  # lost the race for the email: update the winner instead
+    return client
+
+
+def _update_client(client: Client, details: dict[str, Any], reference: str | None) -> Client:
+    merged = dict(client.details.as_dict() if hasattr(client.details, "as_dict") else client.details)
+    merged.update(details)
+    _check_required(int(client.company_id), merged | {"email": client.email})
+    old_reference = client.reference
+    client.details = merged
+    client.updated_at = db.iso(db.utcnow())
+    if reference:
+        client.reference = reference
+    company_pk = keys.company_pk(int(client.company_id))
+    try:
+        with _tx() as tx:
+            tx.save(client)
+            if reference and reference != old_reference:
+                tx.save(
+                    Guard(company_pk, keys.client_ref_sk(reference), target_id=int(client.client_id)),
+                    condition=Guard.pk.does_not_exist(),
+                )
+                if old_reference:
+                    tx.delete(Guard(company_pk, keys.client_ref_sk(old_reference)))
+    except TransactWriteError as error:
+        if not _is_condition_failure(error):
+            raise
+        if reference and reference != old_reference and _client_by_guard(int(client.company_id), keys.client_ref_sk(reference)):
+            raise Conflict(f"a client with reference {reference!r} exists", field="reference", code="duplicate_reference") from None
+        raise Conflict("the client changed meanwhile; retry", code="version_conflict") from None
+    return client
+
+
+def _client_by_guard(company_id: int, guard_sk: str) -> Client | None:
+    try:
+        guard = Guard.get(keys.company_pk(company_id), guard_sk)
+    except DoesNotExist:
+        return None
+    return get_client(company_id, int(guard.target_id))
+
+
+def get_client(company_id: int, client_id: int) -> Client:
+    db.ensure_bound()
+    try:
+        return Client.get(keys.company_pk(company_id), keys.client_sk(client_id))
+    except DoesNotExist:
+        raise NotFound("client not found", field="id") from None
+
+
+def find_client(company_id: int, *, email: str | None = None, reference: str | None = None) -> Client:
+    db.ensure_bound()
+    guard_sk = keys.client_email_sk(email) if email is not None else keys.client_ref_sk(reference or "")
+    client = _client_by_guard(company_id, guard_sk)
+    if client is None:
+        raise NotFound("client not found", field="email" if email is not None else "reference")
+    return client
+
+
+def list_clients(company_id: int, page: int, per_page: int) -> Page[Client]:
+    return query_page(Client, keys.company_pk(company_id), keys.CLIENT_PREFIX, page, per_page)

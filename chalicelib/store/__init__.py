@@ -1,0 +1,1 @@
+"""DynamoDB access: the single table's definition, PynamoDB models, key builders."""

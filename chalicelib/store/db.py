@@ -1,0 +1,52 @@
+"""Lazy binding of the models to the configured table, and small shared helpers."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+from chalicelib.settings import get_settings
+from chalicelib.store import keys, models
+
+_lock = threading.Lock()
+_bound_to: tuple[str, str, str | None] | None = None
+
+
+def ensure_bound() -> None:
+    """Bind the models on first use (and again if the settings changed)."""
+    global _bound_to
+    settings = get_settings()
+    target = (settings.table_name, settings.region, settings.dynamodb_endpoint)
+    if _bound_to == target:
+        return
+    with _lock:
+        if _bound_to != target:
+            models.bind(*target)
+            _bound_to = target
+
+
+def low_level_client() -> Any:
+    """The botocore DynamoDB client behind the models (one per process)."""
+    ensure_bound()
+    return models.Item._get_connection().connection.client
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def allocate_ids(count: int = 1) -> int:
+    """Reserve ``count`` consecutive ids from the global counter; returns the first.
+
+    One atomic ADD, so ids are unique across companies: an id that exists in one
+    company can never name another company's object.
+    """
+    ensure_bound()
+    counter = models.Counter(keys.COUNTER_PK, keys.COUNTER_SK)
+    counter.update(actions=[models.Counter.next_id.add(count), models.Counter.kind.set(models.Counter)])
+    return int(counter.next_id) - count + 1

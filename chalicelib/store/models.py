@@ -1,0 +1,197 @@
+"""PynamoDB models of the single table.
+
+Every item kind subclasses :class:`Item` and is told apart by the ``kind``
+discriminator, so all kinds share one table connection (one botocore client).
+The table name and endpoint are bound lazily by :func:`bind` on first use.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    DiscriminatorAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    VersionAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib.store import schema
+
+
+class ListingIndex(GlobalSecondaryIndex["Item"]):
+    class Meta:
+        index_name = schema.GSI1
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class ExpiryIndex(GlobalSecondaryIndex["Item"]):
+    class Meta:
+        index_name = schema.EXPIRY_INDEX
+        projection = AllProjection()
+
+    xpk = UnicodeAttribute(hash_key=True)
+    xsk = UnicodeAttribute(range_key=True)
+
+
+class Item(Model):
+    class Meta:
+        table_name = "unbound"  # replaced by bind(); never used unbound
+        region = "us-east-1"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    kind = DiscriminatorAttribute()
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    xpk = UnicodeAttribute(null=True)
+    xsk = UnicodeAttribute(null=True)
+    ttl = NumberAttribute(null=True)  # epoch seconds; see schema.TTL_ATTRIBUTE
+    listing = ListingIndex()
+    expiry = ExpiryIndex()
+
+
+def bind(table_name: str, region: str, host: str | None) -> None:
+    """Point every model at the table; drops cached connections."""
+    Item.Meta.table_name = table_name
+    Item.Meta.region = region
+    Item.Meta.host = host
+    for cls in _all_models():
+        cls._connection = None
+    # Build the one connection on the base class; subclasses inherit it.
+    Item._get_connection()
+
+
+def _all_models() -> list[type[Item]]:
+    seen: list[type[Item]] = [Item]
+    stack = list(Item.__subclasses__())
+    while stack:
+        cls = stack.pop()
+        seen.append(cls)
+        stack.extend(cls.__subclasses__())
+    return seen
+
+
+class Counter(Item, discriminator="counter"):
+    """Global id allocator: ``COUNTER`` / ``IDS``."""
+
+    next_id = NumberAttribute(default=0)
+
+
+class Company(Item, discriminator="company"):
+    """``CO#<id>`` / ``COMPANY``."""
+
+    company_id = NumberAttribute()
+    name = UnicodeAttribute()
+    app_id = UnicodeAttribute()
+    timezone = UnicodeAttribute(default="Europe/London")
+    currency = UnicodeAttribute(default="GBP")
+    admin_email = UnicodeAttribute()
+    api_key_hash = UnicodeAttribute()
+    app_key_hash = UnicodeAttribute()
+    reservation_time = NumberAttribute(default=300)
+    hold_time = NumberAttribute(default=900)
+    created_at = UnicodeAttribute()
+    version = VersionAttribute()
+
+
+class ApiKey(Item, discriminator="key"):
+    """``KEY#<sha256 of the key>`` / ``KEY``: one per live (or retiring) key."""
+
+    company_id = NumberAttribute()
+    app_id = UnicodeAttribute()
+    key_kind = UnicodeAttribute()  # "api" (secret) or "app" (public)
+    created_at = UnicodeAttribute()
+    retires_at = NumberAttribute(null=True)  # epoch seconds; null while current
+
+
+class AdminLogin(Item, discriminator="login"):
+    """``LOGIN#<email>`` / ``CO#<company id>``: an administrator of one company."""
+
+    company_id = NumberAttribute()
+    email = UnicodeAttribute()
+    password_hash = UnicodeAttribute()
+
+
+class AuthToken(Item, discriminator="token"):
+    """``TOKEN#<sha256 of the token>`` / ``TOKEN``; expires 24 h after last use."""
+
+    company_id = NumberAttribute()
+    email = UnicodeAttribute()
+    expires_at = NumberAttribute()
+
+
+class Guard(Item, discriminator="guard"):
+    """Uniqueness guard, e.g. ``CO#1`` / ``SERVICEREF#TS001`` pointing at an id."""
+
+    target_id = NumberAttribute()
+
+
+class Service(Item, discriminator="service"):
+    """``CO#<company id>`` / ``SERVICE#<id>``."""
+
+    company_id = NumberAttribute()
+    service_id = NumberAttribute()
+    name = UnicodeAttribute()
+    description = UnicodeAttribute(default="")
+    reference = UnicodeAttribute(null=True)
+    durations = ListAttribute(of=NumberAttribute, default=list)
+    prices = ListAttribute(of=NumberAttribute, default=list)
+    listed_durations = ListAttribute(of=NumberAttribute, default=list)
+    spaces = NumberAttribute(default=1)
+    detail_group_id = NumberAttribute(null=True)
+    booking_time_step = NumberAttribute(default=60)
+    min_advance_period = NumberAttribute(default=0)
+    max_advance_period = NumberAttribute(default=5_184_000)
+    min_cancel_period = NumberAttribute(default=86_400)
+    min_bookings = NumberAttribute(default=1)
+    max_bookings = NumberAttribute(default=1)
+    pre_time = NumberAttribute(default=0)
+    post_time = NumberAttribute(default=0)
+    booking_type_public = UnicodeAttribute(default="booking")
+    booking_type_member = UnicodeAttribute(default="booking")
+    queuing_disabled = BooleanAttribute(default=True)
+    disabled = BooleanAttribute(default=False)
+    deleted = BooleanAttribute(default=False)
+    extra: MapAttribute[str, Any] = MapAttribute(default=dict)
+    order = NumberAttribute(null=True)
+    version = VersionAttribute()
+
+
+class QuestionGroup(Item, discriminator="question_group"):
+    """``CO#<company id>`` / ``QGROUP#<id>``; its questions live inside it."""
+
+    company_id = NumberAttribute()
+    group_id = NumberAttribute()
+    name = UnicodeAttribute()
+    questions = ListAttribute(of=MapAttribute, default=list)
+    version = VersionAttribute()
+
+
+class ClientDetails(Item, discriminator="client_details"):
+    """``CO#<company id>`` / ``CLIENTDETAILS``: which client fields a company collects."""
+
+    company_id = NumberAttribute()
+    fields = ListAttribute(of=MapAttribute, default=list)
+    version = VersionAttribute()
+
+
+class Client(Item, discriminator="client"):
+    """``CO#<company id>`` / ``CLIENT#<id>``; unique by email and by reference."""
+
+    company_id = NumberAttribute()
+    client_id = NumberAttribute()
+    email = UnicodeAttribute()
+    reference = UnicodeAttribute(null=True)
+    details: MapAttribute[str, Any] = MapAttribute(default=dict)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = VersionAttribute()

@@ -1,0 +1,63 @@
+"""Page-numbered listings over a Query (never a Scan).
+
+DynamoDB pages by cursor, the BookingBug face by page number: page N is reached
+by reading the N-1 pages before it. The total is a COUNT Query over the same
+key range. Both cost reads proportional to the items listed, which suits the
+catalogue's hundreds of items; the high-volume listings (bookings) also offer
+cursors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from pynamodb.expressions.condition import Condition
+
+from chalicelib.store import db
+from chalicelib.store.models import Item
+
+T = TypeVar("T", bound=Item)
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def has_next(self) -> bool:
+        return self.page * self.per_page < self.total
+
+
+def query_page(
+    model: type[T],
+    pk: str,
+    sk_prefix: str,
+    page: int,
+    per_page: int,
+    filter_condition: Condition | None = None,
+) -> Page[T]:
+    db.ensure_bound()
+    range_condition = model.sk.startswith(sk_prefix)
+    total = model.count(pk, range_condition, filter_condition=filter_condition)
+    skip = (page - 1) * per_page
+    items: list[T] = []
+    if skip < total:
+        results: Iterator[T] = model.query(
+            pk, range_condition, filter_condition=filter_condition, page_size=min(100, skip + per_page)
+        )
+        for index, item in enumerate(results):
+            if index >= skip + per_page:
+                break
+            if index >= skip:
+                items.append(item)
+    return Page(items, total, page, per_page)
+
+
+def query_all(model: type[T], pk: str, sk_prefix: str, **kwargs: Any) -> list[T]:
+    db.ensure_bound()
+    return list(model.query(pk, model.sk.startswith(sk_prefix), **kwargs))
