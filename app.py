@@ -25,7 +25,15 @@ def _errors_and_logs(event: Any, get_response: Any) -> Response:
     return normalise_chalice_errors(event, get_response)
 
 
-@route(app, "/health", "GET", summary="200 once the table is reachable, 503 otherwise",
-       scheme=Scheme.NONE, tag="operations", response=Health, errors=(503,))
+@route(
+    app,
+    "/health",
+    "GET",
+    summary="200 once the table is reachable, 503 otherwise",
+    scheme=Scheme.NONE,
+    tag="operations",
+    response=Health,
+    errors=(503,),
+)
 def health(call: Any) -> Health:
     return health_status()

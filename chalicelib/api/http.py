@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from chalice import Response
 from chalice.app import Request
@@ -75,8 +75,7 @@ class Call:
         return self._query
 
     def header(self, name: str) -> str | None:
-        value: str | None = (self.request.headers or {}).get(name.lower())
-        return value
+        return headers_of(self.request).get(name.lower())
 
     @property
     def auth(self) -> Principal:
@@ -86,10 +85,10 @@ class Call:
     @property
     def base_url(self) -> str:
         """Absolute root of this API, for HAL links (honours API Gateway's stage path)."""
-        headers = self.request.headers or {}
+        headers = headers_of(self.request)
         host = headers.get("host", "localhost")
         proto = headers.get("x-forwarded-proto", "http" if host.startswith(("127.", "localhost")) else "https")
-        context = self.request.context or {}
+        context: Mapping[str, Any] = self.request.context or {}
         stage_path = f"/{context['stage']}" if "execute-api" in host and context.get("stage") else ""
         return f"{proto}://{host}{stage_path}"
 
@@ -119,17 +118,19 @@ def validation_error(exc: ValidationError, prefix: str = "") -> ValidationFailed
     field_path = ".".join(str(part) for part in first["loc"])
     if prefix:
         field_path = f"{prefix}.{field_path}" if field_path else prefix
-    details = [
-        {"field": ".".join(str(p) for p in problem["loc"]), "message": problem["msg"]}
-        for problem in problems
-    ]
+    details = [{"field": ".".join(str(p) for p in problem["loc"]), "message": problem["msg"]} for problem in problems]
     return ValidationFailed(
         f"{field_path or 'body'}: {first['msg']}", field=field_path or None, extra={"details": details}
     )
 
 
+def headers_of(request: Request) -> Mapping[str, str]:
+    """The request's headers (case-insensitive, lower-case keys)."""
+    return cast("Mapping[str, str]", request.headers or {})
+
+
 def _media_type(request: Request) -> str:
-    raw = (request.headers or {}).get("content-type", "")
+    raw = headers_of(request).get("content-type", "")
     return raw.split(";", 1)[0].strip().lower()
 
 
@@ -149,7 +150,7 @@ def parse_json_body(request: Request, raw: bytes) -> Any:
 
 
 def _query_params(request: Request) -> dict[str, Any]:
-    params = request.query_params or {}
+    params: Mapping[str, str] = request.query_params or {}
     multi = getattr(request.query_params, "getlist", None)
     return {name: (multi(name) if multi and len(multi(name)) > 1 else value) for name, value in params.items()}
 
@@ -232,10 +233,11 @@ def route(
                 return error_response(internal)
 
         def _run(view: View, current: Request, raw_path: Mapping[str, str]) -> Response:
-            raw = current.raw_body or b""
+            raw_body = current.raw_body or b""
+            raw = raw_body.encode() if isinstance(raw_body, str) else raw_body
             if len(raw) > get_settings().max_body_bytes:
                 raise PayloadTooLarge(f"the body exceeds {get_settings().max_body_bytes} bytes")
-            principal = authenticate(scheme, current.headers or {})
+            principal = authenticate(scheme, headers_of(current))
             args = _path_args(raw_path, types)
             if principal is not None and "company_id" in args and principal.company_id is not None:
                 principal.require_company(args["company_id"])

@@ -28,8 +28,15 @@ def _company(company: Company) -> s.PlatformCompany:
 
 
 @route(
-    bp, "/platform/companies", "POST", summary="Create a company with its keys and first administrator",
-    scheme=Scheme.PLATFORM, tag=TAG, request=s.CompanyCreate, response=s.IssuedCompany, status=201,
+    bp,
+    "/platform/companies",
+    "POST",
+    summary="Create a company with its keys and first administrator",
+    scheme=Scheme.PLATFORM,
+    tag=TAG,
+    request=s.CompanyCreate,
+    response=s.IssuedCompany,
+    status=201,
 )
 def create_company(call: Call) -> s.IssuedCompany:
     body = call.body(s.CompanyCreate)
@@ -43,17 +50,30 @@ def create_company(call: Call) -> s.IssuedCompany:
 
 
 @route(
-    bp, "/platform/companies/{company_id}", "GET", summary="Read a company (no secrets)",
-    scheme=Scheme.PLATFORM, tag=TAG, response=s.PlatformCompany, errors=(404,),
+    bp,
+    "/platform/companies/{company_id}",
+    "GET",
+    summary="Read a company (no secrets)",
+    scheme=Scheme.PLATFORM,
+    tag=TAG,
+    response=s.PlatformCompany,
+    errors=(404,),
 )
 def get_company(call: Call, company_id: int) -> s.PlatformCompany:
     return _company(companies.get_company(company_id))
 
 
 @route(
-    bp, "/platform/companies/{company_id}/keys", "POST",
+    bp,
+    "/platform/companies/{company_id}/keys",
+    "POST",
     summary="Rotate keys; the old ones keep working for a grace period (default 24 h)",
-    scheme=Scheme.PLATFORM, tag=TAG, request=s.KeyRotation, response=s.RotatedKeys, status=201, errors=(404, 409),
+    scheme=Scheme.PLATFORM,
+    tag=TAG,
+    request=s.KeyRotation,
+    response=s.RotatedKeys,
+    status=201,
+    errors=(404, 409),
 )
 def rotate_keys(call: Call, company_id: int) -> s.RotatedKeys:
     body = call.body(s.KeyRotation)

@@ -97,7 +97,9 @@ class RotatedKeys(Out):
 class LoginIn(Strict):
     email: Annotated[str, StringConstraints(min_length=3, max_length=254)]
     password: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    id: Annotated[int, Field(gt=0)] | None = Field(default=None, description="company id, when one email administers several")
+    id: Annotated[int, Field(gt=0)] | None = Field(
+        default=None, description="company id, when one email administers several"
+    )
 
 
 class LoginOut(Out):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import unquote
 
 from chalice import Blueprint, Response
@@ -43,8 +43,15 @@ def _page_links(call: Call, path: str, page: Page[Any], extra_query: str = "") -
 
 
 @route(
-    bp, "/api/v1/login", "POST", summary="Exchange an administrator's email and password for an Auth-Token",
-    scheme=PUBLIC, tag=TAG, request=s.LoginIn, response=s.LoginOut, status=201,
+    bp,
+    "/api/v1/login",
+    "POST",
+    summary="Exchange an administrator's email and password for an Auth-Token",
+    scheme=PUBLIC,
+    tag=TAG,
+    request=s.LoginIn,
+    response=s.LoginOut,
+    status=201,
 )
 def login(call: Call) -> s.LoginOut:
     body = call.body(s.LoginIn)
@@ -67,8 +74,14 @@ def login(call: Call) -> s.LoginOut:
 
 
 @route(
-    bp, "/api/v1/company/{company_id}", "GET", summary="A company with links to everything it offers",
-    scheme=PUBLIC, tag=TAG, response=s.CompanyOut, errors=(404,),
+    bp,
+    "/api/v1/company/{company_id}",
+    "GET",
+    summary="A company with links to everything it offers",
+    scheme=PUBLIC,
+    tag=TAG,
+    response=s.CompanyOut,
+    errors=(404,),
 )
 def company(call: Call, company_id: int) -> s.CompanyOut:
     found = companies.get_company(company_id)
@@ -163,32 +176,60 @@ def _service_list(call: Call, company_id: int, admin: bool) -> s.ServiceList:
 
 
 @route(
-    bp, "/api/v1/{company_id}/services", "GET", summary="Bookable services (not disabled or deleted)",
-    scheme=PUBLIC, tag=TAG, query=s.PageQuery, response=s.ServiceList, errors=(404,),
+    bp,
+    "/api/v1/{company_id}/services",
+    "GET",
+    summary="Bookable services (not disabled or deleted)",
+    scheme=PUBLIC,
+    tag=TAG,
+    query=s.PageQuery,
+    response=s.ServiceList,
+    errors=(404,),
 )
 def public_services(call: Call, company_id: int) -> s.ServiceList:
     return _service_list(call, company_id, admin=False)
 
 
 @route(
-    bp, "/api/v1/{company_id}/services/{service_id}", "GET", summary="One service",
-    scheme=PUBLIC, tag=TAG, response=s.ServiceOut, errors=(404,),
+    bp,
+    "/api/v1/{company_id}/services/{service_id}",
+    "GET",
+    summary="One service",
+    scheme=PUBLIC,
+    tag=TAG,
+    response=s.ServiceOut,
+    errors=(404,),
 )
 def public_service(call: Call, company_id: int, service_id: int) -> s.ServiceOut:
     return _service(call, catalogue.get_service(company_id, service_id, include_deleted=False), admin=False)
 
 
 @route(
-    bp, "/api/v1/admin/{company_id}/services", "GET", summary="All services, disabled and deleted too",
-    scheme=ADMIN, tag=TAG, query=s.PageQuery, response=s.ServiceList, errors=(404,),
+    bp,
+    "/api/v1/admin/{company_id}/services",
+    "GET",
+    summary="All services, disabled and deleted too",
+    scheme=ADMIN,
+    tag=TAG,
+    query=s.PageQuery,
+    response=s.ServiceList,
+    errors=(404,),
 )
 def admin_services(call: Call, company_id: int) -> s.ServiceList:
     return _service_list(call, company_id, admin=True)
 
 
 @route(
-    bp, "/api/v1/admin/{company_id}/services", "POST", summary="Create a service",
-    scheme=ADMIN, tag=TAG, request=s.ServiceCreate, response=s.ServiceOut, status=201, errors=(404, 409),
+    bp,
+    "/api/v1/admin/{company_id}/services",
+    "POST",
+    summary="Create a service",
+    scheme=ADMIN,
+    tag=TAG,
+    request=s.ServiceCreate,
+    response=s.ServiceOut,
+    status=201,
+    errors=(404, 409),
 )
 def create_service(call: Call, company_id: int) -> s.ServiceOut:
     fields = call.body(s.ServiceCreate).model_dump(exclude_none=True)
@@ -196,16 +237,29 @@ def create_service(call: Call, company_id: int) -> s.ServiceOut:
 
 
 @route(
-    bp, "/api/v1/admin/{company_id}/services/{service_id}", "GET", summary="One service, deleted too",
-    scheme=ADMIN, tag=TAG, response=s.ServiceOut, errors=(404,),
+    bp,
+    "/api/v1/admin/{company_id}/services/{service_id}",
+    "GET",
+    summary="One service, deleted too",
+    scheme=ADMIN,
+    tag=TAG,
+    response=s.ServiceOut,
+    errors=(404,),
 )
 def admin_service(call: Call, company_id: int, service_id: int) -> s.ServiceOut:
     return _service(call, catalogue.get_service(company_id, service_id, include_deleted=True), admin=True)
 
 
 @route(
-    bp, "/api/v1/admin/{company_id}/services/{service_id}", "PUT", summary="Update a service (fields given only)",
-    scheme=ADMIN, tag=TAG, request=s.ServiceUpdate, response=s.ServiceOut, errors=(404, 409),
+    bp,
+    "/api/v1/admin/{company_id}/services/{service_id}",
+    "PUT",
+    summary="Update a service (fields given only)",
+    scheme=ADMIN,
+    tag=TAG,
+    request=s.ServiceUpdate,
+    response=s.ServiceOut,
+    errors=(404, 409),
 )
 def update_service(call: Call, company_id: int, service_id: int) -> s.ServiceOut:
     fields = call.body(s.ServiceUpdate).model_dump(exclude_none=True)
@@ -213,16 +267,29 @@ def update_service(call: Call, company_id: int, service_id: int) -> s.ServiceOut
 
 
 @route(
-    bp, "/api/v1/admin/{company_id}/services/{service_id}", "DELETE", summary="Soft-delete a service",
-    scheme=ADMIN, tag=TAG, response=s.ServiceOut, errors=(404, 409),
+    bp,
+    "/api/v1/admin/{company_id}/services/{service_id}",
+    "DELETE",
+    summary="Soft-delete a service",
+    scheme=ADMIN,
+    tag=TAG,
+    response=s.ServiceOut,
+    errors=(404, 409),
 )
 def delete_service(call: Call, company_id: int, service_id: int) -> s.ServiceOut:
     return _service(call, catalogue.delete_service(company_id, service_id), admin=True)
 
 
 @route(
-    bp, "/api/v1/admin/{company_id}/services/find_by_ref/{reference}", "GET", summary="Find a service by reference",
-    scheme=ADMIN, tag=TAG, response=s.ServiceOut, errors=(404,), path_types={"reference": "string"},
+    bp,
+    "/api/v1/admin/{company_id}/services/find_by_ref/{reference}",
+    "GET",
+    summary="Find a service by reference",
+    scheme=ADMIN,
+    tag=TAG,
+    response=s.ServiceOut,
+    errors=(404,),
+    path_types={"reference": "string"},
 )
 def service_by_ref(call: Call, company_id: int, reference: str) -> s.ServiceOut:
     return _service(call, catalogue.find_service_by_ref(company_id, reference), admin=True)
@@ -276,8 +343,15 @@ def _group(call: Call, group: QuestionGroup) -> s.QuestionGroupOut:
 
 
 @route(
-    bp, "/api/v1/{company_id}/questions", "GET", summary="The questions of one question group",
-    scheme=PUBLIC, tag=TAG, query=s.QuestionsQuery, response=s.QuestionsOut, errors=(404,),
+    bp,
+    "/api/v1/{company_id}/questions",
+    "GET",
+    summary="The questions of one question group",
+    scheme=PUBLIC,
+    tag=TAG,
+    query=s.QuestionsQuery,
+    response=s.QuestionsOut,
+    errors=(404,),
 )
 def public_questions(call: Call, company_id: int) -> s.QuestionsOut:
     group_id = call.query(s.QuestionsQuery).detail_group_id
@@ -293,8 +367,15 @@ def public_questions(call: Call, company_id: int) -> s.QuestionsOut:
 
 
 @route(
-    bp, "/api/v1/admin/{company_id}/question_groups", "GET", summary="Question groups",
-    scheme=ADMIN, tag=TAG, query=s.PageQuery, response=s.QuestionGroupList, errors=(404,),
+    bp,
+    "/api/v1/admin/{company_id}/question_groups",
+    "GET",
+    summary="Question groups",
+    scheme=ADMIN,
+    tag=TAG,
+    query=s.PageQuery,
+    response=s.QuestionGroupList,
+    errors=(404,),
 )
 def question_groups(call: Call, company_id: int) -> s.QuestionGroupList:
     query = call.query(s.PageQuery)
@@ -307,8 +388,16 @@ def question_groups(call: Call, company_id: int) -> s.QuestionGroupList:
 
 
 @route(
-    bp, "/api/v1/admin/{company_id}/question_groups", "POST", summary="Create a question group with its questions",
-    scheme=ADMIN, tag=TAG, request=s.QuestionGroupIn, response=s.QuestionGroupOut, status=201, errors=(404,),
+    bp,
+    "/api/v1/admin/{company_id}/question_groups",
+    "POST",
+    summary="Create a question group with its questions",
+    scheme=ADMIN,
+    tag=TAG,
+    request=s.QuestionGroupIn,
+    response=s.QuestionGroupOut,
+    status=201,
+    errors=(404,),
 )
 def create_question_group(call: Call, company_id: int) -> s.QuestionGroupOut:
     body = call.body(s.QuestionGroupIn)
@@ -317,17 +406,29 @@ def create_question_group(call: Call, company_id: int) -> s.QuestionGroupOut:
 
 
 @route(
-    bp, "/api/v1/admin/{company_id}/question_groups/{group_id}", "GET", summary="One question group",
-    scheme=ADMIN, tag=TAG, response=s.QuestionGroupOut, errors=(404,),
+    bp,
+    "/api/v1/admin/{company_id}/question_groups/{group_id}",
+    "GET",
+    summary="One question group",
+    scheme=ADMIN,
+    tag=TAG,
+    response=s.QuestionGroupOut,
+    errors=(404,),
 )
 def question_group(call: Call, company_id: int, group_id: int) -> s.QuestionGroupOut:
     return _group(call, catalogue.get_question_group(company_id, group_id))
 
 
 @route(
-    bp, "/api/v1/admin/{company_id}/question_groups/{group_id}", "PUT",
+    bp,
+    "/api/v1/admin/{company_id}/question_groups/{group_id}",
+    "PUT",
     summary="Rename a question group and/or replace its questions",
-    scheme=ADMIN, tag=TAG, request=s.QuestionGroupUpdate, response=s.QuestionGroupOut, errors=(404, 409),
+    scheme=ADMIN,
+    tag=TAG,
+    request=s.QuestionGroupUpdate,
+    response=s.QuestionGroupOut,
+    errors=(404, 409),
 )
 def update_question_group(call: Call, company_id: int, group_id: int) -> s.QuestionGroupOut:
     body = call.body(s.QuestionGroupUpdate)
@@ -336,8 +437,14 @@ def update_question_group(call: Call, company_id: int, group_id: int) -> s.Quest
 
 
 @route(
-    bp, "/api/v1/admin/{company_id}/question_groups/{group_id}", "DELETE", summary="Delete a question group",
-    scheme=ADMIN, tag=TAG, response=s.QuestionGroupOut, errors=(404,),
+    bp,
+    "/api/v1/admin/{company_id}/question_groups/{group_id}",
+    "DELETE",
+    summary="Delete a question group",
+    scheme=ADMIN,
+    tag=TAG,
+    response=s.QuestionGroupOut,
+    errors=(404,),
 )
 def delete_question_group(call: Call, company_id: int, group_id: int) -> s.QuestionGroupOut:
     group = catalogue.get_question_group(company_id, group_id)
@@ -359,16 +466,29 @@ def _client_details(call: Call, company_id: int) -> s.ClientDetailsOut:
 
 
 @route(
-    bp, "/api/v1/{company_id}/client_details", "GET", summary="The client fields this company collects",
-    scheme=PUBLIC, tag=TAG, response=s.ClientDetailsOut, errors=(404,),
+    bp,
+    "/api/v1/{company_id}/client_details",
+    "GET",
+    summary="The client fields this company collects",
+    scheme=PUBLIC,
+    tag=TAG,
+    response=s.ClientDetailsOut,
+    errors=(404,),
 )
 def client_details(call: Call, company_id: int) -> s.ClientDetailsOut:
     return _client_details(call, company_id)
 
 
 @route(
-    bp, "/api/v1/admin/{company_id}/client_details", "PUT", summary="Choose the client fields and which are required",
-    scheme=ADMIN, tag=TAG, request=s.ClientDetailsIn, response=s.ClientDetailsOut, errors=(404,),
+    bp,
+    "/api/v1/admin/{company_id}/client_details",
+    "PUT",
+    summary="Choose the client fields and which are required",
+    scheme=ADMIN,
+    tag=TAG,
+    request=s.ClientDetailsIn,
+    response=s.ClientDetailsOut,
+    errors=(404,),
 )
 def configure_client_details(call: Call, company_id: int) -> s.ClientDetailsOut:
     body = call.body(s.ClientDetailsIn)
@@ -399,28 +519,53 @@ def _upsert_client(call: Call, company_id: int) -> Any:
     body = _client(call, client)
     if created:
         return body
-    return Response(body=body.model_dump(mode="json", by_alias=True), status_code=200, headers={"Content-Type": "application/json"})
+    return Response(
+        body=body.model_dump(mode="json", by_alias=True), status_code=200, headers={"Content-Type": "application/json"}
+    )
 
 
 @route(
-    bp, "/api/v1/{company_id}/client", "POST", summary="Create a client, or update the one with this email",
-    scheme=PUBLIC, tag=TAG, request=s.ClientIn, response=s.ClientOut, status=201, errors=(404, 409),
+    bp,
+    "/api/v1/{company_id}/client",
+    "POST",
+    summary="Create a client, or update the one with this email",
+    scheme=PUBLIC,
+    tag=TAG,
+    request=s.ClientIn,
+    response=s.ClientOut,
+    status=201,
+    errors=(404, 409),
 )
 def upsert_client(call: Call, company_id: int) -> Any:
     return _upsert_client(call, company_id)
 
 
 @route(
-    bp, "/api/v1/admin/{company_id}/client", "POST", summary="Create a client, or update the one with this email",
-    scheme=ADMIN, tag=TAG, request=s.ClientIn, response=s.ClientOut, status=201, errors=(404, 409),
+    bp,
+    "/api/v1/admin/{company_id}/client",
+    "POST",
+    summary="Create a client, or update the one with this email",
+    scheme=ADMIN,
+    tag=TAG,
+    request=s.ClientIn,
+    response=s.ClientOut,
+    status=201,
+    errors=(404, 409),
 )
 def admin_upsert_client(call: Call, company_id: int) -> Any:
     return _upsert_client(call, company_id)
 
 
 @route(
-    bp, "/api/v1/admin/{company_id}/client", "GET", summary="Clients",
-    scheme=ADMIN, tag=TAG, query=s.PageQuery, response=s.ClientList, errors=(404,),
+    bp,
+    "/api/v1/admin/{company_id}/client",
+    "GET",
+    summary="Clients",
+    scheme=ADMIN,
+    tag=TAG,
+    query=s.PageQuery,
+    response=s.ClientList,
+    errors=(404,),
 )
 def clients(call: Call, company_id: int) -> s.ClientList:
     query = call.query(s.PageQuery)
@@ -433,24 +578,44 @@ def clients(call: Call, company_id: int) -> s.ClientList:
 
 
 @route(
-    bp, "/api/v1/admin/{company_id}/client/{client_id}", "GET", summary="One client",
-    scheme=ADMIN, tag=TAG, response=s.ClientOut, errors=(404,),
+    bp,
+    "/api/v1/admin/{company_id}/client/{client_id}",
+    "GET",
+    summary="One client",
+    scheme=ADMIN,
+    tag=TAG,
+    response=s.ClientOut,
+    errors=(404,),
 )
 def client(call: Call, company_id: int, client_id: int) -> s.ClientOut:
     return _client(call, catalogue.get_client(company_id, client_id))
 
 
 @route(
-    bp, "/api/v1/admin/{company_id}/client/find_by_email/{email}", "GET", summary="Find a client by email",
-    scheme=ADMIN, tag=TAG, response=s.ClientOut, errors=(404,), path_types={"email": "string"},
+    bp,
+    "/api/v1/admin/{company_id}/client/find_by_email/{email}",
+    "GET",
+    summary="Find a client by email",
+    scheme=ADMIN,
+    tag=TAG,
+    response=s.ClientOut,
+    errors=(404,),
+    path_types={"email": "string"},
 )
 def client_by_email(call: Call, company_id: int, email: str) -> s.ClientOut:
     return _client(call, catalogue.find_client(company_id, email=unquote(email)))
 
 
 @route(
-    bp, "/api/v1/admin/{company_id}/client/find_by_ref/{reference}", "GET", summary="Find a client by reference",
-    scheme=ADMIN, tag=TAG, response=s.ClientOut, errors=(404,), path_types={"reference": "string"},
+    bp,
+    "/api/v1/admin/{company_id}/client/find_by_ref/{reference}",
+    "GET",
+    summary="Find a client by reference",
+    scheme=ADMIN,
+    tag=TAG,
+    response=s.ClientOut,
+    errors=(404,),
+    path_types={"reference": "string"},
 )
 def client_by_ref(call: Call, company_id: int, reference: str) -> s.ClientOut:
     return _client(call, catalogue.find_client(company_id, reference=unquote(reference)))

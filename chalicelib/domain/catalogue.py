@@ -40,9 +40,7 @@ def service_durations_and_prices(
     if len(prices) == 1 and len(durations) > 1:
         prices = prices * len(durations)
     if len(prices) != len(durations):
-        raise ValidationFailed(
-            f"prices has {len(prices)} entries but durations has {len(durations)}", field="prices"
-        )
+        raise ValidationFailed(f"prices has {len(prices)} entries but durations has {len(durations)}", field="prices")
     return durations, prices
 
 
@@ -50,9 +48,7 @@ def check_service_bounds(values: Mapping[str, Any]) -> None:
     if values["min_bookings"] > values["max_bookings"]:
         raise ValidationFailed("min_bookings cannot exceed max_bookings", field="min_bookings")
     if values["min_advance_period"] > values["max_advance_period"]:
-        raise ValidationFailed(
-            "min_advance_period cannot exceed max_advance_period", field="min_advance_period"
-        )
+        raise ValidationFailed("min_advance_period cannot exceed max_advance_period", field="min_advance_period")
 
 
 def check_question(index: int, question: Mapping[str, Any]) -> None:

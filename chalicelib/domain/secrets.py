@@ -31,9 +31,7 @@ def digest(secret: str) -> str:
 def hash_password(password: str, *, n: int) -> str:
     salt = secrets.token_bytes(16)
     derived = _scrypt(password, salt, n)
-    return "$".join(
-        ["scrypt", str(n), base64.b64encode(salt).decode(), base64.b64encode(derived).decode()]
-    )
+    return "$".join(["scrypt", str(n), base64.b64encode(salt).decode(), base64.b64encode(derived).decode()])
 
 
 def verify_password(password: str, stored: str) -> bool:

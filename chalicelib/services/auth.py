@@ -16,7 +16,7 @@ import binascii
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from pynamodb.exceptions import DoesNotExist
 
@@ -27,7 +27,7 @@ from chalicelib.store import db, keys
 from chalicelib.store.models import AdminLogin, ApiKey, AuthToken
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     PLATFORM = "platform"
     PUBLIC = "public"
     ADMIN = "admin"
@@ -45,7 +45,7 @@ class Principal:
             raise NotFound("company not found", field="company_id")
 
 
-class Scheme(str, Enum):
+class Scheme(StrEnum):
     NONE = "none"
     PLATFORM = "platform"
     V1_PUBLIC = "v1_public"

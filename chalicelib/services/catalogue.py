@@ -91,7 +91,9 @@ def _ref_guard(company_id: int, reference: str, target_id: int) -> Guard:
 
 
 def _duplicate_reference(reference: str | None) -> Conflict:
-    return Conflict(f"a service with reference {reference!r} already exists", field="reference", code="duplicate_reference")
+    return Conflict(
+        f"a service with reference {reference!r} already exists", field="reference", code="duplicate_reference"
+    )
 
 
 def get_service(company_id: int, service_id: int, *, include_deleted: bool) -> Service:
@@ -142,7 +144,9 @@ def update_service(company_id: int, service_id: int, fields: dict[str, Any]) -> 
         if _is_condition_failure(error):
             if new_reference != old_reference and _reference_taken(company_id, new_reference):
                 raise _duplicate_reference(new_reference) from None
-            raise Conflict("the service changed while you edited it; read it and retry", code="version_conflict") from None
+            raise Conflict(
+                "the service changed while you edited it; read it and retry", code="version_conflict"
+            ) from None
         raise
     return service
 
@@ -294,9 +298,9 @@ def configure_client_fields(company_id: int, fields: list[dict[str, Any]]) -> li
         for field in fields
     ]
     db.ensure_bound()
-    ClientDetails(
-        keys.company_pk(company_id), keys.CLIENT_DETAILS_SK, company_id=company_id, fields=resolved
-    ).save(add_version_condition=False)
+    ClientDetails(keys.company_pk(company_id), keys.CLIENT_DETAILS_SK, company_id=company_id, fields=resolved).save(
+        add_version_condition=False
+    )
     return resolved
 
 
@@ -317,7 +321,9 @@ def upsert_client(company_id: int, fields: dict[str, Any]) -> tuple[Client, bool
     """
     db.ensure_bound()
     email = str(fields["email"]).lower()
-    details = {name: value for name, value in fields.items() if name not in ("email", "reference") and value is not None}
+    details = {
+        name: value for name, value in fields.items() if name not in ("email", "reference") and value is not None
+    }
     for _attempt in range(3):
         existing = _client_by_guard(company_id, keys.client_email_sk(email))
         if existing is not None:
@@ -329,9 +335,7 @@ def upsert_client(company_id: int, fields: dict[str, Any]) -> tuple[Client, bool
     raise Conflict("the client is being changed concurrently; retry", code="version_conflict")
 
 
-def _try_create_client(
-    company_id: int, email: str, details: dict[str, Any], reference: str | None
-) -> Client | None:
+def _try_create_client(company_id: int, email: str, details: dict[str, Any], reference: str | None) -> Client | None:
     client_id = db.allocate_ids()
     now = db.iso(db.utcnow())
     client = Client(
@@ -361,38 +365,53 @@ def _try_create_client(
         if not _is_condition_failure(error):
             raise
         if reference and _client_by_guard(company_id, keys.client_ref_sk(reference)) is not None:
-            raise Conflict(f"a client with reference {reference!r} exists", field="reference", code="duplicate_reference") from None
+            raise Conflict(
+                f"a client with reference {reference!r} exists", field="reference", code="duplicate_reference"
+            ) from None
         return None  # lost the race for the email: update the winner instead
     return client
 
 
 def _update_client(client: Client, details: dict[str, Any], reference: str | None) -> Client:
-    merged = dict(client.details.as_dict() if hasattr(client.details, "as_dict") else client.details)
-    merged.update(details)
-    _check_required(int(client.company_id), merged | {"email": client.email})
+    """Merge the given fields into the stored client, field by field, in one write.
+
+    An upsert is a merge, not a replace: each field is SET on its own, so two
+    concurrent upserts of one client both land (last write wins per field)
+    instead of one failing a version check.
+    """
+    current = client.details.as_dict() if hasattr(client.details, "as_dict") else dict(client.details)
+    _check_required(int(client.company_id), current | details | {"email": client.email})
+    now = db.iso(db.utcnow())
+    actions = [Client.details[name].set(value) for name, value in details.items()]
+    actions.append(Client.updated_at.set(now))  # PynamoDB adds the version increment
     old_reference = client.reference
-    client.details = merged
-    client.updated_at = db.iso(db.utcnow())
-    if reference:
-        client.reference = reference
+    moves_reference = reference is not None and reference != old_reference
+    if reference is not None and moves_reference:
+        actions.append(Client.reference.set(reference))
     company_pk = keys.company_pk(int(client.company_id))
     try:
         with _tx() as tx:
-            tx.save(client)
-            if reference and reference != old_reference:
+            # The reference guard is moved under the reference read, so a concurrent
+            # reference change makes one of the two fail rather than orphan a guard.
+            condition = Client.pk.exists()
+            if moves_reference:
+                condition &= Client.reference == old_reference if old_reference else Client.reference.does_not_exist()
                 tx.save(
-                    Guard(company_pk, keys.client_ref_sk(reference), target_id=int(client.client_id)),
+                    Guard(company_pk, keys.client_ref_sk(reference or ""), target_id=int(client.client_id)),
                     condition=Guard.pk.does_not_exist(),
                 )
                 if old_reference:
                     tx.delete(Guard(company_pk, keys.client_ref_sk(old_reference)))
+            tx.update(client, actions=actions, condition=condition, add_version_condition=False)
     except TransactWriteError as error:
         if not _is_condition_failure(error):
             raise
-        if reference and reference != old_reference and _client_by_guard(int(client.company_id), keys.client_ref_sk(reference)):
-            raise Conflict(f"a client with reference {reference!r} exists", field="reference", code="duplicate_reference") from None
-        raise Conflict("the client changed meanwhile; retry", code="version_conflict") from None
-    return client
+        if moves_reference and _client_by_guard(int(client.company_id), keys.client_ref_sk(reference or "")):
+            raise Conflict(
+                f"a client with reference {reference!r} exists", field="reference", code="duplicate_reference"
+            ) from None
+        raise Conflict("the client's reference changed meanwhile; retry", code="version_conflict") from None
+    return get_client(int(client.company_id), int(client.client_id))
 
 
 def _client_by_guard(company_id: int, guard_sk: str) -> Client | None:

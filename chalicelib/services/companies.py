@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain import secrets
@@ -39,9 +40,7 @@ def check_timezone(name: str) -> str:
     return name
 
 
-def create_company(
-    name: str, admin_email: str, admin_password: str, timezone: str = "Europe/London"
-) -> NewCompany:
+def create_company(name: str, admin_email: str, admin_password: str, timezone: str = "Europe/London") -> NewCompany:
     db.ensure_bound()
     settings = get_settings()
     check_timezone(timezone)
@@ -119,7 +118,7 @@ def rotate_keys(company_id: int, kinds: set[str], grace_seconds: int | None) -> 
 def _rotate(
     tx: TransactWrite, company: Company, kinds: set[str], issued: dict[str, str], retires_at: int, now: str
 ) -> None:
-    actions = []
+    actions: list[Action] = []
     for kind, attr in (("api", Company.api_key_hash), ("app", Company.app_key_hash)):
         if kind not in kinds:
             continue

@@ -7,7 +7,7 @@ The table name and endpoint are bound lazily by :func:`bind` on first use.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -63,7 +63,7 @@ def bind(table_name: str, region: str, host: str | None) -> None:
     """Point every model at the table; drops cached connections."""
     Item.Meta.table_name = table_name
     Item.Meta.region = region
-    Item.Meta.host = host
+    Item.Meta.host = host  # type: ignore[attr-defined]  # MetaModel adds it
     for cls in _all_models():
         cls._connection = None
     # Build the one connection on the base class; subclasses inherit it.
@@ -78,6 +78,15 @@ def _all_models() -> list[type[Item]]:
         seen.append(cls)
         stack.extend(cls.__subclasses__())
     return seen
+
+
+def _numbers() -> ListAttribute[int]:
+    # PynamoDB types ListAttribute(of=NumberAttribute) as a list of attributes; it holds numbers.
+    return cast("ListAttribute[int]", ListAttribute(of=NumberAttribute, default=list))
+
+
+def _maps() -> ListAttribute[dict[str, Any]]:
+    return cast("ListAttribute[dict[str, Any]]", ListAttribute(of=MapAttribute, default=list))
 
 
 class Counter(Item, discriminator="counter"):
@@ -143,9 +152,9 @@ class Service(Item, discriminator="service"):
     name = UnicodeAttribute()
     description = UnicodeAttribute(default="")
     reference = UnicodeAttribute(null=True)
-    durations = ListAttribute(of=NumberAttribute, default=list)
-    prices = ListAttribute(of=NumberAttribute, default=list)
-    listed_durations = ListAttribute(of=NumberAttribute, default=list)
+    durations = _numbers()
+    prices = _numbers()
+    listed_durations = _numbers()
     spaces = NumberAttribute(default=1)
     detail_group_id = NumberAttribute(null=True)
     booking_time_step = NumberAttribute(default=60)
@@ -172,7 +181,7 @@ class QuestionGroup(Item, discriminator="question_group"):
     company_id = NumberAttribute()
     group_id = NumberAttribute()
     name = UnicodeAttribute()
-    questions = ListAttribute(of=MapAttribute, default=list)
+    questions = _maps()
     version = VersionAttribute()
 
 
@@ -180,7 +189,7 @@ class ClientDetails(Item, discriminator="client_details"):
     """``CO#<company id>`` / ``CLIENTDETAILS``: which client fields a company collects."""
 
     company_id = NumberAttribute()
-    fields = ListAttribute(of=MapAttribute, default=list)
+    fields = _maps()
     version = VersionAttribute()
 
 

@@ -45,9 +45,7 @@ def table_definition(table_name: str) -> dict[str, Any]:
             {"AttributeName": PK, "KeyType": "HASH"},
             {"AttributeName": SK, "KeyType": "RANGE"},
         ],
-        "AttributeDefinitions": [
-            {"AttributeName": name, "AttributeType": "S"} for name in _STRING_ATTRIBUTES
-        ],
+        "AttributeDefinitions": [{"AttributeName": name, "AttributeType": "S"} for name in _STRING_ATTRIBUTES],
         "GlobalSecondaryIndexes": [
             _index(GSI1, GSI1_PK, GSI1_SK),
             _index(EXPIRY_INDEX, EXPIRY_PK, EXPIRY_SK),

@@ -1,0 +1,92 @@
+"""The tenant walk: every company-scoped route, called with a second company's
+credentials, answers 404 for the first company's ids and changes nothing."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from chalicelib.api.http import OPERATIONS, Operation
+from chalicelib.services.auth import Scheme
+from tests.conftest import Api, Tenant, make_tenant
+
+SAMPLE_BODIES: dict[str, dict[str, Any]] = {
+    "ServiceCreate": {"name": "Intruder"},
+    "ServiceUpdate": {"name": "Intruder"},
+    "QuestionGroupIn": {"name": "Intruder"},
+    "QuestionGroupUpdate": {"name": "Intruder"},
+    "ClientIn": {"email": "victim@example.com", "first_name": "I", "last_name": "N"},
+    "ClientDetailsIn": {"fields": [{"name": "email", "required": True}]},
+}
+OBJECT_PARAMS = {"service_id", "group_id", "client_id", "reference", "email"}
+
+
+def _headers(tenant: Tenant, scheme: Scheme) -> dict[str, str]:
+    return {
+        Scheme.V1_PUBLIC: tenant.public,
+        Scheme.V1_ADMIN: tenant.admin,
+        Scheme.V2: tenant.v2,
+        Scheme.LEGACY: tenant.legacy,
+    }[scheme]
+
+
+def _fill(path: str, values: dict[str, Any]) -> str:
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        assert name in values, f"the tenant walk needs a sample value for {{{name}}} in {path}"
+        return str(values[name])
+
+    return re.sub(r"\{(\w+)\}", value, path)
+
+
+@pytest.fixture
+def two_companies(api: Api) -> tuple[Tenant, Tenant, dict[str, Any]]:
+    victim = make_tenant(api, "Victim")
+    intruder = make_tenant(api, "Intruder")
+    service = api.post(f"/api/v1/admin/{victim.id}/services", {"name": "Mine", "reference": "REF-A"}, victim.admin)
+    group = api.post(f"/api/v1/admin/{victim.id}/question_groups", {"name": "Mine"}, victim.admin)
+    client = api.post(
+        f"/api/v1/admin/{victim.id}/client",
+        {"email": "victim@example.com", "first_name": "V", "last_name": "C", "reference": "REF-A"},
+        victim.admin,
+    )
+    ids = {
+        "service_id": service.body["id"],
+        "group_id": group.body["id"],
+        "client_id": client.body["id"],
+        "reference": "REF-A",
+        "email": "victim@example.com",
+    }
+    return victim, intruder, ids
+
+
+def _company_scoped() -> list[Operation]:
+    return [op for op in OPERATIONS if op.scheme not in (Scheme.NONE, Scheme.PLATFORM) and "{" in op.path]
+
+
+def test_the_walk_covers_routes() -> None:
+    assert len(_company_scoped()) >= 20
+
+
+def test_second_company_sees_404_on_every_route(api: Api, two_companies: tuple[Tenant, Tenant, dict[str, Any]]) -> None:
+    victim, intruder, ids = two_companies
+    before = api.get(f"/api/v1/admin/{victim.id}/services/{ids['service_id']}", victim.admin).body
+    for op in _company_scoped():
+        body = SAMPLE_BODIES.get(op.request.__name__) if op.request else None
+        headers = _headers(intruder, op.scheme)
+        # 1. the victim's company in the path
+        path = _fill(op.path, {**ids, "company_id": victim.id})
+        reply = api.call(op.method, path, body, headers)
+        assert reply.status == 404, f"{op.method} {path}: {reply.status} {reply.body}"
+        # 2. the intruder's own company in the path, the victim's object ids
+        if OBJECT_PARAMS & set(re.findall(r"\{(\w+)\}", op.path)):
+            path = _fill(op.path, {**ids, "company_id": intruder.id})
+            reply = api.call(op.method, path, body, headers)
+            assert reply.status == 404, f"{op.method} {path}: {reply.status} {reply.body}"
+    after = api.get(f"/api/v1/admin/{victim.id}/services/{ids['service_id']}", victim.admin).body
+    assert after == before
+    client = api.get(f"/api/v1/admin/{victim.id}/client/{ids['client_id']}", victim.admin).body
+    assert client["first_name"] == "V"
+    assert api.get(f"/api/v1/admin/{intruder.id}/client", intruder.admin).body["total_entries"] == 0
