@@ -1,35 +1,21 @@
 """One settings object, read from the environment lazily (never at import time).
 
 Chalice sets a function's environment only while a handler runs (and the test
-client swaps ``os.environ`` per call), so nothing here may be read at import.
+client swaps ``os.environ`` per call), so nothing here may be read at import;
+the pydantic class itself is built on the first call, keeping cold start cheap.
 """
 
 from __future__ import annotations
 
 import os
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, Field
+if TYPE_CHECKING:
+    from chalicelib.settings_model import Settings
 
 LOCAL_ROOT_KEY = "local-root-key-change-me"
 """Development default for the platform key; only the ``local`` stage accepts it."""
-
-
-class Settings(BaseModel):
-    stage: str = "local"
-    table_name: str = "booking-engine"
-    region: str = "us-east-1"
-    dynamodb_endpoint: str | None = None
-    root_key: str = Field(default=LOCAL_ROOT_KEY, min_length=16, repr=False)
-    key_grace_seconds: int = Field(default=86_400, ge=0, le=7 * 86_400)
-    auth_token_ttl_seconds: int = Field(default=86_400, gt=0)
-    max_body_bytes: int = Field(default=1_048_576, gt=0)
-    password_hash_n: int = Field(default=2**14, ge=2**10)
-
-    def model_post_init(self, _context: object) -> None:
-        if self.stage != "local" and self.root_key == LOCAL_ROOT_KEY:
-            raise ValueError("BOOKING_ROOT_KEY must be set outside the local stage")
-
 
 _ENV = {
     "stage": "STAGE",
@@ -46,6 +32,8 @@ _ENV = {
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
+    from chalicelib.settings_model import Settings
+
     values = {field: os.environ[var] for field, var in _ENV.items() if os.environ.get(var)}
     return Settings.model_validate(values)
 

@@ -8,14 +8,15 @@ Chalice, decides on 415 and answers with the product's error shape.
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, cast
+from functools import cache
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from chalice import Response
 from chalice.app import Request
-from pydantic import BaseModel, ValidationError
 
 from chalicelib.api.logs import get_logger
 from chalicelib.domain.errors import (
@@ -28,9 +29,37 @@ from chalicelib.domain.errors import (
 from chalicelib.services.auth import Principal, Scheme, authenticate
 from chalicelib.settings import get_settings
 
-M = TypeVar("M", bound=BaseModel)
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from pydantic import BaseModel, ValidationError
+
+    ModelRef: TypeAlias = type[BaseModel] | str
+
+M = TypeVar("M", bound="BaseModel")
 JSON_TYPE = "application/json"
 XML_TYPES = ("application/xml", "text/xml")
+
+# A ModelRef is a model, or its name in chalicelib.api.schemas ("module:Name" elsewhere):
+# routes name their models so that importing the app builds no pydantic model
+# (Lambda cold start is import time). Names are resolved on first use.
+
+
+def resolve(ref: ModelRef | None) -> type[BaseModel] | None:
+    if ref is None or not isinstance(ref, str):
+        return ref
+    return _resolve_name(ref)
+
+
+@cache
+def _resolve_name(ref: str) -> type[BaseModel]:
+    module_name, _, name = ref.rpartition(":")
+    module = importlib.import_module(module_name or "chalicelib.api.schemas")
+    model = getattr(module, name)
+    from pydantic import BaseModel
+
+    assert isinstance(model, type) and issubclass(model, BaseModel), ref
+    return model
 
 
 @dataclass(frozen=True)
@@ -42,14 +71,36 @@ class Operation:
     summary: str
     scheme: Scheme
     tag: str
-    request: type[BaseModel] | None
-    query: type[BaseModel] | None
-    response: type[BaseModel] | None
+    request_ref: ModelRef | None
+    query_ref: ModelRef | None
+    response_ref: ModelRef | None
     status: int
     errors: tuple[int, ...]
     consumes: str
     produces: str
     path_types: Mapping[str, str]
+
+    @property
+    def request(self) -> type[BaseModel] | None:
+        return resolve(self.request_ref)
+
+    @property
+    def query(self) -> type[BaseModel] | None:
+        return resolve(self.query_ref)
+
+    @property
+    def response(self) -> type[BaseModel] | None:
+        return resolve(self.response_ref)
+
+
+class LazyModule:
+    """A module imported on first attribute access (for the views' schemas)."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(importlib.import_module(self._name), attribute)
 
 
 OPERATIONS: list[Operation] = []
@@ -181,9 +232,9 @@ def route(
     summary: str,
     scheme: Scheme,
     tag: str,
-    request: type[BaseModel] | None = None,
-    query: type[BaseModel] | None = None,
-    response: type[BaseModel] | None = None,
+    request: ModelRef | None = None,
+    query: ModelRef | None = None,
+    response: ModelRef | None = None,
     status: int = 200,
     errors: tuple[int, ...] = (),
     consumes: str = JSON_TYPE,
@@ -208,9 +259,9 @@ def route(
             summary=summary,
             scheme=scheme,
             tag=tag,
-            request=request,
-            query=query,
-            response=response,
+            request_ref=request,
+            query_ref=query,
+            response_ref=response,
             status=status,
             errors=all_errors,
             consumes=consumes,
@@ -233,6 +284,8 @@ def route(
                 return error_response(internal)
 
         def _run(view: View, current: Request, raw_path: Mapping[str, str]) -> Response:
+            from pydantic import ValidationError
+
             raw_body = current.raw_body or b""
             raw = raw_body.encode() if isinstance(raw_body, str) else raw_body
             if len(raw) > get_settings().max_body_bytes:
@@ -242,15 +295,17 @@ def route(
             if principal is not None and "company_id" in args and principal.company_id is not None:
                 principal.require_company(args["company_id"])
             call = Call(request=current, principal=principal, raw_body=raw)
-            if query is not None:
+            query_model = resolve(query)
+            if query_model is not None:
                 try:
-                    call._query = query.model_validate(_query_params(current))
+                    call._query = query_model.model_validate(_query_params(current))
                 except ValidationError as exc:
                     raise validation_error(exc) from None
-            if request is not None:
+            request_model = resolve(request)
+            if request_model is not None:
                 payload = parse_json_body(current, raw) if raw.strip() else {}
                 try:
-                    call._body = request.model_validate(payload)
+                    call._body = request_model.model_validate(payload)
                 except ValidationError as exc:
                     raise validation_error(exc) from None
             result = view(call, **args)
@@ -265,6 +320,8 @@ def route(
 
 
 def _render(result: Any, status: int, headers: dict[str, str], produces: str) -> Response:
+    from pydantic import BaseModel
+
     if isinstance(result, Response):
         result.headers.update(headers)
         return result

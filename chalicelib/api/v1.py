@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from chalice import Blueprint, Response
 
-from chalicelib.api import schemas as s
-from chalicelib.api.http import Call, route
+from chalicelib.api.http import Call, LazyModule, route
 from chalicelib.services import catalogue, companies
 from chalicelib.services.auth import Scheme
 from chalicelib.store.models import Client, QuestionGroup, Service
 from chalicelib.store.pages import Page
+
+if TYPE_CHECKING:
+    from chalicelib.api import schemas as s
+else:
+    s = LazyModule("chalicelib.api.schemas")  # built on first request, not at cold start
 
 bp = Blueprint(__name__)
 TAG = "bookingbug"
@@ -49,8 +53,8 @@ def _page_links(call: Call, path: str, page: Page[Any], extra_query: str = "") -
     summary="Exchange an administrator's email and password for an Auth-Token",
     scheme=PUBLIC,
     tag=TAG,
-    request=s.LoginIn,
-    response=s.LoginOut,
+    request="LoginIn",
+    response="LoginOut",
     status=201,
 )
 def login(call: Call) -> s.LoginOut:
@@ -80,7 +84,7 @@ def login(call: Call) -> s.LoginOut:
     summary="A company with links to everything it offers",
     scheme=PUBLIC,
     tag=TAG,
-    response=s.CompanyOut,
+    response="CompanyOut",
     errors=(404,),
 )
 def company(call: Call, company_id: int) -> s.CompanyOut:
@@ -182,8 +186,8 @@ def _service_list(call: Call, company_id: int, admin: bool) -> s.ServiceList:
     summary="Bookable services (not disabled or deleted)",
     scheme=PUBLIC,
     tag=TAG,
-    query=s.PageQuery,
-    response=s.ServiceList,
+    query="PageQuery",
+    response="ServiceList",
     errors=(404,),
 )
 def public_services(call: Call, company_id: int) -> s.ServiceList:
@@ -197,7 +201,7 @@ def public_services(call: Call, company_id: int) -> s.ServiceList:
     summary="One service",
     scheme=PUBLIC,
     tag=TAG,
-    response=s.ServiceOut,
+    response="ServiceOut",
     errors=(404,),
 )
 def public_service(call: Call, company_id: int, service_id: int) -> s.ServiceOut:
@@ -211,8 +215,8 @@ def public_service(call: Call, company_id: int, service_id: int) -> s.ServiceOut
     summary="All services, disabled and deleted too",
     scheme=ADMIN,
     tag=TAG,
-    query=s.PageQuery,
-    response=s.ServiceList,
+    query="PageQuery",
+    response="ServiceList",
     errors=(404,),
 )
 def admin_services(call: Call, company_id: int) -> s.ServiceList:
@@ -226,8 +230,8 @@ def admin_services(call: Call, company_id: int) -> s.ServiceList:
     summary="Create a service",
     scheme=ADMIN,
     tag=TAG,
-    request=s.ServiceCreate,
-    response=s.ServiceOut,
+    request="ServiceCreate",
+    response="ServiceOut",
     status=201,
     errors=(404, 409),
 )
@@ -243,7 +247,7 @@ def create_service(call: Call, company_id: int) -> s.ServiceOut:
     summary="One service, deleted too",
     scheme=ADMIN,
     tag=TAG,
-    response=s.ServiceOut,
+    response="ServiceOut",
     errors=(404,),
 )
 def admin_service(call: Call, company_id: int, service_id: int) -> s.ServiceOut:
@@ -257,8 +261,8 @@ def admin_service(call: Call, company_id: int, service_id: int) -> s.ServiceOut:
     summary="Update a service (fields given only)",
     scheme=ADMIN,
     tag=TAG,
-    request=s.ServiceUpdate,
-    response=s.ServiceOut,
+    request="ServiceUpdate",
+    response="ServiceOut",
     errors=(404, 409),
 )
 def update_service(call: Call, company_id: int, service_id: int) -> s.ServiceOut:
@@ -273,7 +277,7 @@ def update_service(call: Call, company_id: int, service_id: int) -> s.ServiceOut
     summary="Soft-delete a service",
     scheme=ADMIN,
     tag=TAG,
-    response=s.ServiceOut,
+    response="ServiceOut",
     errors=(404, 409),
 )
 def delete_service(call: Call, company_id: int, service_id: int) -> s.ServiceOut:
@@ -287,7 +291,7 @@ def delete_service(call: Call, company_id: int, service_id: int) -> s.ServiceOut
     summary="Find a service by reference",
     scheme=ADMIN,
     tag=TAG,
-    response=s.ServiceOut,
+    response="ServiceOut",
     errors=(404,),
     path_types={"reference": "string"},
 )
@@ -349,8 +353,8 @@ def _group(call: Call, group: QuestionGroup) -> s.QuestionGroupOut:
     summary="The questions of one question group",
     scheme=PUBLIC,
     tag=TAG,
-    query=s.QuestionsQuery,
-    response=s.QuestionsOut,
+    query="QuestionsQuery",
+    response="QuestionsOut",
     errors=(404,),
 )
 def public_questions(call: Call, company_id: int) -> s.QuestionsOut:
@@ -373,8 +377,8 @@ def public_questions(call: Call, company_id: int) -> s.QuestionsOut:
     summary="Question groups",
     scheme=ADMIN,
     tag=TAG,
-    query=s.PageQuery,
-    response=s.QuestionGroupList,
+    query="PageQuery",
+    response="QuestionGroupList",
     errors=(404,),
 )
 def question_groups(call: Call, company_id: int) -> s.QuestionGroupList:
@@ -394,8 +398,8 @@ def question_groups(call: Call, company_id: int) -> s.QuestionGroupList:
     summary="Create a question group with its questions",
     scheme=ADMIN,
     tag=TAG,
-    request=s.QuestionGroupIn,
-    response=s.QuestionGroupOut,
+    request="QuestionGroupIn",
+    response="QuestionGroupOut",
     status=201,
     errors=(404,),
 )
@@ -412,7 +416,7 @@ def create_question_group(call: Call, company_id: int) -> s.QuestionGroupOut:
     summary="One question group",
     scheme=ADMIN,
     tag=TAG,
-    response=s.QuestionGroupOut,
+    response="QuestionGroupOut",
     errors=(404,),
 )
 def question_group(call: Call, company_id: int, group_id: int) -> s.QuestionGroupOut:
@@ -426,8 +430,8 @@ def question_group(call: Call, company_id: int, group_id: int) -> s.QuestionGrou
     summary="Rename a question group and/or replace its questions",
     scheme=ADMIN,
     tag=TAG,
-    request=s.QuestionGroupUpdate,
-    response=s.QuestionGroupOut,
+    request="QuestionGroupUpdate",
+    response="QuestionGroupOut",
     errors=(404, 409),
 )
 def update_question_group(call: Call, company_id: int, group_id: int) -> s.QuestionGroupOut:
@@ -443,7 +447,7 @@ def update_question_group(call: Call, company_id: int, group_id: int) -> s.Quest
     summary="Delete a question group",
     scheme=ADMIN,
     tag=TAG,
-    response=s.QuestionGroupOut,
+    response="QuestionGroupOut",
     errors=(404,),
 )
 def delete_question_group(call: Call, company_id: int, group_id: int) -> s.QuestionGroupOut:
@@ -472,7 +476,7 @@ def _client_details(call: Call, company_id: int) -> s.ClientDetailsOut:
     summary="The client fields this company collects",
     scheme=PUBLIC,
     tag=TAG,
-    response=s.ClientDetailsOut,
+    response="ClientDetailsOut",
     errors=(404,),
 )
 def client_details(call: Call, company_id: int) -> s.ClientDetailsOut:
@@ -486,8 +490,8 @@ def client_details(call: Call, company_id: int) -> s.ClientDetailsOut:
     summary="Choose the client fields and which are required",
     scheme=ADMIN,
     tag=TAG,
-    request=s.ClientDetailsIn,
-    response=s.ClientDetailsOut,
+    request="ClientDetailsIn",
+    response="ClientDetailsOut",
     errors=(404,),
 )
 def configure_client_details(call: Call, company_id: int) -> s.ClientDetailsOut:
@@ -531,8 +535,8 @@ def _upsert_client(call: Call, company_id: int) -> Any:
     summary="Create a client, or update the one with this email",
     scheme=PUBLIC,
     tag=TAG,
-    request=s.ClientIn,
-    response=s.ClientOut,
+    request="ClientIn",
+    response="ClientOut",
     status=201,
     errors=(404, 409),
 )
@@ -547,8 +551,8 @@ def upsert_client(call: Call, company_id: int) -> Any:
     summary="Create a client, or update the one with this email",
     scheme=ADMIN,
     tag=TAG,
-    request=s.ClientIn,
-    response=s.ClientOut,
+    request="ClientIn",
+    response="ClientOut",
     status=201,
     errors=(404, 409),
 )
@@ -563,8 +567,8 @@ def admin_upsert_client(call: Call, company_id: int) -> Any:
     summary="Clients",
     scheme=ADMIN,
     tag=TAG,
-    query=s.PageQuery,
-    response=s.ClientList,
+    query="PageQuery",
+    response="ClientList",
     errors=(404,),
 )
 def clients(call: Call, company_id: int) -> s.ClientList:
@@ -584,7 +588,7 @@ def clients(call: Call, company_id: int) -> s.ClientList:
     summary="One client",
     scheme=ADMIN,
     tag=TAG,
-    response=s.ClientOut,
+    response="ClientOut",
     errors=(404,),
 )
 def client(call: Call, company_id: int, client_id: int) -> s.ClientOut:
@@ -598,7 +602,7 @@ def client(call: Call, company_id: int, client_id: int) -> s.ClientOut:
     summary="Find a client by email",
     scheme=ADMIN,
     tag=TAG,
-    response=s.ClientOut,
+    response="ClientOut",
     errors=(404,),
     path_types={"email": "string"},
 )
@@ -613,7 +617,7 @@ def client_by_email(call: Call, company_id: int, email: str) -> s.ClientOut:
     summary="Find a client by reference",
     scheme=ADMIN,
     tag=TAG,
-    response=s.ClientOut,
+    response="ClientOut",
     errors=(404,),
     path_types={"reference": "string"},
 )

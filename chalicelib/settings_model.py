@@ -1,0 +1,23 @@
+"""The validated settings (see chalicelib.settings for how and when they are read)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from chalicelib.settings import LOCAL_ROOT_KEY
+
+
+class Settings(BaseModel):
+    stage: str = "local"
+    table_name: str = Field(default="booking-engine", min_length=3, max_length=255)
+    region: str = "us-east-1"
+    dynamodb_endpoint: str | None = None
+    root_key: str = Field(default=LOCAL_ROOT_KEY, min_length=16, repr=False)
+    key_grace_seconds: int = Field(default=86_400, ge=0, le=7 * 86_400)
+    auth_token_ttl_seconds: int = Field(default=86_400, gt=0)
+    max_body_bytes: int = Field(default=1_048_576, gt=0)
+    password_hash_n: int = Field(default=2**14, ge=2**10)
+
+    def model_post_init(self, _context: object) -> None:
+        if self.stage != "local" and self.root_key == LOCAL_ROOT_KEY:
+            raise ValueError("BOOKING_ROOT_KEY must be set outside the local stage")
