@@ -6,7 +6,7 @@ from typing import Any
 
 from chalice import Chalice, Response
 
-from chalicelib.api import platform, v1
+from chalicelib.api import platform, v1, v2
 from chalicelib.api.health import health_status
 from chalicelib.api.http import normalise_chalice_errors, route
 from chalicelib.api.logs import get_logger
@@ -15,6 +15,7 @@ from chalicelib.services.auth import Scheme
 app = Chalice(app_name="booking-engine")
 app.register_blueprint(platform.bp)
 app.register_blueprint(v1.bp)
+app.register_blueprint(v2.bp)
 
 
 @app.middleware("http")

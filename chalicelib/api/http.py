@@ -40,7 +40,8 @@ M = TypeVar("M", bound="BaseModel")
 JSON_TYPE = "application/json"
 XML_TYPES = ("application/xml", "text/xml")
 
-# A ModelRef is a model, or its name in chalicelib.api.schemas ("module:Name" elsewhere):
+# A ModelRef is a model, or its name in chalicelib.api.schemas ("schemas_v2:Name" for a
+# sibling module, "package.module:Name" elsewhere):
 # routes name their models so that importing the app builds no pydantic model
 # (Lambda cold start is import time). Names are resolved on first use.
 
@@ -54,7 +55,9 @@ def resolve(ref: ModelRef | None) -> type[BaseModel] | None:
 @cache
 def _resolve_name(ref: str) -> type[BaseModel]:
     module_name, _, name = ref.rpartition(":")
-    module = importlib.import_module(module_name or "chalicelib.api.schemas")
+    if "." not in module_name:
+        module_name = f"chalicelib.api.{module_name or 'schemas'}"
+    module = importlib.import_module(module_name)
     model = getattr(module, name)
     from pydantic import BaseModel
 

@@ -40,6 +40,14 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+def iso_epoch(epoch: float) -> str:
+    return iso(datetime.fromtimestamp(epoch, UTC))
+
+
+def parse_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
 def allocate_ids(count: int = 1) -> int:
     """Reserve ``count`` consecutive ids from the global counter; returns the first.
 
@@ -50,3 +58,8 @@ def allocate_ids(count: int = 1) -> int:
     counter = models.Counter(keys.COUNTER_PK, keys.COUNTER_SK)
     counter.update(actions=[models.Counter.next_id.add(count), models.Counter.kind.set(models.Counter)])
     return int(counter.next_id) - count + 1
+
+
+def condition_failed(error: Exception) -> bool:
+    """A single-item write refused by its condition (not a transaction)."""
+    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zlib
+
 COUNTER_PK = "COUNTER"
 COUNTER_SK = "IDS"
 COMPANY_SK = "COMPANY"
@@ -61,3 +63,55 @@ def client_email_sk(email: str) -> str:
 
 def client_ref_sk(reference: str) -> str:
     return f"CLIENTREF#{reference}"
+
+
+BOOKING_SK = "BOOKING"
+HOLD_SK = "HOLD"
+EVENT_SK = "EVENT"
+LOG_PREFIX = "LOG#"
+SHARD_PREFIX = "SHARD#"
+EXPIRY_SHARDS = 4  # the sweeper reads this many expiry partitions
+
+
+def booking_pk(booking_id: str) -> str:
+    return f"BK#{booking_id}"
+
+
+def log_sk(number: int) -> str:
+    return f"LOG#{number:06d}"
+
+
+def capacity_pk(capacity_id: str) -> str:
+    return f"CAP#{capacity_id}"
+
+
+def shard_sk(shard: int) -> str:
+    return f"SHARD#{shard:02d}"
+
+
+def hold_pk(hold_id: str) -> str:
+    return f"HOLD#{hold_id}"
+
+
+def outbox_pk(event_id: str) -> str:
+    return f"OUTBOX#{event_id}"
+
+
+def company_bookings(company_id: int) -> str:
+    """GSI1 partition: a company's bookings, newest first by created time."""
+    return f"CO#{company_id}#BOOKINGS"
+
+
+def owner_seats(owner_booking_id: str) -> str:
+    """GSI2 partition: a group owner's seat bookings."""
+    return f"OWNER#{owner_booking_id}"
+
+
+def capacity_holds(capacity_id: str) -> str:
+    """GSI1 partition: the holds on one capacity, by expiry (to reclaim lapsed ones)."""
+    return f"CAP#{capacity_id}#HOLDS"
+
+
+def expiry_partition(item_pk: str) -> str:
+    """Expiry index partition, spread over a few so no single partition is hot."""
+    return f"DUE#{zlib.crc32(item_pk.encode()) % EXPIRY_SHARDS}"

@@ -33,6 +33,15 @@ class ListingIndex(GlobalSecondaryIndex["Item"]):
     gsi1sk = UnicodeAttribute(range_key=True)
 
 
+class ChildrenIndex(GlobalSecondaryIndex["Item"]):
+    class Meta:
+        index_name = schema.GSI2
+        projection = AllProjection()
+
+    gsi2pk = UnicodeAttribute(hash_key=True)
+    gsi2sk = UnicodeAttribute(range_key=True)
+
+
 class ExpiryIndex(GlobalSecondaryIndex["Item"]):
     class Meta:
         index_name = schema.EXPIRY_INDEX
@@ -52,10 +61,13 @@ class Item(Model):
     kind = DiscriminatorAttribute()
     gsi1pk = UnicodeAttribute(null=True)
     gsi1sk = UnicodeAttribute(null=True)
+    gsi2pk = UnicodeAttribute(null=True)
+    gsi2sk = UnicodeAttribute(null=True)
     xpk = UnicodeAttribute(null=True)
     xsk = UnicodeAttribute(null=True)
     ttl = NumberAttribute(null=True)  # epoch seconds; see schema.TTL_ATTRIBUTE
     listing = ListingIndex()
+    children = ChildrenIndex()
     expiry = ExpiryIndex()
 
 
@@ -204,3 +216,81 @@ class Client(Item, discriminator="client"):
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     version = VersionAttribute()
+
+
+class Booking(Item, discriminator="booking"):
+    """``BK#<uuid>`` / ``BOOKING``: one booking following one graph."""
+
+    booking_id = UnicodeAttribute()
+    company_id = NumberAttribute()
+    graph = UnicodeAttribute()
+    state = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    start_at = UnicodeAttribute(null=True)  # ISO 8601 UTC, for listings and filters
+    end_at = UnicodeAttribute(null=True)
+    event: MapAttribute[str, Any] = MapAttribute(default=dict)
+    customer: MapAttribute[str, Any] = MapAttribute(default=dict)
+    settings: MapAttribute[str, Any] = MapAttribute(default=dict)
+    options: MapAttribute[str, Any] = MapAttribute(default=dict)  # step settings given at create
+    payment: MapAttribute[str, Any] = MapAttribute(null=True)
+    owner_booking_id = UnicodeAttribute(null=True)
+    capacity_id = UnicodeAttribute(null=True)
+    seats = NumberAttribute(default=0)
+    seat_shards: MapAttribute[str, Any] = MapAttribute(default=dict)  # shard -> seats taken there
+    max_seats = NumberAttribute(null=True)
+    timer_action = UnicodeAttribute(null=True)
+    log_count = NumberAttribute(default=0)
+    rescheduled_from = UnicodeAttribute(null=True)
+    rescheduled_to = UnicodeAttribute(null=True)
+    reservation_id = UnicodeAttribute(null=True)
+    version = VersionAttribute()
+
+
+class BookingLog(Item, discriminator="booking_log"):
+    """``BK#<uuid>`` / ``LOG#<n>``: the log entries one action wrote."""
+
+    entries = _maps()
+    created_at = UnicodeAttribute()
+
+
+class CapacityShard(Item, discriminator="capacity"):
+    """``CAP#<id>`` / ``SHARD#<n>``: seats of one bookable, or one shard of them.
+
+    ``available`` = ``capacity - booked - held`` is kept as its own counter because
+    a condition expression cannot add: every seat change is conditional on it.
+    """
+
+    company_id = NumberAttribute()
+    capacity = NumberAttribute()
+    booked = NumberAttribute(default=0)
+    held = NumberAttribute(default=0)
+    available = NumberAttribute()
+    open = BooleanAttribute(default=True)
+
+
+class Hold(Item, discriminator="hold"):
+    """``HOLD#<uuid>`` / ``HOLD``: seats held for a while (a reservation or basket item)."""
+
+    hold_id = UnicodeAttribute()
+    company_id = NumberAttribute()
+    capacity_id = UnicodeAttribute()
+    owner_booking_id = UnicodeAttribute(null=True)
+    seats = NumberAttribute()
+    seat_shards: MapAttribute[str, Any] = MapAttribute(default=dict)
+    expires_at = NumberAttribute()  # epoch seconds
+    extensions = NumberAttribute(default=0)
+    status = UnicodeAttribute(default="active")  # active, converted, released, expired
+    details: MapAttribute[str, Any] = MapAttribute(default=dict)
+    created_at = UnicodeAttribute()
+
+
+class OutboxEvent(Item, discriminator="outbox"):
+    """``OUTBOX#<uuid>`` / ``EVENT``: written in the transaction of the change it reports."""
+
+    event_id = UnicodeAttribute()
+    event_type = UnicodeAttribute()
+    company_id = NumberAttribute()
+    subject_id = UnicodeAttribute()
+    occurred_at = UnicodeAttribute()
+    payload: MapAttribute[str, Any] = MapAttribute(default=dict)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from pynamodb.expressions.condition import Condition
+from pynamodb.indexes import Index
 
 from chalicelib.store import db
 from chalicelib.store.models import Item
@@ -40,22 +41,44 @@ def query_page(
     page: int,
     per_page: int,
     filter_condition: Condition | None = None,
+    *,
+    index: Index[Any] | None = None,
+    newest_first: bool = False,
 ) -> Page[T]:
+    """Page ``page`` of the items under ``pk`` whose sort key starts with ``sk_prefix``.
+
+    With ``index`` the Query runs on that index (whose sort key is then matched).
+    """
     db.ensure_bound()
-    range_condition = model.sk.startswith(sk_prefix)
-    total = model.count(pk, range_condition, filter_condition=filter_condition)
+    source: Any = index if index is not None else model
+    range_key = _range_attribute(model, index)
+    range_condition = range_key.startswith(sk_prefix) if sk_prefix else None
+    total = source.count(pk, range_condition, filter_condition=filter_condition)
     skip = (page - 1) * per_page
     items: list[T] = []
     if skip < total:
-        results: Iterator[T] = model.query(
-            pk, range_condition, filter_condition=filter_condition, page_size=min(100, skip + per_page)
+        results: Iterator[Any] = source.query(
+            pk,
+            range_condition,
+            filter_condition=filter_condition,
+            page_size=min(100, skip + per_page),
+            scan_index_forward=not newest_first,
         )
-        for index, item in enumerate(results):
-            if index >= skip + per_page:
+        for position, item in enumerate(results):
+            if position >= skip + per_page:
                 break
-            if index >= skip:
+            if position >= skip and isinstance(item, model):
                 items.append(item)
     return Page(items, total, page, per_page)
+
+
+def _range_attribute(model: type[T], index: Index[Any] | None) -> Any:
+    if index is None:
+        return model.sk
+    for attribute in index.Meta.attributes.values():
+        if attribute.is_range_key:
+            return getattr(model, attribute.attr_name)
+    raise ValueError("index without a range key")
 
 
 def query_all(model: type[T], pk: str, sk_prefix: str, **kwargs: Any) -> list[T]:

@@ -14,6 +14,10 @@ SK = "sk"
 GSI1 = "gsi1"
 GSI1_PK = "gsi1pk"
 GSI1_SK = "gsi1sk"
+# Children of a parent: a group owner's seat bookings, later a chain's events.
+GSI2 = "gsi2"
+GSI2_PK = "gsi2pk"
+GSI2_SK = "gsi2sk"
 # Sparse: only items that can expire carry these two attributes, so the sweeper
 # reads what is due and nothing else.
 EXPIRY_INDEX = "expiry"
@@ -23,7 +27,7 @@ EXPIRY_SK = "xsk"
 # records, retired keys); it never frees seats: TTL deletes can lag by days.
 TTL_ATTRIBUTE = "ttl"
 
-_STRING_ATTRIBUTES = (PK, SK, GSI1_PK, GSI1_SK, EXPIRY_PK, EXPIRY_SK)
+_STRING_ATTRIBUTES = (PK, SK, GSI1_PK, GSI1_SK, GSI2_PK, GSI2_SK, EXPIRY_PK, EXPIRY_SK)
 
 
 def _index(name: str, pk: str, sk: str) -> dict[str, Any]:
@@ -48,6 +52,7 @@ def table_definition(table_name: str) -> dict[str, Any]:
         "AttributeDefinitions": [{"AttributeName": name, "AttributeType": "S"} for name in _STRING_ATTRIBUTES],
         "GlobalSecondaryIndexes": [
             _index(GSI1, GSI1_PK, GSI1_SK),
+            _index(GSI2, GSI2_PK, GSI2_SK),
             _index(EXPIRY_INDEX, EXPIRY_PK, EXPIRY_SK),
         ],
         "BillingMode": "PAY_PER_REQUEST",
@@ -56,12 +61,18 @@ def table_definition(table_name: str) -> dict[str, Any]:
 
 
 def create_table_if_absent(client: Any, table_name: str) -> bool:
-    """Create the table and enable TTL unless it exists. True when it was created."""
+    """Create the table (and enable TTL) unless it exists; add any index it lacks.
+
+    True when the table was created. Adding missing indexes lets a developer's
+    persisted local table follow the definition without being dropped.
+    """
     try:
-        client.describe_table(TableName=table_name)
-        return False
+        described = client.describe_table(TableName=table_name)["Table"]
     except client.exceptions.ResourceNotFoundException:
-        pass
+        described = None
+    if described is not None:
+        _add_missing_indexes(client, table_name, described)
+        return False
     try:
         client.create_table(**table_definition(table_name))
     except client.exceptions.ResourceInUseException:
@@ -72,3 +83,17 @@ def create_table_if_absent(client: Any, table_name: str) -> bool:
         TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
     )
     return True
+
+
+def _add_missing_indexes(client: Any, table_name: str, described: dict[str, Any]) -> None:
+    definition = table_definition(table_name)
+    present = {index["IndexName"] for index in described.get("GlobalSecondaryIndexes", [])}
+    for index in definition["GlobalSecondaryIndexes"]:
+        if index["IndexName"] in present:
+            continue
+        client.update_table(
+            TableName=table_name,
+            AttributeDefinitions=definition["AttributeDefinitions"],
+            GlobalSecondaryIndexUpdates=[{"Create": index}],
+        )
+        client.get_waiter("table_exists").wait(TableName=table_name)

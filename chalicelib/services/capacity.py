@@ -1,0 +1,253 @@
+"""Seats: the one place capacity changes. Every change is one conditional transaction.
+
+A bookable's capacity is split over N shard items (N = 1 unless a big on-sale
+asks for more), each with its own cap, because one item takes only ~500
+transactional writes/s. Taking seats tries shards one by one, each attempt one
+transaction holding the shard's conditional update (``open`` and
+``available >= n``) together with the caller's own writes (the booking, its log,
+its outbox event). Sold out means every shard refused, after lapsed holds were
+reclaimed. Releases are unconditional on the shard: the caller's compare-and-set
+on the booking or hold in the same transaction is what makes them happen once.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.domain.errors import Conflict
+from chalicelib.store import db, keys
+from chalicelib.store.models import CapacityShard, Hold, Item
+
+# Test-only switch: the control run of the concurrency proof turns the capacity
+# condition off and MUST oversell, which shows the test can see the race.
+CHECK_CAPACITY = True
+
+CONFLICT_RETRIES = 8
+ShardSeats = dict[str, int]
+Writes = Callable[[TransactWrite, ShardSeats], None]
+
+
+class NoSpaceLeft(Conflict):
+    code = "no_space_left"
+
+
+@dataclass(frozen=True)
+class Availability:
+    capacity: int
+    booked: int
+    held: int
+    available: int
+    open: bool
+
+
+def transaction() -> TransactWrite:
+    db.ensure_bound()
+    return TransactWrite(connection=Item._get_connection().connection)
+
+
+def reasons(error: TransactWriteError) -> list[tuple[str, tuple[str, str] | None]]:
+    """(code, (pk, sk) of the item when it was asked to return values) per cancelled item."""
+    found = []
+    for reason in error.cancellation_reasons or []:
+        if reason is None:
+            continue
+        item = reason.raw_item or {}
+        key = (item["pk"]["S"], item["sk"]["S"]) if "pk" in item and "sk" in item else None
+        found.append((reason.code, key))
+    return found
+
+
+def is_conflict(error: TransactWriteError) -> bool:
+    codes = {code for code, _ in reasons(error)}
+    return "TransactionConflict" in codes or getattr(error, "cause_response_code", "") in (
+        "TransactionConflictException",
+        "TransactionInProgressException",
+    )
+
+
+def failed_condition(error: TransactWriteError) -> set[tuple[str, str] | None]:
+    return {key for code, key in reasons(error) if code == "ConditionalCheckFailed"}
+
+
+def backoff(attempt: int) -> None:
+    time.sleep(random.uniform(0, min(0.2, 0.005 * 2**attempt)))
+
+
+def run(build: Callable[[TransactWrite], None]) -> None:
+    """One transaction, retried on conflicts with other transactions (never on refusals)."""
+    for attempt in range(CONFLICT_RETRIES):
+        try:
+            with transaction() as tx:
+                build(tx)
+            return
+        except TransactWriteError as error:
+            if not is_conflict(error) or attempt == CONFLICT_RETRIES - 1:
+                raise
+            backoff(attempt)
+
+
+def open_capacity(tx: TransactWrite, capacity_id: str, company_id: int, total: int, shards: int) -> None:
+    """New capacity of ``total`` seats over ``shards`` items (caps differ by at most one)."""
+    for shard in range(shards):
+        cap = total // shards + (1 if shard < total % shards else 0)
+        tx.save(
+            CapacityShard(
+                keys.capacity_pk(capacity_id),
+                keys.shard_sk(shard),
+                company_id=company_id,
+                capacity=cap,
+                booked=0,
+                held=0,
+                available=cap,
+                open=True,
+            ),
+            condition=CapacityShard.pk.does_not_exist(),
+        )
+
+
+def _take(tx: TransactWrite, capacity_id: str, shard_seats: Mapping[str, int], *, hold: bool) -> None:
+    for shard, seats in shard_seats.items():
+        counter = CapacityShard.held if hold else CapacityShard.booked
+        condition = CapacityShard.open == True  # noqa: E712
+        if CHECK_CAPACITY:
+            condition &= CapacityShard.available >= seats
+        tx.update(
+            CapacityShard(keys.capacity_pk(capacity_id), shard),
+            actions=[CapacityShard.available.add(-seats), counter.add(seats)],
+            condition=condition,
+            return_values="ALL_OLD",
+        )
+
+
+def take(capacity_id: str, seats: int, shards: int, writes: Writes, *, hold: bool = False) -> ShardSeats:
+    """Take ``seats`` (booked, or held) in one transaction with ``writes``; all or none.
+
+    Returns where they were taken. Raises NoSpaceLeft (409) with the seats still free.
+    """
+    for reclaimed in (False, True):
+        order = [keys.shard_sk(n) for n in random.sample(range(shards), shards)]
+        for shard in order:
+            if _attempt(capacity_id, {shard: seats}, writes, hold=hold):
+                return {shard: seats}
+        if shards > 1:
+            split = _split(capacity_id, seats, shards)
+            if split and _attempt(capacity_id, split, writes, hold=hold):
+                return split
+        if reclaimed or not reclaim_lapsed_holds(capacity_id):
+            break
+    free = read(capacity_id, shards).available
+    raise NoSpaceLeft(
+        f"only {max(free, 0)} of the {seats} seats asked for are free",
+        field="seats",
+        extra={"seats_free": max(free, 0)},
+    )
+
+
+def _attempt(capacity_id: str, shard_seats: ShardSeats, writes: Writes, *, hold: bool) -> bool:
+    """True when taken; False when a shard refused. Other refusals propagate."""
+    shard_keys = {(keys.capacity_pk(capacity_id), shard) for shard in shard_seats}
+    for attempt in range(CONFLICT_RETRIES):
+        try:
+            with transaction() as tx:
+                _take(tx, capacity_id, shard_seats, hold=hold)
+                writes(tx, shard_seats)
+            return True
+        except TransactWriteError as error:
+            failed = failed_condition(error)
+            if failed & shard_keys:
+                return False
+            if failed or not is_conflict(error):
+                raise
+            backoff(attempt)
+    return False
+
+
+def _split(capacity_id: str, seats: int, shards: int) -> ShardSeats:
+    """Spread a request over shards by what they show free now (checked again on write)."""
+    plan: ShardSeats = {}
+    left = seats
+    for shard in read_shards(capacity_id, shards):
+        if left == 0:
+            break
+        share = min(left, max(int(shard.available), 0))
+        if share > 0 and shard.open:
+            plan[shard.sk] = share
+            left -= share
+    return plan if left == 0 and len(plan) > 1 else {}
+
+
+def release(tx: TransactWrite, capacity_id: str, shard_seats: Mapping[str, int], *, held: bool = False) -> None:
+    counter = CapacityShard.held if held else CapacityShard.booked
+    for shard, seats in shard_seats.items():
+        tx.update(
+            CapacityShard(keys.capacity_pk(capacity_id), shard),
+            actions=[CapacityShard.available.add(int(seats)), counter.add(-int(seats))],
+        )
+
+
+def convert(tx: TransactWrite, capacity_id: str, shard_seats: Mapping[str, int]) -> None:
+    """Held seats become booked without ever being free in between (not once the group closed)."""
+    for shard, seats in shard_seats.items():
+        tx.update(
+            CapacityShard(keys.capacity_pk(capacity_id), shard),
+            actions=[CapacityShard.held.add(-int(seats)), CapacityShard.booked.add(int(seats))],
+            condition=CapacityShard.open == True,  # noqa: E712
+            return_values="ALL_OLD",
+        )
+
+
+def close(tx: TransactWrite, capacity_id: str, shards: int) -> None:
+    """No more seats can be taken (the owner is cancelling the whole group)."""
+    for shard in range(shards):
+        tx.update(
+            CapacityShard(keys.capacity_pk(capacity_id), keys.shard_sk(shard)),
+            actions=[CapacityShard.open.set(False)],
+        )
+
+
+def read_shards(capacity_id: str, shards: int) -> list[CapacityShard]:
+    db.ensure_bound()
+    found = list(
+        CapacityShard.query(
+            keys.capacity_pk(capacity_id), CapacityShard.sk.startswith(keys.SHARD_PREFIX), consistent_read=True
+        )
+    )
+    return found[:shards]
+
+
+def read(capacity_id: str, shards: int) -> Availability:
+    """Counters summed over shards, lapsed holds counted as free (the sweeper only tidies up)."""
+    items = read_shards(capacity_id, shards)
+    lapsed = sum(int(hold.seats) for hold in lapsed_holds(capacity_id))
+    held = sum(int(s.held) for s in items) - lapsed
+    return Availability(
+        capacity=sum(int(s.capacity) for s in items),
+        booked=sum(int(s.booked) for s in items),
+        held=max(held, 0),
+        available=sum(int(s.available) for s in items) + lapsed,
+        open=all(bool(s.open) for s in items),
+    )
+
+
+def lapsed_holds(capacity_id: str, now: float | None = None) -> list[Hold]:
+    db.ensure_bound()
+    moment = db.iso_epoch(now if now is not None else time.time())
+    found = Hold.listing.query(keys.capacity_holds(capacity_id), Hold.gsi1sk <= moment)
+    return [hold for hold in found if isinstance(hold, Hold) and hold.status == "active"]
+
+
+def reclaim_lapsed_holds(capacity_id: str) -> int:
+    """Release the seats of lapsed holds on one capacity now; how many holds were released."""
+    from chalicelib.services import holds
+
+    released = 0
+    for hold in lapsed_holds(capacity_id):
+        if holds.expire(hold):
+            released += 1
+    return released

@@ -1,0 +1,38 @@
+"""Outbox: every committed change carries its event, written in the same transaction.
+
+The DynamoDB stream publishes these items to SNS (the fan-out issue); they expire
+by TTL a week later, long after delivery.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.store import db, keys
+from chalicelib.store.models import OutboxEvent
+
+RETENTION_SECONDS = 7 * 86_400
+
+
+def add(tx: TransactWrite, event_type: str, company_id: int, subject_id: str, payload: Mapping[str, Any]) -> str:
+    event_id = str(uuid.uuid4())
+    tx.save(
+        OutboxEvent(
+            keys.outbox_pk(event_id),
+            keys.EVENT_SK,
+            event_id=event_id,
+            event_type=event_type,
+            company_id=company_id,
+            subject_id=subject_id,
+            occurred_at=db.iso(db.utcnow()),
+            payload=dict(payload),
+            ttl=int(time.time()) + RETENTION_SECONDS,
+        ),
+        condition=OutboxEvent.pk.does_not_exist(),
+    )
+    return event_id
