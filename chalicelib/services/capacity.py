@@ -128,24 +128,31 @@ def _take(tx: TransactWrite, capacity_id: str, shard_seats: Mapping[str, int], *
 def take(capacity_id: str, seats: int, shards: int, writes: Writes, *, hold: bool = False) -> ShardSeats:
     """Take ``seats`` (booked, or held) in one transaction with ``writes``; all or none.
 
-    Returns where they were taken. Raises NoSpaceLeft (409) with the seats still free.
+    Tries one shard at random; when it refuses, reads every shard once (a consistent
+    Query) and tries only those that show room, then a split over several, then
+    reclaims lapsed holds and looks once more. Returns where the seats were taken.
+    Raises NoSpaceLeft (409) with the seats still free.
     """
-    for reclaimed in (False, True):
-        order = [keys.shard_sk(n) for n in random.sample(range(shards), shards)]
-        for shard in order:
+    first = keys.shard_sk(random.randrange(shards))
+    if _attempt(capacity_id, {first: seats}, writes, hold=hold):
+        return {first: seats}
+    for last_look in (False, True):
+        state = read_shards(capacity_id, shards)
+        roomy = [shard.sk for shard in state if shard.open and int(shard.available) >= seats and shard.sk != first]
+        for shard in random.sample(roomy, len(roomy)):
             if _attempt(capacity_id, {shard: seats}, writes, hold=hold):
                 return {shard: seats}
-        if shards > 1:
-            split = _split(capacity_id, seats, shards)
-            if split and _attempt(capacity_id, split, writes, hold=hold):
-                return split
-        if reclaimed or not reclaim_lapsed_holds(capacity_id):
+        split = _split(state, seats) if shards > 1 else {}
+        if split and _attempt(capacity_id, split, writes, hold=hold):
+            return split
+        if last_look or not reclaim_lapsed_holds(capacity_id):
             break
-    free = read(capacity_id, shards).available
+        first = ""
+    free = max(sum(int(shard.available) for shard in state if shard.open), 0)
     raise NoSpaceLeft(
-        f"only {max(free, 0)} of the {seats} seats asked for are free",
+        f"only {free} of the {seats} seats asked for are free",
         field="seats",
-        extra={"seats_free": max(free, 0)},
+        extra={"seats_free": free},
     )
 
 
@@ -168,17 +175,17 @@ def _attempt(capacity_id: str, shard_seats: ShardSeats, writes: Writes, *, hold:
     return False
 
 
-def _split(capacity_id: str, seats: int, shards: int) -> ShardSeats:
-    """Spread a request over shards by what they show free now (checked again on write)."""
+def _split(state: list[CapacityShard], seats: int) -> ShardSeats:
+    """Spread a request over shards by what they showed free (checked again on write)."""
     plan: ShardSeats = {}
     left = seats
-    for shard in read_shards(capacity_id, shards):
-        if left == 0:
-            break
-        share = min(left, max(int(shard.available), 0))
-        if share > 0 and shard.open:
+    for shard in state:
+        share = min(left, max(int(shard.available), 0)) if shard.open else 0
+        if share > 0:
             plan[shard.sk] = share
             left -= share
+        if left == 0:
+            break
     return plan if left == 0 and len(plan) > 1 else {}
 
 
