@@ -82,6 +82,7 @@ class Operation:
     consumes: str
     produces: str
     path_types: Mapping[str, str]
+    idempotent: bool = False
 
     @property
     def request(self) -> type[BaseModel] | None:
@@ -244,6 +245,7 @@ def route(
     produces: str = JSON_TYPE,
     path_types: Mapping[str, str] | None = None,
     prefix: str = "",
+    idempotent: bool = False,
 ) -> Callable[[View], View]:
     """Register ``view`` on ``registrar`` (the app or a blueprint) at ``path``.
 
@@ -270,6 +272,7 @@ def route(
             consumes=consumes,
             produces=produces,
             path_types=types,
+            idempotent=idempotent,
         )
     )
 
@@ -305,14 +308,23 @@ def route(
                 except ValidationError as exc:
                     raise validation_error(exc) from None
             request_model = resolve(request)
+            payload: Any = None
             if request_model is not None:
                 payload = parse_json_body(current, raw) if raw.strip() else {}
                 try:
                     call._body = request_model.model_validate(payload)
                 except ValidationError as exc:
                     raise validation_error(exc) from None
-            result = view(call, **args)
-            return _render(result, status, call.extra_headers, produces)
+            key = call.header("Idempotency-Key") if idempotent else None
+            if key is None:
+                return _render(view(call, **args), status, call.extra_headers, produces)
+            return _once(
+                call,
+                key,
+                {"operation": f"{method} {path}", "args": args, "body": payload},
+                registrar,
+                lambda: _render(view(call, **args), status, call.extra_headers, produces),
+            )
 
         handler.__name__ = view.__name__
         handler.__doc__ = view.__doc__
@@ -320,6 +332,29 @@ def route(
         return view
 
     return decorate
+
+
+def _once(call: Call, key: str, fingerprint: Any, registrar: Any, respond: Callable[[], Response]) -> Response:
+    """Run the view once per Idempotency-Key; replays carry ``Idempotent-Replayed: true``."""
+    from chalicelib.services import idempotency
+
+    ran: list[bool] = []
+
+    def execute() -> dict[str, Any]:
+        ran.append(True)
+        try:
+            response = respond()
+        except BookingError as error:
+            response = error_response(error)
+        return {"status": response.status_code, "body": response.body, "headers": dict(response.headers)}
+
+    assert call.auth.company_id is not None
+    context = getattr(registrar, "lambda_context", None)
+    reply = idempotency.run_once(call.auth.company_id, key, fingerprint, execute, context)
+    headers = dict(reply["headers"])
+    if not ran:
+        headers["Idempotent-Replayed"] = "true"
+    return Response(body=reply["body"], status_code=reply["status"], headers=headers)
 
 
 def _render(result: Any, status: int, headers: dict[str, str], produces: str) -> Response:

@@ -406,7 +406,7 @@ def shard_count(booking: Booking) -> int:
 # --- the owner's cancellation, in batches ----------------------------------------------------------
 
 
-def cascade_owner_cancel(owner: Booking, budget: int = CASCADE_BUDGET) -> Booking:
+def cascade_owner_cancel(owner: Booking, budget: int | None = None) -> Booking:
     """Cancel every seat booking of a cancelling group, in idempotent batches.
 
     Resumable: each batch is compare-and-set on every seat booking it moves, so a
@@ -414,7 +414,7 @@ def cascade_owner_cancel(owner: Booking, budget: int = CASCADE_BUDGET) -> Bookin
     ``cancelling`` until no seat is booked, then becomes ``cancelled``.
     """
     assert owner.capacity_id is not None
-    for _ in range(budget):
+    for _ in range(CASCADE_BUDGET if budget is None else budget):
         batch = [seat for seat in seat_bookings(owner.booking_id) if seat.state in SEAT_HOLDING_STATES][:CASCADE_BATCH]
         if not batch:
             if capacity.read(owner.capacity_id, shard_count(owner)).booked == 0:

@@ -19,8 +19,11 @@ SAMPLE_BODIES: dict[str, dict[str, Any]] = {
     "QuestionGroupUpdate": {"name": "Intruder"},
     "ClientIn": {"email": "victim@example.com", "first_name": "I", "last_name": "N"},
     "ClientDetailsIn": {"fields": [{"name": "email", "required": True}]},
+    "ActionIn": {},
+    "RescheduleIn": {"start": "2031-05-01T08:00:00+00:00", "end": "2031-05-01T09:00:00+00:00"},
 }
-OBJECT_PARAMS = {"service_id", "group_id", "client_id", "reference", "email"}
+OBJECT_PARAMS = {"service_id", "group_id", "client_id", "reference", "email", "booking_id"}
+GLOBAL_PARAMS = {"name"}  # graph names are the same for everyone
 
 
 def _headers(tenant: Tenant, scheme: Scheme) -> dict[str, str]:
@@ -52,7 +55,20 @@ def two_companies(api: Api) -> tuple[Tenant, Tenant, dict[str, Any]]:
         {"email": "victim@example.com", "first_name": "V", "last_name": "C", "reference": "REF-A"},
         victim.admin,
     )
+    owner = api.post(
+        "/v2/bookings",
+        {
+            "graph": "group_owner",
+            "settings": {"max_seats": 5},
+            "start": "2031-09-30T08:00:00Z",
+            "end": "2031-09-30T09:00:00Z",
+            "what": "Class",
+        },
+        victim.v2,
+    )
     ids = {
+        "booking_id": owner.body["data"]["id"],
+        "action": "cancel",
         "service_id": service.body["id"],
         "group_id": group.body["id"],
         "client_id": client.body["id"],
@@ -62,12 +78,22 @@ def two_companies(api: Api) -> tuple[Tenant, Tenant, dict[str, Any]]:
     return victim, intruder, ids
 
 
+def _params(op: Operation) -> set[str]:
+    return set(re.findall(r"\{(\w+)\}", op.path))
+
+
 def _company_scoped() -> list[Operation]:
-    return [op for op in OPERATIONS if op.scheme not in (Scheme.NONE, Scheme.PLATFORM) and "{" in op.path]
+    import app  # noqa: F401  (registers every route)
+
+    return [
+        op
+        for op in OPERATIONS
+        if op.scheme not in (Scheme.NONE, Scheme.PLATFORM) and _params(op) and not _params(op) & GLOBAL_PARAMS
+    ]
 
 
 def test_the_walk_covers_routes() -> None:
-    assert len(_company_scoped()) >= 20
+    assert len(_company_scoped()) >= 25
 
 
 def test_second_company_sees_404_on_every_route(api: Api, two_companies: tuple[Tenant, Tenant, dict[str, Any]]) -> None:
@@ -81,7 +107,7 @@ def test_second_company_sees_404_on_every_route(api: Api, two_companies: tuple[T
         reply = api.call(op.method, path, body, headers)
         assert reply.status == 404, f"{op.method} {path}: {reply.status} {reply.body}"
         # 2. the intruder's own company in the path, the victim's object ids
-        if OBJECT_PARAMS & set(re.findall(r"\{(\w+)\}", op.path)):
+        if OBJECT_PARAMS & _params(op):
             path = _fill(op.path, {**ids, "company_id": intruder.id})
             reply = api.call(op.method, path, body, headers)
             assert reply.status == 404, f"{op.method} {path}: {reply.status} {reply.body}"
@@ -90,3 +116,27 @@ def test_second_company_sees_404_on_every_route(api: Api, two_companies: tuple[T
     client = api.get(f"/api/v1/admin/{victim.id}/client/{ids['client_id']}", victim.admin).body
     assert client["first_name"] == "V"
     assert api.get(f"/api/v1/admin/{intruder.id}/client", intruder.admin).body["total_entries"] == 0
+    assert api.get(f"/v2/bookings/{ids['booking_id']}", victim.v2).body["data"]["state"] == "tentative"
+
+
+def test_listings_and_reservations_stay_in_their_company(
+    api: Api, two_companies: tuple[Tenant, Tenant, dict[str, Any]]
+) -> None:
+    victim, intruder, ids = two_companies
+    assert api.get("/v2/bookings", intruder.v2).body["meta"]["total_entries"] == 0
+    assert api.get("/v2/bookings/groups", intruder.v2).body["data"] == []
+    seat = api.post(
+        "/v2/bookings",
+        {
+            "graph": "group_customer",
+            "customer": {"name": "I", "email": "i@example.com"},
+            "related": {"owner_booking_id": ids["booking_id"]},
+        },
+        intruder.v2,
+    )
+    assert seat.status == 404
+    hold = api.post("/v2/bookings/reserve", {"related": {"owner_booking_id": ids["booking_id"]}}, intruder.v2)
+    assert hold.status == 404
+    mine = api.post("/v2/bookings/reserve", {"related": {"owner_booking_id": ids["booking_id"]}}, victim.v2)
+    stolen = api.put("/v2/bookings/reserve/extend", {"reservation_id": mine.body["data"]["id"]}, intruder.v2)
+    assert stolen.status == 404

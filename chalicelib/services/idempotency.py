@@ -1,0 +1,93 @@
+"""``Idempotency-Key`` (draft-ietf-httpapi-idempotency-key-header) on top of Powertools.
+
+Rules: the same key and body replay the stored response without running again;
+the same key with another body is 422; while the first is still running, 409.
+Keys are scoped to the company (the record's key hashes company and key
+together, so one tenant's key can never return another's response). Records
+live 24 hours (``EXPIRY_SECONDS``). A request that fails validation before it runs
+is not stored; a request that ran stores its response, refusals (409) included,
+so a retry sees what the first attempt saw. Unexpected errors store nothing.
+
+Records sit in the single table as ``IDEMP#<sha256>`` / ``IDEMP``: Powertools'
+own composite-key mode would put every record in one partition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.domain.errors import Conflict, ValidationFailed
+from chalicelib.settings import get_settings
+from chalicelib.store import db, schema
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+    from aws_lambda_powertools.utilities.idempotency.persistence.dynamodb import DynamoDBPersistenceLayer
+
+EXPIRY_SECONDS = 24 * 3600
+RECORD_SK = "IDEMP"
+Reply = dict[str, Any]  # {"status": int, "body": Any, "headers": {...}}
+
+
+@lru_cache(maxsize=4)
+def _layer(table_name: str) -> tuple[DynamoDBPersistenceLayer, IdempotencyConfig]:
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+    from aws_lambda_powertools.utilities.idempotency.persistence.dynamodb import DynamoDBPersistenceLayer
+
+    class SingleTable(DynamoDBPersistenceLayer):
+        def _get_key(self, idempotency_key: str) -> dict[str, Any]:
+            return {schema.PK: {"S": idempotency_key}, schema.SK: {"S": RECORD_SK}}
+
+    layer = SingleTable(
+        table_name=table_name,
+        key_attr=schema.PK,
+        expiry_attr=schema.TTL_ATTRIBUTE,
+        boto3_client=db.low_level_client(),
+    )
+    config = IdempotencyConfig(
+        event_key_jmespath="[company, key]",
+        payload_validation_jmespath="fingerprint",
+        expires_after_seconds=EXPIRY_SECONDS,
+        hash_function="sha256",
+        use_local_cache=False,
+    )
+    return layer, config
+
+
+def run_once(
+    company_id: int, key: str, fingerprint: Any, execute: Callable[[], Reply], lambda_context: Any = None
+) -> Reply:
+    """Run ``execute`` once per (company, key); replay its reply for the same fingerprint."""
+    from aws_lambda_powertools.utilities.idempotency import idempotent_function
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+        IdempotencyValidationError,
+    )
+
+    if not key or len(key) > 255:
+        raise ValidationFailed("Idempotency-Key must be 1 to 255 characters", field="Idempotency-Key")
+    layer, config = _layer(get_settings().table_name)
+    if lambda_context is not None and hasattr(lambda_context, "get_remaining_time_in_millis"):
+        # Lets Powertools expire an in-progress record when the invocation dies.
+        config.register_lambda_context(lambda_context)
+
+    @idempotent_function(data_keyword_argument="request", config=config, persistence_store=layer,
+                         key_prefix="IDEMP")
+    def once(request: dict[str, Any]) -> Reply:
+        return execute()
+
+    try:
+        result: Reply = once(request={"company": company_id, "key": key, "fingerprint": fingerprint})
+    except IdempotencyValidationError:
+        raise ValidationFailed(
+            "this Idempotency-Key was used with a different request body", field="Idempotency-Key",
+            code="idempotency_key_reused",
+        ) from None
+    except IdempotencyAlreadyInProgressError:
+        raise Conflict(
+            "a request with this Idempotency-Key is still being processed; retry later", field="Idempotency-Key",
+            code="idempotency_in_progress",
+        ) from None
+    return result
