@@ -14,9 +14,10 @@ own composite-key mode would put every record in one partition.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from chalicelib.domain.errors import Conflict, ValidationFailed
 from chalicelib.settings import get_settings
@@ -25,27 +26,45 @@ from chalicelib.store import db, schema
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
     from aws_lambda_powertools.utilities.idempotency.persistence.dynamodb import DynamoDBPersistenceLayer
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 EXPIRY_SECONDS = 24 * 3600
 RECORD_SK = "IDEMP"
 Reply = dict[str, Any]  # {"status": int, "body": Any, "headers": {...}}
 
 
+IN_PROGRESS_SECONDS = 30  # API Gateway gives a request 29 s; a record older than that is from a dead run
+
+
+class _Deadline:
+    """Stands in for a Lambda context where there is none (chalice local, tests)."""
+
+    def __init__(self, seconds: float) -> None:
+        self._until = time.monotonic() + seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(int((self._until - time.monotonic()) * 1000), 0)
+
+
 @lru_cache(maxsize=4)
-def _layer(table_name: str) -> tuple[DynamoDBPersistenceLayer, IdempotencyConfig]:
-    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+def _layer(table_name: str) -> DynamoDBPersistenceLayer:
     from aws_lambda_powertools.utilities.idempotency.persistence.dynamodb import DynamoDBPersistenceLayer
 
     class SingleTable(DynamoDBPersistenceLayer):
         def _get_key(self, idempotency_key: str) -> dict[str, Any]:
             return {schema.PK: {"S": idempotency_key}, schema.SK: {"S": RECORD_SK}}
 
-    layer = SingleTable(
+    return SingleTable(
         table_name=table_name,
         key_attr=schema.PK,
         expiry_attr=schema.TTL_ATTRIBUTE,
         boto3_client=db.low_level_client(),
     )
+
+
+def _config(lambda_context: Any) -> IdempotencyConfig:
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+
     config = IdempotencyConfig(
         event_key_jmespath="[company, key]",
         payload_validation_jmespath="fingerprint",
@@ -53,7 +72,11 @@ def _layer(table_name: str) -> tuple[DynamoDBPersistenceLayer, IdempotencyConfig
         hash_function="sha256",
         use_local_cache=False,
     )
-    return layer, config
+    # The in-progress record expires with the invocation, so a run that died never blocks its key for long.
+    has_deadline = hasattr(lambda_context, "get_remaining_time_in_millis")
+    context = lambda_context if has_deadline else _Deadline(IN_PROGRESS_SECONDS)
+    config.register_lambda_context(cast("LambdaContext", context))  # it only asks for the time left
+    return config
 
 
 def run_once(
@@ -68,10 +91,7 @@ def run_once(
 
     if not key or len(key) > 255:
         raise ValidationFailed("Idempotency-Key must be 1 to 255 characters", field="Idempotency-Key")
-    layer, config = _layer(get_settings().table_name)
-    if lambda_context is not None and hasattr(lambda_context, "get_remaining_time_in_millis"):
-        # Lets Powertools expire an in-progress record when the invocation dies.
-        config.register_lambda_context(lambda_context)
+    layer, config = _layer(get_settings().table_name), _config(lambda_context)
 
     @idempotent_function(data_keyword_argument="request", config=config, persistence_store=layer,
                          key_prefix="IDEMP")

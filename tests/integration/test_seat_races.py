@@ -148,3 +148,24 @@ def test_cancel_racing_the_owner_cascade_releases_each_seat_once(company_id: int
     assert set(states) <= {"cancelled_by_customer", "cancelled_by_owner"}
     group = bookings.group_booking(final_owner)
     assert group is not None and group["current_seats"] == 0 and group["available_seats"] == 60
+
+
+def test_same_idempotency_key_twenty_times_at_once_makes_one_booking(company_id: int) -> None:
+    from chalicelib.services import idempotency
+
+    def create() -> dict[str, Any]:
+        booking = bookings.create(company_id, NewBooking(graph="instant", event=EVENT, customer=CUSTOMER))
+        return {"status": 201, "body": {"id": booking.booking_id}, "headers": {}}
+
+    fingerprint = {"operation": "POST /v2/bookings", "body": {"graph": "instant"}}
+    results = _hammer(20, [partial(idempotency.run_once, company_id, "same-key", fingerprint, create)] * 20)
+    replies = [r for r in results if isinstance(r, dict)]
+    in_flight = [r for r in results if isinstance(r, Conflict)]
+    assert len(replies) + len(in_flight) == 20, results
+    assert all(r.code == "idempotency_in_progress" for r in in_flight)
+    assert len({reply["body"]["id"] for reply in replies}) == 1
+    listed = list(Booking.listing.query(f"CO#{company_id}#BOOKINGS"))
+    assert len(listed) == 1
+    # once the first has finished, a retry replays it
+    replay = idempotency.run_once(company_id, "same-key", fingerprint, create)
+    assert replay["body"]["id"] == replies[0]["body"]["id"]
