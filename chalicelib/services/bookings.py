@@ -77,7 +77,8 @@ def get(company_id: int, booking_id: str, *, consistent: bool = True) -> Booking
 
 def logs(booking: Booking) -> list[dict[str, Any]]:
     entries: list[dict[str, Any]] = []
-    for item in BookingLog.query(booking.pk, BookingLog.sk.startswith(keys.LOG_PREFIX), consistent_read=True):
+    items = BookingLog.query(booking.pk, BookingLog.sk.startswith(keys.LOG_PREFIX), consistent_read=True)
+    for item in sorted(items, key=lambda log: int(log.seq)):
         for entry in item.entries:
             entries.append({**_plain(entry), "created_at": item.created_at})
     return entries
@@ -137,6 +138,7 @@ def _log_item(booking: Booking, number: int, entries: tuple[LogEntry, ...], now:
     return BookingLog(
         booking.pk,
         keys.log_sk(number),
+        seq=number,
         entries=[
             {
                 "description": entry.description,
@@ -263,7 +265,7 @@ def _take_seats(booking: Booking, owner: Booking, new: NewBooking, base_writes: 
     booking.seats = new.seats
 
     def writes(tx: TransactWrite, shard_seats: capacity.ShardSeats) -> None:
-        booking.seat_shards = dict(shard_seats)
+        booking.seat_shards = capacity.as_list(shard_seats)
         base_writes(tx)
 
     capacity.take(owner.capacity_id, new.seats, shards, writes)
@@ -278,7 +280,7 @@ def _convert_hold(booking: Booking, new: NewBooking, base_writes: Any) -> None:
     if not holds.is_live(hold, now):
         raise Conflict("the reservation has expired", code="hold_expired", field="reservation_id")
     booking.seats = int(hold.seats)
-    booking.seat_shards = _plain(hold.seat_shards)
+    booking.seat_shards = capacity.as_list(capacity.from_list(hold.seat_shards))
     booking.reservation_id = hold.hold_id
 
     def writes(tx: TransactWrite) -> None:
@@ -396,7 +398,7 @@ def _owner_settings(booking: Booking) -> dict[str, Any]:
 
 
 def _seat_shards(booking: Booking) -> dict[str, int]:
-    return {shard: int(seats) for shard, seats in _plain(booking.seat_shards).items()}
+    return capacity.from_list(booking.seat_shards)
 
 
 def shard_count(booking: Booking) -> int:

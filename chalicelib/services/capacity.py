@@ -16,6 +16,7 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
@@ -30,6 +31,19 @@ CHECK_CAPACITY = True
 
 CONFLICT_RETRIES = 8
 ShardSeats = dict[str, int]
+
+
+def as_list(shard_seats: Mapping[str, int]) -> list[dict[str, Any]]:
+    """How seat placements are stored: a list, which Step Functions can index."""
+    return [{"shard": shard, "seats": int(seats)} for shard, seats in sorted(shard_seats.items())]
+
+
+def from_list(stored: Any) -> dict[str, int]:
+    placed: dict[str, int] = {}
+    for entry in stored or []:
+        plain = entry.as_dict() if hasattr(entry, "as_dict") else dict(entry)
+        placed[str(plain["shard"])] = placed.get(str(plain["shard"]), 0) + int(plain["seats"])
+    return placed
 Writes = Callable[[TransactWrite, ShardSeats], None]
 
 

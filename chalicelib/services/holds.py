@@ -59,7 +59,7 @@ def place(
     _index(hold, hold.expires_at)
 
     def writes(tx: TransactWrite, shard_seats: capacity.ShardSeats) -> None:
-        hold.seat_shards = dict(shard_seats)
+        hold.seat_shards = capacity.as_list(shard_seats)
         tx.save(hold, condition=Hold.pk.does_not_exist())
         outbox.add(tx, "hold.created", company_id, hold_id, snapshot(hold))
 
@@ -184,5 +184,4 @@ def release(company_id: int, hold_id: str) -> Hold:
 
 
 def _shards(hold: Hold) -> dict[str, int]:
-    raw = hold.seat_shards.as_dict() if hasattr(hold.seat_shards, "as_dict") else dict(hold.seat_shards)
-    return {shard: int(seats) for shard, seats in raw.items()}
+    return capacity.from_list(hold.seat_shards)

@@ -78,7 +78,8 @@ def booking_pk(booking_id: str) -> str:
 
 
 def log_sk(number: int) -> str:
-    return f"LOG#{number:06d}"
+    # Not zero-padded: the Step Functions mirrors build it with States.Format; readers sort by seq.
+    return f"LOG#{number}"
 
 
 def capacity_pk(capacity_id: str) -> str:

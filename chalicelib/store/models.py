@@ -237,7 +237,7 @@ class Booking(Item, discriminator="booking"):
     owner_booking_id = UnicodeAttribute(null=True)
     capacity_id = UnicodeAttribute(null=True)
     seats = NumberAttribute(default=0)
-    seat_shards: MapAttribute[str, Any] = MapAttribute(default=dict)  # shard -> seats taken there
+    seat_shards = _maps()  # [{"shard": "SHARD#00", "seats": 2}]: where its seats were taken
     max_seats = NumberAttribute(null=True)
     timer_action = UnicodeAttribute(null=True)
     log_count = NumberAttribute(default=0)
@@ -248,8 +248,9 @@ class Booking(Item, discriminator="booking"):
 
 
 class BookingLog(Item, discriminator="booking_log"):
-    """``BK#<uuid>`` / ``LOG#<n>``: the log entries one action wrote."""
+    """``BK#<uuid>`` / ``LOG#<n>``: the log entries one action wrote (ordered by ``seq``)."""
 
+    seq = NumberAttribute()
     entries = _maps()
     created_at = UnicodeAttribute()
 
@@ -277,7 +278,7 @@ class Hold(Item, discriminator="hold"):
     capacity_id = UnicodeAttribute()
     owner_booking_id = UnicodeAttribute(null=True)
     seats = NumberAttribute()
-    seat_shards: MapAttribute[str, Any] = MapAttribute(default=dict)
+    seat_shards = _maps()  # [{"shard": "SHARD#00", "seats": 2}]
     expires_at = NumberAttribute()  # epoch seconds
     extensions = NumberAttribute(default=0)
     status = UnicodeAttribute(default="active")  # active, converted, released, expired
