@@ -35,6 +35,9 @@ _table_numbers = itertools.count(1)
 
 
 def _use_table(monkeypatch: pytest.MonkeyPatch, name: str, endpoint: str | None) -> None:
+    from chalicelib.services.auth import forget_cached_keys
+
+    forget_cached_keys()
     monkeypatch.setenv("TABLE_NAME", name)
     if endpoint is None:
         monkeypatch.delenv("DYNAMODB_ENDPOINT", raising=False)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -81,16 +82,43 @@ def _platform(headers: Headers) -> Principal:
     return Principal(Role.PLATFORM)
 
 
+KEY_CACHE_SECONDS = 30.0
+"""A found key is remembered this long per process (a warm Lambda, chalice local): one read
+less per request. Unknown keys are never cached; a scheduled retirement is checked on every
+use; only a retirement with no grace period takes up to this long to bite."""
+
+_key_cache: dict[str, tuple[float, ApiKey]] = {}
+_key_cache_lock = threading.Lock()
+
+
 def lookup_key(raw_key: str) -> ApiKey | None:
     """The live key item for a presented key, or None (unknown or retired)."""
-    db.ensure_bound()
-    try:
-        item = ApiKey.get(keys.key_pk(secrets.digest(raw_key)), keys.KEY_SK)
-    except DoesNotExist:
-        return None
-    if item.retires_at is not None and item.retires_at <= time.time():
+    digest = secrets.digest(raw_key)
+    now = time.time()
+    with _key_cache_lock:
+        cached = _key_cache.get(digest)
+    if cached is not None and now - cached[0] < KEY_CACHE_SECONDS:
+        item: ApiKey | None = cached[1]
+    else:
+        db.ensure_bound()
+        try:
+            item = ApiKey.get(keys.key_pk(digest), keys.KEY_SK)
+        except DoesNotExist:
+            item = None
+        if item is not None:
+            with _key_cache_lock:
+                if len(_key_cache) > 10_000:
+                    _key_cache.clear()
+                _key_cache[digest] = (now, item)
+    if item is None or (item.retires_at is not None and item.retires_at <= now):
         return None
     return item
+
+
+def forget_cached_keys() -> None:
+    """Drop the key cache (after a rotation in this process, and between tests)."""
+    with _key_cache_lock:
+        _key_cache.clear()
 
 
 def _app_key(headers: Headers) -> Principal:

@@ -76,6 +76,8 @@ def get(company_id: int, booking_id: str, *, consistent: bool = True) -> Booking
 
 
 def logs(booking: Booking) -> list[dict[str, Any]]:
+    if booking.fresh_logs is not None:
+        return list(booking.fresh_logs)  # a booking just created: its only log is the one we wrote
     entries: list[dict[str, Any]] = []
     items = BookingLog.query(booking.pk, BookingLog.sk.startswith(keys.LOG_PREFIX), consistent_read=True)
     for item in sorted(items, key=lambda log: int(log.seq)):
@@ -189,6 +191,7 @@ def create(company_id: int, new: NewBooking) -> Booking:
         _take_seats(booking, owner, new, base_writes)
     else:
         capacity.run(base_writes)
+    booking.fresh_logs = [{**_plain(entry), "created_at": log.created_at} for entry in log.entries]
     return booking
 
 

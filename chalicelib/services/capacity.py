@@ -44,11 +44,21 @@ def from_list(stored: Any) -> dict[str, int]:
         plain = entry.as_dict() if hasattr(entry, "as_dict") else dict(entry)
         placed[str(plain["shard"])] = placed.get(str(plain["shard"]), 0) + int(plain["seats"])
     return placed
+
+
 Writes = Callable[[TransactWrite, ShardSeats], None]
 
 
 class NoSpaceLeft(Conflict):
     code = "no_space_left"
+
+
+@dataclass(frozen=True)
+class ShardState:
+    sk: str
+    available: int
+    held: int
+    open: bool
 
 
 @dataclass(frozen=True)
@@ -65,20 +75,21 @@ def transaction() -> TransactWrite:
     return TransactWrite(connection=Item._get_connection().connection)
 
 
-def reasons(error: TransactWriteError) -> list[tuple[str, tuple[str, str] | None]]:
-    """(code, (pk, sk) of the item when it was asked to return values) per cancelled item."""
+def reasons(error: TransactWriteError) -> list[tuple[str, tuple[str, str] | None, dict[str, Any]]]:
+    """(code, (pk, sk), raw item) per cancelled item; the key and item only for items
+    written with ``return_values="ALL_OLD"``."""
     found = []
     for reason in error.cancellation_reasons or []:
         if reason is None:
             continue
         item = reason.raw_item or {}
         key = (item["pk"]["S"], item["sk"]["S"]) if "pk" in item and "sk" in item else None
-        found.append((reason.code, key))
+        found.append((reason.code, key, item))
     return found
 
 
 def is_conflict(error: TransactWriteError) -> bool:
-    codes = {code for code, _ in reasons(error)}
+    codes = {code for code, _key, _item in reasons(error)}
     return "TransactionConflict" in codes or getattr(error, "cause_response_code", "") in (
         "TransactionConflictException",
         "TransactionInProgressException",
@@ -86,7 +97,7 @@ def is_conflict(error: TransactWriteError) -> bool:
 
 
 def failed_condition(error: TransactWriteError) -> set[tuple[str, str] | None]:
-    return {key for code, key in reasons(error) if code == "ConditionalCheckFailed"}
+    return {key for code, key, _item in reasons(error) if code == "ConditionalCheckFailed"}
 
 
 def backoff(attempt: int) -> None:
@@ -142,27 +153,32 @@ def _take(tx: TransactWrite, capacity_id: str, shard_seats: Mapping[str, int], *
 def take(capacity_id: str, seats: int, shards: int, writes: Writes, *, hold: bool = False) -> ShardSeats:
     """Take ``seats`` (booked, or held) in one transaction with ``writes``; all or none.
 
-    Tries one shard at random; when it refuses, reads every shard once (a consistent
-    Query) and tries only those that show room, then a split over several, then
-    reclaims lapsed holds and looks once more. Returns where the seats were taken.
-    Raises NoSpaceLeft (409) with the seats still free.
+    Tries one shard at random. A refusal returns that shard's counters, so with one
+    shard nothing more is read; with several, every shard is read once (one
+    consistent Query) and only those showing room are tried, then a split over
+    several. Lapsed holds are reclaimed (only if anything is held) and the shards
+    looked at once more. Returns where the seats were taken; raises NoSpaceLeft
+    (409) with the seats still free.
     """
     first = keys.shard_sk(random.randrange(shards))
-    if _attempt(capacity_id, {first: seats}, writes, hold=hold):
+    refused = _attempt(capacity_id, {first: seats}, writes, hold=hold)
+    if refused is None:
         return {first: seats}
+    state = refused if shards == 1 else read_shards(capacity_id, shards)
     for last_look in (False, True):
-        state = read_shards(capacity_id, shards)
-        roomy = [shard.sk for shard in state if shard.open and int(shard.available) >= seats and shard.sk != first]
+        tried = {first} if not last_look else set()
+        roomy = [s.sk for s in state if s.open and s.available >= seats and s.sk not in tried]
         for shard in random.sample(roomy, len(roomy)):
-            if _attempt(capacity_id, {shard: seats}, writes, hold=hold):
+            if _attempt(capacity_id, {shard: seats}, writes, hold=hold) is None:
                 return {shard: seats}
         split = _split(state, seats) if shards > 1 else {}
-        if split and _attempt(capacity_id, split, writes, hold=hold):
+        if split and _attempt(capacity_id, split, writes, hold=hold) is None:
             return split
-        if last_look or not reclaim_lapsed_holds(capacity_id):
+        # Counters say whether anything is held at all; only then can a hold have lapsed.
+        if last_look or all(s.held <= 0 for s in state) or not reclaim_lapsed_holds(capacity_id):
             break
-        first = ""
-    free = max(sum(int(shard.available) for shard in state if shard.open), 0)
+        state = read_shards(capacity_id, shards)
+    free = max(sum(s.available for s in state if s.open), 0)
     raise NoSpaceLeft(
         f"only {free} of the {seats} seats asked for are free",
         field="seats",
@@ -170,31 +186,41 @@ def take(capacity_id: str, seats: int, shards: int, writes: Writes, *, hold: boo
     )
 
 
-def _attempt(capacity_id: str, shard_seats: ShardSeats, writes: Writes, *, hold: bool) -> bool:
-    """True when taken; False when a shard refused. Other refusals propagate."""
-    shard_keys = {(keys.capacity_pk(capacity_id), shard) for shard in shard_seats}
+def _attempt(capacity_id: str, shard_seats: ShardSeats, writes: Writes, *, hold: bool) -> list[ShardState] | None:
+    """None when taken; else the refusing shards' counters. Other refusals propagate."""
+    pk = keys.capacity_pk(capacity_id)
     for attempt in range(CONFLICT_RETRIES):
         try:
             with transaction() as tx:
                 _take(tx, capacity_id, shard_seats, hold=hold)
                 writes(tx, shard_seats)
-            return True
+            return None
         except TransactWriteError as error:
-            failed = failed_condition(error)
-            if failed & shard_keys:
-                return False
-            if failed or not is_conflict(error):
+            found = reasons(error)
+            refusing = [item for code, key, item in found if code == "ConditionalCheckFailed" and key and key[0] == pk]
+            if refusing:
+                return [_state(item) for item in refusing]
+            if any(code == "ConditionalCheckFailed" for code, _key, _item in found) or not is_conflict(error):
                 raise
             backoff(attempt)
-    return False
+    return []
 
 
-def _split(state: list[CapacityShard], seats: int) -> ShardSeats:
+def _state(item: Mapping[str, Any]) -> ShardState:
+    return ShardState(
+        sk=item["sk"]["S"],
+        available=int(item["available"]["N"]),
+        held=int(item.get("held", {}).get("N", 0)),
+        open=bool(item.get("open", {}).get("BOOL", True)),
+    )
+
+
+def _split(state: list[ShardState], seats: int) -> ShardSeats:
     """Spread a request over shards by what they showed free (checked again on write)."""
     plan: ShardSeats = {}
     left = seats
     for shard in state:
-        share = min(left, max(int(shard.available), 0)) if shard.open else 0
+        share = min(left, max(shard.available, 0)) if shard.open else 0
         if share > 0:
             plan[shard.sk] = share
             left -= share
@@ -232,20 +258,26 @@ def close(tx: TransactWrite, capacity_id: str, shards: int) -> None:
         )
 
 
-def read_shards(capacity_id: str, shards: int) -> list[CapacityShard]:
+def _shard_items(capacity_id: str, shards: int) -> list[CapacityShard]:
     db.ensure_bound()
-    found = list(
-        CapacityShard.query(
-            keys.capacity_pk(capacity_id), CapacityShard.sk.startswith(keys.SHARD_PREFIX), consistent_read=True
-        )
+    found = CapacityShard.query(
+        keys.capacity_pk(capacity_id), CapacityShard.sk.startswith(keys.SHARD_PREFIX), consistent_read=True
     )
-    return found[:shards]
+    return list(found)[:shards]
+
+
+def read_shards(capacity_id: str, shards: int) -> list[ShardState]:
+    return [
+        ShardState(sk=s.sk, available=int(s.available), held=int(s.held), open=bool(s.open))
+        for s in _shard_items(capacity_id, shards)
+    ]
 
 
 def read(capacity_id: str, shards: int) -> Availability:
     """Counters summed over shards, lapsed holds counted as free (the sweeper only tidies up)."""
-    items = read_shards(capacity_id, shards)
-    lapsed = sum(int(hold.seats) for hold in lapsed_holds(capacity_id))
+    items = _shard_items(capacity_id, shards)
+    anything_held = any(int(shard.held) > 0 for shard in items)
+    lapsed = sum(int(hold.seats) for hold in lapsed_holds(capacity_id)) if anything_held else 0
     held = sum(int(s.held) for s in items) - lapsed
     return Availability(
         capacity=sum(int(s.capacity) for s in items),

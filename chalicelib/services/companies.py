@@ -112,6 +112,9 @@ def rotate_keys(company_id: int, kinds: set[str], grace_seconds: int | None) -> 
             _rotate(tx, company, kinds, issued, retires_at, now)
     except TransactWriteError:
         raise Conflict("the keys were rotated concurrently; read the company and retry") from None
+    from chalicelib.services.auth import forget_cached_keys
+
+    forget_cached_keys()  # this process sees the retirement at once; others within KEY_CACHE_SECONDS
     return IssuedKeys(app_key=issued.get("app"), api_key=issued.get("api"), old_keys_retire_at=retires_at)
 
 

@@ -55,6 +55,7 @@ class Item(Model):
     class Meta:
         table_name = "unbound"  # replaced by bind(); never used unbound
         region = "us-east-1"
+        max_pool_connections = 32  # chalice local and the benchmarks share one client across threads
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
@@ -245,6 +246,8 @@ class Booking(Item, discriminator="booking"):
     rescheduled_to = UnicodeAttribute(null=True)
     reservation_id = UnicodeAttribute(null=True)
     version = VersionAttribute()
+    # Not stored: the log entries this process just wrote, so a create's reply needs no re-read.
+    fresh_logs: list[dict[str, Any]] | None = None
 
 
 class BookingLog(Item, discriminator="booking_log"):
