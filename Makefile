@@ -5,6 +5,7 @@
 #                      (PORT=8000 DDB_PORT=8001 BOOKING_ROOT_KEY=... RELOAD=0 to not restart on code changes)
 #   make lint          ruff check + mypy
 #   make test          lint, then pytest (which starts its own in-memory DynamoDB Local); PYTEST_ARGS=...
+#   make docs          render docs/graphs/<graph>.svg (graphviz) and write docs/openapi.json
 #   make bench         all benchmarks (devtools/bench.py); one: make bench BENCH=startup; results in .data/bench/
 #   make clean         remove .data (local database, demo credentials), dist and caches; keeps .venv, node_modules
 # run and test need Java 17+ (for DynamoDB Local) and stop at once without it.
@@ -21,10 +22,10 @@ NODE_STAMP := node_modules/.installed
 # PORT, DDB_PORT, BOOKING_ROOT_KEY, RELOAD reach devtools.local_stack from the
 # environment; make passes command-line variables on too (make run PORT=9000).
 
-.PHONY: help venv node_modules java run lint test bench clean
+.PHONY: help venv node_modules java run lint test bench docs clean
 
 help:
-	@sed -n '2,10s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
+	@sed -n '2,11s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
 
 venv: $(VENV_STAMP)
 
@@ -58,6 +59,13 @@ test: java venv node_modules lint
 
 bench: venv
 	$(PY) -m devtools.bench $(BENCH)
+
+# Graph diagrams (Debian's graphviz, installed when missing and we are root) and the OpenAPI document.
+docs: venv
+	@command -v dot >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq graphviz; } \
+		|| { echo "Graphviz is needed: sudo apt-get install -y graphviz"; exit 1; }
+	$(PY) -m devtools.graphs
+	$(PY) -m devtools.openapi_dump docs/openapi.json
 
 clean:
 	rm -rf .data dist .pytest_cache .mypy_cache .ruff_cache .hypothesis
