@@ -158,6 +158,11 @@ def create(company_id: int, new: NewBooking) -> Booking:
     graph = GRAPHS.get(new.graph)
     if graph is None:
         raise ValidationFailed(f"unknown graph {new.graph!r}", field="graph")
+    if new.action and new.action != graph.create.name:
+        raise ValidationFailed(f"a {graph.name} booking starts with the action {graph.create.name!r}", field="action")
+    if graph.capacity != "seat" and (new.owner_booking_id or new.reservation_id):
+        field_name = "reservation_id" if new.reservation_id else "related.owner_booking_id"
+        raise ValidationFailed(f"a {graph.name} booking takes no seats of a group", field=field_name)
     now = db.utcnow()
     owner: Booking | None = None
     event = dict(new.event)

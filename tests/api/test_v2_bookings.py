@@ -357,3 +357,43 @@ def test_v2_needs_the_secret_key(api: Api, tenant: Tenant) -> None:
     public = {"Authorization": "Basic " + base64.b64encode(f":{tenant.app_key}".encode()).decode()}
     assert api.get("/v2/bookings", public).status == 401
     assert api.get("/v2/bookings").status == 401
+
+
+def test_first_action_and_seat_fields_are_checked(api: Api, tenant: Tenant) -> None:
+    wrong = api.post(
+        "/v2/bookings", {"graph": "instant", "action": "create", "event": EVENT, "customer": CUSTOMER}, tenant.v2
+    )
+    assert wrong.status == 422 and wrong.error["field"] == "action" and "'confirm'" in wrong.error["message"]
+    stray = api.post(
+        "/v2/bookings",
+        {
+            "graph": "instant",
+            "event": EVENT,
+            "customer": CUSTOMER,
+            "related": {"owner_booking_id": "58190fc6-1ec0-4ebb-b627-7ce6aa9fc703"},
+        },
+        tenant.v2,
+    )
+    assert stray.status == 422 and stray.error["field"] == "related.owner_booking_id"
+    no_owner = api.post("/v2/bookings", {"graph": "group_customer", "customer": CUSTOMER}, tenant.v2)
+    assert no_owner.status == 422 and no_owner.error["field"] == "related.owner_booking_id"
+    missing = api.post(
+        "/v2/bookings",
+        {
+            "graph": "group_customer",
+            "customer": CUSTOMER,
+            "related": {"owner_booking_id": "58190fc6-1ec0-4ebb-b627-7ce6aa9fc703"},
+        },
+        tenant.v2,
+    )
+    assert missing.status == 404
+    no_event = api.post("/v2/bookings", {"graph": "instant", "customer": CUSTOMER}, tenant.v2)
+    assert no_event.status == 422 and no_event.error["field"] == "event.start"
+    backwards = api.post(
+        "/v2/bookings",
+        {"graph": "instant", "customer": CUSTOMER, "event": {**EVENT, "end": "2031-03-01T07:00:00+00:00"}},
+        tenant.v2,
+    )
+    assert backwards.status == 422 and backwards.error["field"] == "event.end"
+    no_seats = api.post("/v2/bookings", {"graph": "group_owner", "event": EVENT}, tenant.v2)
+    assert no_seats.status == 422 and no_seats.error["field"] == "settings.max_seats"
