@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
-from chalice import Chalice, Response
+from chalice import Chalice, Rate, Response
 
 from chalicelib.api import platform, v1, v2
 from chalicelib.api.health import health_status
 from chalicelib.api.http import normalise_chalice_errors, route
 from chalicelib.api.logs import get_logger
+from chalicelib.services import sweeper
 from chalicelib.services.auth import Scheme
 
 app = Chalice(app_name="booking-engine")
@@ -37,3 +39,9 @@ def _errors_and_logs(event: Any, get_response: Any) -> Response:
 )
 def health(call: Any) -> Any:
     return health_status()
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def sweep_due(event: Any) -> dict[str, Any]:
+    """Every minute: apply due timers and expire lapsed holds (budget below the Lambda timeout)."""
+    return asdict(sweeper.sweep(budget_seconds=45.0))

@@ -86,7 +86,22 @@ def background_workers() -> list[Worker]:
     5 s for each before stopping DynamoDB Local. An exception is printed and
     ends that worker only.
     """
-    return []
+    return [sweep_every]
+
+
+def sweep_every(stop: threading.Event) -> None:
+    """What the deployed schedule does every minute, every SWEEP_SECONDS (default 15) here."""
+    from chalicelib.services.sweeper import sweep
+
+    interval = float(os.environ.get("SWEEP_SECONDS", "15"))
+    while not stop.wait(interval):
+        try:
+            report = sweep(budget_seconds=interval)
+        except Exception as error:  # a failed pass is reported; the next one tries again
+            print(f"sweeper: {type(error).__name__}: {error}", flush=True)
+            continue
+        if report.applied:
+            print(f"sweeper: applied {report.applied} due item(s) {report.by_kind}", flush=True)
 
 
 class Shutdown(BaseException):
