@@ -347,7 +347,13 @@ def _apply(booking: Booking, action_name: str, options: Mapping[str, Any], *, by
     if step.action.needs == "pay":
         actions.append(Booking.payment.set({"payment_id": str(options["pay"]["payment_id"]), "paid_at": db.iso(now)}))
     log = _log_item(booking, int(booking.log_count) + 1, step.logs, now)
-    after = {**snapshot(booking), "state": step.to_state, "completed": graph.is_completed(step.to_state)}
+    after = {
+        **snapshot(booking),
+        "state": step.to_state,
+        "completed": graph.is_completed(step.to_state),
+        "possible_actions": graph.possible_actions(step.to_state),
+        "updated_at": db.iso(now),
+    }
 
     def writes(tx: TransactWrite) -> None:
         tx.update(booking, actions=actions, condition=Booking.state == step.from_state, return_values="ALL_OLD")

@@ -397,3 +397,21 @@ def test_first_action_and_seat_fields_are_checked(api: Api, tenant: Tenant) -> N
     assert backwards.status == 422 and backwards.error["field"] == "event.end"
     no_seats = api.post("/v2/bookings", {"graph": "group_owner", "event": EVENT}, tenant.v2)
     assert no_seats.status == 422 and no_seats.error["field"] == "settings.max_seats"
+
+
+def test_every_change_writes_its_outbox_event(api: Api, tenant: Tenant) -> None:
+    from chalicelib.store.models import OutboxEvent
+
+    booking = _book(api, tenant)
+    api.put(f"/v2/bookings/{booking['id']}/confirm", {}, tenant.v2)
+    events = [e for e in OutboxEvent.scan() if e.subject_id == booking["id"]]  # moto only: a test may scan
+    by_type = {e.event_type: e for e in events}
+    assert set(by_type) == {"booking.created", "booking.confirmed"}
+    confirmed = by_type["booking.confirmed"].payload.as_dict()
+    assert confirmed["state"] == "confirmed" and confirmed["possible_actions"] == [
+        "cancel",
+        "cancel_by_customer",
+        "complete",
+        "reschedule_by_customer",
+    ]
+    assert all(int(e.company_id) == tenant.id for e in events)
