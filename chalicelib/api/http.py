@@ -83,6 +83,8 @@ class Operation:
     produces: str
     path_types: Mapping[str, str]
     idempotent: bool = False
+    also_status: tuple[int, ...] = ()  # other success statuses with the same body (an upsert's 200)
+    also_produces: tuple[str, ...] = ()  # other media types the success may come in (text bodies)
 
     @property
     def request(self) -> type[BaseModel] | None:
@@ -197,11 +199,16 @@ def parse_json_body(request: Request, raw: bytes) -> Any:
     if not (media_type == JSON_TYPE or media_type.endswith("+json") or lenient):
         raise UnsupportedMediaType(f"send the body as {JSON_TYPE}, not {media_type}", field="Content-Type")
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_constant=_no_constants)
     except (ValueError, UnicodeDecodeError):
         if lenient and media_type:
             raise UnsupportedMediaType(f"send the body as {JSON_TYPE}", field="Content-Type") from None
         raise BadRequest("the request body is not valid JSON", code="malformed_json") from None
+
+
+def _no_constants(name: str) -> Any:
+    # Python's json accepts NaN and Infinity; JSON does not, and DynamoDB cannot store them.
+    raise ValueError(f"{name} is not JSON")
 
 
 def _query_params(request: Request) -> dict[str, Any]:
@@ -246,6 +253,8 @@ def route(
     path_types: Mapping[str, str] | None = None,
     prefix: str = "",
     idempotent: bool = False,
+    also_status: tuple[int, ...] = (),
+    also_produces: tuple[str, ...] = (),
 ) -> Callable[[View], View]:
     """Register ``view`` on ``registrar`` (the app or a blueprint) at ``path``.
 
@@ -273,6 +282,8 @@ def route(
             produces=produces,
             path_types=types,
             idempotent=idempotent,
+            also_status=also_status,
+            also_produces=also_produces,
         )
     )
 

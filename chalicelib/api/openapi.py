@@ -210,9 +210,13 @@ def build_openapi(operations: Sequence[Operation], server_url: str | None = None
             # A GET without a model (the OpenAPI document itself) answers a body
             # whose shape is not modelled: describe it as any object (or text).
             success["content"] = _content(op.produces, TEXT if _is_xml(op.produces) else GENERIC_OBJECT)
+        for media_type in op.also_produces:
+            success.setdefault("content", {}).update(_content(media_type, TEXT))
         if getattr(op, "idempotent", False):
             success["headers"] = {"Idempotent-Replayed": REPLAYED}
         responses: dict[str, Any] = {str(op.status): success}
+        for status in op.also_status:
+            responses[str(status)] = {**success, "description": _describe(status)}
         for status in sorted(set(op.errors) - {op.status}):
             responses[str(status)] = {"description": _describe(status), "content": _content(JSON_TYPE, error_ref)}
         doc["responses"] = responses

@@ -6,9 +6,10 @@ the app stays cheap: Lambda cold start is import time.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Text = Annotated[str, StringConstraints(max_length=10_000)]
@@ -157,6 +158,26 @@ class ServiceFields(Strict):
     disabled: bool | None = None
     order: Annotated[int, Field(ge=0)] | None = None
     extra: Annotated[dict[str, Any], Field(max_length=50)] | None = None
+
+    @field_validator("extra")
+    @classmethod
+    def _storable(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        _check_storable(value, depth=0)
+        return value
+
+
+def _check_storable(value: Any, depth: int) -> None:
+    """DynamoDB refuses empty map keys; deep nesting buys nothing but cost."""
+    if depth > 5:
+        raise ValueError("nests deeper than 5 levels")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not key or len(key) > 255:
+                raise ValueError("keys must be 1 to 255 characters")
+            _check_storable(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check_storable(item, depth + 1)
 
 
 class ServiceCreate(ServiceFields):
@@ -365,7 +386,7 @@ class ClientIn(Strict):
     address5: Short | None = None
     postcode: Annotated[str, StringConstraints(max_length=20)] | None = None
     country: Annotated[str, StringConstraints(max_length=60)] | None = None
-    date_of_birth: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")] | None = None
+    date_of_birth: date | None = None
     newsletter: bool | None = None
     reference: Reference | None = None
 

@@ -519,7 +519,9 @@ def _client(call: Call, client: Client) -> s.ClientOut:
 
 
 def _upsert_client(call: Call, company_id: int) -> Any:
-    client, created = catalogue.upsert_client(company_id, call.body(s.ClientIn).model_dump(exclude_none=True))
+    client, created = catalogue.upsert_client(
+        company_id, call.body(s.ClientIn).model_dump(mode="json", exclude_none=True)
+    )
     body = _client(call, client)
     if created:
         return body
@@ -538,6 +540,7 @@ def _upsert_client(call: Call, company_id: int) -> Any:
     request="ClientIn",
     response="ClientOut",
     status=201,
+    also_status=(200,),
     errors=(404, 409),
 )
 def upsert_client(call: Call, company_id: int) -> Any:
@@ -554,6 +557,7 @@ def upsert_client(call: Call, company_id: int) -> Any:
     request="ClientIn",
     response="ClientOut",
     status=201,
+    also_status=(200,),
     errors=(404, 409),
 )
 def admin_upsert_client(call: Call, company_id: int) -> Any:

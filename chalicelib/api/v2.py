@@ -71,6 +71,7 @@ def graphs(call: Call) -> Any:
     tag=TAG,
     query="schemas_v2:GraphQuery",
     response="schemas_v2:GraphOut",
+    also_produces=("text/vnd.graphviz",),
     errors=(404,),
     path_types=NAMES,
 )

@@ -78,8 +78,10 @@ def bind(table_name: str, region: str, host: str | None) -> None:
     Item.Meta.region = region
     Item.Meta.host = host  # type: ignore[attr-defined]  # MetaModel adds it
     for cls in _all_models():
-        cls._connection = None
-    # Build the one connection on the base class; subclasses inherit it.
+        if cls is not Item and "_connection" in cls.__dict__:
+            delattr(cls, "_connection")  # a subclass's own connection would shadow the shared one
+    Item._connection = None
+    # Build the one connection on the base class; subclasses find it by inheritance.
     Item._get_connection()
 
 

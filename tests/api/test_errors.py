@@ -91,3 +91,38 @@ def test_unexpected_failure_is_a_500_without_details(api: Api, tenant: Tenant, m
     failed = api.get(f"/api/v1/{tenant.id}/services", tenant.public)
     assert failed.status == 500
     assert failed.body == {"error": {"code": "internal_error", "message": "an internal error occurred"}}
+
+
+def test_nan_and_infinity_are_not_json(api: Api, tenant: Tenant) -> None:
+    for constant in ("NaN", "Infinity", "-Infinity"):
+        refused = api.call(
+            "POST",
+            f"/api/v1/admin/{tenant.id}/services",
+            headers=tenant.admin,
+            raw='{"name": "x", "extra": {"n": ' + constant + "}}",
+        )
+        assert refused.status == 400 and refused.error["code"] == "malformed_json"
+    assert _count(api, tenant) == 0
+
+
+def test_extra_keys_must_be_storable(api: Api, tenant: Tenant) -> None:
+    empty = api.post(f"/api/v1/admin/{tenant.id}/services", {"name": "x", "extra": {"": 1}}, tenant.admin)
+    assert empty.status == 422 and empty.error["field"] == "extra"
+    nested = api.post(f"/api/v1/admin/{tenant.id}/services", {"name": "x", "extra": {"a": [{"": 1}]}}, tenant.admin)
+    assert nested.status == 422
+    assert _count(api, tenant) == 0
+
+
+def test_impossible_dates_are_refused(api: Api, tenant: Tenant) -> None:
+    refused = api.post(
+        f"/api/v1/{tenant.id}/client",
+        {"email": "d@example.com", "first_name": "D", "last_name": "B", "date_of_birth": "3434-93-00"},
+        tenant.public,
+    )
+    assert refused.status == 422 and refused.error["field"] == "date_of_birth"
+    ok = api.post(
+        f"/api/v1/{tenant.id}/client",
+        {"email": "d@example.com", "first_name": "D", "last_name": "B", "date_of_birth": "1985-10-26"},
+        tenant.public,
+    )
+    assert ok.status == 201 and ok.body["date_of_birth"] == "1985-10-26"
