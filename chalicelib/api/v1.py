@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
@@ -31,6 +32,15 @@ def _api(call: Call) -> str:
 
 def _link(href: str, templated: bool = False) -> s.Link:
     return s.Link(href=href, templated=True) if templated else s.Link(href=href)
+
+
+def _hal_page(call: Call, path: str, page: Page[Any], key: str, render: Callable[[Call, Any], Any]) -> dict[str, Any]:
+    """A HAL collection: total_entries, the page's items under _embedded[key], paging links."""
+    return {
+        "total_entries": page.total,
+        "_embedded": {key: [render(call, item) for item in page.items]},
+        "_links": _page_links(call, path, page),
+    }
 
 
 def _page_links(call: Call, path: str, page: Page[Any], extra_query: str = "") -> s.Links:
@@ -172,10 +182,8 @@ def _service_list(call: Call, company_id: int, admin: bool) -> s.ServiceList:
     query = call.query(s.PageQuery)
     page = catalogue.list_services(company_id, query.page, query.per_page, admin=admin)
     path = f"/admin/{company_id}/services" if admin else f"/{company_id}/services"
-    return s.ServiceList(
-        total_entries=page.total,
-        _embedded={"services": [_service(call, item, admin) for item in page.items]},
-        _links=_page_links(call, path, page),
+    return s.ServiceList.model_validate(
+        _hal_page(call, path, page, "services", lambda c, item: _service(c, item, admin))
     )
 
 
@@ -384,10 +392,8 @@ def public_questions(call: Call, company_id: int) -> s.QuestionsOut:
 def question_groups(call: Call, company_id: int) -> s.QuestionGroupList:
     query = call.query(s.PageQuery)
     page = catalogue.list_question_groups(company_id, query.page, query.per_page)
-    return s.QuestionGroupList(
-        total_entries=page.total,
-        _embedded={"question_groups": [_group(call, g) for g in page.items]},
-        _links=_page_links(call, f"/admin/{company_id}/question_groups", page),
+    return s.QuestionGroupList.model_validate(
+        _hal_page(call, f"/admin/{company_id}/question_groups", page, "question_groups", _group)
     )
 
 
@@ -578,11 +584,7 @@ def admin_upsert_client(call: Call, company_id: int) -> Any:
 def clients(call: Call, company_id: int) -> s.ClientList:
     query = call.query(s.PageQuery)
     page = catalogue.list_clients(company_id, query.page, query.per_page)
-    return s.ClientList(
-        total_entries=page.total,
-        _embedded={"clients": [_client(call, c) for c in page.items]},
-        _links=_page_links(call, f"/admin/{company_id}/client", page),
-    )
+    return s.ClientList.model_validate(_hal_page(call, f"/admin/{company_id}/client", page, "clients", _client))
 
 
 @route(

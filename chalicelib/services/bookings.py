@@ -364,17 +364,7 @@ def _apply(booking: Booking, action_name: str, options: Mapping[str, Any], *, by
         if step.seats is Seats.CLOSE and booking.capacity_id:
             capacity.close(tx, booking.capacity_id, shard_count(booking))
 
-    try:
-        capacity.run(writes)
-    except TransactWriteError as error:
-        if capacity.failed_condition(error):
-            current = get(int(booking.company_id), booking.booking_id)
-            raise Conflict(
-                f"the booking changed meanwhile; it is now {current.state}",
-                code="state_conflict",
-                extra={"state": current.state, "possible_actions": graph.possible_actions(current.state)},
-            ) from None
-        raise
+    _run_cas(booking, writes)
     if step.seats is Seats.CLOSE:
         return cascade_owner_cancel(get(int(booking.company_id), booking.booking_id))
     return get(int(booking.company_id), booking.booking_id)
@@ -658,6 +648,7 @@ def _replace(booking: Booking, graph: Graph, event: dict[str, Any], moved: LogEn
 
 
 def _run_cas(booking: Booking, writes: Any) -> None:
+    """Run a transaction whose booking update is compare-and-set; a lost race is a 409."""
     try:
         capacity.run(writes)
     except TransactWriteError as error:
@@ -666,7 +657,7 @@ def _run_cas(booking: Booking, writes: Any) -> None:
             raise Conflict(
                 f"the booking changed meanwhile; it is now {current.state}",
                 code="state_conflict",
-                extra={"state": current.state},
+                extra={"state": current.state, "possible_actions": _graph(current).possible_actions(current.state)},
             ) from None
         raise
 
