@@ -6,6 +6,7 @@
 #   make lint          ruff check + mypy
 #   make test          lint, then pytest (which starts its own in-memory DynamoDB Local); PYTEST_ARGS=...
 #   make docs          render docs/graphs/<graph>.svg (graphviz) and write docs/openapi.json
+#   make asl           write the Step Functions mirrors infra/statemachines/<graph>.asl.json from the graphs
 #   make bench         all benchmarks (devtools/bench.py); one: make bench BENCH=startup; results in .data/bench/
 #   make clean         remove .data (local database, demo credentials), dist and caches; keeps .venv, node_modules
 # run and test need Java 17+ (for DynamoDB Local) and stop at once without it.
@@ -22,10 +23,10 @@ NODE_STAMP := node_modules/.installed
 # PORT, DDB_PORT, BOOKING_ROOT_KEY, RELOAD reach devtools.local_stack from the
 # environment; make passes command-line variables on too (make run PORT=9000).
 
-.PHONY: help venv node_modules java run lint test bench docs clean
+.PHONY: help venv node_modules java run lint test bench docs asl clean
 
 help:
-	@sed -n '2,11s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
+	@sed -n '2,12s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
 
 venv: $(VENV_STAMP)
 
@@ -66,6 +67,10 @@ docs: venv
 		|| { echo "Graphviz is needed: sudo apt-get install -y graphviz"; exit 1; }
 	$(PY) -m devtools.graphs
 	$(PY) -m devtools.openapi_dump docs/openapi.json
+
+# Generated from chalicelib/domain/graphs.py by chalicelib/asl/generate.py; a unit test fails when stale.
+asl: venv
+	$(PY) -m devtools.asl
 
 clean:
 	rm -rf .data dist .pytest_cache .mypy_cache .ruff_cache .hypothesis

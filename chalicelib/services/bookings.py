@@ -347,16 +347,11 @@ def _apply(booking: Booking, action_name: str, options: Mapping[str, Any], *, by
     if step.action.needs == "pay":
         actions.append(Booking.payment.set({"payment_id": str(options["pay"]["payment_id"]), "paid_at": db.iso(now)}))
     log = _log_item(booking, int(booking.log_count) + 1, step.logs, now)
-    after = {
-        **snapshot(booking),
-        "state": step.to_state,
-        "completed": graph.is_completed(step.to_state),
-        "possible_actions": graph.possible_actions(step.to_state),
-        "updated_at": db.iso(now),
-    }
+    after = _after(booking, step.to_state, now)
 
     def writes(tx: TransactWrite) -> None:
-        tx.update(booking, actions=actions, condition=Booking.state == step.from_state, return_values="ALL_OLD")
+        # A fresh list each attempt: PynamoDB appends the version increment to the list it is given.
+        tx.update(booking, actions=list(actions), condition=Booking.state == step.from_state, return_values="ALL_OLD")
         tx.save(log, condition=BookingLog.pk.does_not_exist())
         outbox.add(tx, step.event_type, int(booking.company_id), booking.booking_id, after)
         if step.seats is Seats.RELEASE and booking.capacity_id:
@@ -368,6 +363,18 @@ def _apply(booking: Booking, action_name: str, options: Mapping[str, Any], *, by
     if step.seats is Seats.CLOSE:
         return cascade_owner_cancel(get(int(booking.company_id), booking.booking_id))
     return get(int(booking.company_id), booking.booking_id)
+
+
+def _after(booking: Booking, state: str, now: datetime) -> dict[str, Any]:
+    """The booking as its outbox event reports it once ``state`` is reached."""
+    graph = _graph(booking)
+    return {
+        **snapshot(booking),
+        "state": state,
+        "completed": graph.is_completed(state),
+        "possible_actions": graph.possible_actions(state),
+        "updated_at": db.iso(now),
+    }
 
 
 def _timer_actions(booking: Booking) -> list[UpdateAction]:
@@ -463,7 +470,7 @@ def _cancel_seats(tx: TransactWrite, owner: Booking, seats: list[Booking]) -> No
             step.event_type,
             int(seat.company_id),
             seat.booking_id,
-            {**snapshot(seat), "state": step.to_state, "completed": True},
+            _after(seat, step.to_state, now),
         )
         for shard, count in _seat_shards(seat).items():
             released[shard] += count
@@ -497,7 +504,7 @@ def _finish_owner_cancel(owner: Booking) -> Booking:
             "booking.cancelled",
             int(owner.company_id),
             owner.booking_id,
-            {**snapshot(owner), "state": "cancelled", "completed": True},
+            _after(owner, "cancelled", now),
         )
 
     try:

@@ -415,3 +415,38 @@ def test_every_change_writes_its_outbox_event(api: Api, tenant: Tenant) -> None:
         "reschedule_by_customer",
     ]
     assert all(int(e.company_id) == tenant.id for e in events)
+
+
+def test_an_action_retried_after_a_transaction_conflict_succeeds_once(
+    api: Api, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import ClientError
+    from pynamodb.exceptions import TransactWriteError
+
+    from chalicelib.services import capacity
+
+    booking = _book(api, tenant)
+    real = capacity.transaction
+    commits = {"count": 0}
+
+    class ConflictOnce:
+        """The first commit fails as DynamoDB does when another transaction holds an item."""
+
+        def __init__(self) -> None:
+            self.tx = real()
+
+        def __enter__(self) -> Any:
+            return self.tx.__enter__()
+
+        def __exit__(self, *exc: Any) -> Any:
+            commits["count"] += 1
+            if commits["count"] == 1 and exc[0] is None:
+                error = {"Error": {"Code": "TransactionConflictException", "Message": "conflict"}}
+                raise TransactWriteError("conflict", ClientError(error, "TransactWriteItems"))
+            return self.tx.__exit__(*exc)
+
+    monkeypatch.setattr(capacity, "transaction", ConflictOnce)
+    confirmed = api.put(f"/v2/bookings/{booking['id']}/confirm", {}, tenant.v2)
+    assert confirmed.status == 200 and confirmed.body["data"]["state"] == "confirmed"
+    assert commits["count"] == 2
+    assert bookings.get(tenant.id, booking["id"]).version == 2  # one increment, not two
