@@ -441,7 +441,7 @@ def test_an_action_retried_after_a_transaction_conflict_succeeds_once(
         def __exit__(self, *exc: Any) -> Any:
             commits["count"] += 1
             if commits["count"] == 1 and exc[0] is None:
-                error = {"Error": {"Code": "TransactionConflictException", "Message": "conflict"}}
+                error: Any = {"Error": {"Code": "TransactionConflictException", "Message": "conflict"}}
                 raise TransactWriteError("conflict", ClientError(error, "TransactWriteItems"))
             return self.tx.__exit__(*exc)
 
