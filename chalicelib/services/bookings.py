@@ -11,7 +11,7 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +22,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
 from chalicelib.domain.graphs import GRAPHS, Graph, Seats
-from chalicelib.domain.transitions import LogEntry, Plan, parse_duration, plan
+from chalicelib.domain.transitions import Due, LogEntry, Plan, next_timer, parse_duration, plan
 from chalicelib.services import capacity, holds, outbox
 from chalicelib.store import db, keys
 from chalicelib.store.models import Booking, BookingLog, Hold
@@ -96,7 +96,7 @@ def seat_bookings(owner_booking_id: str) -> Iterator[Booking]:
 # --- creating ------------------------------------------------------------------------------------
 
 
-def _new_item(company_id: int, new: NewBooking, graph: Graph, first: Plan, now: datetime) -> Booking:
+def _new_item(company_id: int, new: NewBooking, graph: Graph, state: str, timer: Due | None, now: datetime) -> Booking:
     booking_id = str(uuid.uuid4())
     created = db.iso(now)
     customer = dict(new.customer)
@@ -108,7 +108,7 @@ def _new_item(company_id: int, new: NewBooking, graph: Graph, first: Plan, now: 
         booking_id=booking_id,
         company_id=company_id,
         graph=graph.name,
-        state=first.to_state,
+        state=state,
         created_at=created,
         updated_at=created,
         event=dict(new.event),
@@ -123,17 +123,17 @@ def _new_item(company_id: int, new: NewBooking, graph: Graph, first: Plan, now: 
     if new.event.get("start"):
         booking.start_at = db.iso(db.parse_iso(str(new.event["start"])))
         booking.end_at = db.iso(db.parse_iso(str(new.event["end"])))
-    _set_timer(booking, first)
+    _set_timer(booking, timer)
     return booking
 
 
-def _set_timer(booking: Booking, step: Plan) -> None:
-    if step.timer is None:
+def _set_timer(booking: Booking, timer: Due | None) -> None:
+    if timer is None:
         booking.timer_action = booking.xpk = booking.xsk = None
         return
-    booking.timer_action = step.timer.action
+    booking.timer_action = timer.action
     booking.xpk = keys.expiry_partition(booking.pk)
-    booking.xsk = f"{db.iso(step.timer.at)}#{booking.pk}"
+    booking.xsk = f"{db.iso(timer.at)}#{booking.pk}"
 
 
 def _log_item(booking: Booking, number: int, entries: tuple[LogEntry, ...], now: datetime) -> BookingLog:
@@ -181,7 +181,7 @@ def create(company_id: int, new: NewBooking) -> Booking:
         settings=new.settings,
         options=new.options,
     )
-    booking = _new_item(company_id, NewBooking(**{**new.__dict__, "event": event}), graph, first, now)
+    booking = _new_item(company_id, replace(new, event=event), graph, first.to_state, first.timer, now)
     log = _log_item(booking, 1, first.logs, now)
 
     def base_writes(tx: TransactWrite) -> None:
@@ -342,7 +342,7 @@ def _apply(booking: Booking, action_name: str, options: Mapping[str, Any], *, by
         Booking.updated_at.set(db.iso(now)),
         Booking.log_count.add(1),
     ]
-    _set_timer(booking, step)
+    _set_timer(booking, step.timer)
     actions += _timer_actions(booking)
     if step.action.needs == "pay":
         actions.append(Booking.payment.set({"payment_id": str(options["pay"]["payment_id"]), "paid_at": db.iso(now)}))
@@ -452,7 +452,7 @@ def _cancel_seats(tx: TransactWrite, owner: Booking, seats: list[Booking]) -> No
     released: dict[str, int] = defaultdict(int)
     for seat in seats:
         step = plan(_graph(seat), seat.state, "cancel_by_owner", now=now, end=None, settings={}, options={})
-        _set_timer(seat, step)
+        _set_timer(seat, step.timer)
         tx.update(
             seat,
             actions=[
@@ -609,18 +609,10 @@ def _replace(booking: Booking, graph: Graph, event: dict[str, Any], moved: LogEn
         settings=settings,
         options=_plain(booking.options),
     )
-    first = plan(graph, "initialized", graph.create.name, now=now, end=None, settings=settings, options={})
-    successor = _new_item(int(booking.company_id), new, graph, first, now)
-    successor.state = booking.state
+    # The successor rests where the old booking rested, with that state's timer at the new times.
+    timer = next_timer(graph, booking.state, now=now, end=db.parse_iso(event["end"]), settings=settings)
+    successor = _new_item(int(booking.company_id), new, graph, booking.state, timer, now)
     successor.rescheduled_from = booking.booking_id
-    successor.customer = _plain(booking.customer)
-    resting = plan(
-        graph, "initialized", graph.create.name, now=now, end=_when(successor.end_at), settings=settings, options={}
-    )
-    if booking.state != resting.to_state:
-        successor.timer_action = successor.xpk = successor.xsk = None
-    else:
-        _set_timer(successor, resting)
     ended = graph.rescheduled_state
     booking.timer_action = booking.xpk = booking.xsk = None
     entries = (moved, LogEntry(f"Changed state to: {ended}", ended, data={"rescheduled_to": successor.booking_id}))

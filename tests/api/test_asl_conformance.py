@@ -137,7 +137,7 @@ def _speed_up_moto(monkeypatch: pytest.MonkeyPatch) -> None:
     from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
     from moto.stepfunctions.parser.asl.utils import boto_client, json_path
 
-    monkeypatch.setattr(json_path, "parse", functools.lru_cache(maxsize=8192)(getattr(json_path, "parse")))  # noqa: B009
+    monkeypatch.setattr(json_path, "parse", functools.lru_cache(maxsize=8192)(vars(json_path)["parse"]))  # not exported
     parse = functools.lru_cache(maxsize=64)(AmazonStateLanguageParser.parse)
     monkeypatch.setattr(AmazonStateLanguageParser, "parse", staticmethod(parse))
     clients = functools.lru_cache(maxsize=None)(

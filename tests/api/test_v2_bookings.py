@@ -450,3 +450,18 @@ def test_an_action_retried_after_a_transaction_conflict_succeeds_once(
     assert confirmed.status == 200 and confirmed.body["data"]["state"] == "confirmed"
     assert commits["count"] == 2
     assert bookings.get(tenant.id, booking["id"]).version == 2  # one increment, not two
+
+
+def test_a_rescheduled_booking_keeps_its_state_timer_at_the_new_times(api: Api, tenant: Tenant) -> None:
+    booking = _book(api, tenant)  # confirm_decline
+    api.put(f"/v2/bookings/{booking['id']}/confirm", {}, tenant.v2)
+    moved = api.post(
+        f"/v2/bookings/{booking['id']}/reschedule",
+        {"start": "2031-04-01T08:00:00+00:00", "end": "2031-04-01T09:00:00+00:00"},
+        tenant.v2,
+    )
+    assert moved.status == 201 and moved.body["data"]["state"] == "confirmed"
+    successor = bookings.get(tenant.id, moved.body["data"]["id"])
+    assert successor.timer_action == "complete"
+    assert successor.xsk is not None and successor.xsk.startswith("2031-04-01T10:00")
+    assert bookings.get(tenant.id, booking["id"]).timer_action is None
