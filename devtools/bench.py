@@ -130,6 +130,8 @@ def _elsewhere(module: str, function: str) -> Benchmark:
 
 
 benchmark("flash_sale")(_elsewhere("devtools.bench_flash_sale", "flash_sale"))
+benchmark("sweep_cost")(_elsewhere("devtools.bench_fanout", "sweep_cost"))
+benchmark("fanout")(_elsewhere("devtools.bench_fanout", "fanout"))
 
 
 # --- runner -----------------------------------------------------------------------------------

@@ -102,9 +102,10 @@ def fan_out(event: dict[str, Any]) -> int:
     for webhook in webhooks.of_company(int(event["company_id"])):
         if not wants(webhook, event["type"]):
             continue
-        created += webhooks.new_delivery(webhook, event, body)
-        # Whether new or a duplicate's, attempt 1 is claimed: only one copy runs it.
-        run_attempt(attempt_message(webhook, event["id"], 1, None))
+        # Created with attempt 1 claimed; a duplicate's copy must claim it (and finds it taken).
+        fresh = webhooks.new_delivery(webhook, event, body, claimed_at=fanout.now())
+        created += fresh is not None
+        run_attempt(attempt_message(webhook, event["id"], 1, None), webhook=webhook, created=fresh)
     return created
 
 
@@ -124,7 +125,11 @@ def _requeue(message: dict[str, Any], not_before: float) -> None:
     fanout.transport().webhooks.send(json.dumps(message), min(rules.SQS_MAX_DELAY_SECONDS, delay))
 
 
-def run_attempt(message: dict[str, Any]) -> None:
+def run_attempt(
+    message: dict[str, Any], *, webhook: Webhook | None = None, created: WebhookDelivery | None = None
+) -> None:
+    """One attempt. ``created``: the delivery this process just created with attempt 1 claimed;
+    ``webhook``: the subscription the caller just read."""
     now = fanout.now()
     not_before = message.get("not_before")
     if not_before is not None and now < float(not_before) - 1:
@@ -132,18 +137,19 @@ def run_attempt(message: dict[str, Any]) -> None:
         return
     attempt = int(message["attempt"])
     webhook_id, event_id = int(message["webhook_id"]), str(message["event_id"])
-    delivery = webhooks.load_delivery(webhook_id, event_id)
+    delivery = created or webhooks.load_delivery(webhook_id, event_id)
     if delivery is None or delivery.status != "pending":
         return  # expired, or already delivered / given up
-    try:
-        webhook = webhooks.get(int(message["company_id"]), webhook_id)
-    except NotFound:
-        _close(delivery, attempt, "webhook deleted")
-        return
+    if webhook is None:
+        try:
+            webhook = webhooks.get(int(message["company_id"]), webhook_id)
+        except NotFound:
+            _close(delivery, attempt, "webhook deleted")
+            return
     if not webhook.enabled:
         _close(delivery, attempt, "webhook disabled")
         return
-    if not webhooks.claim(delivery, attempt, now, STALE_CLAIM_SECONDS):
+    if created is None and not webhooks.claim(delivery, attempt, now, STALE_CLAIM_SECONDS):
         current = webhooks.load_delivery(webhook_id, event_id)
         unfinished = current is not None and current.status == "pending" and int(current.attempts) == attempt
         if unfinished and current is not None and not any(int(e["attempt"]) == attempt for e in current.log):
@@ -266,9 +272,14 @@ class _Http(urllib.request.HTTPHandler):
         return self.do_open(functools.partial(_PinnedHttp, address=self._address), req)
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    return ssl.create_default_context()  # loading the CA bundle costs tens of ms: once per process
+
+
 class _Https(urllib.request.HTTPSHandler):
     def __init__(self, address: str) -> None:
-        self._tls = ssl.create_default_context()
+        self._tls = _tls_context()
         super().__init__(context=self._tls)
         self._address = address
 

@@ -1,0 +1,243 @@
+"""Benchmarks of the asynchronous half, on DynamoDB Local.
+
+``sweep_cost``: 1,000 due holds among 100,000 items that are not due yet. The sweeper
+reads the sparse expiry index (``xsk <= now``); the control finds the same due items
+with a Scan and a filter, in the same run. Items read and seconds for each; the
+sweeper's full pass (finding and expiring all 1,000, releasing their seats) too.
+
+``fanout``: 1,000 events to 3 local receivers (3,000 signed deliveries) through the
+webhook sender (delivery items put-if-absent, claimed attempts, logged results),
+against a plain loop of 3,000 signed POSTs in the same run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import urllib.request
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from devtools.bench import Result
+from devtools.ddb_local import DynamoDBLocal, free_port
+
+DUE = 1_000
+NOT_DUE = 100_000
+EVENTS = 1_000
+RECEIVERS = 3
+
+
+def _environment(server: DynamoDBLocal, table: str) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    os.environ.update(
+        TABLE_NAME=table,
+        DYNAMODB_ENDPOINT=server.endpoint,
+        AWS_ACCESS_KEY_ID=os.environ.get("AWS_ACCESS_KEY_ID", "local"),
+        AWS_SECRET_ACCESS_KEY=os.environ.get("AWS_SECRET_ACCESS_KEY", "local"),
+        AWS_DEFAULT_REGION="us-east-1",
+        STAGE="local",
+    )
+    from chalicelib.settings import reset_settings
+    from chalicelib.store import db, schema
+
+    reset_settings()
+    db._bound_to = None
+    client = boto3.client(
+        "dynamodb", endpoint_url=server.endpoint, region_name="us-east-1", config=Config(max_pool_connections=32)
+    )
+    schema.create_table_if_absent(client, table)
+    return client
+
+
+def _fill_not_due(client: Any, table: str, due_at: float) -> None:
+    """100,000 items in the expiry index, due a day after the sweep's "now" (batch writes, 8 threads)."""
+    from chalicelib.store import db, keys
+
+    later = db.iso_epoch(due_at + 86_400)
+
+    def batch(start: int) -> None:
+        requests = []
+        for n in range(start, min(start + 25, NOT_DUE)):
+            pk = keys.hold_pk(f"filler-{n}")
+            item = {
+                "pk": {"S": pk},
+                "sk": {"S": keys.HOLD_SK},
+                "kind": {"S": "hold"},
+                "xpk": {"S": keys.expiry_partition(pk)},
+                "xsk": {"S": f"{later}#{pk}"},
+            }
+            requests.append({"PutRequest": {"Item": item}})
+        pending: dict[str, Any] = {table: requests}
+        while pending:
+            pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(batch, range(0, NOT_DUE, 25)))
+
+
+def _scan_for_due(client: Any, table: str, due_by: str) -> tuple[int, int, float]:
+    """The control: a Scan with a filter over the whole table (items read, items found, seconds)."""
+    started = time.perf_counter()
+    read = found = 0
+    for page in client.get_paginator("scan").paginate(
+        TableName=table,
+        FilterExpression="xsk <= :due",
+        ExpressionAttributeValues={":due": {"S": due_by}},
+    ):
+        read += page["ScannedCount"]
+        found += page["Count"]
+    return read, found, time.perf_counter() - started
+
+
+def _index_for_due(client: Any, table: str, due_by: str) -> tuple[int, int, float]:
+    """What the sweeper reads: a Query per expiry partition, ``xsk <= now`` (items read, found, seconds)."""
+    from chalicelib.store import keys, schema
+
+    started = time.perf_counter()
+    read = found = 0
+    for partition in range(keys.EXPIRY_SHARDS):
+        for page in client.get_paginator("query").paginate(
+            TableName=table,
+            IndexName=schema.EXPIRY_INDEX,
+            KeyConditionExpression="xpk = :p AND xsk <= :due",
+            ExpressionAttributeValues={":p": {"S": f"DUE#{partition}"}, ":due": {"S": due_by}},
+        ):
+            read += page["ScannedCount"]
+            found += page["Count"]
+    return read, found, time.perf_counter() - started
+
+
+def sweep_cost(_runs: int) -> Result:
+    server = DynamoDBLocal(free_port(), None)
+    server.start()
+    try:
+        table = "bench-sweep"
+        client = _environment(server, table)
+        from chalicelib.services import bookings, capacity, companies, holds, sweeper
+        from chalicelib.services.bookings import NewBooking
+        from chalicelib.store import db
+
+        company = int(
+            companies.create_company("Bench", "bench@example.com", "correct horse battery").company.company_id
+        )
+        event = {"start": "2031-01-10T10:00:00+00:00", "end": "2031-01-10T11:00:00+00:00", "what": "Bench"}
+        owner = bookings.create(
+            company, NewBooking(graph="group_owner", event=event, settings={"max_seats": DUE, "capacity_shards": 8})
+        )
+        cap = owner.capacity_id or ""
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda _i: holds.place(company, cap, 8, 1, 60, {}, owner.booking_id), range(DUE)))
+        now = time.time() + 120  # every hold is due then
+        started = time.perf_counter()
+        _fill_not_due(client, table, now)
+        fill_seconds = time.perf_counter() - started
+        due_by = f"{db.iso_epoch(now)}#~"
+        scan_read, scan_found, scan_seconds = _scan_for_due(client, table, due_by)
+        index_read, index_found, index_seconds = _index_for_due(client, table, due_by)
+        started = time.perf_counter()
+        report = sweeper.sweep(now=now, budget_seconds=600)
+        sweep_seconds = time.perf_counter() - started
+        freed = capacity.read(cap, 8)
+    finally:
+        server.stop()
+    ok = report.applied == DUE and freed.held == 0 and index_found == scan_found == DUE
+    data = {
+        "due": DUE,
+        "not_due": NOT_DUE,
+        "fill_seconds": round(fill_seconds, 1),
+        "scan": {"items_read": scan_read, "found": scan_found, "seconds": round(scan_seconds, 2)},
+        "index": {"items_read": index_read, "found": index_found, "seconds": round(index_seconds, 2)},
+        "sweep": {"seen": report.seen, "applied": report.applied, "seconds": round(sweep_seconds, 2)},
+        "items_read_ratio_scan_to_index": round(scan_read / max(1, index_read), 1),
+        "seconds_ratio_scan_to_index": round(scan_seconds / max(1e-9, index_seconds), 1),
+    }
+    summary = (
+        f"find {DUE} due among {NOT_DUE:,}: expiry index read {index_read:,} items in {index_seconds:.2f} s, "
+        f"Scan read {scan_read:,} in {scan_seconds:.2f} s (items x{data['items_read_ratio_scan_to_index']}, "
+        f"time x{data['seconds_ratio_scan_to_index']}); full sweep applied {report.applied} in {sweep_seconds:.1f} s"
+    )
+    return Result(summary=summary, data=data, ok=ok)
+
+
+def fanout(_runs: int) -> Result:
+    from tests.receivers import receiver
+
+    server = DynamoDBLocal(free_port(), None)
+    server.start()
+    try:
+        _environment(server, "bench-fanout")
+        from chalicelib.domain import webhooks as rules
+        from chalicelib.services import companies, delivery, fanout, webhooks
+
+        transport, queues = fanout.memory_transport()
+        fanout.use_transport(transport)
+        company = int(
+            companies.create_company("Bench", "bench@example.com", "correct horse battery").company.company_id
+        )
+        with receiver() as a, receiver() as b, receiver() as c:
+            hooks = [webhooks.create(company, r.url, ["booking.created"], True) for r in (a, b, c)]
+            events = [
+                {
+                    "id": str(uuid.uuid4()),
+                    "type": "booking.created",
+                    "company_id": company,
+                    "subject_id": str(uuid.uuid4()),
+                    "occurred_at": "2031-01-01T00:00:00Z",
+                    "data": {"id": str(n), "state": "confirmed", "graph": "instant"},
+                }
+                for n in range(EVENTS)
+            ]
+            for event in events:
+                transport.publish(event)
+            started = time.perf_counter()
+            failed = 0
+            while batch := queues["webhooks"].receive(10):
+                result = delivery.handle_messages([{"messageId": p.message_id, "body": p.body} for p in batch])
+                failed += len(result["batchItemFailures"])
+            ours = time.perf_counter() - started
+            delivered = len(a.received) + len(b.received) + len(c.received)
+            # The control: the same 3,000 POSTs, signed, one after another, no bookkeeping.
+            started = time.perf_counter()
+            for event in events:
+                body = json.dumps({"id": event["id"], "type": event["type"], "data": event["data"]}).encode()
+                for hook in hooks:
+                    stamp = int(time.time())
+                    request = urllib.request.Request(
+                        hook.url,
+                        data=body,
+                        method="POST",
+                        headers={
+                            "Content-Type": "application/json",
+                            "webhook-id": str(event["id"]),
+                            "webhook-timestamp": str(stamp),
+                            "webhook-signature": rules.sign(hook.secret, str(event["id"]), stamp, body),
+                        },
+                    )
+                    with urllib.request.urlopen(request, timeout=10) as response:
+                        response.read()
+            plain = time.perf_counter() - started
+        fanout.use_transport(None)
+    finally:
+        server.stop()
+    total = EVENTS * RECEIVERS
+    ours_rate, plain_rate = delivered / ours, total / plain
+    data = {
+        "events": EVENTS,
+        "receivers": RECEIVERS,
+        "delivered": delivered,
+        "failed_messages": failed,
+        "sender_seconds": round(ours, 2),
+        "sender_deliveries_per_s": round(ours_rate, 1),
+        "plain_loop_seconds": round(plain, 2),
+        "plain_deliveries_per_s": round(plain_rate, 1),
+        "ratio": round(ours_rate / plain_rate, 2),
+    }
+    summary = (
+        f"{EVENTS} events x {RECEIVERS} receivers: sender {ours_rate:.0f} deliveries/s ({ours:.1f} s, "
+        f"{delivered} delivered), plain signed-POST loop {plain_rate:.0f}/s; ratio {data['ratio']:.2f}"
+    )
+    return Result(summary=summary, data=data, ok=delivered == total and failed == 0)
