@@ -109,7 +109,10 @@ def fan_out(event: dict[str, Any]) -> int:
     return created
 
 
-def attempt_message(webhook: Webhook, event_id: str, attempt: int, not_before: float | None) -> dict[str, Any]:
+def attempt_message(
+    webhook: Webhook, event_id: str, attempt: int, not_before: float | None, first: int = 1
+) -> dict[str, Any]:
+    """``first``: the attempt that began this series (a replay begins a fresh schedule)."""
     return {
         "kind": ATTEMPT,
         "company_id": int(webhook.company_id),
@@ -117,6 +120,7 @@ def attempt_message(webhook: Webhook, event_id: str, attempt: int, not_before: f
         "event_id": event_id,
         "attempt": attempt,
         "not_before": not_before,
+        "first": first,
     }
 
 
@@ -166,7 +170,8 @@ def run_attempt(
     if status_code is not None and 200 <= status_code < 300:
         webhooks.record_attempt(delivery, {**entry, "outcome": "delivered"}, "delivered", None)
         return
-    if attempt >= rules.MAX_ATTEMPTS:
+    first = int(message.get("first") or 1)
+    if attempt - first + 1 >= rules.MAX_ATTEMPTS:
         dead = {**attempt_message(webhook, event_id, 1, None), "dead_lettered_at": db.iso_epoch(now)}
         fanout.transport().webhook_dlq.send(json.dumps(dead))
         webhooks.record_attempt(delivery, {**entry, "outcome": "dead_lettered"}, "failed", None)
@@ -175,8 +180,8 @@ def run_attempt(
             extra={"webhook_id": webhook_id, "event_id": event_id, "attempts": attempt},
         )
         return
-    next_at = now + rules.retry_delay(attempt)
-    _requeue(attempt_message(webhook, event_id, attempt + 1, next_at), next_at)
+    next_at = now + rules.retry_delay(attempt - first + 1)
+    _requeue(attempt_message(webhook, event_id, attempt + 1, next_at, first), next_at)
     webhooks.record_attempt(delivery, {**entry, "outcome": "retry_scheduled"}, "pending", next_at)
 
 
@@ -194,7 +199,8 @@ def replay(company_id: int, webhook_id: int, delivery_id: str) -> WebhookDeliver
         raise Conflict("the delivery is still being attempted", code="delivery_pending", field="delivery_id")
     webhook = webhooks.get(company_id, webhook_id)
     attempt = webhooks.reopen(delivery)
-    fanout.transport().webhooks.send(json.dumps(attempt_message(webhook, delivery.event_id, attempt, None)))
+    message = attempt_message(webhook, delivery.event_id, attempt, None, first=attempt)
+    fanout.transport().webhooks.send(json.dumps(message))
     return delivery
 
 
