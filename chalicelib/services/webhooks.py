@@ -60,6 +60,15 @@ class Target:
     address: str  # the checked address to connect to (never resolved again: no DNS rebinding)
 
 
+def check_url(url: str) -> None:
+    """At subscription: the URL's shape, and outside the local stage its addresses (after DNS).
+    The local stage allows any address, so it does not resolve until delivery."""
+    if is_local_stage():
+        rules.check_url_shape(url, local=True)
+    else:
+        check_target(url)
+
+
 def check_target(url: str) -> Target:
     """Refuse a URL the stage does not allow (ValidationFailed, field ``url``)."""
     local = is_local_stage()
@@ -77,7 +86,7 @@ def _check_events(events: Sequence[str]) -> list[str]:
 
 def create(company_id: int, url: str, events: Sequence[str], enabled: bool) -> Webhook:
     db.ensure_bound()
-    check_target(url)
+    check_url(url)
     webhook_id = db.allocate_ids()
     now = db.iso(db.utcnow())
     webhook = Webhook(
@@ -115,7 +124,7 @@ def update(
 ) -> Webhook:
     webhook = get(company_id, webhook_id)
     if url is not None:
-        check_target(url)
+        check_url(url)
         webhook.url = url
     if events is not None:
         webhook.events = _check_events(events)
