@@ -7,7 +7,8 @@ from typing import Any
 
 from chalice import Chalice, Rate, Response
 
-from chalicelib.api import docs, platform, v1, v2
+from chalicelib import fanout_wiring as wiring
+from chalicelib.api import docs, platform, v1, v2, v2_webhooks
 from chalicelib.api.health import health_status
 from chalicelib.api.http import normalise_chalice_errors, route
 from chalicelib.api.logs import get_logger
@@ -18,6 +19,7 @@ app = Chalice(app_name="booking-engine")
 app.register_blueprint(platform.bp)
 app.register_blueprint(v1.bp)
 app.register_blueprint(v2.bp)
+app.register_blueprint(v2_webhooks.bp)
 app.register_blueprint(docs.bp)
 
 
@@ -46,3 +48,30 @@ def health(call: Any) -> Any:
 def sweep_due(event: Any) -> dict[str, Any]:
     """Every minute: apply due timers and expire lapsed holds (budget below the Lambda timeout)."""
     return asdict(sweeper.sweep(budget_seconds=45.0))
+
+
+# --- fan-out: outbox -> SNS -> SQS -> webhooks and emails (event sources: see chalicelib/fanout_wiring.py) --
+
+
+@app.on_dynamodb_record(stream_arn=wiring.OUTBOX_STREAM_ARN, batch_size=100, starting_position="TRIM_HORIZON")
+def publish_outbox(event: Any) -> dict[str, Any]:
+    """Each new OUTBOX item on the table's stream is published to the events topic; failures are retried."""
+    from chalicelib.services import fanout
+
+    return fanout.publish_records(event.to_dict().get("Records", []))
+
+
+@app.on_sqs_message(queue=wiring.WEBHOOK_QUEUE, batch_size=10)
+def deliver_webhooks(event: Any) -> dict[str, Any]:
+    """Events fan out to the company's webhooks; attempts are signed, logged and retried through the queue."""
+    from chalicelib.services import delivery
+
+    return delivery.handle_messages(event.to_dict().get("Records", []))
+
+
+@app.on_sqs_message(queue=wiring.EMAIL_QUEUE, batch_size=10)
+def send_emails(event: Any) -> dict[str, Any]:
+    """The notify_* steps of the graphs: templated emails to the owner and the customer."""
+    from chalicelib.services import mail
+
+    return mail.handle_messages(event.to_dict().get("Records", []))

@@ -27,6 +27,12 @@ _ENV = {
     "auth_token_ttl_seconds": "AUTH_TOKEN_TTL_SECONDS",
     "max_body_bytes": "MAX_BODY_BYTES",
     "password_hash_n": "PASSWORD_HASH_N",
+    "events_topic_arn": "EVENTS_TOPIC_ARN",
+    "webhook_queue_url": "WEBHOOK_QUEUE_URL",
+    "webhook_dlq_url": "WEBHOOK_DLQ_URL",
+    "email_queue_url": "EMAIL_QUEUE_URL",
+    "mail_from": "MAIL_FROM",
+    "mail_dir": "MAIL_DIR",
 }
 
 

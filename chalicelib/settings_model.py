@@ -17,6 +17,13 @@ class Settings(BaseModel):
     auth_token_ttl_seconds: int = Field(default=86_400, gt=0)
     max_body_bytes: int = Field(default=1_048_576, gt=0)
     password_hash_n: int = Field(default=2**14, ge=2**10)
+    # Fan-out (issue 5). Unset locally: the local dispatcher stands in with in-process queues.
+    events_topic_arn: str | None = None
+    webhook_queue_url: str | None = None
+    webhook_dlq_url: str | None = None
+    email_queue_url: str | None = None
+    mail_from: str = "bookings@example.com"
+    mail_dir: str = ".data/mail"  # local stage: emails are written here as .eml files
 
     def model_post_init(self, _context: object) -> None:
         if self.stage != "local" and self.root_key == LOCAL_ROOT_KEY:

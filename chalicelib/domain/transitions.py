@@ -52,6 +52,8 @@ ESSENTIAL_STEPS = frozenset(
     }
 )
 
+NOTIFY_STEPS = frozenset({Step.NOTIFY_OWNER_BY_EMAIL, Step.NOTIFY_CUSTOMER_BY_EMAIL, Step.TRIGGER_WEBHOOK})
+
 EVENT_TYPES: dict[str, str] = {
     "tentative": "booking.created",
     "confirmed": "booking.confirmed",
@@ -89,6 +91,8 @@ class Plan:
     logs: tuple[LogEntry, ...]
     event_type: str
     timer: Due | None
+    notify: tuple[str, ...] = ()  # the notify_* / trigger_webhook steps that run (not disabled)
+    message: str | None = None  # the customer's message for its email
 
     @property
     def seats(self) -> Seats:
@@ -152,6 +156,8 @@ def plan(
         logs=tuple(logs),
         event_type=event_type,
         timer=next_timer(graph, resting, now=now, end=end, settings=settings),
+        notify=tuple(step.value for step in action.steps if step in NOTIFY_STEPS and step.value not in off),
+        message=message,
     )
 
 

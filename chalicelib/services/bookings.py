@@ -21,7 +21,7 @@ from pynamodb.expressions.update import Action as UpdateAction
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
-from chalicelib.domain.graphs import GRAPHS, Graph, Seats
+from chalicelib.domain.graphs import GRAPHS, Graph, Seats, Step
 from chalicelib.domain.transitions import Due, LogEntry, Plan, next_timer, parse_duration, plan
 from chalicelib.services import capacity, holds, outbox
 from chalicelib.store import db, keys
@@ -31,6 +31,8 @@ SEAT_HOLDING_STATES = frozenset({"confirmed", "tentative", "paid"})
 CASCADE_BATCH = 25  # seat bookings per transaction: 3 items each plus shard updates stay under 100
 CASCADE_BUDGET = 40  # batches one request runs before leaving the rest to the sweeper
 MAX_SHARDS = 16
+# A reschedule tells both sides, as the graphs' reschedule_by_customer action does.
+_RESCHEDULE_NOTIFY = (Step.NOTIFY_OWNER_BY_EMAIL.value, Step.NOTIFY_CUSTOMER_BY_EMAIL.value, Step.TRIGGER_WEBHOOK.value)
 
 
 @dataclass(frozen=True)
@@ -187,7 +189,15 @@ def create(company_id: int, new: NewBooking) -> Booking:
     def base_writes(tx: TransactWrite) -> None:
         tx.save(booking, condition=Booking.pk.does_not_exist())
         tx.save(log, condition=BookingLog.pk.does_not_exist())
-        outbox.add(tx, first.event_type, company_id, booking.booking_id, snapshot(booking))
+        outbox.add(
+            tx,
+            first.event_type,
+            company_id,
+            booking.booking_id,
+            snapshot(booking),
+            notify=first.notify,
+            message=first.message,
+        )
 
     if first.seats is Seats.OPEN:
         _open_group(booking, new.settings, base_writes)
@@ -353,7 +363,15 @@ def _apply(booking: Booking, action_name: str, options: Mapping[str, Any], *, by
         # A fresh list each attempt: PynamoDB appends the version increment to the list it is given.
         tx.update(booking, actions=list(actions), condition=Booking.state == step.from_state, return_values="ALL_OLD")
         tx.save(log, condition=BookingLog.pk.does_not_exist())
-        outbox.add(tx, step.event_type, int(booking.company_id), booking.booking_id, after)
+        outbox.add(
+            tx,
+            step.event_type,
+            int(booking.company_id),
+            booking.booking_id,
+            after,
+            notify=step.notify,
+            message=step.message,
+        )
         if step.seats is Seats.RELEASE and booking.capacity_id:
             capacity.release(tx, booking.capacity_id, _seat_shards(booking))
         if step.seats is Seats.CLOSE and booking.capacity_id:
@@ -471,6 +489,7 @@ def _cancel_seats(tx: TransactWrite, owner: Booking, seats: list[Booking]) -> No
             int(seat.company_id),
             seat.booking_id,
             _after(seat, step.to_state, now),
+            notify=step.notify,
         )
         for shard, count in _seat_shards(seat).items():
             released[shard] += count
@@ -594,7 +613,9 @@ def _move_in_place(booking: Booking, event: dict[str, Any], moved: LogEntry, now
             return_values="ALL_OLD",
         )
         tx.save(_log_item(booking, int(booking.log_count) + 1, (moved,), now), condition=BookingLog.pk.does_not_exist())
-        outbox.add(tx, "booking.rescheduled", int(booking.company_id), booking.booking_id, after)
+        outbox.add(
+            tx, "booking.rescheduled", int(booking.company_id), booking.booking_id, after, notify=_RESCHEDULE_NOTIFY
+        )
 
     _run_cas(booking, writes)
     return get(int(booking.company_id), booking.booking_id)
@@ -640,6 +661,7 @@ def _replace(booking: Booking, graph: Graph, event: dict[str, Any], moved: LogEn
             int(booking.company_id),
             booking.booking_id,
             {**snapshot(booking), "state": ended, "rescheduled_to": successor.booking_id},
+            notify=_RESCHEDULE_NOTIFY,
         )
 
     _run_cas(booking, writes)

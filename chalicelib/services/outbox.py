@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pynamodb.transactions import TransactWrite
@@ -19,7 +19,17 @@ from chalicelib.store.models import OutboxEvent
 RETENTION_SECONDS = 7 * 86_400
 
 
-def add(tx: TransactWrite, event_type: str, company_id: int, subject_id: str, payload: Mapping[str, Any]) -> str:
+def add(
+    tx: TransactWrite,
+    event_type: str,
+    company_id: int,
+    subject_id: str,
+    payload: Mapping[str, Any],
+    *,
+    notify: Sequence[str] | None = None,
+    message: str | None = None,
+) -> str:
+    """Write the event; ``notify`` lists the notify_* / trigger_webhook steps its action ran."""
     event_id = str(uuid.uuid4())
     tx.save(
         OutboxEvent(
@@ -32,6 +42,8 @@ def add(tx: TransactWrite, event_type: str, company_id: int, subject_id: str, pa
             occurred_at=db.iso(db.utcnow()),
             payload=dict(payload),
             ttl=int(time.time()) + RETENTION_SECONDS,
+            notify=list(notify) if notify is not None else None,
+            message=message,
         ),
         condition=OutboxEvent.pk.does_not_exist(),
     )

@@ -116,3 +116,31 @@ def capacity_holds(capacity_id: str) -> str:
 def expiry_partition(item_pk: str) -> str:
     """Expiry index partition, spread over a few so no single partition is hot."""
     return f"DUE#{zlib.crc32(item_pk.encode()) % EXPIRY_SHARDS}"
+
+
+WEBHOOK_PREFIX = "WEBHOOK#"
+DELIVERY_PREFIX = "DELIVERY#"
+
+
+def webhook_sk(webhook_id: int) -> str:
+    return f"WEBHOOK#{webhook_id:012d}"
+
+
+def webhook_pk(webhook_id: int) -> str:
+    """A webhook's own partition: its deliveries."""
+    return f"WEBHOOK#{webhook_id}"
+
+
+def delivery_sk(event_id: str) -> str:
+    """One delivery per (webhook, event): the key itself deduplicates a twice-delivered event."""
+    return f"DELIVERY#{event_id}"
+
+
+def webhook_deliveries(webhook_id: int) -> str:
+    """GSI1 partition: a webhook's deliveries, newest first by creation time."""
+    return f"WEBHOOK#{webhook_id}#DELIVERIES"
+
+
+def mail_sk(audience: str) -> str:
+    """Beside its outbox event: marks an event's email to one audience as sent (sent once)."""
+    return f"MAIL#{audience}"

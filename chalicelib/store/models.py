@@ -100,6 +100,12 @@ def _numbers() -> ListAttribute[int]:
     return cast("ListAttribute[int]", ListAttribute(of=NumberAttribute, default=list))
 
 
+def _strings(*, null: bool = False) -> ListAttribute[str]:
+    if null:
+        return cast("ListAttribute[str]", ListAttribute(of=UnicodeAttribute, null=True))
+    return cast("ListAttribute[str]", ListAttribute(of=UnicodeAttribute, default=list))
+
+
 def _maps() -> ListAttribute[dict[str, Any]]:
     return cast("ListAttribute[dict[str, Any]]", ListAttribute(of=MapAttribute, default=list))
 
@@ -300,3 +306,55 @@ class OutboxEvent(Item, discriminator="outbox"):
     subject_id = UnicodeAttribute()
     occurred_at = UnicodeAttribute()
     payload: MapAttribute[str, Any] = MapAttribute(default=dict)
+    # The notify_* and trigger_webhook steps the action ran (null: not a graph action, e.g. hold.*).
+    notify = _strings(null=True)
+    message = UnicodeAttribute(null=True)  # the customer message given with the action, for its email
+
+
+class Webhook(Item, discriminator="webhook"):
+    """``CO#<company id>`` / ``WEBHOOK#<id, 12 digits>``: a company's subscription.
+
+    ``secret`` must stay usable for HMAC, so it is stored as given (protected by the
+    table's encryption at rest and the functions' IAM policy; never returned after
+    creation or rotation, never logged). During a rotation's grace period the old
+    secret signs too, until ``old_secret_expires_at``.
+    """
+
+    company_id = NumberAttribute()
+    webhook_id = NumberAttribute()
+    url = UnicodeAttribute()
+    events = _strings()
+    enabled = BooleanAttribute(default=True)
+    secret = UnicodeAttribute()
+    old_secret = UnicodeAttribute(null=True)
+    old_secret_expires_at = NumberAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = VersionAttribute()
+
+
+class WebhookDelivery(Item, discriminator="delivery"):
+    """``WEBHOOK#<webhook id>`` / ``DELIVERY#<event id>``: one event to one webhook, every attempt logged.
+
+    ``attempts`` is the number of the attempt last claimed (compare-and-set, so a
+    duplicated queue message cannot run an attempt twice); ``log`` holds the results.
+    """
+
+    webhook_id = NumberAttribute()
+    company_id = NumberAttribute()
+    event_id = UnicodeAttribute()
+    event_type = UnicodeAttribute()
+    body = UnicodeAttribute()  # exactly what is signed and sent, on every attempt and replay
+    status = UnicodeAttribute(default="pending")  # pending, delivered, failed (dead-lettered)
+    attempts = NumberAttribute(default=0)
+    claimed_at = NumberAttribute(null=True)
+    next_attempt_at = NumberAttribute(null=True)
+    log = _maps()  # [{attempt, at, status_code, latency_ms, error, outcome}]
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+
+
+class MailSent(Item, discriminator="mail_sent"):
+    """``OUTBOX#<event id>`` / ``MAIL#<audience>``: that email went out (put-if-absent before sending)."""
+
+    sent_at = UnicodeAttribute()

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import importlib
 import re
+import uuid
 from typing import Any
 
 import pytest
 
 from chalicelib.api.http import OPERATIONS, Operation
+from chalicelib.services import webhooks
 from chalicelib.services.auth import Scheme
 from tests.conftest import Api, Tenant, make_tenant
 
@@ -22,8 +24,11 @@ SAMPLE_BODIES: dict[str, dict[str, Any]] = {
     "ClientDetailsIn": {"fields": [{"name": "email", "required": True}]},
     "ActionIn": {},
     "RescheduleIn": {"start": "2031-05-01T08:00:00+00:00", "end": "2031-05-01T09:00:00+00:00"},
+    "WebhookIn": {"url": "http://127.0.0.1:9/hook", "events": ["booking.created"]},
+    "WebhookUpdate": {"enabled": False},
+    "RotateIn": {},
 }
-OBJECT_PARAMS = {"service_id", "group_id", "client_id", "reference", "email", "booking_id"}
+OBJECT_PARAMS = {"service_id", "group_id", "client_id", "reference", "email", "booking_id", "webhook_id", "delivery_id"}
 GLOBAL_PARAMS = {"name"}  # graph names are the same for everyone
 
 
@@ -67,7 +72,19 @@ def two_companies(api: Api) -> tuple[Tenant, Tenant, dict[str, Any]]:
         },
         victim.v2,
     )
+    hook = api.post("/v2/webhooks", SAMPLE_BODIES["WebhookIn"], victim.v2)
+    webhook = webhooks.get(victim.id, hook.body["data"]["id"])
+    event = {"id": str(uuid.uuid4()), "type": "booking.created", "occurred_at": "2031-01-01T00:00:00Z"}
+    webhooks.new_delivery(webhook, event, "{}")
+    webhooks.record_attempt(
+        webhooks.get_delivery(victim.id, int(webhook.webhook_id), event["id"]),
+        {"attempt": 1, "at": "2031-01-01T00:00:00Z", "status_code": 500, "outcome": "dead_lettered"},
+        "failed",
+        None,
+    )
     ids = {
+        "webhook_id": hook.body["data"]["id"],
+        "delivery_id": event["id"],
         "booking_id": owner.body["data"]["id"],
         "action": "cancel",
         "service_id": service.body["id"],
@@ -118,6 +135,11 @@ def test_second_company_sees_404_on_every_route(api: Api, two_companies: tuple[T
     assert client["first_name"] == "V"
     assert api.get(f"/api/v1/admin/{intruder.id}/client", intruder.admin).body["total_entries"] == 0
     assert api.get(f"/v2/bookings/{ids['booking_id']}", victim.v2).body["data"]["state"] == "tentative"
+    hook = api.get(f"/v2/webhooks/{ids['webhook_id']}", victim.v2).body["data"]
+    assert hook["enabled"] is True and hook.get("secret") is None
+    deliveries = api.get(f"/v2/webhooks/{ids['webhook_id']}/deliveries", victim.v2).body["data"]
+    assert [d["status"] for d in deliveries] == ["failed"]
+    assert api.get("/v2/webhooks", intruder.v2).body["data"] == []
 
 
 def test_listings_and_reservations_stay_in_their_company(

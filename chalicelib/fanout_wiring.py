@@ -1,0 +1,48 @@
+"""Names the fan-out handlers are wired to, and which event types go where.
+
+Decorator arguments in app.py are evaluated at import (and package) time, so they
+are fixed placeholders here; the infrastructure merge template (infra/) replaces
+the event sources with each stage's real stream and queues. The settings
+(``EVENTS_TOPIC_ARN``, ``WEBHOOK_QUEUE_URL`` ...) name the resources the code
+writes to. Pure constants: app.py imports this at cold start.
+"""
+
+from __future__ import annotations
+
+OUTBOX_STREAM_ARN = "arn:aws:dynamodb:us-east-1:000000000000:table/booking-engine/stream/placeholder"
+WEBHOOK_QUEUE = "booking-engine-webhooks"
+EMAIL_QUEUE = "booking-engine-emails"
+
+# Every type an outbox event can have (what a webhook subscription may ask for).
+# purchase.completed belongs to the basket checkout (issue 4); listed so subscriptions can name it.
+EVENT_TYPES: tuple[str, ...] = (
+    "booking.created",
+    "booking.confirmed",
+    "booking.declined",
+    "booking.paid",
+    "booking.expired",
+    "booking.completed",
+    "booking.cancelling",
+    "booking.cancelled",
+    "booking.rescheduled",
+    "hold.created",
+    "hold.expired",
+    "hold.released",
+    "purchase.completed",
+)
+
+# The types whose graph actions have notify_* steps: the email queue's filter policy.
+# tests/unit/test_fanout_wiring.py checks this against the graphs.
+EMAIL_EVENT_TYPES: tuple[str, ...] = (
+    "booking.created",
+    "booking.confirmed",
+    "booking.declined",
+    "booking.paid",
+    "booking.expired",
+    "booking.cancelled",
+    "booking.rescheduled",
+)
+
+# SNS message attributes every published event carries (the subscriptions filter on "type").
+ATTRIBUTE_COMPANY = "company_id"
+ATTRIBUTE_TYPE = "type"
