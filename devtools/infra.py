@@ -71,6 +71,10 @@ def table_properties() -> dict[str, Any]:
 
     definition = table_definition("unused")
     del definition["TableName"]
+    # CreateTable's StreamSpecification has StreamEnabled; CloudFormation's has only the view type.
+    stream = definition.pop("StreamSpecification")
+    if stream["StreamEnabled"]:
+        definition["StreamSpecification"] = {"StreamViewType": stream["StreamViewType"]}
     return definition
 
 
@@ -98,6 +102,27 @@ def email_filter_policy() -> dict[str, Any]:
     from chalicelib.fanout_wiring import EMAIL_EVENT_TYPES
 
     return {"type": sorted(EMAIL_EVENT_TYPES)}
+
+
+def mail_templates(stage: str) -> dict[str, dict[str, Any]]:
+    """Logical id -> AWS::SES::Template, one per template of ``chalicelib/mail_templates.py``."""
+    from chalicelib.mail_templates import TEMPLATES, template_name
+
+    return {
+        f"MailTemplate{camel(key.replace('-', '_'))}": {
+            "Type": "AWS::SES::Template",
+            "Properties": {
+                "Template": {
+                    # The name the mail service sends with (chalicelib/services/mail.py).
+                    "TemplateName": template_name(key, stage),
+                    "SubjectPart": parts["subject"],
+                    "TextPart": parts["text"],
+                    "HtmlPart": parts["html"],
+                }
+            },
+        }
+        for key, parts in sorted(TEMPLATES.items())
+    }
 
 
 def error_alarm(logical_id: str) -> dict[str, Any]:
@@ -134,6 +159,7 @@ def build(stage: str) -> dict[str, Any]:
 
     table = resources["BookingTable"]
     table["Properties"].update(table_properties())
+    table["Properties"]["DeletionProtectionEnabled"] = stage == "prod"
     # prod keeps its data when the stack (or the resource) goes away; dev cleans up.
     table["DeletionPolicy"] = table["UpdateReplacePolicy"] = "Retain" if stage == "prod" else "Delete"
 
@@ -142,6 +168,8 @@ def build(stage: str) -> dict[str, Any]:
     for logical_id, machine in state_machines().items():
         resources[logical_id] = machine
         outputs[f"{logical_id}Arn"] = {"Value": {"Ref": logical_id}}
+
+    resources.update(mail_templates(stage))
 
     for logical_id in FUNCTIONS.values():
         function = resources.setdefault(logical_id, {})

@@ -51,6 +51,16 @@ def test_every_merged_resource_is_complete(sam: dict[str, Any]) -> None:
     assert [name for name, resource in sam["Resources"].items() if "Type" not in resource] == []
 
 
+def test_every_log_group_names_its_function(sam: dict[str, Any]) -> None:
+    """chalice 1.34 names the API's log group after a logical id that does not exist; the template fixes it."""
+    groups = {name: r for name, r in sam["Resources"].items() if r["Type"] == "AWS::Logs::LogGroup"}
+    assert len(groups) == len(infra.FUNCTIONS)
+    named = {
+        group["Properties"]["LogGroupName"]["Fn::Sub"].removeprefix("/aws/lambda/${")[:-1] for group in groups.values()
+    }
+    assert named == set(infra.FUNCTIONS.values())
+
+
 def test_functions_have_their_handler_size_environment_and_policy(sam: dict[str, Any]) -> None:
     config = json.loads(Path(".chalice/config.json").read_text())
     policy = json.loads(Path(f".chalice/policy-{STAGE}.json").read_text())
@@ -88,7 +98,11 @@ def test_event_sources_are_the_stack_resources(sam: dict[str, Any]) -> None:
 
 def test_no_placeholder_survives_the_merge(sam: dict[str, Any]) -> None:
     text = json.dumps(sam)
-    for placeholder in (fanout_wiring.OUTBOX_STREAM_ARN, f":{fanout_wiring.WEBHOOK_QUEUE}", f":{fanout_wiring.EMAIL_QUEUE}"):
+    for placeholder in (
+        fanout_wiring.OUTBOX_STREAM_ARN,
+        f":{fanout_wiring.WEBHOOK_QUEUE}",
+        f":{fanout_wiring.EMAIL_QUEUE}",
+    ):
         assert placeholder not in text
 
 

@@ -105,12 +105,14 @@ def stack(template: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator
 def test_left_out_resources_are_only_the_ones_that_need_chalice(template: dict[str, Any]) -> None:
     left_out = set(template["Resources"]) - set(own_template(template)["Resources"])
     functions = set(infra.FUNCTIONS.values())
-    expected = functions | {"RestAPI"} | {f"{name}ErrorsAlarm" for name in functions}
+    expected = functions | {"RestAPI", "ApiHandlerLogGroup"} | {f"{name}ErrorsAlarm" for name in functions}
     expected |= {"SweeperBacklogAlarm", "SweeperNotRunningAlarm", "OutboxLagAlarm"}
     assert left_out == expected
 
 
-def test_stack_creates_the_table_queues_topic_and_state_machines(template: dict[str, Any], stack: dict[str, str]) -> None:
+def test_stack_creates_the_table_queues_topic_and_state_machines(
+    template: dict[str, Any], stack: dict[str, str]
+) -> None:
     assert stack["TableName"] == "booking-engine-prod"
     described = boto3.client("dynamodb", region_name=REGION).describe_table(TableName=stack["TableName"])["Table"]
     definition = table_definition(stack["TableName"])
@@ -118,7 +120,9 @@ def test_stack_creates_the_table_queues_topic_and_state_machines(template: dict[
     assert sorted(described["AttributeDefinitions"], key=str) == sorted(definition["AttributeDefinitions"], key=str)
     assert {
         index["IndexName"]: (index["KeySchema"], index["Projection"]) for index in described["GlobalSecondaryIndexes"]
-    } == {index["IndexName"]: (index["KeySchema"], index["Projection"]) for index in definition["GlobalSecondaryIndexes"]}
+    } == {
+        index["IndexName"]: (index["KeySchema"], index["Projection"]) for index in definition["GlobalSecondaryIndexes"]
+    }
     assert described["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     assert described["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
     assert stack["TableStreamArn"] == described["LatestStreamArn"]
@@ -180,12 +184,12 @@ def _stream_records(stream_arn: str) -> list[dict[str, Any]]:
     return records
 
 
-def _drain(queue_url: str) -> list[dict[str, Any]]:
+def _drain(queue_url: str) -> list[Any]:
     sqs = boto3.client("sqs", region_name=REGION)
-    messages: list[dict[str, Any]] = []
-    while batch := sqs.receive_message(
-        QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
-    ).get("Messages", []):
+    messages: list[Any] = []
+    while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]).get(
+        "Messages", []
+    ):
         messages.extend(batch)
         sqs.delete_message_batch(
             QueueUrl=queue_url, Entries=[{"Id": m["MessageId"], "ReceiptHandle": m["ReceiptHandle"]} for m in batch]

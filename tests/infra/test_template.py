@@ -34,7 +34,11 @@ def _allows(policy: dict[str, Any], action: str, resource: str) -> bool:
     for statement in policy["Statement"]:
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
-        if statement["Effect"] == "Allow" and action in actions and any(fnmatch.fnmatchcase(resource, r) for r in resources):
+        if (
+            statement["Effect"] == "Allow"
+            and action in actions
+            and any(fnmatch.fnmatchcase(resource, r) for r in resources)
+        ):
             return True
     return False
 
@@ -53,14 +57,16 @@ def test_table_is_the_schema_definition(stage: str) -> None:
     properties = dict(table["Properties"])
     expected = table_definition(f"booking-engine-{stage}")
     assert _sub(properties.pop("TableName"), stage) == expected.pop("TableName")
+    stream = expected.pop("StreamSpecification")
+    assert stream == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    assert properties.pop("StreamSpecification") == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
     for key, value in expected.items():
         assert properties.pop(key) == value, key
     assert properties.pop("TimeToLiveSpecification") == {"AttributeName": TTL_ATTRIBUTE, "Enabled": True}
     assert properties.pop("PointInTimeRecoverySpecification") == {"PointInTimeRecoveryEnabled": True}
-    assert properties.pop("DeletionProtectionEnabled") == {"Fn::If": ["IsProd", True, False]}
+    assert properties.pop("DeletionProtectionEnabled") is (stage == "prod")
     assert properties.pop("SSESpecification") == {"SSEEnabled": True}
     assert properties == {}, "a table property the schema does not define"
-    assert expected["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
     assert expected["BillingMode"] == "PAY_PER_REQUEST"
     assert table["DeletionPolicy"] == ("Retain" if stage == "prod" else "Delete")
 
@@ -117,9 +123,7 @@ def test_every_environment_variable_the_template_sets_is_a_setting() -> None:
 
     assert set(infra.FUNCTION_ENVIRONMENT) <= set(_ENV.values())
     for stage in infra.STAGES:
-        assert set(_config()["stages"][stage]["environment_variables"]) - {"POWERTOOLS_LOG_LEVEL"} <= set(
-            _ENV.values()
-        )
+        assert set(_config()["stages"][stage]["environment_variables"]) - {"POWERTOOLS_LOG_LEVEL"} <= set(_ENV.values())
 
 
 def test_config_has_the_three_stages_and_every_function_sized() -> None:
@@ -160,7 +164,11 @@ def test_policy_grants_the_calls_on_the_stage_resources(stage: str) -> None:
     policy = _policy(stage)
     resources = infra.build(stage)["Resources"]
     region_account = "arn:aws:{service}:us-east-1:123456789012:"
-    table = region_account.format(service="dynamodb") + "table/" + _sub(resources["BookingTable"]["Properties"]["TableName"], stage)
+    table = (
+        region_account.format(service="dynamodb")
+        + "table/"
+        + _sub(resources["BookingTable"]["Properties"]["TableName"], stage)
+    )
 
     def arn(service: str, logical_id: str, name_key: str) -> str:
         return region_account.format(service=service) + _sub(resources[logical_id]["Properties"][name_key], stage)
@@ -216,3 +224,27 @@ def test_the_policies_differ_only_by_stage_and_sender() -> None:
         return text.replace(sender.split("@")[1], "<DOMAIN>").replace(f"booking-engine-{stage}", "<APP>")
 
     assert normalised("dev") == normalised("prod")
+
+
+@pytest.mark.parametrize("stage", infra.STAGES)
+def test_ses_templates_are_the_mail_templates_under_the_names_the_mailer_sends(stage: str) -> None:
+    from chalicelib.mail_templates import TEMPLATES, template_name
+
+    resources = infra.build(stage)["Resources"]
+    deployed = {
+        r["Properties"]["Template"]["TemplateName"]: r["Properties"]["Template"]
+        for r in resources.values()
+        if r.get("Type") == "AWS::SES::Template"
+    }
+    assert set(deployed) == {template_name(key, stage) for key in TEMPLATES}
+    for key, parts in TEMPLATES.items():
+        template = deployed[template_name(key, stage)]
+        assert (template["SubjectPart"], template["TextPart"], template["HtmlPart"]) == (
+            parts["subject"],
+            parts["text"],
+            parts["html"],
+        )
+    # The policy's template grant covers every one of them.
+    (ses,) = [s for s in _policy(stage)["Statement"] if s["Sid"] == "SendTemplatedEmail"]
+    patterns = [r.split(":template/")[1] for r in ses["Resource"] if ":template/" in r]
+    assert all(any(fnmatch.fnmatchcase(name, p) for p in patterns) for name in deployed)
