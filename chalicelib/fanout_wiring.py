@@ -39,6 +39,7 @@ EMAIL_EVENT_TYPES: tuple[str, ...] = (
     "booking.declined",
     "booking.paid",
     "booking.expired",
+    "booking.cancelling",  # a group owner's cancel (its seats are cancelled after)
     "booking.cancelled",
     "booking.rescheduled",
 )

@@ -23,6 +23,7 @@ _HAPPENED = {
     "booking.declined": "was declined",
     "booking.paid": "is paid",
     "booking.expired": "expired unpaid",
+    "booking.cancelling": "is cancelled",
     "booking.cancelled": "is cancelled",
     "booking.rescheduled": "was rescheduled",
 }

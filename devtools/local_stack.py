@@ -86,7 +86,22 @@ def background_workers() -> list[Worker]:
     5 s for each before stopping DynamoDB Local. An exception is printed and
     ends that worker only.
     """
-    return [sweep_every]
+    return [sweep_every, dispatch_fanout]
+
+
+def dispatch_fanout(stop: threading.Event) -> None:
+    """The outbox through DynamoDB Local's stream to webhooks and emails (.eml files in MAIL_DIR),
+    with the Lambda handlers' code; in-process queues stand in for SNS and SQS."""
+    import boto3
+
+    from devtools.dispatcher import Dispatcher
+
+    endpoint = os.environ["DYNAMODB_ENDPOINT"]
+    client = boto3.client("dynamodb", endpoint_url=endpoint, region_name=REGION)
+    streams = boto3.client("dynamodbstreams", endpoint_url=endpoint, region_name=REGION)
+    dispatcher = Dispatcher(client, streams, TABLE_NAME).install()
+    print(f"dispatcher: webhooks and emails from the outbox (mail in {os.environ.get('MAIL_DIR', '.data/mail')}/)")
+    dispatcher.run(stop, interval=float(os.environ.get("DISPATCH_SECONDS", "0.5")))
 
 
 def sweep_every(stop: threading.Event) -> None:

@@ -127,8 +127,53 @@ def _sns_publish(message: dict[str, Any]) -> None:
     _aws("sns").publish(TopicArn=topic, Message=json.dumps(message), MessageAttributes=attributes(message))
 
 
+class TableQueue:
+    """The local stage's queue outside the dispatcher's process (``chalice local`` replaying a delivery):
+    the message is written to the table and the dispatcher, reading the stream, queues it."""
+
+    KIND = "local_message"
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def send(self, body: str, delay_seconds: int = 0) -> None:
+        import uuid
+
+        from chalicelib.store import db
+
+        db.low_level_client().put_item(
+            TableName=get_settings().table_name,
+            Item={
+                "pk": {"S": f"LOCALQ#{uuid.uuid4()}"},
+                "sk": {"S": "MESSAGE"},
+                "kind": {"S": self.KIND},
+                "queue": {"S": self.name},
+                "body": {"S": body},
+                "delay": {"N": str(max(0, delay_seconds))},
+                "ttl": {"N": str(int(time.time()) + 86_400)},
+            },
+        )
+
+
+def _local_transport() -> Transport:
+    def publish(message: dict[str, Any]) -> None:
+        raise RuntimeError("the local stage publishes through the dispatcher (make run)")
+
+    return Transport(publish, TableQueue("webhooks"), TableQueue("webhooks-dlq"), TableQueue("emails"))
+
+
+def table_queue_message(record: Mapping[str, Any]) -> tuple[str, str, int] | None:
+    """(queue, body, delay) of a stream record that inserted a local queue message."""
+    image = (record.get("dynamodb") or {}).get("NewImage") or {}
+    if record.get("eventName") != "INSERT" or (image.get("kind") or {}).get("S") != TableQueue.KIND:
+        return None
+    return image["queue"]["S"], image["body"]["S"], int(image["delay"]["N"])
+
+
 def _aws_transport() -> Transport:
     settings = get_settings()
+    if settings.stage == "local" and not settings.webhook_queue_url:
+        return _local_transport()
 
     def queue(url: str | None, name: str) -> Queue:
         if not url:
