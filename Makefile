@@ -7,6 +7,11 @@
 #   make test          lint, then pytest (which starts its own in-memory DynamoDB Local); PYTEST_ARGS=...
 #   make docs          render docs/graphs/<graph>.svg (graphviz) and write docs/openapi.json
 #   make asl           write the Step Functions mirrors infra/statemachines/<graph>.asl.json from the graphs
+#   make package       STAGE=dev|prod (default dev): dist/<stage>/sam.json + deployment.zip (chalice package
+#                      merged with infra/template.yaml); prints the zip's size and contents
+#   make cfn-lint      package dev and prod and run cfn-lint over both templates (part of make test)
+#   make deploy        STAGE=dev|prod: package, upload to S3 and deploy the CloudFormation stack (needs AWS
+#                      credentials, DEPLOY_BUCKET and BOOKING_ROOT_KEY; see README "Deploying to AWS")
 #   make bench         all benchmarks (devtools/bench.py); one: make bench BENCH=startup; results in .data/bench/
 #   make clean         remove .data (local database, demo credentials), dist and caches; keeps .venv, node_modules
 # run and test need Java 17+ (for DynamoDB Local) and stop at once without it.
@@ -23,10 +28,10 @@ NODE_STAMP := node_modules/.installed
 # PORT, DDB_PORT, BOOKING_ROOT_KEY, RELOAD reach devtools.local_stack from the
 # environment; make passes command-line variables on too (make run PORT=9000).
 
-.PHONY: help venv node_modules java run lint test bench docs asl clean
+.PHONY: help venv node_modules java run lint test bench docs asl package cfn-lint deploy clean
 
 help:
-	@sed -n '2,12s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
+	@sed -n '2,17s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
 
 venv: $(VENV_STAMP)
 
@@ -55,7 +60,7 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
-test: java venv node_modules lint
+test: java venv node_modules lint cfn-lint
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 bench: venv
@@ -71,6 +76,40 @@ docs: venv
 # Generated from chalicelib/domain/graphs.py by chalicelib/asl/generate.py; a unit test fails when stale.
 asl: venv
 	$(PY) -m devtools.asl
+
+# Packaging. chalice only needs a region to name service principals (the template itself is
+# region-agnostic); it caches the dependency wheels under .chalice/deployments, so only the
+# first package on a clean clone downloads them from PyPI.
+STAGE ?= dev
+STAGES := dev prod
+REGION = $${AWS_DEFAULT_REGION:-us-east-1}
+STACK = booking-engine-$(STAGE)
+
+package: venv
+	@case "$(STAGE)" in dev|prod) ;; *) echo "STAGE must be dev or prod, not '$(STAGE)'"; exit 1;; esac
+	rm -rf dist/$(STAGE)
+	$(PY) -m devtools.infra template --stage $(STAGE) --out dist/merge-template.$(STAGE).json
+	AWS_DEFAULT_REGION=$(REGION) $(VENV)/bin/chalice package --stage $(STAGE) \
+		--merge-template dist/merge-template.$(STAGE).json dist/$(STAGE)
+	$(PY) -m devtools.infra report dist/$(STAGE)
+
+cfn-lint: venv
+	@for stage in $(STAGES); do $(MAKE) --no-print-directory package STAGE=$$stage >/dev/null || exit 1; done
+	$(VENV)/bin/cfn-lint $(foreach stage,$(STAGES),dist/$(stage)/sam.json)
+	@echo "cfn-lint: no errors in $(foreach stage,$(STAGES),dist/$(stage)/sam.json)"
+
+# The real deploy (not run by the tests; this machine cannot reach AWS). The template holds the
+# state machines inline, so it is uploaded through S3 (templates over 51,200 bytes must be).
+deploy: package
+	@test -n "$$DEPLOY_BUCKET" || { echo "DEPLOY_BUCKET (an S3 bucket for the package) is not set"; exit 1; }
+	@test -n "$$BOOKING_ROOT_KEY" || { echo "BOOKING_ROOT_KEY (the platform root key) is not set"; exit 1; }
+	aws cloudformation package --template-file dist/$(STAGE)/sam.json --s3-bucket "$$DEPLOY_BUCKET" \
+		--s3-prefix $(STACK) --output-template-file dist/$(STAGE)/packaged.json
+	aws cloudformation deploy --template-file dist/$(STAGE)/packaged.json --stack-name $(STACK) \
+		--s3-bucket "$$DEPLOY_BUCKET" --s3-prefix $(STACK) --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND \
+		--no-fail-on-empty-changeset \
+		--parameter-overrides Stage=$(STAGE) RootKey="$$BOOKING_ROOT_KEY" $${ALARM_EMAIL:+AlarmEmail=$$ALARM_EMAIL}
+	aws cloudformation describe-stacks --stack-name $(STACK) --query 'Stacks[0].Outputs' --output table
 
 clean:
 	rm -rf .data dist .pytest_cache .mypy_cache .ruff_cache .hypothesis
