@@ -304,3 +304,38 @@ def reclaim_lapsed_holds(capacity_id: str) -> int:
         if holds.expire(hold):
             released += 1
     return released
+
+
+def resize(tx: TransactWrite, capacity_id: str, shards: int, new_total: int) -> None:
+    """Set the capacity to ``new_total`` (caps spread as open_capacity does), never below what is taken.
+
+    Per shard: compare-and-set on the cap read here, and a shrink needs
+    ``available >= shrink`` so booked and held seats always fit. Reclaim lapsed holds
+    first if they should not count. A refusal cancels the caller's transaction.
+    """
+    for shard in _shard_items(capacity_id, shards):
+        number = int(shard.sk.removeprefix(keys.SHARD_PREFIX))
+        cap = new_total // shards + (1 if number < new_total % shards else 0)
+        delta = cap - int(shard.capacity)
+        if delta == 0:
+            continue
+        condition = CapacityShard.capacity == int(shard.capacity)
+        if delta < 0:
+            condition &= CapacityShard.available >= -delta
+        tx.update(
+            CapacityShard(keys.capacity_pk(capacity_id), shard.sk),
+            actions=[CapacityShard.capacity.add(delta), CapacityShard.available.add(delta)],
+            condition=condition,
+            return_values="ALL_OLD",
+        )
+
+
+def retire(tx: TransactWrite, capacity_id: str, shards: int) -> None:
+    """Close a capacity for good, only while nothing is booked or held on it (its bookable is going away)."""
+    for shard in range(shards):
+        tx.update(
+            CapacityShard(keys.capacity_pk(capacity_id), keys.shard_sk(shard)),
+            actions=[CapacityShard.open.set(False)],
+            condition=(CapacityShard.booked == 0) & (CapacityShard.held == 0),
+            return_values="ALL_OLD",
+        )

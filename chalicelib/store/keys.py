@@ -116,3 +116,41 @@ def capacity_holds(capacity_id: str) -> str:
 def expiry_partition(item_pk: str) -> str:
     """Expiry index partition, spread over a few so no single partition is hot."""
     return f"DUE#{zlib.crc32(item_pk.encode()) % EXPIRY_SHARDS}"
+
+
+# --- events (issue 4): groups, chains (sessions) and their occurrences ---------------------
+
+EVENT_GROUP_PREFIX = "EGROUP#"
+CHAIN_PREFIX = "CHAIN#"
+EVENT_PREFIX = "EVENT#"
+
+
+def event_group_sk(group_id: int) -> str:
+    return f"EGROUP#{group_id:012d}"
+
+
+def chain_sk(chain_id: int) -> str:
+    return f"CHAIN#{chain_id:012d}"
+
+
+def event_sk(event_id: int) -> str:
+    return f"EVENT#{event_id:012d}"
+
+
+def company_events(company_id: int) -> str:
+    """GSI1 partition: a company's events, by start (``<start UTC ISO>#<id>``)."""
+    return f"CO#{company_id}#EVENTS"
+
+
+def chain_events(chain_id: int) -> str:
+    """GSI2 partition: one chain's events, by start."""
+    return f"CHAIN#{chain_id}"
+
+
+def event_start_sk(start_utc_iso: str, event_id: int) -> str:
+    return f"{start_utc_iso}#{event_id:012d}"
+
+
+def event_capacity(event_id: int) -> str:
+    """An event's seats are the capacity ``CAP#EVENT-<id>``."""
+    return f"EVENT-{event_id}"
