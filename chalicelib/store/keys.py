@@ -113,6 +113,39 @@ def capacity_holds(capacity_id: str) -> str:
     return f"CAP#{capacity_id}#HOLDS"
 
 
+def basket_pk(basket_id: str) -> str:
+    return f"BASKET#{basket_id}"
+
+
+BASKET_SK = "BASKET"
+
+
+def basket_holds(basket_id: str) -> str:
+    """GSI2 partition: the holds (items) of one basket."""
+    return f"BASKET#{basket_id}"
+
+
+def purchase_pk(purchase_id: str) -> str:
+    return f"PURCHASE#{purchase_id}"
+
+
+PURCHASE_SK = "PURCHASE"
+
+
+def purchase_long_pk(long_id: str) -> str:
+    """The guard that finds a purchase by its long id (the booker's link) and keeps it unique."""
+    return f"PURCHASELONG#{long_id}"
+
+
+PURCHASE_LONG_SK = "PURCHASELONG"
+
+
+def booker_count_sk(unit: str, email: str) -> str:
+    """Under the company's partition: the spaces one booker (by email) holds on one bookable
+    unit (``CHAIN-<id>`` for a course, ``EVENT-<id>`` for an occurrence), for max_num_bookings."""
+    return f"BOOKERCOUNT#{unit}#{email.lower()}"
+
+
 def expiry_partition(item_pk: str) -> str:
     """Expiry index partition, spread over a few so no single partition is hot."""
     return f"DUE#{zlib.crc32(item_pk.encode()) % EXPIRY_SHARDS}"

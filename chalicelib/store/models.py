@@ -363,6 +363,54 @@ class Hold(Item, discriminator="hold"):
     created_at = UnicodeAttribute()
 
 
+class Basket(Item, discriminator="basket"):
+    """``BASKET#<uuid>`` / ``BASKET``: a booker's basket; its items' seats are holds.
+
+    ``items`` maps an item id to ``{event_id, event_chain_id, num_book, hold_ids, created_at}``;
+    the holds also carry ``gsi2`` = ``BASKET#<id>``. Found by its token (``token_hash``).
+    """
+
+    basket_id = UnicodeAttribute()
+    company_id = NumberAttribute()
+    token_hash = UnicodeAttribute()
+    status = UnicodeAttribute(default="open")  # open, checked_out
+    items: MapAttribute[str, Any] = MapAttribute(default=dict)
+    purchase_id = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+
+
+class Purchase(Item, discriminator="purchase"):
+    """``PURCHASE#<uuid>`` / ``PURCHASE``: a checked-out basket: its client, bookings and prices."""
+
+    purchase_id = UnicodeAttribute()
+    long_id = UnicodeAttribute()
+    company_id = NumberAttribute()
+    basket_id = UnicodeAttribute()
+    status = UnicodeAttribute(default="completed")  # completed, cancelled
+    client: MapAttribute[str, Any] = MapAttribute(default=dict)
+    client_id = NumberAttribute()
+    booking_ids = cast("ListAttribute[str]", ListAttribute(of=UnicodeAttribute, default=list))
+    lines = _maps()  # per basket item: event/chain, num_book, price, answers, booking ids, counted spaces
+    total_price = NumberAttribute(default=0)
+    created_at = UnicodeAttribute()
+    cancelled_at = UnicodeAttribute(null=True)
+
+
+class PurchaseLink(Item, discriminator="purchase_long"):
+    """``PURCHASELONG#<long id>`` / ``PURCHASELONG``: the booker's link to a purchase (unique)."""
+
+    purchase_id = UnicodeAttribute()
+    company_id = NumberAttribute()
+
+
+class BookerCount(Item, discriminator="booker_count"):
+    """``CO#<company id>`` / ``BOOKERCOUNT#<unit>#<email>``: spaces one booker holds on a course
+    or an occurrence, for max_num_bookings; changed only inside checkout and cancel transactions."""
+
+    company_id = NumberAttribute()
+    spaces = NumberAttribute(default=0)
+
+
 class OutboxEvent(Item, discriminator="outbox"):
     """``OUTBOX#<uuid>`` / ``EVENT``: written in the transaction of the change it reports."""
 
