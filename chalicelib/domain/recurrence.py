@@ -16,9 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import IntEnum
+from typing import Any
 from zoneinfo import ZoneInfo
-
-from dateutil import rrule
 
 from chalicelib.domain.errors import ValidationFailed
 
@@ -109,7 +108,9 @@ def local_dates(schedule: Schedule) -> list[date]:
     return [moment.date() for moment in rule]
 
 
-def _rule(repeat: Repeat, dtstart: datetime, until: datetime) -> rrule.rrule:
+def _rule(repeat: Repeat, dtstart: datetime, until: datetime) -> Any:
+    from dateutil import rrule  # imported on first expansion, not at cold start
+
     if repeat is Repeat.WEEKLY:
         return rrule.rrule(rrule.WEEKLY, dtstart=dtstart, until=until)
     if repeat is Repeat.FORTNIGHTLY:

@@ -22,8 +22,22 @@ SAMPLE_BODIES: dict[str, dict[str, Any]] = {
     "ClientDetailsIn": {"fields": [{"name": "email", "required": True}]},
     "ActionIn": {},
     "RescheduleIn": {"start": "2031-05-01T08:00:00+00:00", "end": "2031-05-01T09:00:00+00:00"},
+    "EventGroupIn": {"name": "Intruder"},
+    "EventGroupUpdate": {"name": "Intruder"},
+    "ChainCreate": {"name": "Intruder", "start_date": "2031-05-01"},
+    "ChainUpdate": {"name": "Intruder"},
 }
-OBJECT_PARAMS = {"service_id", "group_id", "client_id", "reference", "email", "booking_id"}
+OBJECT_PARAMS = {
+    "service_id",
+    "group_id",
+    "client_id",
+    "reference",
+    "email",
+    "booking_id",
+    "event_group_id",
+    "event_chain_id",
+    "event_id",
+}
 GLOBAL_PARAMS = {"name"}  # graph names are the same for everyone
 
 
@@ -67,7 +81,16 @@ def two_companies(api: Api) -> tuple[Tenant, Tenant, dict[str, Any]]:
         },
         victim.v2,
     )
+    event_group = api.post(f"/api/v1/admin/{victim.id}/event_groups", {"name": "Mine"}, victim.admin)
+    chain = api.post(
+        f"/api/v1/admin/{victim.id}/event_chains",
+        {"name": "Mine", "start_date": "2031-05-01", "time": "09:00", "event_group_id": event_group.body["id"]},
+        victim.admin,
+    )
     ids = {
+        "event_group_id": event_group.body["id"],
+        "event_chain_id": chain.body["id"],
+        "event_id": chain.body["_embedded"]["events"][0]["id"],
         "booking_id": owner.body["data"]["id"],
         "action": "cancel",
         "service_id": service.body["id"],
@@ -114,6 +137,9 @@ def test_second_company_sees_404_on_every_route(api: Api, two_companies: tuple[T
             assert reply.status == 404, f"{op.method} {path}: {reply.status} {reply.body}"
     after = api.get(f"/api/v1/admin/{victim.id}/services/{ids['service_id']}", victim.admin).body
     assert after == before
+    chain = api.get(f"/api/v1/admin/{victim.id}/event_chains/{ids['event_chain_id']}", victim.admin).body
+    assert chain["name"] == "Mine" and len(chain["_embedded"]["events"]) == 1
+    assert api.get(f"/api/v1/admin/{intruder.id}/event_chains", intruder.admin).body["total_entries"] == 0
     client = api.get(f"/api/v1/admin/{victim.id}/client/{ids['client_id']}", victim.admin).body
     assert client["first_name"] == "V"
     assert api.get(f"/api/v1/admin/{intruder.id}/client", intruder.admin).body["total_entries"] == 0
