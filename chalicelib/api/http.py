@@ -293,12 +293,12 @@ def route(
             try:
                 return _run(view, current, raw_path)
             except BookingError as error:
-                return error_response(error)
+                return _error_in(produces, error)
             except Exception:
                 get_logger().exception("unhandled error", extra={"path": current.path})
                 internal = BookingError("an internal error occurred", code="internal_error")
                 internal.status = 500
-                return error_response(internal)
+                return _error_in(produces, internal)
 
         def _run(view: View, current: Request, raw_path: Mapping[str, str]) -> Response:
             from pydantic import ValidationError
@@ -343,6 +343,15 @@ def route(
         return view
 
     return decorate
+
+
+def _error_in(produces: str, error: BookingError) -> Response:
+    """Errors come in the route's own media type: XML routes answer XML errors."""
+    if produces in XML_TYPES:
+        from chalicelib.api import xmlio
+
+        return xmlio.error_response(error)
+    return error_response(error)
 
 
 def _once(call: Call, key: str, fingerprint: Any, registrar: Any, respond: Callable[[], Response]) -> Response:

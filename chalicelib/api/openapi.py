@@ -206,7 +206,7 @@ def build_openapi(operations: Sequence[Operation], server_url: str | None = None
         if op.response is not None:
             schema = TEXT if _is_xml(op.produces) else refs[(op.response, "serialization")]
             success["content"] = _content(op.produces, schema)
-        elif op.status != HTTPStatus.NO_CONTENT and op.method.upper() == "GET":
+        elif op.status != HTTPStatus.NO_CONTENT and (op.method.upper() == "GET" or _is_xml(op.produces)):
             # A GET without a model (the OpenAPI document itself) answers a body
             # whose shape is not modelled: describe it as any object (or text).
             success["content"] = _content(op.produces, TEXT if _is_xml(op.produces) else GENERIC_OBJECT)
@@ -218,7 +218,8 @@ def build_openapi(operations: Sequence[Operation], server_url: str | None = None
         for status in op.also_status:
             responses[str(status)] = {**success, "description": _describe(status)}
         for status in sorted(set(op.errors) - {op.status}):
-            responses[str(status)] = {"description": _describe(status), "content": _content(JSON_TYPE, error_ref)}
+            content = _content(op.produces, TEXT) if _is_xml(op.produces) else _content(JSON_TYPE, error_ref)
+            responses[str(status)] = {"description": _describe(status), "content": content}
         doc["responses"] = responses
 
         paths.setdefault(op.path, {})[method] = doc

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -64,6 +65,15 @@ class SlotIn(Strict):
     date: date
     time: ClockTime | None = None
     duration: Minutes | None = None
+
+
+class SlotUpdate(Strict):
+    """One slot's changes (legacy ``PUT /api/slots/<id>.xml``)."""
+
+    date: dt.date | None = None
+    time: ClockTime | None = None
+    duration: Minutes | None = None
+    spaces: Annotated[int, Field(ge=1, le=100_000)] | None = None
 
 
 class ChainFields(_Storable):

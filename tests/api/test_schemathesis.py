@@ -132,6 +132,14 @@ def world(moto_app: Chalice) -> Iterator[World]:
     v2 = {"Authorization": _basic("", company["api_key"])}
     booking = _post(client, "/v2/bookings", {"graph": "confirm_decline", "event": EVENT, "customer": CUSTOMER}, v2)
     group_booking = _post(client, "/v2/bookings", {"graph": "group_owner", "settings": {"max_seats": 3}, **EVENT}, v2)
+    event_group = _post(client, f"/api/v1/admin/{cid}/event_groups", {"name": "Fitness"}, admin)
+    chain = _post(
+        client,
+        f"/api/v1/admin/{cid}/event_chains",
+        {"name": "Yoga", "start_date": "2031-03-03", "time": "09:00", "event_group_id": event_group["id"]},
+        admin,
+    )
+    event_id = chain["_embedded"]["events"][0]["id"]
     # Header values for each security scheme named in components.securitySchemes.
     credentials = {
         "PlatformRootKey": root,
@@ -154,6 +162,11 @@ def world(moto_app: Chalice) -> Iterator[World]:
         "group_booking_id": group_booking["data"]["id"],
         "action": "confirm",
         "name": "confirm_decline",
+        "event_group_id": event_group["id"],
+        "event_chain_id": chain["id"],
+        "event_id": event_id,
+        "session_file": f"{chain['id']}.xml",
+        "slot_file": f"{event_id}.xml",
     }
     world = World(credentials, path_values)
     yield world

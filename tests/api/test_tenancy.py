@@ -37,6 +37,8 @@ OBJECT_PARAMS = {
     "event_group_id",
     "event_chain_id",
     "event_id",
+    "session_file",
+    "slot_file",
 }
 GLOBAL_PARAMS = {"name"}  # graph names are the same for everyone
 
@@ -91,6 +93,8 @@ def two_companies(api: Api) -> tuple[Tenant, Tenant, dict[str, Any]]:
         "event_group_id": event_group.body["id"],
         "event_chain_id": chain.body["id"],
         "event_id": chain.body["_embedded"]["events"][0]["id"],
+        "session_file": f"{chain.body['id']}.xml",
+        "slot_file": f"{chain.body['_embedded']['events'][0]['id']}.xml",
         "booking_id": owner.body["data"]["id"],
         "action": "cancel",
         "service_id": service.body["id"],
