@@ -85,6 +85,7 @@ class Operation:
     idempotent: bool = False
     also_status: tuple[int, ...] = ()  # other success statuses with the same body (an upsert's 200)
     also_produces: tuple[str, ...] = ()  # other media types the success may come in (text bodies)
+    error_bodies: tuple[tuple[int, ModelRef], ...] = ()  # a status whose body may also take another shape
 
     @property
     def request(self) -> type[BaseModel] | None:
@@ -255,6 +256,7 @@ def route(
     idempotent: bool = False,
     also_status: tuple[int, ...] = (),
     also_produces: tuple[str, ...] = (),
+    error_bodies: tuple[tuple[int, ModelRef], ...] = (),
 ) -> Callable[[View], View]:
     """Register ``view`` on ``registrar`` (the app or a blueprint) at ``path``.
 
@@ -284,6 +286,7 @@ def route(
             idempotent=idempotent,
             also_status=also_status,
             also_produces=also_produces,
+            error_bodies=error_bodies,
         )
     )
 

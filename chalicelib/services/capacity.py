@@ -175,8 +175,10 @@ def take(capacity_id: str, seats: int, shards: int, writes: Writes, *, hold: boo
         if split and _attempt(capacity_id, split, writes, hold=hold) is None:
             return split
         # Counters say whether anything is held at all; only then can a hold have lapsed.
-        if last_look or all(s.held <= 0 for s in state) or not reclaim_lapsed_holds(capacity_id):
+        if last_look or all(s.held <= 0 for s in state):
             break
+        # Look again even when a concurrent taker released the lapsed holds first: the seats are back.
+        reclaim_lapsed_holds(capacity_id)
         state = read_shards(capacity_id, shards)
     free = max(sum(s.available for s in state if s.open), 0)
     raise NoSpaceLeft(
@@ -246,8 +248,8 @@ def _replan(ask: Ask, old: list[ShardState], reclaimed: set[str]) -> ShardSeats:
         if ask.capacity_id in reclaimed or all(s.held <= 0 for s in state):
             break
         reclaimed.add(ask.capacity_id)
-        if not reclaim_lapsed_holds(ask.capacity_id):
-            break
+        # Look again even when another taker released the lapsed holds first: the seats are back.
+        reclaim_lapsed_holds(ask.capacity_id)
         state = read_shards(ask.capacity_id, ask.shards)
     free = max(sum(s.available for s in state if s.open), 0)
     raise NoSpaceLeft(

@@ -86,7 +86,7 @@ def place_many(
     hold_seconds: int,
     *,
     basket_id: str | None = None,
-    extra_writes: Callable[[TransactWrite], None] | None = None,
+    extra_writes: Callable[[TransactWrite, list[Hold]], None] | None = None,
 ) -> list[Hold]:
     """Hold seats on several capacities in one transaction (with ``extra_writes``), or none.
 
@@ -121,7 +121,7 @@ def place_many(
             tx.save(hold, condition=Hold.pk.does_not_exist())
             outbox.add(tx, "hold.created", company_id, hold.hold_id, snapshot(hold))
         if extra_writes is not None:
-            extra_writes(tx)
+            extra_writes(tx, placed)
 
     capacity.take_many([capacity.Ask(a.capacity_id, a.seats, a.shards) for a in asks], writes, hold=True)
     return placed

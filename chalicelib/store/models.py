@@ -375,6 +375,7 @@ class Basket(Item, discriminator="basket"):
     token_hash = UnicodeAttribute()
     status = UnicodeAttribute(default="open")  # open, checked_out
     items: MapAttribute[str, Any] = MapAttribute(default=dict)
+    hold_count = NumberAttribute(default=0)  # holds of its items, capped so checkout fits one transaction
     purchase_id = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
 
