@@ -241,3 +241,11 @@ def test_event_groups_public_paginated(api: Api, tenant: Tenant) -> None:
     assert api.get(f"/api/v1/{tenant.id}/event_groups/{group_id}", tenant.public).body["name"] == "Yoga"
     assert api.delete(f"/api/v1/admin/{tenant.id}/event_groups/{group_id}", tenant.admin).status == 200
     assert api.get(f"/api/v1/{tenant.id}/event_groups/{group_id}", tenant.public).status == 404
+
+
+def test_extra_numbers_dynamodb_cannot_store_are_422(api: Api, tenant: Tenant) -> None:
+    for extra in ({"n": 10**40}, {"n": [1e200]}, {"n": {"m": 1e-200}}):
+        reply = api.post(f"/api/v1/admin/{tenant.id}/event_groups", {"name": "G", "extra": extra}, tenant.admin)
+        assert reply.status == 422, (extra, reply.body)
+    fine = api.post(f"/api/v1/admin/{tenant.id}/event_groups", {"name": "G", "extra": {"n": 10**30}}, tenant.admin)
+    assert fine.status == 201
