@@ -118,7 +118,8 @@ def test_update_replaces_custom_slots_but_never_drops_a_booked_one(api: Api, ten
         "<session><slots><slot><date>2031-01-05</date></slot></slots></session>",
     )
     assert moved.status == 409 and error is not None and error.tag == "error"
-    assert error.findtext("code") == "slot_has_bookings" and str(first_slot.get("id")) in (error.findtext("message") or "")
+    assert error.findtext("code") == "slot_has_bookings"
+    assert str(first_slot.get("id")) in (error.findtext("message") or "")
     slot_move, _ = _xml(
         api, "PUT", f"/api/slots/{first_slot.get('id')}.xml", tenant, "<slot><date>2031-01-05</date></slot>"
     )
