@@ -8,7 +8,7 @@ from typing import Any
 from chalice import Chalice, Rate, Response
 
 from chalicelib import fanout_wiring as wiring
-from chalicelib.api import docs, platform, v1, v2, v2_webhooks
+from chalicelib.api import docs, events_v1, legacy, platform, v1, v1_basket, v2, v2_webhooks
 from chalicelib.api.health import health_status
 from chalicelib.api.http import normalise_chalice_errors, route
 from chalicelib.api.logs import get_logger
@@ -18,6 +18,9 @@ from chalicelib.services.auth import Scheme
 app = Chalice(app_name="booking-engine")
 app.register_blueprint(platform.bp)
 app.register_blueprint(v1.bp)
+app.register_blueprint(events_v1.bp)
+app.register_blueprint(legacy.bp)
+app.register_blueprint(v1_basket.bp)
 app.register_blueprint(v2.bp)
 app.register_blueprint(v2_webhooks.bp)
 app.register_blueprint(docs.bp)

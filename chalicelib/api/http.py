@@ -85,6 +85,7 @@ class Operation:
     idempotent: bool = False
     also_status: tuple[int, ...] = ()  # other success statuses with the same body (an upsert's 200)
     also_produces: tuple[str, ...] = ()  # other media types the success may come in (text bodies)
+    error_bodies: tuple[tuple[int, ModelRef], ...] = ()  # a status whose body may also take another shape
 
     @property
     def request(self) -> type[BaseModel] | None:
@@ -255,6 +256,7 @@ def route(
     idempotent: bool = False,
     also_status: tuple[int, ...] = (),
     also_produces: tuple[str, ...] = (),
+    error_bodies: tuple[tuple[int, ModelRef], ...] = (),
 ) -> Callable[[View], View]:
     """Register ``view`` on ``registrar`` (the app or a blueprint) at ``path``.
 
@@ -284,6 +286,7 @@ def route(
             idempotent=idempotent,
             also_status=also_status,
             also_produces=also_produces,
+            error_bodies=error_bodies,
         )
     )
 
@@ -293,12 +296,12 @@ def route(
             try:
                 return _run(view, current, raw_path)
             except BookingError as error:
-                return error_response(error)
+                return _error_in(produces, error)
             except Exception:
                 get_logger().exception("unhandled error", extra={"path": current.path})
                 internal = BookingError("an internal error occurred", code="internal_error")
                 internal.status = 500
-                return error_response(internal)
+                return _error_in(produces, internal)
 
         def _run(view: View, current: Request, raw_path: Mapping[str, str]) -> Response:
             from pydantic import ValidationError
@@ -343,6 +346,15 @@ def route(
         return view
 
     return decorate
+
+
+def _error_in(produces: str, error: BookingError) -> Response:
+    """Errors come in the route's own media type: XML routes answer XML errors."""
+    if produces in XML_TYPES:
+        from chalicelib.api import xmlio
+
+        return xmlio.error_response(error)
+    return error_response(error)
 
 
 def _once(call: Call, key: str, fingerprint: Any, registrar: Any, respond: Callable[[], Response]) -> Response:

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from chalicelib.api.http import JSON_TYPE, XML_TYPES, Operation
+from chalicelib.api.http import JSON_TYPE, XML_TYPES, Operation, resolve
 from chalicelib.api.schemas import ErrorBody
 from chalicelib.services.auth import Scheme
 
@@ -57,6 +57,12 @@ SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
         "name": "Auth-Token",
         "description": "BookingBug v1: an administrator's session token from `POST /api/v1/login`.",
     },
+    "BasketToken": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Auth-Token",
+        "description": "BookingBug v1: a basket's token, from the `Auth-Token` header of the first `basket/add_item`.",
+    },
     "TimekitBasic": {
         "type": "http",
         "scheme": "basic",
@@ -74,6 +80,7 @@ SECURITY: dict[Scheme, list[dict[str, list[str]]]] = {
     Scheme.PLATFORM: [{"PlatformRootKey": []}],
     Scheme.V1_PUBLIC: [{"AppId": [], "AppKey": []}, {"AppId": [], "ApiKey": []}],
     Scheme.V1_ADMIN: [{"AppId": [], "AppKey": [], "AuthToken": []}, {"AppId": [], "ApiKey": []}],
+    Scheme.V1_BASKET: [{"AppId": [], "AppKey": [], "BasketToken": []}, {"AppId": [], "ApiKey": [], "BasketToken": []}],
     Scheme.V2: [{"TimekitBasic": []}],
     Scheme.LEGACY: [{"LegacyBasic": []}],
 }
@@ -119,6 +126,10 @@ def _model_set(operations: Sequence[Operation]) -> list[tuple[type[BaseModel], J
             wanted.add((op.query, "validation"))
         if op.response is not None and not _is_xml(op.produces):
             wanted.add((op.response, "serialization"))
+        for _status, ref in getattr(op, "error_bodies", ()):
+            model = resolve(ref)
+            assert model is not None
+            wanted.add((model, "serialization"))
     return sorted(wanted, key=lambda pair: (pair[0].__module__, pair[0].__qualname__, pair[1]))
 
 
@@ -206,7 +217,7 @@ def build_openapi(operations: Sequence[Operation], server_url: str | None = None
         if op.response is not None:
             schema = TEXT if _is_xml(op.produces) else refs[(op.response, "serialization")]
             success["content"] = _content(op.produces, schema)
-        elif op.status != HTTPStatus.NO_CONTENT and op.method.upper() == "GET":
+        elif op.status != HTTPStatus.NO_CONTENT and (op.method.upper() == "GET" or _is_xml(op.produces)):
             # A GET without a model (the OpenAPI document itself) answers a body
             # whose shape is not modelled: describe it as any object (or text).
             success["content"] = _content(op.produces, TEXT if _is_xml(op.produces) else GENERIC_OBJECT)
@@ -217,8 +228,14 @@ def build_openapi(operations: Sequence[Operation], server_url: str | None = None
         responses: dict[str, Any] = {str(op.status): success}
         for status in op.also_status:
             responses[str(status)] = {**success, "description": _describe(status)}
+        other_bodies = {status: resolve(ref) for status, ref in getattr(op, "error_bodies", ())}
         for status in sorted(set(op.errors) - {op.status}):
-            responses[str(status)] = {"description": _describe(status), "content": _content(JSON_TYPE, error_ref)}
+            schema = error_ref
+            other = other_bodies.get(status)
+            if other is not None:
+                schema = {"anyOf": [error_ref, refs[(other, "serialization")]]}
+            content = _content(op.produces, TEXT) if _is_xml(op.produces) else _content(JSON_TYPE, schema)
+            responses[str(status)] = {"description": _describe(status), "content": content}
         doc["responses"] = responses
 
         paths.setdefault(op.path, {})[method] = doc

@@ -25,7 +25,7 @@ from chalicelib.domain import secrets
 from chalicelib.domain.errors import NotFound, Unauthorized
 from chalicelib.settings import get_settings
 from chalicelib.store import db, keys
-from chalicelib.store.models import AdminLogin, ApiKey, AuthToken
+from chalicelib.store.models import AdminLogin, ApiKey, AuthToken, Basket
 
 
 class Role(StrEnum):
@@ -39,6 +39,7 @@ class Principal:
     role: Role
     company_id: int | None = None
     email: str | None = None
+    basket_id: str | None = None  # a booker's basket (BookingBug's basket Auth-Token); grants nothing else
 
     def require_company(self, company_id: int) -> None:
         """A company other than the caller's does not exist, as far as they can tell."""
@@ -51,6 +52,7 @@ class Scheme(StrEnum):
     PLATFORM = "platform"
     V1_PUBLIC = "v1_public"
     V1_ADMIN = "v1_admin"
+    V1_BASKET = "v1_basket"
     V2 = "v2"
     LEGACY = "legacy"
 
@@ -67,6 +69,8 @@ def authenticate(scheme: Scheme, headers: Headers) -> Principal | None:
         return _app_key(headers)
     if scheme is Scheme.V1_ADMIN:
         return _v1_admin(headers)
+    if scheme is Scheme.V1_BASKET:
+        return _v1_basket(headers)
     if scheme is Scheme.V2:
         return _timekit(headers)
     return _legacy(headers)
@@ -144,6 +148,42 @@ def _v1_admin(headers: Headers) -> Principal:
     if session is None or session.company_id != principal.company_id:
         raise Unauthorized("the Auth-Token is not valid or has expired", field="Auth-Token")
     return Principal(Role.ADMIN, int(session.company_id), session.email)
+
+
+def _v1_basket(headers: Headers) -> Principal:
+    """App keys plus a basket's Auth-Token (from add_item). An admin session token is not
+    a basket, and a basket token is not a session (it is never stored under TOKEN#)."""
+    principal = _app_key(headers)
+    token = headers.get("auth-token", "")
+    if not token:
+        raise Unauthorized("the basket's Auth-Token from add_item is required", field="Auth-Token")
+    basket = find_basket(token)
+    if basket is None or int(basket.company_id) != principal.company_id:
+        raise Unauthorized("the Auth-Token is not a live basket of this company", field="Auth-Token")
+    return Principal(Role.PUBLIC, principal.company_id, basket_id=basket.basket_id)
+
+
+BASKET_TOKEN_PREFIX = "bsk"
+
+
+def new_basket_token(basket_id: str) -> str:
+    """``bsk.<basket id>.<256 random bits>``: the id finds the basket, the digest proves the token."""
+    return f"{BASKET_TOKEN_PREFIX}.{basket_id}.{secrets.new_secret('k')}"
+
+
+def find_basket(token: str) -> Basket | None:
+    prefix, _, rest = token.partition(".")
+    basket_id, _, secret = rest.partition(".")
+    if prefix != BASKET_TOKEN_PREFIX or not basket_id or not secret or len(token) > 200:
+        return None
+    db.ensure_bound()
+    try:
+        basket = Basket.get(keys.basket_pk(basket_id), keys.BASKET_SK, consistent_read=True)
+    except DoesNotExist:
+        return None
+    if not secrets.equal(basket.token_hash, secrets.digest(token)):
+        return None
+    return basket
 
 
 def touch_token(token: str) -> AuthToken | None:

@@ -315,6 +315,67 @@ def _convert_hold(booking: Booking, new: NewBooking, base_writes: Any) -> None:
         raise
 
 
+def from_hold(company_id: int, new: NewBooking, hold: Hold, now: float) -> tuple[Booking, Any]:
+    """A confirmed booking made of a live hold on a capacity it does not own (an event's).
+
+    Returns the booking and ``writes(tx)`` for the caller's transaction (a checkout of
+    several): the hold ends converted (compare-and-set on it being live), its seats go
+    from held to booked, and the booking, its log and its outbox event are written.
+    The booking refers to the capacity, so cancelling it releases the seats once.
+    """
+    graph = GRAPHS[new.graph]
+    if graph.capacity != "none":
+        raise ValueError("only a graph without its own capacity books on an event's")
+    moment = db.utcnow()
+    first = plan(
+        graph,
+        "initialized",
+        graph.create.name,
+        now=moment,
+        end=_when(str(new.event["end"])) if new.event.get("end") else None,
+        settings=new.settings,
+        options=new.options,
+    )
+    if first.to_state not in SEAT_HOLDING_STATES:
+        raise ValueError(f"a {graph.name} booking does not rest holding seats")
+    booking = _new_item(company_id, new, graph, first.to_state, first.timer, moment)
+    booking.capacity_id = hold.capacity_id
+    booking.seats = int(hold.seats)
+    booking.seat_shards = capacity.as_list(capacity.from_list(hold.seat_shards))
+    booking.reservation_id = hold.hold_id
+    log = _log_item(booking, 1, first.logs, moment)
+
+    def writes(tx: TransactWrite) -> None:
+        holds.convert(tx, hold, now)
+        tx.save(booking, condition=Booking.pk.does_not_exist())
+        tx.save(log, condition=BookingLog.pk.does_not_exist())
+        outbox.add(tx, first.event_type, company_id, booking.booking_id, snapshot(booking))
+
+    booking.fresh_logs = [{**_plain(entry), "created_at": log.created_at} for entry in log.entries]
+    return booking, writes
+
+
+ITEMS_PER_HELD_BOOKING = 5  # hold, shard (one unless split), booking, log, outbox event
+
+
+def holds_seats_elsewhere(booking: Booking) -> bool:
+    """A booking with seats on a capacity it neither owns nor takes from a group (an event's)."""
+    return bool(booking.capacity_id) and _graph(booking).capacity == "none"
+
+
+def _releases_seats(booking: Booking, step: Plan) -> bool:
+    if step.seats is Seats.RELEASE:
+        return True
+    # An event's booking gives its seats back when it stops holding them (cancelled,
+    # declined, moved away), not when it completes: the event is over then.
+    return (
+        holds_seats_elsewhere(booking)
+        and step.from_state in SEAT_HOLDING_STATES
+        and step.to_state not in SEAT_HOLDING_STATES
+        and step.to_state != "completed"
+    )
+
+
 # --- acting --------------------------------------------------------------------------------------
 
 
@@ -372,7 +433,7 @@ def _apply(booking: Booking, action_name: str, options: Mapping[str, Any], *, by
             notify=step.notify,
             message=step.message,
         )
-        if step.seats is Seats.RELEASE and booking.capacity_id:
+        if _releases_seats(booking, step) and booking.capacity_id:
             capacity.release(tx, booking.capacity_id, _seat_shards(booking))
         if step.seats is Seats.CLOSE and booking.capacity_id:
             capacity.close(tx, booking.capacity_id, shard_count(booking))
@@ -575,6 +636,11 @@ def reschedule(company_id: int, booking_id: str, start: str, end: str, message: 
     """
     booking = get(company_id, booking_id)
     graph = _graph(booking)
+    if holds_seats_elsewhere(booking):
+        raise Conflict(
+            "a booking of an event keeps the event's time; cancel it and book another occurrence",
+            code="action_not_allowed",
+        )
     if booking.state not in graph.reschedulable:
         raise Conflict(
             f"a {graph.name} booking in state {booking.state} cannot be rescheduled",

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -175,8 +175,10 @@ def take(capacity_id: str, seats: int, shards: int, writes: Writes, *, hold: boo
         if split and _attempt(capacity_id, split, writes, hold=hold) is None:
             return split
         # Counters say whether anything is held at all; only then can a hold have lapsed.
-        if last_look or all(s.held <= 0 for s in state) or not reclaim_lapsed_holds(capacity_id):
+        if last_look or all(s.held <= 0 for s in state):
             break
+        # Look again even when a concurrent taker released the lapsed holds first: the seats are back.
+        reclaim_lapsed_holds(capacity_id)
         state = read_shards(capacity_id, shards)
     free = max(sum(s.available for s in state if s.open), 0)
     raise NoSpaceLeft(
@@ -188,22 +190,99 @@ def take(capacity_id: str, seats: int, shards: int, writes: Writes, *, hold: boo
 
 def _attempt(capacity_id: str, shard_seats: ShardSeats, writes: Writes, *, hold: bool) -> list[ShardState] | None:
     """None when taken; else the refusing shards' counters. Other refusals propagate."""
-    pk = keys.capacity_pk(capacity_id)
+    refused = _attempt_many({capacity_id: shard_seats}, lambda tx, plan: writes(tx, plan[capacity_id]), hold=hold)
+    return None if refused is None else refused.get(capacity_id, [])
+
+
+@dataclass(frozen=True)
+class Ask:
+    """Seats wanted on one capacity, as part of a take on several."""
+
+    capacity_id: str
+    seats: int
+    shards: int = 1
+
+
+MAX_TRANSACTION_ITEMS = 100  # DynamoDB's limit on one TransactWriteItems
+MAX_ROUNDS = 32  # each round past the first follows someone else's change or our reclaim
+ManyWrites = Callable[[TransactWrite, dict[str, ShardSeats]], None]
+
+
+def take_many(asks: Sequence[Ask], writes: ManyWrites, *, hold: bool = False) -> dict[str, ShardSeats]:
+    """Take seats on several capacities in one transaction with ``writes``: all or none.
+
+    A course takes a space on every one of its events this way. Each capacity starts
+    on a random shard; a refusal says which capacity refused (its shard's old image),
+    and only that capacity is looked at again (another shard, a split, lapsed holds
+    reclaimed once). The caller's writes plus one shard update per capacity must fit
+    one transaction (MAX_TRANSACTION_ITEMS). Sold out anywhere: NoSpaceLeft naming
+    the capacity, and nothing was taken anywhere.
+    """
+    by_id = {ask.capacity_id: ask for ask in asks}
+    if len(by_id) != len(asks):
+        raise ValueError("one ask per capacity")
+    plan = {ask.capacity_id: {keys.shard_sk(random.randrange(ask.shards)): ask.seats} for ask in asks}
+    reclaimed: set[str] = set()
+    for _round in range(MAX_ROUNDS):
+        refused = _attempt_many(plan, writes, hold=hold)
+        if refused is None:
+            return plan
+        for capacity_id, old in refused.items():
+            plan[capacity_id] = _replan(by_id[capacity_id], old, reclaimed)
+    raise Conflict("the seats kept changing while we tried; retry", code="busy")
+
+
+def _replan(ask: Ask, old: list[ShardState], reclaimed: set[str]) -> ShardSeats:
+    """Where to try next on a capacity that refused, or NoSpaceLeft.
+
+    One shard: its old image is exact (the condition saw it). Several: read them all.
+    """
+    state = old if ask.shards == 1 else read_shards(ask.capacity_id, ask.shards)
+    for _look in range(2):
+        roomy = [s.sk for s in state if s.open and s.available >= ask.seats]
+        if roomy:
+            return {random.choice(roomy): ask.seats}
+        split = _split(state, ask.seats) if ask.shards > 1 else {}
+        if split:
+            return split
+        if ask.capacity_id in reclaimed or all(s.held <= 0 for s in state):
+            break
+        reclaimed.add(ask.capacity_id)
+        # Look again even when another taker released the lapsed holds first: the seats are back.
+        reclaim_lapsed_holds(ask.capacity_id)
+        state = read_shards(ask.capacity_id, ask.shards)
+    free = max(sum(s.available for s in state if s.open), 0)
+    raise NoSpaceLeft(
+        f"only {free} of the {ask.seats} seats asked for are free",
+        field="seats",
+        extra={"seats_free": free, "capacity_id": ask.capacity_id},
+    )
+
+
+def _attempt_many(
+    plan: Mapping[str, ShardSeats], writes: ManyWrites, *, hold: bool
+) -> dict[str, list[ShardState]] | None:
+    """None when taken; else the refusing shards' old images by capacity. Other refusals propagate."""
+    capacity_of = {keys.capacity_pk(capacity_id): capacity_id for capacity_id in plan}
     for attempt in range(CONFLICT_RETRIES):
         try:
             with transaction() as tx:
-                _take(tx, capacity_id, shard_seats, hold=hold)
-                writes(tx, shard_seats)
+                for capacity_id, shard_seats in plan.items():
+                    _take(tx, capacity_id, shard_seats, hold=hold)
+                writes(tx, dict(plan))
             return None
         except TransactWriteError as error:
             found = reasons(error)
-            refusing = [item for code, key, item in found if code == "ConditionalCheckFailed" and key and key[0] == pk]
+            refusing: dict[str, list[ShardState]] = {}
+            for code, key, item in found:
+                if code == "ConditionalCheckFailed" and key and key[0] in capacity_of:
+                    refusing.setdefault(capacity_of[key[0]], []).append(_state(item))
             if refusing:
-                return [_state(item) for item in refusing]
+                return refusing
             if any(code == "ConditionalCheckFailed" for code, _key, _item in found) or not is_conflict(error):
                 raise
             backoff(attempt)
-    return []
+    return {}
 
 
 def _state(item: Mapping[str, Any]) -> ShardState:
@@ -304,3 +383,38 @@ def reclaim_lapsed_holds(capacity_id: str) -> int:
         if holds.expire(hold):
             released += 1
     return released
+
+
+def resize(tx: TransactWrite, capacity_id: str, shards: int, new_total: int) -> None:
+    """Set the capacity to ``new_total`` (caps spread as open_capacity does), never below what is taken.
+
+    Per shard: compare-and-set on the cap read here, and a shrink needs
+    ``available >= shrink`` so booked and held seats always fit. Reclaim lapsed holds
+    first if they should not count. A refusal cancels the caller's transaction.
+    """
+    for shard in _shard_items(capacity_id, shards):
+        number = int(shard.sk.removeprefix(keys.SHARD_PREFIX))
+        cap = new_total // shards + (1 if number < new_total % shards else 0)
+        delta = cap - int(shard.capacity)
+        if delta == 0:
+            continue
+        condition = CapacityShard.capacity == int(shard.capacity)
+        if delta < 0:
+            condition &= CapacityShard.available >= -delta
+        tx.update(
+            CapacityShard(keys.capacity_pk(capacity_id), shard.sk),
+            actions=[CapacityShard.capacity.add(delta), CapacityShard.available.add(delta)],
+            condition=condition,
+            return_values="ALL_OLD",
+        )
+
+
+def retire(tx: TransactWrite, capacity_id: str, shards: int) -> None:
+    """Close a capacity for good, only while nothing is booked or held on it (its bookable is going away)."""
+    for shard in range(shards):
+        tx.update(
+            CapacityShard(keys.capacity_pk(capacity_id), keys.shard_sk(shard)),
+            actions=[CapacityShard.open.set(False)],
+            condition=(CapacityShard.booked == 0) & (CapacityShard.held == 0),
+            return_values="ALL_OLD",
+        )

@@ -113,6 +113,39 @@ def capacity_holds(capacity_id: str) -> str:
     return f"CAP#{capacity_id}#HOLDS"
 
 
+def basket_pk(basket_id: str) -> str:
+    return f"BASKET#{basket_id}"
+
+
+BASKET_SK = "BASKET"
+
+
+def basket_holds(basket_id: str) -> str:
+    """GSI2 partition: the holds (items) of one basket."""
+    return f"BASKET#{basket_id}"
+
+
+def purchase_pk(purchase_id: str) -> str:
+    return f"PURCHASE#{purchase_id}"
+
+
+PURCHASE_SK = "PURCHASE"
+
+
+def purchase_long_pk(long_id: str) -> str:
+    """The guard that finds a purchase by its long id (the booker's link) and keeps it unique."""
+    return f"PURCHASELONG#{long_id}"
+
+
+PURCHASE_LONG_SK = "PURCHASELONG"
+
+
+def booker_count_sk(unit: str, email: str) -> str:
+    """Under the company's partition: the spaces one booker (by email) holds on one bookable
+    unit (``CHAIN-<id>`` for a course, ``EVENT-<id>`` for an occurrence), for max_num_bookings."""
+    return f"BOOKERCOUNT#{unit}#{email.lower()}"
+
+
 def expiry_partition(item_pk: str) -> str:
     """Expiry index partition, spread over a few so no single partition is hot."""
     return f"DUE#{zlib.crc32(item_pk.encode()) % EXPIRY_SHARDS}"
@@ -144,3 +177,41 @@ def webhook_deliveries(webhook_id: int) -> str:
 def mail_sk(audience: str) -> str:
     """Beside its outbox event: marks an event's email to one audience as sent (sent once)."""
     return f"MAIL#{audience}"
+
+
+# --- events (issue 4): groups, chains (sessions) and their occurrences ---------------------
+
+EVENT_GROUP_PREFIX = "EGROUP#"
+CHAIN_PREFIX = "CHAIN#"
+EVENT_PREFIX = "EVENT#"
+
+
+def event_group_sk(group_id: int) -> str:
+    return f"EGROUP#{group_id:012d}"
+
+
+def chain_sk(chain_id: int) -> str:
+    return f"CHAIN#{chain_id:012d}"
+
+
+def event_sk(event_id: int) -> str:
+    return f"EVENT#{event_id:012d}"
+
+
+def company_events(company_id: int) -> str:
+    """GSI1 partition: a company's events, by start (``<start UTC ISO>#<id>``)."""
+    return f"CO#{company_id}#EVENTS"
+
+
+def chain_events(chain_id: int) -> str:
+    """GSI2 partition: one chain's events, by start."""
+    return f"CHAIN#{chain_id}"
+
+
+def event_start_sk(start_utc_iso: str, event_id: int) -> str:
+    return f"{start_utc_iso}#{event_id:012d}"
+
+
+def event_capacity(event_id: int) -> str:
+    """An event's seats are the capacity ``CAP#EVENT-<id>``."""
+    return f"EVENT-{event_id}"

@@ -21,7 +21,7 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
-from chalicelib.store import schema
+from chalicelib.store import keys, schema
 
 
 class ListingIndex(GlobalSecondaryIndex["Item"]):
@@ -227,6 +227,78 @@ class Client(Item, discriminator="client"):
     version = VersionAttribute()
 
 
+class EventGroup(Item, discriminator="event_group"):
+    """``CO#<company id>`` / ``EGROUP#<id>``: a category of events ("Fitness")."""
+
+    company_id = NumberAttribute()
+    group_id = NumberAttribute()
+    name = UnicodeAttribute()
+    description = UnicodeAttribute(default="")
+    extra: MapAttribute[str, Any] = MapAttribute(default=dict)
+    version = VersionAttribute()
+
+
+class EventChain(Item, discriminator="event_chain"):
+    """``CO#<company id>`` / ``CHAIN#<id>``: a session (one-off, course or recurring) and its rules.
+
+    Its schedule (``repeat``, dates, ``time`` local to the company, ``slots`` for custom)
+    expands into :class:`Event` items; the rules apply to every one of them.
+    """
+
+    company_id = NumberAttribute()
+    chain_id = NumberAttribute()
+    name = UnicodeAttribute()
+    description = UnicodeAttribute(default="")
+    long_description = UnicodeAttribute(default="")
+    session_type = NumberAttribute(default=0)  # 0 one-off, 1 course, 2 recurring (seed 001)
+    repeat = NumberAttribute(default=0)  # seed 001's repeat codes 0..8
+    start_date = UnicodeAttribute()  # YYYY-MM-DD, local
+    end_date = UnicodeAttribute(null=True)
+    time = UnicodeAttribute()  # HH:MM, local to the company's time zone
+    duration = NumberAttribute(default=60)  # minutes
+    slots = _maps()  # custom slots: [{"date", "time", "duration"}]
+    group = UnicodeAttribute(default="")
+    event_group_id = NumberAttribute(null=True)
+    spaces = NumberAttribute(default=1)
+    shards = NumberAttribute(default=1)
+    price = NumberAttribute(default=0)  # minor units
+    max_num_bookings = NumberAttribute(default=1)
+    min_advance = NumberAttribute(default=0)  # minutes
+    max_advance = NumberAttribute(null=True)  # days
+    min_cancel = NumberAttribute(default=1)  # days
+    ticket_type = NumberAttribute(default=0)
+    detail_group_id = NumberAttribute(null=True)
+    ask_address = BooleanAttribute(default=False)
+    disabled = BooleanAttribute(default=False)
+    extra: MapAttribute[str, Any] = MapAttribute(default=dict)
+    created_at = UnicodeAttribute()
+    version = VersionAttribute()
+
+
+class Event(Item, discriminator="event"):
+    """``CO#<company id>`` / ``EVENT#<id>``: one bookable occurrence of a chain.
+
+    ``gsi1`` = ``CO#<company>#EVENTS`` / ``<start UTC>#<id>`` (date ranges),
+    ``gsi2`` = ``CHAIN#<chain>`` / ``<start UTC>#<id>`` (a chain's events); both are
+    removed when the event is deleted. Its seats are the capacity ``CAP#EVENT-<id>``.
+    """
+
+    company_id = NumberAttribute()
+    event_id = NumberAttribute()
+    chain_id = NumberAttribute()
+    event_group_id = NumberAttribute(null=True)
+    start_at = UnicodeAttribute()  # ISO 8601 UTC ("...Z")
+    duration = NumberAttribute()  # minutes
+    spaces = NumberAttribute()  # as configured; the capacity items hold the live counts
+    shards = NumberAttribute(default=1)
+    deleted = BooleanAttribute(default=False)
+    version = VersionAttribute()
+
+    @property
+    def capacity_id(self) -> str:
+        return keys.event_capacity(int(self.event_id))
+
+
 class Booking(Item, discriminator="booking"):
     """``BK#<uuid>`` / ``BOOKING``: one booking following one graph."""
 
@@ -295,6 +367,55 @@ class Hold(Item, discriminator="hold"):
     status = UnicodeAttribute(default="active")  # active, converted, released, expired
     details: MapAttribute[str, Any] = MapAttribute(default=dict)
     created_at = UnicodeAttribute()
+
+
+class Basket(Item, discriminator="basket"):
+    """``BASKET#<uuid>`` / ``BASKET``: a booker's basket; its items' seats are holds.
+
+    ``items`` maps an item id to ``{event_id, event_chain_id, num_book, hold_ids, created_at}``;
+    the holds also carry ``gsi2`` = ``BASKET#<id>``. Found by its token (``token_hash``).
+    """
+
+    basket_id = UnicodeAttribute()
+    company_id = NumberAttribute()
+    token_hash = UnicodeAttribute()
+    status = UnicodeAttribute(default="open")  # open, checked_out
+    items: MapAttribute[str, Any] = MapAttribute(default=dict)
+    hold_count = NumberAttribute(default=0)  # holds of its items, capped so checkout fits one transaction
+    purchase_id = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+
+
+class Purchase(Item, discriminator="purchase"):
+    """``PURCHASE#<uuid>`` / ``PURCHASE``: a checked-out basket: its client, bookings and prices."""
+
+    purchase_id = UnicodeAttribute()
+    long_id = UnicodeAttribute()
+    company_id = NumberAttribute()
+    basket_id = UnicodeAttribute()
+    status = UnicodeAttribute(default="completed")  # completed, cancelled
+    client: MapAttribute[str, Any] = MapAttribute(default=dict)
+    client_id = NumberAttribute()
+    booking_ids = cast("ListAttribute[str]", ListAttribute(of=UnicodeAttribute, default=list))
+    lines = _maps()  # per basket item: event/chain, num_book, price, answers, booking ids, counted spaces
+    total_price = NumberAttribute(default=0)
+    created_at = UnicodeAttribute()
+    cancelled_at = UnicodeAttribute(null=True)
+
+
+class PurchaseLink(Item, discriminator="purchase_long"):
+    """``PURCHASELONG#<long id>`` / ``PURCHASELONG``: the booker's link to a purchase (unique)."""
+
+    purchase_id = UnicodeAttribute()
+    company_id = NumberAttribute()
+
+
+class BookerCount(Item, discriminator="booker_count"):
+    """``CO#<company id>`` / ``BOOKERCOUNT#<unit>#<email>``: spaces one booker holds on a course
+    or an occurrence, for max_num_bookings; changed only inside checkout and cancel transactions."""
+
+    company_id = NumberAttribute()
+    spaces = NumberAttribute(default=0)
 
 
 class OutboxEvent(Item, discriminator="outbox"):

@@ -44,8 +44,10 @@ def query_page(
     *,
     index: Index[Any] | None = None,
     newest_first: bool = False,
+    sort_key_between: tuple[str, str] | None = None,
 ) -> Page[T]:
-    """Page ``page`` of the items under ``pk`` whose sort key starts with ``sk_prefix``.
+    """Page ``page`` of the items under ``pk`` whose sort key starts with ``sk_prefix``
+    (or, with ``sort_key_between``, lies between the two bounds, inclusive).
 
     With ``index`` the Query runs on that index (whose sort key is then matched).
     """
@@ -53,6 +55,8 @@ def query_page(
     source: Any = index if index is not None else model
     range_key = _range_attribute(model, index)
     range_condition = range_key.startswith(sk_prefix) if sk_prefix else None
+    if sort_key_between is not None:
+        range_condition = range_key.between(*sort_key_between)
     total = source.count(pk, range_condition, filter_condition=filter_condition)
     skip = (page - 1) * per_page
     items: list[T] = []

@@ -132,6 +132,15 @@ def world(moto_app: Chalice) -> Iterator[World]:
     v2 = {"Authorization": _basic("", company["api_key"])}
     booking = _post(client, "/v2/bookings", {"graph": "confirm_decline", "event": EVENT, "customer": CUSTOMER}, v2)
     group_booking = _post(client, "/v2/bookings", {"graph": "group_owner", "settings": {"max_seats": 3}, **EVENT}, v2)
+    event_group = _post(client, f"/api/v1/admin/{cid}/event_groups", {"name": "Fitness"}, admin)
+    chain = _post(
+        client,
+        f"/api/v1/admin/{cid}/event_chains",
+        {"name": "Yoga", "start_date": "2031-03-03", "time": "09:00", "event_group_id": event_group["id"]},
+        admin,
+    )
+    event_id = chain["_embedded"]["events"][0]["id"]
+    basket_token, item_id, purchase = _basket_and_purchase(client, cid, public, admin)
     # Header values for each security scheme named in components.securitySchemes.
     credentials = {
         "PlatformRootKey": root,
@@ -139,6 +148,7 @@ def world(moto_app: Chalice) -> Iterator[World]:
         "AppKey": {"App-Key": company["app_key"]},
         "ApiKey": {"App-Key": company["api_key"]},
         "AuthToken": {"Auth-Token": token},
+        "BasketToken": {"Auth-Token": basket_token},
         "TimekitBasic": v2,
         "LegacyBasic": {"Authorization": _basic(EMAIL, PASSWORD)},
     }
@@ -154,10 +164,39 @@ def world(moto_app: Chalice) -> Iterator[World]:
         "group_booking_id": group_booking["data"]["id"],
         "action": "confirm",
         "name": "confirm_decline",
+        "event_group_id": event_group["id"],
+        "event_chain_id": chain["id"],
+        "event_id": event_id,
+        "session_file": f"{chain['id']}.xml",
+        "slot_file": f"{event_id}.xml",
+        "item_id": item_id,
+        "long_id": purchase["long_id"],
+        "purchase_id": purchase["id"],
     }
     world = World(credentials, path_values)
     yield world
     _read_back(client, world)
+
+
+def _basket_and_purchase(
+    client: Client, cid: int, public: dict[str, str], admin: dict[str, str]
+) -> tuple[str, str, dict[str, Any]]:
+    """An open basket with one item (its token and item id) and a purchase made by another."""
+    chain = _post(
+        client,
+        f"/api/v1/admin/{cid}/event_chains",
+        {"name": "Pilates", "start_date": "2031-03-04", "time": "09:00", "spaces": 5, "max_num_bookings": 5},
+        admin,
+    )
+    event = {"event_id": chain["_embedded"]["events"][0]["id"]}
+    tokens = []
+    for _ in range(2):
+        added = client.post(f"/api/v1/{cid}/basket/add_item", json=event, headers=public)
+        assert added.status_code == 201, added.get_data(as_text=True)
+        tokens.append((added.headers["Auth-Token"], added.get_json()["_embedded"]["items"][0]["id"]))
+    buyer = {"client": {"email": "ann@example.com", "first_name": "Ann", "last_name": "Lee"}}
+    purchase = _post(client, f"/api/v1/{cid}/basket/checkout", buyer, {**public, "Auth-Token": tokens[1][0]})
+    return tokens[0][0], tokens[0][1], purchase
 
 
 def _read_back(client: Client, world: World) -> None:

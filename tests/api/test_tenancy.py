@@ -27,13 +27,37 @@ SAMPLE_BODIES: dict[str, dict[str, Any]] = {
     "WebhookIn": {"url": "http://127.0.0.1:9/hook", "events": ["booking.created"]},
     "WebhookUpdate": {"enabled": False},
     "RotateIn": {},
+    "EventGroupIn": {"name": "Intruder"},
+    "EventGroupUpdate": {"name": "Intruder"},
+    "ChainCreate": {"name": "Intruder", "start_date": "2031-05-01"},
+    "ChainUpdate": {"name": "Intruder"},
+    "AddItemIn": {"num_book": 1},
+    "CheckoutIn": {"client": {"email": "victim@example.com", "first_name": "I", "last_name": "N"}},
 }
-OBJECT_PARAMS = {"service_id", "group_id", "client_id", "reference", "email", "booking_id", "webhook_id", "delivery_id"}
+OBJECT_PARAMS = {
+    "service_id",
+    "group_id",
+    "client_id",
+    "reference",
+    "email",
+    "booking_id",
+    "event_group_id",
+    "event_chain_id",
+    "event_id",
+    "session_file",
+    "slot_file",
+    "item_id",
+    "long_id",
+    "purchase_id",
+    "webhook_id",
+    "delivery_id",
+}
 GLOBAL_PARAMS = {"name"}  # graph names are the same for everyone
 
 
-def _headers(tenant: Tenant, scheme: Scheme) -> dict[str, str]:
+def _headers(tenant: Tenant, scheme: Scheme, basket_token: str = "") -> dict[str, str]:
     return {
+        Scheme.V1_BASKET: {**tenant.public, "Auth-Token": basket_token},
         Scheme.V1_PUBLIC: tenant.public,
         Scheme.V1_ADMIN: tenant.admin,
         Scheme.V2: tenant.v2,
@@ -82,9 +106,21 @@ def two_companies(api: Api) -> tuple[Tenant, Tenant, dict[str, Any]]:
         "failed",
         None,
     )
+    event_group = api.post(f"/api/v1/admin/{victim.id}/event_groups", {"name": "Mine"}, victim.admin)
+    chain = api.post(
+        f"/api/v1/admin/{victim.id}/event_chains",
+        {"name": "Mine", "start_date": "2031-05-01", "time": "09:00", "event_group_id": event_group.body["id"]},
+        victim.admin,
+    )
     ids = {
         "webhook_id": hook.body["data"]["id"],
         "delivery_id": event["id"],
+        **_baskets(api, victim, intruder),
+        "event_group_id": event_group.body["id"],
+        "event_chain_id": chain.body["id"],
+        "event_id": chain.body["_embedded"]["events"][0]["id"],
+        "session_file": f"{chain.body['id']}.xml",
+        "slot_file": f"{chain.body['_embedded']['events'][0]['id']}.xml",
         "booking_id": owner.body["data"]["id"],
         "action": "cancel",
         "service_id": service.body["id"],
@@ -94,6 +130,38 @@ def two_companies(api: Api) -> tuple[Tenant, Tenant, dict[str, Any]]:
         "email": "victim@example.com",
     }
     return victim, intruder, ids
+
+
+def _baskets(api: Api, victim: Tenant, intruder: Tenant) -> dict[str, Any]:
+    """The victim's purchase and open basket item, and the intruder's own basket token."""
+    found: dict[int, Any] = {}
+    for tenant in (victim, intruder):
+        chain = api.post(
+            f"/api/v1/admin/{tenant.id}/event_chains",
+            {"name": "Basket", "start_date": "2031-05-02", "time": "09:00", "spaces": 3, "max_num_bookings": 3},
+            tenant.admin,
+        ).body
+        added = api.post(
+            f"/api/v1/{tenant.id}/basket/add_item", {"event_id": chain["_embedded"]["events"][0]["id"]}, tenant.public
+        )
+        assert added.status == 201, added.body
+        found[tenant.id] = (chain, added)
+    chain, bought = found[victim.id]
+    purchase = api.post(
+        f"/api/v1/{victim.id}/basket/checkout",
+        {"client": {"email": "victim@example.com", "first_name": "V", "last_name": "C"}},
+        {**victim.public, "Auth-Token": bought.headers["Auth-Token"]},
+    )
+    assert purchase.status == 201, purchase.body
+    held = api.post(
+        f"/api/v1/{victim.id}/basket/add_item", {"event_id": chain["_embedded"]["events"][0]["id"]}, victim.public
+    )
+    return {
+        "item_id": held.body["_embedded"]["items"][0]["id"],
+        "long_id": purchase.body["long_id"],
+        "purchase_id": purchase.body["id"],
+        "intruder_basket": found[intruder.id][1].headers["Auth-Token"],
+    }
 
 
 def _params(op: Operation) -> set[str]:
@@ -119,7 +187,7 @@ def test_second_company_sees_404_on_every_route(api: Api, two_companies: tuple[T
     before = api.get(f"/api/v1/admin/{victim.id}/services/{ids['service_id']}", victim.admin).body
     for op in _company_scoped():
         body = SAMPLE_BODIES.get(op.request.__name__) if op.request else None
-        headers = _headers(intruder, op.scheme)
+        headers = _headers(intruder, op.scheme, ids["intruder_basket"])
         # 1. the victim's company in the path
         path = _fill(op.path, {**ids, "company_id": victim.id})
         reply = api.call(op.method, path, body, headers)
@@ -131,6 +199,12 @@ def test_second_company_sees_404_on_every_route(api: Api, two_companies: tuple[T
             assert reply.status == 404, f"{op.method} {path}: {reply.status} {reply.body}"
     after = api.get(f"/api/v1/admin/{victim.id}/services/{ids['service_id']}", victim.admin).body
     assert after == before
+    chain = api.get(f"/api/v1/admin/{victim.id}/event_chains/{ids['event_chain_id']}", victim.admin).body
+    assert chain["name"] == "Mine" and len(chain["_embedded"]["events"]) == 1
+    # the intruder's only chain is its own, made for its basket token (_baskets)
+    assert api.get(f"/api/v1/admin/{intruder.id}/event_chains", intruder.admin).body["total_entries"] == 1
+    purchase = api.get(f"/api/v1/admin/{victim.id}/purchases/{ids['purchase_id']}", victim.admin).body
+    assert purchase["status"] == "completed"
     client = api.get(f"/api/v1/admin/{victim.id}/client/{ids['client_id']}", victim.admin).body
     assert client["first_name"] == "V"
     assert api.get(f"/api/v1/admin/{intruder.id}/client", intruder.admin).body["total_entries"] == 0

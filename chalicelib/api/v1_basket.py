@@ -1,0 +1,343 @@
+"""BookingBug v1 basket, checkout and purchases (seed 000's event flow).
+
+``add_item`` answers with an ``Auth-Token`` header naming the basket; the other
+basket routes need it (with the public App-Id/App-Key). A basket token is not an
+administrator's session and grants nothing else.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, cast
+
+from chalice import Blueprint, Response
+
+from chalicelib.api.http import JSON_TYPE, Call, LazyModule, route
+from chalicelib.api.v1 import _api, _link
+from chalicelib.domain.errors import NotFound, Unauthorized
+from chalicelib.services import auth, baskets, capacity, events, holds
+from chalicelib.services.auth import Scheme
+from chalicelib.store import db
+from chalicelib.store.models import Basket, Purchase
+
+if TYPE_CHECKING:
+    from chalicelib.api import schemas_basket as b
+else:
+    b = LazyModule("chalicelib.api.schemas_basket")  # built on first request, not at cold start
+
+bp = Blueprint(__name__)
+TAG = "bookingbug basket"
+NO_SPACE_LEFT = ((409, "schemas_basket:NoSpaceLeftOut"),)
+
+
+def _basket_id(call: Call) -> str:
+    assert call.auth.basket_id is not None
+    return call.auth.basket_id
+
+
+def _render_basket(call: Call, basket: Basket) -> b.BasketOut:
+    cid = int(basket.company_id)
+    zone = events.company_zone(cid)
+    entries = baskets.items_of(basket)
+    found = baskets.holds_of(entries)
+    base = f"{_api(call)}/{cid}/basket"
+    items = []
+    for entry in entries:
+        own = [found[hold_id] for hold_id in entry["hold_ids"] if hold_id in found]
+        status = _status(own)
+        start = db.parse_iso(str(entry["datetime"]))
+        local = start.astimezone(zone)
+        num_book, unit_price = int(entry["num_book"]), int(entry["unit_price"])
+        live = [hold for hold in own if holds.is_live(hold)]
+        items.append(
+            b.BasketItemOut(
+                id=str(entry["id"]),
+                event_id=None if entry["course"] else int(entry["event_ids"][0]),
+                event_chain_id=int(entry["event_chain_id"]),
+                event_ids=[int(event_id) for event_id in entry["event_ids"]],
+                course=bool(entry["course"]),
+                num_book=num_book,
+                status=cast(Any, status),
+                name=str(entry["name"]),
+                date=local.date().isoformat(),
+                time=local.strftime("%H:%M"),
+                datetime=local.isoformat(timespec="seconds"),
+                duration=int(entry["duration"]),
+                price=unit_price,
+                total_price=unit_price * num_book,
+                expires_at=db.iso_epoch(min(int(h.expires_at) for h in live)) if live else None,
+                extensions=max((int(h.extensions) for h in own), default=0),
+                _links={"self": _link(f"{base}/items/{entry['id']}")},
+            )
+        )
+    total = sum(item.total_price for item in items if item.status == "held")
+    return b.BasketOut(
+        company_id=cid,
+        status=cast(Any, basket.status),
+        total_price=total,
+        total_due_price=total,
+        purchase_id=basket.purchase_id,
+        _embedded=b.BasketEmbedded(items=items),
+        _links={
+            "self": _link(base),
+            "checkout": _link(f"{base}/checkout{{?member_id,take_from_wallet}}", True),
+            "items": _link(f"{base}/items"),
+            "add_item": _link(f"{base}/add_item{{?event_id,event_chain_id,num_book}}", True),
+            "keep_alive": _link(f"{base}/keep_alive"),
+        },
+    )
+
+
+def _status(own: list[Any]) -> str:
+    statuses = {hold.status for hold in own}
+    if statuses == {"active"}:
+        return "held" if all(holds.is_live(hold) for hold in own) else "expired"
+    for status in ("converted", "released", "expired"):
+        if status in statuses:
+            return status
+    return "expired"
+
+
+@route(
+    bp,
+    "/api/v1/{company_id}/basket/add_item",
+    "POST",
+    summary="Hold spaces on an event (every event of a course) in a basket; a new basket's token comes back "
+    "in the Auth-Token header",
+    scheme=Scheme.V1_PUBLIC,
+    tag=TAG,
+    query="schemas_basket:AddItemQuery",
+    request="schemas_basket:AddItemIn",
+    response="schemas_basket:BasketOut",
+    status=201,
+    errors=(404, 409),
+    error_bodies=NO_SPACE_LEFT,
+)
+def add_item(call: Call, company_id: int) -> Any:
+    query, body = call.query(b.AddItemQuery), call.body(b.AddItemIn)
+    event_id = body.event_id if body.event_id is not None else query.event_id
+    chain_id = body.event_chain_id if body.event_chain_id is not None else query.event_chain_id
+    num_book = body.num_book or query.num_book or 1
+    token = call.header("Auth-Token")
+    basket_id = None
+    if token:
+        found = auth.find_basket(token)
+        if found is None or int(found.company_id) != company_id or found.status != "open":
+            raise Unauthorized("the Auth-Token is not an open basket of this company", field="Auth-Token")
+        basket_id = found.basket_id
+    picked = baskets.pick(company_id, event_id, chain_id)
+    try:
+        basket, new_token = baskets.add_item(company_id, basket_id, picked, num_book)
+    except capacity.NoSpaceLeft as full:
+        data = {
+            "event_id": event_id,
+            "event_chain_id": int(picked.chain.chain_id),
+            "name": picked.chain.name,
+            "spaces_left": int(full.extra.get("seats_free", 0)),
+        }
+        return Response(
+            body={"message": "NoSpaceLeftError", "error": "No Space Left", "data": data},
+            status_code=409,
+            headers={"Content-Type": JSON_TYPE},
+        )
+    call.extra_headers["Auth-Token"] = new_token or token or ""
+    return _render_basket(call, basket)
+
+
+@route(
+    bp,
+    "/api/v1/{company_id}/basket",
+    "GET",
+    summary="The basket named by the Auth-Token, with its items and how long they are held",
+    scheme=Scheme.V1_BASKET,
+    tag=TAG,
+    response="schemas_basket:BasketOut",
+    errors=(404,),
+)
+def get_basket(call: Call, company_id: int) -> b.BasketOut:
+    return _render_basket(call, baskets.get(company_id, _basket_id(call)))
+
+
+@route(
+    bp,
+    "/api/v1/{company_id}/basket/items/{item_id}",
+    "DELETE",
+    summary="Remove an item: its held spaces are free at once",
+    scheme=Scheme.V1_BASKET,
+    tag=TAG,
+    response="schemas_basket:BasketOut",
+    errors=(404, 409),
+    path_types={"item_id": "string"},
+)
+def remove_item(call: Call, company_id: int, item_id: str) -> b.BasketOut:
+    return _render_basket(call, baskets.remove_item(company_id, _basket_id(call), item_id))
+
+
+@route(
+    bp,
+    "/api/v1/{company_id}/basket/keep_alive",
+    "POST",
+    summary=f"Hold every item for another hold time (at most {holds.MAX_EXTENSIONS} times)",
+    scheme=Scheme.V1_BASKET,
+    tag=TAG,
+    response="schemas_basket:BasketOut",
+    errors=(404, 409, 422),
+)
+def keep_alive(call: Call, company_id: int) -> b.BasketOut:
+    return _render_basket(call, baskets.keep_alive(company_id, _basket_id(call)))
+
+
+@route(
+    bp,
+    "/api/v1/{company_id}/basket/checkout",
+    "POST",
+    summary="Check out: answers checked, prices computed here, every hold becomes a confirmed booking at once",
+    scheme=Scheme.V1_BASKET,
+    tag=TAG,
+    request="schemas_basket:CheckoutIn",
+    response="schemas_basket:PurchaseOut",
+    status=201,
+    errors=(404, 409),
+)
+def checkout(call: Call, company_id: int) -> b.PurchaseOut:
+    body = call.body(b.CheckoutIn)
+    given = baskets.CheckoutIn(
+        client=body.client.model_dump(mode="json", exclude_none=True) if body.client else None,
+        client_id=body.client_id,
+        answers=[answer.model_dump() for answer in body.answers],
+        lines={
+            item.id: baskets.LineIn(
+                answers=[answer.model_dump() for answer in item.answers],
+                tickets=[ticket.model_dump() for ticket in item.tickets],
+            )
+            for item in body.items
+        },
+    )
+    return _render_purchase(call, baskets.checkout(company_id, _basket_id(call), given), admin=False)
+
+
+# --- purchases -----------------------------------------------------------------------------------
+
+
+def _render_purchase(call: Call, purchase: Purchase, *, admin: bool) -> b.PurchaseOut:
+    cid = int(purchase.company_id)
+    states = {booking_id: booking.state for booking_id, booking in baskets.purchase_bookings(purchase).items()}
+    client = baskets.plain(purchase.client)
+    name = " ".join(str(client[k]) for k in ("first_name", "last_name") if client.get(k)) or str(client["email"])
+    rendered = []
+    for line in purchase.lines:
+        plain = baskets.plain(line)
+        first = min(db.parse_iso(str(booking["datetime"])) for booking in plain["bookings"])
+        try:
+            days = events.rules(events.get_chain(cid, int(plain["event_chain_id"]))).min_cancel_days
+            min_cancel: str | None = db.iso(first - timedelta(days=days))
+        except NotFound:
+            min_cancel = None  # the chain is gone; only an admin can cancel now
+        for booking in plain["bookings"]:
+            rendered.append(
+                b.PurchaseBookingOut(
+                    id=str(booking["id"]),
+                    event_id=int(booking["event_id"]),
+                    event_chain_id=int(plain["event_chain_id"]),
+                    describe=str(plain["name"]),
+                    datetime=str(booking["datetime"]),
+                    end_datetime=str(booking["end_datetime"]),
+                    duration=int(booking["duration"]),
+                    on_waitlist=False,
+                    attended=False,
+                    price=int(booking["price"]),
+                    paid=0,
+                    quantity=int(booking["quantity"]),
+                    purchase_id=purchase.purchase_id,
+                    purchase_ref=purchase.long_id,
+                    slot_id=int(booking["event_id"]),
+                    state=states.get(str(booking["id"]), "unknown"),
+                    min_cancellation_time=min_cancel,
+                    booking_type="event",
+                    _embedded=b.PurchaseBookingEmbedded(
+                        answers=[b.AnswerOut(**answer) for answer in plain["answers"]], survey_answers=[]
+                    ),
+                )
+            )
+    public = f"{_api(call)}/{cid}/purchases/{purchase.long_id}"
+    links = {"self": _link(f"{_api(call)}/admin/{cid}/purchases/{purchase.purchase_id}" if admin else public)}
+    links["cancel"] = links["self"]
+    total = int(purchase.total_price)
+    return b.PurchaseOut(
+        id=purchase.purchase_id,
+        long_id=purchase.long_id,
+        status=cast(Any, purchase.status),
+        total_price=total,
+        price=total,
+        paid=0,
+        deposit=0,
+        due_now=0 if purchase.status == "cancelled" else total,
+        payment_type="no_payment",
+        client_name=name,
+        created_at=purchase.created_at,
+        cancelled_at=purchase.cancelled_at,
+        _embedded=b.PurchaseEmbedded(client=client, bookings=rendered, packages=[], products=[], deals=[]),
+        _links=links,
+    )
+
+
+@route(
+    bp,
+    "/api/v1/{company_id}/purchases/{long_id}",
+    "GET",
+    summary="A purchase by its long id (the booker's link)",
+    scheme=Scheme.V1_PUBLIC,
+    tag=TAG,
+    response="schemas_basket:PurchaseOut",
+    errors=(404,),
+    path_types={"long_id": "string"},
+)
+def purchase_by_long_id(call: Call, company_id: int, long_id: str) -> b.PurchaseOut:
+    return _render_purchase(call, baskets.by_long_id(company_id, long_id), admin=False)
+
+
+@route(
+    bp,
+    "/api/v1/{company_id}/purchases/{long_id}",
+    "DELETE",
+    summary="The booker cancels a purchase (every booking) while the events' min_cancel allows",
+    scheme=Scheme.V1_PUBLIC,
+    tag=TAG,
+    response="schemas_basket:PurchaseOut",
+    errors=(404, 409),
+    path_types={"long_id": "string"},
+)
+def cancel_by_booker(call: Call, company_id: int, long_id: str) -> b.PurchaseOut:
+    purchase = baskets.by_long_id(company_id, long_id)
+    return _render_purchase(call, baskets.cancel(company_id, purchase, by_admin=False), admin=False)
+
+
+@route(
+    bp,
+    "/api/v1/admin/{company_id}/purchases/{purchase_id}",
+    "GET",
+    summary="A purchase",
+    scheme=Scheme.V1_ADMIN,
+    tag=TAG,
+    response="schemas_basket:PurchaseOut",
+    errors=(404,),
+    path_types={"purchase_id": "string"},
+)
+def admin_purchase(call: Call, company_id: int, purchase_id: str) -> b.PurchaseOut:
+    return _render_purchase(call, baskets.get_purchase(company_id, purchase_id), admin=True)
+
+
+@route(
+    bp,
+    "/api/v1/admin/{company_id}/purchases/{purchase_id}",
+    "DELETE",
+    summary="Cancel a purchase (every booking) at any time",
+    scheme=Scheme.V1_ADMIN,
+    tag=TAG,
+    response="schemas_basket:PurchaseOut",
+    errors=(404, 409),
+    path_types={"purchase_id": "string"},
+)
+def admin_cancel(call: Call, company_id: int, purchase_id: str) -> b.PurchaseOut:
+    purchase = baskets.get_purchase(company_id, purchase_id)
+    return _render_purchase(call, baskets.cancel(company_id, purchase, by_admin=True), admin=True)
