@@ -14,7 +14,7 @@ WEBHOOK_QUEUE = "booking-engine-webhooks"
 EMAIL_QUEUE = "booking-engine-emails"
 
 # Every type an outbox event can have (what a webhook subscription may ask for).
-# purchase.completed belongs to the basket checkout (issue 4); listed so subscriptions can name it.
+# tests/unit/test_webhook_rules.py checks that every type the code writes is listed here.
 EVENT_TYPES: tuple[str, ...] = (
     "booking.created",
     "booking.confirmed",
@@ -29,10 +29,15 @@ EVENT_TYPES: tuple[str, ...] = (
     "hold.expired",
     "hold.released",
     "purchase.completed",
+    "purchase.cancelled",
+    "event_chain.created",
+    "event_chain.updated",
+    "event_chain.deleted",
+    "event.updated",
 )
 
 # The types whose graph actions have notify_* steps: the email queue's filter policy.
-# tests/unit/test_fanout_wiring.py checks this against the graphs.
+# tests/unit/test_webhook_rules.py checks this against the graphs.
 EMAIL_EVENT_TYPES: tuple[str, ...] = (
     "booking.created",
     "booking.confirmed",
