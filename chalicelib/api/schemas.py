@@ -167,9 +167,13 @@ class ServiceFields(Strict):
 
 
 def _check_storable(value: Any, depth: int) -> None:
-    """DynamoDB refuses empty map keys; deep nesting buys nothing but cost."""
+    """DynamoDB refuses empty map keys and numbers past 38 digits or 1e126; deep nesting buys nothing but cost."""
     if depth > 5:
         raise ValueError("nests deeper than 5 levels")
+    if isinstance(value, int) and not isinstance(value, bool) and len(str(abs(value))) > 38:
+        raise ValueError("numbers have at most 38 digits")
+    if isinstance(value, float) and value != 0 and not 1e-130 <= abs(value) < 1e126:
+        raise ValueError("numbers lie between 1e-130 and 1e126 in magnitude")
     if isinstance(value, dict):
         for key, item in value.items():
             if not key or len(key) > 255:

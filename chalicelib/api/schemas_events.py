@@ -21,20 +21,7 @@ class _Storable(Strict):
     @classmethod
     def _storable(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
         _check_storable(value, depth=0)
-        _check_numbers(value)
         return value
-
-
-def _check_numbers(value: Any) -> None:
-    """DynamoDB numbers carry 38 digits, magnitude 1e-130 to 1e126 (schemathesis found the overflow)."""
-    if isinstance(value, bool):
-        return
-    if isinstance(value, int) and len(str(abs(value))) > 38:
-        raise ValueError("numbers have at most 38 digits")
-    if isinstance(value, float) and value != 0 and not 1e-130 <= abs(value) < 1e126:
-        raise ValueError("numbers lie between 1e-130 and 1e126 in magnitude")
-    for item in value.values() if isinstance(value, dict) else value if isinstance(value, list) else ():
-        _check_numbers(item)
 
 
 # --- event groups -----------------------------------------------------------------------------

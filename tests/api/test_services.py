@@ -109,3 +109,11 @@ def test_bounds_are_checked(api: Api, tenant: Tenant) -> None:
     unknown = api.post(f"/api/v1/admin/{tenant.id}/services", {"name": "x", "colour": "red"}, tenant.admin)
     assert unknown.status == 422 and unknown.error["field"] == "colour"
     assert api.get(f"/api/v1/admin/{tenant.id}/services", tenant.admin).body["total_entries"] == 0
+
+
+def test_extra_numbers_dynamodb_cannot_store_are_refused(api: Api, tenant: Tenant) -> None:
+    for extra in ({"n": 10**40}, {"n": 1e200}, {"nested": [{"n": -(10**39)}]}):
+        reply = api.post(f"/api/v1/admin/{tenant.id}/services", {"name": "Big", "extra": extra}, tenant.admin)
+        assert reply.status == 422, reply.body
+        assert reply.body["error"]["field"].startswith("extra")
+    assert api.get(f"/api/v1/admin/{tenant.id}/services", tenant.admin).body["total_entries"] == 0
