@@ -12,23 +12,26 @@ import re
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
-from xml.etree.ElementTree import Element
 from zoneinfo import ZoneInfo
 
 from chalice import Blueprint, Response
 
-from chalicelib.api import xmlio
 from chalicelib.api.http import XML_TYPES, Call, LazyModule, route, validation_error
 from chalicelib.domain.errors import NotFound, UnsupportedMediaType, ValidationFailed
-from chalicelib.services import events
 from chalicelib.services.auth import Scheme
 from chalicelib.store.models import Event, EventChain
 
 if TYPE_CHECKING:
-    from chalicelib.api import events_v1
+    from xml.etree.ElementTree import Element
+
+    from chalicelib.api import events_v1, xmlio
     from chalicelib.api import schemas_events as e
+    from chalicelib.services import events
 else:
     e = LazyModule("chalicelib.api.schemas_events")
+    # XML and the events service load with the first legacy request, not at cold start.
+    xmlio = LazyModule("chalicelib.api.xmlio")
+    events = LazyModule("chalicelib.services.events")
     events_v1 = LazyModule("chalicelib.api.events_v1")
 
 bp = Blueprint(__name__)

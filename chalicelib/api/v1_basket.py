@@ -15,15 +15,21 @@ from chalice import Blueprint, Response
 from chalicelib.api.http import JSON_TYPE, Call, LazyModule, route
 from chalicelib.api.v1 import _api, _link
 from chalicelib.domain.errors import NotFound, Unauthorized
-from chalicelib.services import auth, baskets, capacity, events, holds
+from chalicelib.services import auth
 from chalicelib.services.auth import Scheme
 from chalicelib.store import db
 from chalicelib.store.models import Basket, Purchase
 
 if TYPE_CHECKING:
     from chalicelib.api import schemas_basket as b
+    from chalicelib.services import baskets, capacity, events, holds
 else:
     b = LazyModule("chalicelib.api.schemas_basket")  # built on first request, not at cold start
+    # The basket's services load on first use too (they pull in the booking engine).
+    baskets = LazyModule("chalicelib.services.baskets")
+    capacity = LazyModule("chalicelib.services.capacity")
+    events = LazyModule("chalicelib.services.events")
+    holds = LazyModule("chalicelib.services.holds")
 
 bp = Blueprint(__name__)
 TAG = "bookingbug basket"
