@@ -12,7 +12,6 @@ from chalicelib.api import docs, events_v1, legacy, platform, v1, v1_basket, v2,
 from chalicelib.api.health import health_status
 from chalicelib.api.http import normalise_chalice_errors, route
 from chalicelib.api.logs import get_logger
-from chalicelib.services import sweeper
 from chalicelib.services.auth import Scheme
 
 app = Chalice(app_name="booking-engine")
@@ -50,6 +49,8 @@ def health(call: Any) -> Any:
 @app.schedule(Rate(1, unit=Rate.MINUTES))
 def sweep_due(event: Any) -> dict[str, Any]:
     """Every minute: apply due timers and expire lapsed holds (budget below the Lambda timeout)."""
+    from chalicelib.services import sweeper  # the engine loads here, not in the API's cold start
+
     return asdict(sweeper.sweep(budget_seconds=45.0))
 
 

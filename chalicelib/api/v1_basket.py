@@ -183,7 +183,7 @@ def remove_item(call: Call, company_id: int, item_id: str) -> b.BasketOut:
     bp,
     "/api/v1/{company_id}/basket/keep_alive",
     "POST",
-    summary=f"Hold every item for another hold time (at most {holds.MAX_EXTENSIONS} times)",
+    summary="Hold every item for another hold time (a capped number of times)",
     scheme=Scheme.V1_BASKET,
     tag=TAG,
     response="schemas_basket:BasketOut",

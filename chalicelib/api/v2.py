@@ -8,9 +8,7 @@ from chalice import Blueprint, Response
 
 from chalicelib.api.http import Call, LazyModule, route
 from chalicelib.domain.errors import NotFound, ValidationFailed
-from chalicelib.domain.graphs import GRAPHS
-from chalicelib.services import bookings, companies
-from chalicelib.services import holds as holds_service
+from chalicelib.services import companies
 from chalicelib.services.auth import Scheme
 from chalicelib.store import db, keys
 from chalicelib.store.models import Booking, Hold
@@ -18,8 +16,15 @@ from chalicelib.store.pages import query_page
 
 if TYPE_CHECKING:
     from chalicelib.api import schemas_v2 as s
+    from chalicelib.domain import graphs as graph_defs
+    from chalicelib.services import bookings
+    from chalicelib.services import holds as holds_service
 else:
     s = LazyModule("chalicelib.api.schemas_v2")
+    # The engine loads with the first booking request, not at cold start.
+    graph_defs = LazyModule("chalicelib.domain.graphs")
+    bookings = LazyModule("chalicelib.services.bookings")
+    holds_service = LazyModule("chalicelib.services.holds")
 
 bp = Blueprint(__name__)
 TAG = "timekit"
@@ -52,14 +57,14 @@ def _if_match(call: Call) -> int | None:
 def _graph_out(name: str) -> Any:
     from chalicelib.domain.graph_docs import to_document
 
-    return s.GraphOut.model_validate(to_document(GRAPHS[name]))
+    return s.GraphOut.model_validate(to_document(graph_defs.GRAPHS[name]))
 
 
 @route(
     bp, "/v2/graphs", "GET", summary="Every booking graph as data", scheme=V2, tag=TAG, response="schemas_v2:GraphList"
 )
 def graphs(call: Call) -> Any:
-    return s.GraphList(data=[_graph_out(name) for name in GRAPHS])
+    return s.GraphList(data=[_graph_out(name) for name in graph_defs.GRAPHS])
 
 
 @route(
@@ -76,12 +81,13 @@ def graphs(call: Call) -> Any:
     path_types=NAMES,
 )
 def graph(call: Call, name: str) -> Any:
-    if name not in GRAPHS:
+    if name not in graph_defs.GRAPHS:
         raise NotFound(f"no graph named {name!r}", field="name")
     if call.query(s.GraphQuery).format == "dot":
         from chalicelib.domain.graph_docs import to_dot
 
-        return Response(body=to_dot(GRAPHS[name]), status_code=200, headers={"Content-Type": "text/vnd.graphviz"})
+        dot = to_dot(graph_defs.GRAPHS[name])
+        return Response(body=dot, status_code=200, headers={"Content-Type": "text/vnd.graphviz"})
     return _graph_out(name)
 
 
