@@ -21,18 +21,33 @@ AnswerValue = (
 )
 
 
+SlotDate = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+SlotTime = Annotated[int, Field(ge=0, le=1439)]
+SlotDuration = Annotated[int, Field(ge=1, le=7 * 24 * 60)]
+
+
 class AddItemQuery(Strict):
     """BookingBug sends these as query parameters (``basket/add_item?event_id=...``) or in the body."""
 
     model_config = ConfigDict(extra="ignore", defer_build=True)
     event_id: Id | None = None
     event_chain_id: Id | None = None
+    service_id: Id | None = None
+    date: SlotDate | None = None
+    time: SlotTime | None = None
+    duration: SlotDuration | None = None
     num_book: NumBook | None = None
 
 
 class AddItemIn(Strict):
     event_id: Id | None = None
     event_chain_id: Id | None = Field(default=None, description="a course: a space on every one of its events")
+    service_id: Id | None = Field(default=None, description="a service slot: with date and time")
+    date: SlotDate | None = Field(default=None, description="the slot's day (YYYY-MM-DD) in the company's time zone")
+    time: SlotTime | None = Field(default=None, description="the slot's start, in minutes after local midnight")
+    duration: SlotDuration | None = Field(
+        default=None, description="minutes: one of the service's durations (default its first)"
+    )
     num_book: NumBook | None = Field(default=None, description="spaces to hold (default 1)")
 
 
@@ -64,10 +79,15 @@ class CheckoutIn(Strict):
 
 
 class BasketItemOut(Out):
+    """An event, a course, or a service slot (``service_id``; ``time`` is then also given in minutes
+    after local midnight as ``slot_time``, as BookingBug sends it)."""
+
     id: str
+    kind: Literal["event", "slot"]
     event_id: int | None
-    event_chain_id: int
+    event_chain_id: int | None
     event_ids: list[int]
+    service_id: int | None = None
     course: bool
     num_book: int
     status: Literal["held", "expired", "released", "converted"]
@@ -75,6 +95,7 @@ class BasketItemOut(Out):
     date: str
     time: str
     datetime: str
+    slot_time: int | None = None
     duration: int
     price: int
     total_price: int
@@ -119,8 +140,9 @@ class PurchaseBookingEmbedded(Out):
 
 class PurchaseBookingOut(Out):
     id: str
-    event_id: int
-    event_chain_id: int
+    event_id: int | None
+    event_chain_id: int | None
+    service_id: int | None = None
     describe: str
     datetime: str
     end_datetime: str
@@ -132,10 +154,10 @@ class PurchaseBookingOut(Out):
     quantity: int
     purchase_id: str
     purchase_ref: str
-    slot_id: int
+    slot_id: int | str
     state: str
     min_cancellation_time: str | None
-    booking_type: Literal["event"]
+    booking_type: Literal["event", "service"]
     embedded: PurchaseBookingEmbedded = Field(alias="_embedded")
 
 

@@ -7,14 +7,13 @@ administrator's session and grants nothing else.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 from chalice import Blueprint, Response
 
 from chalicelib.api.http import JSON_TYPE, Call, LazyModule, route
 from chalicelib.api.v1 import _api, _link
-from chalicelib.domain.errors import NotFound, Unauthorized
+from chalicelib.domain.errors import NotFound, Unauthorized, ValidationFailed
 from chalicelib.services import auth
 from chalicelib.services.auth import Scheme
 from chalicelib.store import db
@@ -55,19 +54,23 @@ def _render_basket(call: Call, basket: Basket) -> b.BasketOut:
         local = start.astimezone(zone)
         num_book, unit_price = int(entry["num_book"]), int(entry["unit_price"])
         live = [hold for hold in own if holds.is_live(hold)]
+        slot = entry.get("kind") == "slot"
         items.append(
             b.BasketItemOut(
                 id=str(entry["id"]),
-                event_id=None if entry["course"] else int(entry["event_ids"][0]),
-                event_chain_id=int(entry["event_chain_id"]),
-                event_ids=[int(event_id) for event_id in entry["event_ids"]],
-                course=bool(entry["course"]),
+                kind="slot" if slot else "event",
+                event_id=None if slot or entry["course"] else int(entry["event_ids"][0]),
+                event_chain_id=None if slot else int(entry["event_chain_id"]),
+                event_ids=[] if slot else [int(event_id) for event_id in entry["event_ids"]],
+                service_id=int(entry["service_id"]) if slot else None,
+                course=bool(entry.get("course")),
                 num_book=num_book,
                 status=cast(Any, status),
                 name=str(entry["name"]),
                 date=local.date().isoformat(),
                 time=local.strftime("%H:%M"),
                 datetime=local.isoformat(timespec="seconds"),
+                slot_time=local.hour * 60 + local.minute if slot else None,
                 duration=int(entry["duration"]),
                 price=unit_price,
                 total_price=unit_price * num_book,
@@ -88,7 +91,9 @@ def _render_basket(call: Call, basket: Basket) -> b.BasketOut:
             "self": _link(base),
             "checkout": _link(f"{base}/checkout{{?member_id,take_from_wallet}}", True),
             "items": _link(f"{base}/items"),
-            "add_item": _link(f"{base}/add_item{{?event_id,event_chain_id,num_book}}", True),
+            "add_item": _link(
+                f"{base}/add_item{{?event_id,event_chain_id,service_id,date,time,duration,num_book}}", True
+            ),
             "keep_alive": _link(f"{base}/keep_alive"),
         },
     )
@@ -108,22 +113,23 @@ def _status(own: list[Any]) -> str:
     bp,
     "/api/v1/{company_id}/basket/add_item",
     "POST",
-    summary="Hold spaces on an event (every event of a course) in a basket; a new basket's token comes back "
-    "in the Auth-Token header",
+    summary="Hold spaces on an event (every event of a course) or a service slot in a basket; a new basket's "
+    "token comes back in the Auth-Token header",
     scheme=Scheme.V1_PUBLIC,
     tag=TAG,
     query="schemas_basket:AddItemQuery",
     request="schemas_basket:AddItemIn",
     response="schemas_basket:BasketOut",
     status=201,
-    errors=(404, 409),
+    errors=(404, 409, 422),
     error_bodies=NO_SPACE_LEFT,
 )
 def add_item(call: Call, company_id: int) -> Any:
     query, body = call.query(b.AddItemQuery), call.body(b.AddItemIn)
-    event_id = body.event_id if body.event_id is not None else query.event_id
-    chain_id = body.event_chain_id if body.event_chain_id is not None else query.event_chain_id
-    num_book = body.num_book or query.num_book or 1
+    given = {name: value for name, value in query.model_dump().items() if value is not None}
+    given |= {name: value for name, value in body.model_dump().items() if value is not None}
+    event_id, chain_id, service_id = given.get("event_id"), given.get("event_chain_id"), given.get("service_id")
+    num_book = given.get("num_book", 1)
     token = call.header("Auth-Token")
     basket_id = None
     if token:
@@ -131,16 +137,26 @@ def add_item(call: Call, company_id: int) -> Any:
         if found is None or int(found.company_id) != company_id or found.status != "open":
             raise Unauthorized("the Auth-Token is not an open basket of this company", field="Auth-Token")
         basket_id = found.basket_id
-    picked = baskets.pick(company_id, event_id, chain_id)
+    if service_id is not None:
+        if event_id is not None or chain_id is not None:
+            raise ValidationFailed("give a service slot or an event, not both", field="service_id")
+        for needed in ("date", "time"):
+            if given.get(needed) is None:
+                raise ValidationFailed(f"a service slot needs {needed}", field=needed)
+        picked = baskets.pick_slot(company_id, service_id, given["date"], given["time"], given.get("duration"))
+    else:
+        picked = baskets.pick(company_id, event_id, chain_id)
     try:
         basket, new_token = baskets.add_item(company_id, basket_id, picked, num_book)
     except capacity.NoSpaceLeft as full:
         data = {
-            "event_id": event_id,
-            "event_chain_id": int(picked.chain.chain_id),
-            "name": picked.chain.name,
+            **({"event_id": event_id} if picked.kind == "event" else {}),
+            **picked.ref,
+            "name": picked.name,
             "spaces_left": int(full.extra.get("seats_free", 0)),
         }
+        data.pop("event_ids", None)
+        data.pop("course", None)
         return Response(
             body={"message": "NoSpaceLeftError", "error": "No Space Left", "data": data},
             status_code=409,
@@ -233,18 +249,19 @@ def _render_purchase(call: Call, purchase: Purchase, *, admin: bool) -> b.Purcha
     rendered = []
     for line in purchase.lines:
         plain = baskets.plain(line)
+        slot = plain.get("kind") == "slot"
         first = min(db.parse_iso(str(booking["datetime"])) for booking in plain["bookings"])
         try:
-            days = events.rules(events.get_chain(cid, int(plain["event_chain_id"]))).min_cancel_days
-            min_cancel: str | None = db.iso(first - timedelta(days=days))
-        except NotFound:
-            min_cancel = None  # the chain is gone; only an admin can cancel now
+            min_cancel: str | None = db.iso(first - baskets.line_rules(cid, plain).min_cancel)
+        except (NotFound, ValidationFailed):
+            min_cancel = None  # the chain or service is gone; only an admin can cancel now
         for booking in plain["bookings"]:
             rendered.append(
                 b.PurchaseBookingOut(
                     id=str(booking["id"]),
-                    event_id=int(booking["event_id"]),
-                    event_chain_id=int(plain["event_chain_id"]),
+                    event_id=None if slot else int(booking["event_id"]),
+                    event_chain_id=None if slot else int(plain["event_chain_id"]),
+                    service_id=int(plain["service_id"]) if slot else None,
                     describe=str(plain["name"]),
                     datetime=str(booking["datetime"]),
                     end_datetime=str(booking["end_datetime"]),
@@ -256,10 +273,10 @@ def _render_purchase(call: Call, purchase: Purchase, *, admin: bool) -> b.Purcha
                     quantity=int(booking["quantity"]),
                     purchase_id=purchase.purchase_id,
                     purchase_ref=purchase.long_id,
-                    slot_id=int(booking["event_id"]),
+                    slot_id=str(plain["unit"]) if slot else int(booking["event_id"]),
                     state=states.get(str(booking["id"]), "unknown"),
                     min_cancellation_time=min_cancel,
-                    booking_type="event",
+                    booking_type="service" if slot else "event",
                     _embedded=b.PurchaseBookingEmbedded(
                         answers=[b.AnswerOut(**answer) for answer in plain["answers"]], survey_answers=[]
                     ),

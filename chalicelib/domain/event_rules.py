@@ -39,6 +39,10 @@ class BookingRules:
     def email_per_ticket(self) -> bool:
         return self.ticket_type in (2, 3)
 
+    @property
+    def min_cancel(self) -> timedelta:
+        return timedelta(days=self.min_cancel_days)
+
 
 def check_bookable(
     rules: BookingRules, event_start: datetime, now: datetime, quantity: int, already_booked_by_this_booker: int = 0
@@ -64,13 +68,17 @@ def check_bookable(
         raise Conflict(
             f"booking opens {rules.max_advance_days} days before the start", field="event_id", code="booking_not_open"
         )
-    if quantity + already_booked_by_this_booker > rules.max_num_bookings:
+    check_per_booker(rules.max_num_bookings, quantity, already_booked_by_this_booker)
+
+
+def check_per_booker(max_num_bookings: int, quantity: int, already: int) -> None:
+    """A booker holds at most ``max_num_bookings`` spaces on one bookable (events and service slots)."""
+    if quantity + already > max_num_bookings:
         raise ValidationFailed(
-            f"at most {rules.max_num_bookings} spaces per booker"
-            + (f"; {already_booked_by_this_booker} already taken" if already_booked_by_this_booker else ""),
+            f"at most {max_num_bookings} spaces per booker" + (f"; {already} already taken" if already else ""),
             field="num_book",
             code="max_num_bookings_exceeded",
-            extra={"max_num_bookings": rules.max_num_bookings},
+            extra={"max_num_bookings": max_num_bookings},
         )
 
 

@@ -1,7 +1,9 @@
-"""Basket and checkout (BookingBug's event flow) on the booking engine.
+"""Basket and checkout (BookingBug's event and service flows) on the booking engine.
 
-A basket item holds spaces: one hold per event (every event of a course, taken in
-one transaction with :func:`holds.place_many`). Checkout turns every hold of the
+A basket item holds spaces: one hold per capacity it books (an event, every event
+of a course taken in one transaction with :func:`holds.place_many`, or a service
+slot, whose capacity ``services/slots.py`` opens lazily). Everything past picking
+works on a :class:`Picked` whatever it books. Checkout turns every hold of the
 basket into a confirmed booking in ONE transaction (``holds.convert`` and
 ``capacity.convert``: compare-and-set on each hold being live, held -> booked),
 together with the purchase, its link guard, the basket's end, the per-booker
@@ -23,9 +25,11 @@ from typing import Any, TypeVar
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.domain import event_rules, pricing
+from chalicelib.domain import event_rules, pricing, slot_rules
 from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
-from chalicelib.services import bookings, capacity, catalogue, companies, events, holds, outbox
+from chalicelib.domain.event_rules import BookingRules
+from chalicelib.domain.slot_rules import SlotRules
+from chalicelib.services import bookings, capacity, catalogue, companies, events, holds, outbox, slots
 from chalicelib.services.auth import new_basket_token
 from chalicelib.store import db, keys
 from chalicelib.store.models import (
@@ -48,22 +52,100 @@ BASKET_RETENTION_SECONDS = 7 * 86_400
 FIXED_CHECKOUT_ITEMS = 4
 
 
+Rules = BookingRules | SlotRules
+
+
+@dataclass(frozen=True)
+class Target:
+    """One capacity an item holds seats on, and what its booking records of it."""
+
+    capacity_id: str
+    shards: int
+    start: datetime
+    duration: int  # minutes
+    ids: Mapping[str, int]  # event_id and event_chain_id, or service_id
+    opens_with: int | None = None  # a slot's capacity is opened on first use, with this many seats
+
+
 @dataclass(frozen=True)
 class Picked:
-    """What one add_item books: a single event, or every event of a course."""
+    """What one add_item books: a single event, every event of a course, or a service slot."""
 
-    chain: EventChain
-    events: list[Event]
-    course: bool
-
-    @property
-    def unit(self) -> str:
-        """What max_num_bookings counts against: the course, or the occurrence."""
-        return f"CHAIN-{int(self.chain.chain_id)}" if self.course else f"EVENT-{int(self.events[0].event_id)}"
+    kind: str  # "event" or "slot"
+    unit: str  # what max_num_bookings counts against: the course, the occurrence or the slot
+    name: str
+    description: str
+    rules: Rules
+    targets: list[Target]
+    ref: Mapping[str, Any]  # stored in the basket item: how checkout picks it again
+    course: bool = False
 
     @property
     def first_start(self) -> datetime:
-        return min(events.start_of(event) for event in self.events)
+        return min(target.start for target in self.targets)
+
+
+def check_bookable(rules: Rules, start: datetime, now: datetime, quantity: int, already: int = 0) -> None:
+    if isinstance(rules, SlotRules):
+        slot_rules.check_bookable(rules, start, now, quantity, already)
+    else:
+        event_rules.check_bookable(rules, start, now, quantity, already)
+
+
+def check_cancellable(rules: Rules, start: datetime, now: datetime) -> None:
+    if isinstance(rules, SlotRules):
+        slot_rules.check_cancellable(rules, start, now)
+    else:
+        event_rules.check_cancellable(rules, start, now)
+
+
+def _event_picked(chain: EventChain, chosen: list[Event], course: bool) -> Picked:
+    chain_id = int(chain.chain_id)
+    return Picked(
+        kind="event",
+        unit=f"CHAIN-{chain_id}" if course else f"EVENT-{int(chosen[0].event_id)}",
+        name=chain.name,
+        description=chain.description,
+        rules=events.rules(chain),
+        targets=[
+            Target(
+                event.capacity_id,
+                int(event.shards),
+                events.start_of(event),
+                int(event.duration),
+                {"event_id": int(event.event_id), "event_chain_id": chain_id},
+            )
+            for event in chosen
+        ],
+        ref={"event_chain_id": chain_id, "event_ids": [int(event.event_id) for event in chosen], "course": course},
+        course=course,
+    )
+
+
+def _slot_picked(slot: slots.Slot) -> Picked:
+    service_id = int(slot.service.service_id)
+    target = Target(
+        slot.capacity_id, 1, slot.start, slot.duration, {"service_id": service_id}, int(slot.service.spaces)
+    )
+    return Picked(
+        kind="slot",
+        unit=slot.capacity_id,
+        name=slot.service.name,
+        description=slot.service.description,
+        rules=slot.rules,
+        targets=[target],
+        ref={"service_id": service_id},
+    )
+
+
+def line_rules(company_id: int, line: Mapping[str, Any]) -> Rules:
+    """The rules of a purchase line as they are now (NotFound once its chain or service is gone)."""
+    if line.get("kind") == "slot":
+        service = catalogue.get_service(company_id, int(line["service_id"]), include_deleted=True)
+        durations = [int(d) for d in service.durations]
+        booked = int(line["bookings"][0]["duration"])
+        return slots.rules(service, booked if booked in durations or not durations else durations[0])
+    return events.rules(events.get_chain(company_id, int(line["event_chain_id"])))
 
 
 def plain(value: Any) -> Any:
@@ -127,7 +209,7 @@ def pick(company_id: int, event_id: int | None, chain_id: int | None) -> Picked:
     if not course:
         if event_id is None:
             raise ValidationFailed("this chain's events are booked one by one: give event_id", field="event_id")
-        return Picked(chain, [event], False)
+        return _event_picked(chain, [event], False)
     chosen = events.chain_events(company_id, int(chain.chain_id))
     if not chosen:
         raise Conflict("this course has no events", code="event_disabled", field="event_chain_id")
@@ -137,7 +219,15 @@ def pick(company_id: int, event_id: int | None, chain_id: int | None) -> Picked:
             field="event_chain_id",
             code="course_too_long",
         )
-    return Picked(chain, chosen, True)
+    return _event_picked(chain, chosen, True)
+
+
+def pick_slot(company_id: int, service_id: int, day: str, minutes: int, duration: int | None) -> Picked:
+    """A service slot: ``minutes`` after local midnight on ``day``, for one of the service's durations."""
+    start = slots.local_start(company_id, day, minutes)
+    slot = slots.find(company_id, service_id, start, duration)
+    slot_rules.check_time(slot.rules, minutes)
+    return _slot_picked(slot)
 
 
 def add_item(company_id: int, basket_id: str | None, picked: Picked, num_book: int) -> tuple[Basket, str | None]:
@@ -154,21 +244,21 @@ def add_item(company_id: int, basket_id: str | None, picked: Picked, num_book: i
     already = sum(
         int(entry["num_book"]) for entry in (items_of(basket) if basket else []) if entry["unit"] == picked.unit
     )
-    event_rules.check_bookable(events.rules(picked.chain), picked.first_start, now, num_book, already)
-    count = len(picked.events)
+    check_bookable(picked.rules, picked.first_start, now, num_book, already)
+    count = len(picked.targets)
     if (int(basket.hold_count) if basket else 0) + count > MAX_BASKET_HOLDS:
         raise ValidationFailed(
-            f"a basket holds at most {MAX_BASKET_HOLDS} events; check out first", field="event_id", code="basket_full"
+            f"a basket holds at most {MAX_BASKET_HOLDS} holds; check out first",
+            field="service_id" if picked.kind == "slot" else "event_id",
+            code="basket_full",
         )
+    for lazy in picked.targets:
+        if lazy.opens_with is not None:
+            capacity.open_once(lazy.capacity_id, company_id, lazy.opens_with)
     item_id = uuid.uuid4().hex
     asks = [
-        holds.HoldAsk(
-            event.capacity_id,
-            num_book,
-            int(event.shards),
-            {"basket_item_id": item_id, "event_id": int(event.event_id), "event_chain_id": int(picked.chain.chain_id)},
-        )
-        for event in picked.events
+        holds.HoldAsk(one.capacity_id, num_book, one.shards, {"basket_item_id": item_id, **one.ids})
+        for one in picked.targets
     ]
     token: str | None = None
     if basket is None:
@@ -187,17 +277,16 @@ def add_item(company_id: int, basket_id: str | None, picked: Picked, num_book: i
         )
     entry: dict[str, Any] = {
         "id": item_id,
+        "kind": picked.kind,
         "unit": picked.unit,
-        "event_chain_id": int(picked.chain.chain_id),
-        "event_ids": [int(event.event_id) for event in picked.events],
-        "course": picked.course,
+        **picked.ref,
         "num_book": num_book,
         "created_at": db.iso(now),
-        # shown by the basket without reading the events again (checkout re-reads them)
-        "name": picked.chain.name,
+        # shown by the basket without reading the events or service again (checkout re-reads them)
+        "name": picked.name,
         "datetime": db.iso(picked.first_start),
-        "duration": int(picked.events[0].duration),
-        "unit_price": events.rules(picked.chain).price,
+        "duration": picked.targets[0].duration,
+        "unit_price": picked.rules.price,
     }
     fresh = token is not None
     target = basket
@@ -319,8 +408,8 @@ def checkout(company_id: int, basket_id: str, given: CheckoutIn) -> Purchase:
                 extra={"item_id": entry["id"]},
             )
         picked = _picked_again(company_id, entry)
-        rules = events.rules(picked.chain)
-        event_rules.check_bookable(rules, picked.first_start, now, int(entry["num_book"]))
+        rules = picked.rules
+        check_bookable(rules, picked.first_start, now, int(entry["num_book"]))
         line_in = given.lines.get(str(entry["id"]), LineIn(answers=given.answers))
         questions = _questions(company_id, rules.detail_group_id)
         priced = pricing.check_line(
@@ -341,10 +430,13 @@ def checkout(company_id: int, basket_id: str, given: CheckoutIn) -> Purchase:
 
 
 def _picked_again(company_id: int, entry: Mapping[str, Any]) -> Picked:
-    """The item's chain and events as they are now (a deleted event cannot be bought)."""
+    """The item's chain and events, or service, as they are now (a deleted one cannot be bought)."""
+    if entry.get("kind") == "slot":
+        start = db.parse_iso(str(entry["datetime"]))
+        return _slot_picked(slots.find(company_id, int(entry["service_id"]), start, int(entry["duration"])))
     chain = events.get_chain(company_id, int(entry["event_chain_id"]))
     found = [events.get_event(company_id, int(event_id)) for event_id in entry["event_ids"]]
-    return Picked(chain, found, bool(entry.get("course")))
+    return _event_picked(chain, found, bool(entry.get("course")))
 
 
 def _questions(company_id: int, group_id: int | None) -> list[dict[str, Any]]:
@@ -371,13 +463,13 @@ def _booker_counts(company_id: int, lines: Sequence[_Line], email: str, now: dat
     """Per unit: (spaces this checkout adds, the rule's maximum), checked against what the booker holds."""
     wanted: dict[str, tuple[int, int]] = {}
     for line in lines:
-        rules = events.rules(line.picked.chain)
+        rules = line.picked.rules
         spaces, _limit = wanted.get(line.picked.unit, (0, rules.max_num_bookings))
         wanted[line.picked.unit] = (spaces + int(line.entry["num_book"]), rules.max_num_bookings)
     for line in lines:
         spaces, _limit = wanted[line.picked.unit]
         already = _booker_spaces(company_id, line.picked.unit, email)
-        event_rules.check_bookable(events.rules(line.picked.chain), line.picked.first_start, now, spaces, already)
+        check_bookable(line.picked.rules, line.picked.first_start, now, spaces, already)
     return wanted
 
 
@@ -438,22 +530,23 @@ def _commit(
     booking_ids: list[str] = []
     items = FIXED_CHECKOUT_ITEMS + len(counts)
     for line in lines:
-        event_by_id = {int(event.event_id): event for event in line.picked.events}
+        target_of = {target.capacity_id: target for target in line.picked.targets}
         prices = _split(line.priced.total, len(line.holds))
         made: list[dict[str, Any]] = []
         for hold, price in zip(line.holds, prices, strict=True):
-            event = event_by_id[int(plain(hold.details)["event_id"])]
-            start = events.start_of(event)
-            end = start + timedelta(minutes=int(event.duration))
+            target = target_of.get(hold.capacity_id)
+            if target is None:  # the event was moved or the slot re-timed since the hold
+                raise Conflict("an item in the basket changed; add it again", code="hold_expired", field="items")
+            start = target.start
+            end = start + timedelta(minutes=target.duration)
             new = bookings.NewBooking(
                 graph="instant",
                 event={
                     "start": db.iso(start),
                     "end": db.iso(end),
-                    "what": line.picked.chain.name,
-                    "description": line.picked.chain.description or None,
-                    "event_id": int(event.event_id),
-                    "event_chain_id": int(line.picked.chain.chain_id),
+                    "what": line.picked.name,
+                    "description": line.picked.description or None,
+                    **target.ids,
                     "purchase_id": purchase_id,
                 },
                 customer=customer,
@@ -465,10 +558,10 @@ def _commit(
             made.append(
                 {
                     "id": booking.booking_id,
-                    "event_id": int(event.event_id),
+                    **target.ids,
                     "datetime": db.iso(start),
                     "end_datetime": db.iso(end),
-                    "duration": int(event.duration),
+                    "duration": target.duration,
                     "quantity": int(hold.seats),
                     "price": price,
                 }
@@ -476,9 +569,10 @@ def _commit(
         stored_lines.append(
             {
                 "item_id": line.entry["id"],
+                "kind": line.picked.kind,
                 "unit": line.picked.unit,
-                "event_chain_id": int(line.picked.chain.chain_id),
-                "name": line.picked.chain.name,
+                **{key: value for key, value in line.picked.ref.items() if key not in ("event_ids", "course")},
+                "name": line.picked.name,
                 "course": line.picked.course,
                 "num_book": int(line.entry["num_book"]),
                 "unit_price": line.priced.unit_price,
@@ -614,9 +708,8 @@ def cancel(company_id: int, purchase: Purchase, *, by_admin: bool) -> Purchase:
         if not by_admin:
             for line in purchase.lines:
                 stored = plain(line)
-                chain = events.get_chain(company_id, int(stored["event_chain_id"]))
                 first = min(db.parse_iso(str(b["datetime"])) for b in stored["bookings"])
-                event_rules.check_cancellable(events.rules(chain), first, now)
+                check_cancellable(line_rules(company_id, stored), first, now)
         _cancel_purchase(company_id, purchase, now)
     action = "cancel" if by_admin else "cancel_by_customer"
     for booking in purchase_bookings(purchase).values():

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.errors import Conflict
@@ -134,6 +134,30 @@ def open_capacity(tx: TransactWrite, capacity_id: str, company_id: int, total: i
             ),
             condition=CapacityShard.pk.does_not_exist(),
         )
+
+
+def open_once(capacity_id: str, company_id: int, total: int) -> bool:
+    """Open a one-shard capacity lazily (a service slot on its first add_item); True if this call did.
+
+    A consistent read first, so later takers pay no failed write; then a put conditional
+    on the item not existing, so of two racing first takers exactly one opens it and
+    the other simply goes on to take seats from it (never resetting its counters).
+    """
+    db.ensure_bound()
+    pk, sk = keys.capacity_pk(capacity_id), keys.shard_sk(0)
+    try:
+        CapacityShard.get(pk, sk, consistent_read=True)
+        return False
+    except DoesNotExist:
+        pass
+    shard = CapacityShard(pk, sk, company_id=company_id, capacity=total, booked=0, held=0, available=total, open=True)
+    try:
+        shard.save(condition=CapacityShard.pk.does_not_exist())
+    except PutError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
 
 
 def _take(tx: TransactWrite, capacity_id: str, shard_seats: Mapping[str, int], *, hold: bool) -> None:

@@ -215,3 +215,12 @@ def event_start_sk(start_utc_iso: str, event_id: int) -> str:
 def event_capacity(event_id: int) -> str:
     """An event's seats are the capacity ``CAP#EVENT-<id>``."""
     return f"EVENT-{event_id}"
+
+
+def slot_capacity(service_id: int, start_utc_compact: str, duration: int) -> str:
+    """A service slot's seats: ``CAP#SLOT-<service id>-<UTC start, 20310303T090000Z>-<minutes>``.
+
+    Opened lazily by the first add_item on that slot (a conditional put); slots of
+    different durations that overlap are separate capacities.
+    """
+    return f"SLOT-{service_id}-{start_utc_compact}-{duration}"

@@ -31,7 +31,7 @@ SAMPLE_BODIES: dict[str, dict[str, Any]] = {
     "EventGroupUpdate": {"name": "Intruder"},
     "ChainCreate": {"name": "Intruder", "start_date": "2031-05-01"},
     "ChainUpdate": {"name": "Intruder"},
-    "AddItemIn": {"num_book": 1},
+    "AddItemIn": {"num_book": 1, "date": "2031-01-07", "time": 600},
     "CheckoutIn": {"client": {"email": "victim@example.com", "first_name": "I", "last_name": "N"}},
 }
 OBJECT_PARAMS = {
@@ -234,6 +234,9 @@ def test_listings_and_reservations_stay_in_their_company(
     assert seat.status == 404
     hold = api.post("/v2/bookings/reserve", {"related": {"owner_booking_id": ids["booking_id"]}}, intruder.v2)
     assert hold.status == 404
+    slot = {"service_id": ids["service_id"], "date": "2031-01-07", "time": 600}
+    theirs = api.post(f"/api/v1/{intruder.id}/basket/add_item", slot, intruder.public)
+    assert theirs.status == 404 and theirs.body["error"]["field"] == "service_id"
     mine = api.post("/v2/bookings/reserve", {"related": {"owner_booking_id": ids["booking_id"]}}, victim.v2)
     stolen = api.put("/v2/bookings/reserve/extend", {"reservation_id": mine.body["data"]["id"]}, intruder.v2)
     assert stolen.status == 404

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from chalicelib.domain.errors import Conflict
-from chalicelib.services import baskets, capacity, companies, events
+from chalicelib.services import baskets, capacity, catalogue, companies, events
 from chalicelib.store import keys
 from chalicelib.store.models import Booking, Purchase
 from tests.integration.test_seat_races import _hammer
@@ -126,3 +126,41 @@ def test_two_checkouts_of_one_basket_book_once(company_id: int) -> None:
     seats = events.availability(event)
     assert (seats["spaces_booked"], seats["spaces_reserved"]) == (2, 0)
     assert len(_bookings(company_id)) == 1
+
+
+def test_twenty_first_bookers_of_a_service_slot_open_it_once_and_three_hold(
+    company_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = catalogue.create_service(
+        company_id,
+        {"name": "Sauna", "durations": [60], "prices": [900], "spaces": 3, "max_advance_period": 10 * 366 * 86_400},
+    )
+    opened: list[bool] = []
+    real_open = capacity.open_once
+
+    def counted(capacity_id: str, owner: int, total: int) -> bool:
+        result = real_open(capacity_id, owner, total)
+        opened.append(result)  # list.append is atomic under the GIL
+        return result
+
+    monkeypatch.setattr(capacity, "open_once", counted)
+
+    def add(_n: int) -> Any:
+        picked = baskets.pick_slot(company_id, int(service.service_id), "2031-01-07", 10 * 60, None)
+        return baskets.add_item(company_id, None, picked, 1)
+
+    results = _hammer(16, [partial(add, n) for n in range(20)])
+    held = [r for r in results if isinstance(r, tuple)]
+    refused = [r for r in results if not isinstance(r, tuple)]
+    assert len(held) == 3 and len(refused) == 17, {repr(r) for r in refused}
+    assert all(isinstance(r, capacity.NoSpaceLeft) for r in refused), {type(r).__name__ for r in refused}
+    assert len(opened) == 20 and opened.count(True) == 1  # every taker tried; exactly one opened it
+    slot = keys.slot_capacity(int(service.service_id), "20310107T100000Z", 60)  # January: London is UTC
+    (shard,) = capacity._shard_items(slot, 1)
+    assert (int(shard.capacity), int(shard.held), int(shard.booked), int(shard.available)) == (3, 3, 0, 0)
+    basket, _token = held[0]
+    given = baskets.CheckoutIn({"email": "s@example.com", "first_name": "S", "last_name": "L"}, None, [], {})
+    purchase = baskets.checkout(company_id, basket.basket_id, given)
+    (booking,) = _bookings(company_id)
+    assert booking.booking_id == purchase.booking_ids[0] and booking.capacity_id == slot
+    assert capacity.read(slot, 1) == capacity.Availability(capacity=3, booked=1, held=2, available=0, open=True)
