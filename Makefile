@@ -4,7 +4,7 @@
 #   make run           DynamoDB Local (.data/dynamodb) + demo company + chalice local at http://127.0.0.1:$(PORT)
 #                      (PORT=8000 DDB_PORT=8001 BOOKING_ROOT_KEY=... RELOAD=0 to not restart on code changes)
 #   make lint          ruff check + mypy
-#   make test          lint, then pytest (which starts its own in-memory DynamoDB Local); PYTEST_ARGS=...
+#   make test          lint, then pytest on every core (each worker starts its own in-memory DynamoDB Local); PYTEST_ARGS=...
 #   make docs          render docs/graphs/<graph>.svg (graphviz) and write docs/openapi.json
 #   make asl           write the Step Functions mirrors infra/statemachines/<graph>.asl.json from the graphs
 #   make package       STAGE=dev|prod (default dev): dist/<stage>/sam.json + deployment.zip (chalice package
@@ -60,8 +60,16 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
+# Two passes: everything on every core (pytest-xdist; each worker starts its own DynamoDB
+# Local), then schemathesis on its own: its cases share one node id, which xdist would fold
+# into one. PYTEST_ARGS=... runs plain pytest with those arguments instead.
 test: java venv node_modules lint cfn-lint
+ifdef PYTEST_ARGS
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+else
+	$(VENV)/bin/pytest -n auto --dist loadfile --ignore=tests/api/test_schemathesis.py
+	$(VENV)/bin/pytest tests/api/test_schemathesis.py
+endif
 
 bench: venv
 	$(PY) -m devtools.bench $(BENCH)
