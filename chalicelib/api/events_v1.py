@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
 from chalice import Blueprint
@@ -31,7 +31,7 @@ bp = Blueprint(__name__)
 TAG = "bookingbug events"
 PUBLIC = Scheme.V1_PUBLIC
 ADMIN = Scheme.V1_ADMIN
-TYPE_NAMES = {0: "event", 1: "course", 2: "recurring_event"}
+TYPE_NAMES: dict[int, Literal["event", "course", "recurring_event"]] = {0: "event", 1: "course", 2: "recurring_event"}
 
 
 # --- event groups -------------------------------------------------------------------------------
@@ -210,7 +210,7 @@ def _chain(
         description=chain.description,
         long_description=chain.long_description,
         company_id=cid,
-        type=TYPE_NAMES[int(chain.session_type)],  # type: ignore[arg-type]
+        type=TYPE_NAMES[int(chain.session_type)],
         session_type=int(chain.session_type),
         course=rules.course,
         repeat=int(chain.repeat),

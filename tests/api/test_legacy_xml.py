@@ -24,6 +24,13 @@ def _xml(
     return reply, root
 
 
+def _found(node: ET.Element | None, path: str = ".") -> ET.Element:
+    """The element at ``path`` under ``node``; the test fails where it is missing."""
+    found = node.find(path) if node is not None else None
+    assert found is not None, f"no {path}"
+    return found
+
+
 def _create(api: Api, tenant: Tenant, body: str, kind: str = "event") -> tuple[Reply, ET.Element]:
     reply, root = _xml(api, "POST", f"/api/sessions.xml?type={kind}", tenant, body)
     assert reply.status == 201, reply.body
@@ -66,7 +73,7 @@ def test_round_trip_and_the_same_model_on_v1(api: Api, tenant: Tenant) -> None:
     held = events.get_event(tenant.id, int(slots[0].get("id") or 0))
     holds.place(tenant.id, held.capacity_id, 1, 2, 900, {})
     _, again = _xml(api, "GET", f"/api/sessions/{session_id}.xml", tenant)
-    assert again is not None and again.find("slots/slot").findtext("spaces_reserved") == "2"  # type: ignore[union-attr]
+    assert _found(again, "slots/slot").findtext("spaces_reserved") == "2"
     listed, sessions = _xml(api, "GET", "/api/sessions.xml", tenant)
     assert listed.status == 200 and sessions is not None and sessions.tag == "sessions"
     assert [(s.get("id"), s.findtext("name"), s.findtext("group")) for s in sessions] == [
@@ -107,7 +114,7 @@ def test_update_replaces_custom_slots_but_never_drops_a_booked_one(api: Api, ten
         "<slot><date>2031-01-03</date></slot></slots></session>",
     )
     assert renamed.status == 422  # a one-off event has one slot
-    assert _xml(api, "GET", f"/api/sessions/{session_id}.xml", tenant)[1].findtext("name") == "A"  # type: ignore[union-attr]
+    assert _found(_xml(api, "GET", f"/api/sessions/{session_id}.xml", tenant)[1]).findtext("name") == "A"
     event = events.get_event(tenant.id, int(first_slot.get("id") or 0))
     holds.place(tenant.id, event.capacity_id, 1, 1, 900, {})
     moved, error = _xml(
@@ -138,7 +145,7 @@ def test_slot_edit_and_delete(api: Api, tenant: Tenant) -> None:
         tenant,
         "<session><name>B</name><group>G</group><start_date>2031-01-01</start_date><time>10:00</time></session>",
     )
-    slot_id = created.find("slots/slot").get("id")  # type: ignore[union-attr]
+    slot_id = _found(created, "slots/slot").get("id")
     reply, slot = _xml(
         api,
         "PUT",
@@ -202,7 +209,8 @@ def test_hostile_input_on_update_changes_nothing(api: Api, tenant: Tenant) -> No
     for body in (BILLION_LAUGHS, XXE, EXTERNAL_DTD, "<session>"):
         reply, _ = _xml(api, "PUT", f"/api/sessions/{created.get('id')}.xml", tenant, body)
         assert reply.status == 400
-    assert _xml(api, "GET", f"/api/sessions/{created.get('id')}.xml", tenant)[1].findtext("name") == "Keep"  # type: ignore[union-attr]
+    kept = _found(_xml(api, "GET", f"/api/sessions/{created.get('id')}.xml", tenant)[1])
+    assert kept.findtext("name") == "Keep"
 
 
 def test_auth_paths_and_other_companies(api: Api, tenant: Tenant) -> None:

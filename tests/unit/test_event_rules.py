@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,9 +13,9 @@ from chalicelib.domain.event_rules import BookingRules, allows_booking, check_bo
 NOW = datetime(2031, 3, 1, 12, 0, tzinfo=UTC)
 
 
-def _refusal(call: object) -> tuple[int, str]:
+def _refusal(call: Callable[[], object]) -> tuple[int, str]:
     with pytest.raises(BookingError) as caught:
-        call()  # type: ignore[operator]
+        call()
     return caught.value.status, caught.value.code
 
 
