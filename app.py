@@ -8,20 +8,28 @@ from typing import Any
 from chalice import Chalice, Rate, Response
 
 from chalicelib import fanout_wiring as wiring
-from chalicelib.api import docs, events_v1, legacy, platform, v1, v1_basket, v2, v2_webhooks
-from chalicelib.api.health import health_status
-from chalicelib.api.http import normalise_chalice_errors, route
-from chalicelib.api.logs import get_logger
+from chalicelib.api.bookingbug import basket as bookingbug_basket
+from chalicelib.api.bookingbug import catalogue as bookingbug_catalogue
+from chalicelib.api.bookingbug import events as bookingbug_events
+from chalicelib.api.http import docs
+from chalicelib.api.http.errors import normalise_chalice_errors
+from chalicelib.api.http.health import health_status
+from chalicelib.api.http.route import route
+from chalicelib.api.legacy import routes as legacy
+from chalicelib.api.platform import routes as platform
+from chalicelib.api.timekit import bookings as timekit_bookings
+from chalicelib.api.timekit import webhooks as timekit_webhooks
+from chalicelib.observability import get_logger
 from chalicelib.services.auth import Scheme
 
 app = Chalice(app_name="booking-engine")
 app.register_blueprint(platform.bp)
-app.register_blueprint(v1.bp)
-app.register_blueprint(events_v1.bp)
+app.register_blueprint(bookingbug_catalogue.bp)
+app.register_blueprint(bookingbug_events.bp)
 app.register_blueprint(legacy.bp)
-app.register_blueprint(v1_basket.bp)
-app.register_blueprint(v2.bp)
-app.register_blueprint(v2_webhooks.bp)
+app.register_blueprint(bookingbug_basket.bp)
+app.register_blueprint(timekit_bookings.bp)
+app.register_blueprint(timekit_webhooks.bp)
 app.register_blueprint(docs.bp)
 
 

@@ -25,9 +25,9 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from chalicelib.api.logs import get_logger
 from chalicelib.domain import webhooks as rules
 from chalicelib.domain.errors import NotFound, ValidationFailed
+from chalicelib.observability import get_logger
 from chalicelib.services import fanout, webhooks
 from chalicelib.store import db
 from chalicelib.store.models import Webhook, WebhookDelivery

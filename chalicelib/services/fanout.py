@@ -22,7 +22,7 @@ from functools import lru_cache
 from typing import Any, Protocol
 
 from chalicelib import fanout_wiring as wiring
-from chalicelib.api.logs import get_logger
+from chalicelib.observability import get_logger
 from chalicelib.settings import get_settings
 
 # --- clock (tests travel in time through it) -------------------------------------------------------

@@ -22,9 +22,9 @@ from typing import Any
 from pynamodb.exceptions import PutError
 
 from chalicelib import mail_templates as templates
-from chalicelib.api.logs import get_logger
 from chalicelib.domain.graphs import GRAPHS, Step
 from chalicelib.fanout_wiring import EMAIL_EVENT_TYPES
+from chalicelib.observability import get_logger
 from chalicelib.settings import get_settings
 from chalicelib.store import db, keys
 from chalicelib.store.models import Company, MailSent

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.api.http import OPERATIONS, Operation
+from chalicelib.api.http.route import OPERATIONS, Operation
 from chalicelib.services import webhooks
 from chalicelib.services.auth import Scheme
 from tests.conftest import Api, Tenant, make_tenant

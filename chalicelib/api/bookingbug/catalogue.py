@@ -2,55 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from chalice import Blueprint, Response
 
-from chalicelib.api.http import Call, LazyModule, route
+from chalicelib.api.http.hal import hal_page, link, v1_root
+from chalicelib.api.http.route import Call, LazyModule, route
 from chalicelib.services import catalogue, companies
 from chalicelib.services.auth import Scheme
 from chalicelib.store.models import Client, QuestionGroup, Service
-from chalicelib.store.pages import Page
 
 if TYPE_CHECKING:
-    from chalicelib.api import schemas as s
+    from chalicelib.api.bookingbug import schemas as s
+    from chalicelib.api.http import schemas as shared
 else:
-    s = LazyModule("chalicelib.api.schemas")  # built on first request, not at cold start
+    s = LazyModule("chalicelib.api.bookingbug.schemas")  # built on first request, not at cold start
+    shared = LazyModule("chalicelib.api.http.schemas")
 
 bp = Blueprint(__name__)
 TAG = "bookingbug"
 PUBLIC = Scheme.V1_PUBLIC
 ADMIN = Scheme.V1_ADMIN
-
-
-def _api(call: Call) -> str:
-    return f"{call.base_url}/api/v1"
-
-
-def _link(href: str, templated: bool = False) -> s.Link:
-    return s.Link(href=href, templated=True) if templated else s.Link(href=href)
-
-
-def _hal_page(call: Call, path: str, page: Page[Any], key: str, render: Callable[[Call, Any], Any]) -> dict[str, Any]:
-    """A HAL collection: total_entries, the page's items under _embedded[key], paging links."""
-    return {
-        "total_entries": page.total,
-        "_embedded": {key: [render(call, item) for item in page.items]},
-        "_links": _page_links(call, path, page),
-    }
-
-
-def _page_links(call: Call, path: str, page: Page[Any], extra_query: str = "") -> s.Links:
-    base = f"{_api(call)}{path}?{extra_query}"
-    links = {"self": _link(f"{base}page={page.page}&per_page={page.per_page}")}
-    if page.has_next:
-        links["next"] = _link(f"{base}page={page.page + 1}&per_page={page.per_page}")
-    if page.page > 1:
-        links["prev"] = _link(f"{base}page={page.page - 1}&per_page={page.per_page}")
-    return links
 
 
 # --- login and company ------------------------------------------------------------------
@@ -63,8 +37,8 @@ def _page_links(call: Call, path: str, page: Page[Any], extra_query: str = "") -
     summary="Exchange an administrator's email and password for an Auth-Token",
     scheme=PUBLIC,
     tag=TAG,
-    request="LoginIn",
-    response="LoginOut",
+    request="bookingbug.schemas:LoginIn",
+    response="bookingbug.schemas:LoginOut",
     status=201,
 )
 def login(call: Call) -> s.LoginOut:
@@ -81,8 +55,8 @@ def login(call: Call) -> s.LoginOut:
         role="admin",
         expires_at=datetime.fromtimestamp(session.expires_at, UTC).isoformat(timespec="seconds"),
         _links={
-            "company": _link(f"{_api(call)}/company/{cid}"),
-            "administrator": _link(f"{_api(call)}/admin/{cid}/services"),
+            "company": link(f"{v1_root(call)}/company/{cid}"),
+            "administrator": link(f"{v1_root(call)}/admin/{cid}/services"),
         },
     )
 
@@ -94,33 +68,33 @@ def login(call: Call) -> s.LoginOut:
     summary="A company with links to everything it offers",
     scheme=PUBLIC,
     tag=TAG,
-    response="CompanyOut",
+    response="bookingbug.schemas:CompanyOut",
     errors=(404,),
 )
 def company(call: Call, company_id: int) -> s.CompanyOut:
     found = companies.get_company(company_id)
-    api = f"{_api(call)}/{company_id}"
-    admin = f"{_api(call)}/admin/{company_id}"
+    api = f"{v1_root(call)}/{company_id}"
+    admin = f"{v1_root(call)}/admin/{company_id}"
     return s.CompanyOut(
         id=company_id,
         name=found.name,
         timezone=found.timezone,
         currency_code=found.currency,
         _links={
-            "self": _link(f"{_api(call)}/company/{company_id}"),
-            "services": _link(f"{api}/services{{?page,per_page}}", True),
-            "service": _link(f"{api}/services/{{id}}", True),
-            "event_groups": _link(f"{api}/event_groups{{?page,per_page}}", True),
-            "event_chains": _link(f"{api}/event_chains{{?page,per_page}}", True),
-            "events": _link(f"{api}/events{{?start_date,end_date,event_group_id,event_chain_id,page,per_page}}", True),
-            "questions": _link(f"{api}/questions{{?detail_group_id}}", True),
-            "client_details": _link(f"{api}/client_details"),
-            "client": _link(f"{api}/client"),
-            "add_item": _link(f"{api}/basket/add_item{{?event_id,event_chain_id,service_id}}", True),
-            "login": _link(f"{_api(call)}/login"),
-            "admin_services": _link(f"{admin}/services{{?page,per_page}}", True),
-            "admin_clients": _link(f"{admin}/client{{?page,per_page}}", True),
-            "admin_question_groups": _link(f"{admin}/question_groups{{?page,per_page}}", True),
+            "self": link(f"{v1_root(call)}/company/{company_id}"),
+            "services": link(f"{api}/services{{?page,per_page}}", True),
+            "service": link(f"{api}/services/{{id}}", True),
+            "event_groups": link(f"{api}/event_groups{{?page,per_page}}", True),
+            "event_chains": link(f"{api}/event_chains{{?page,per_page}}", True),
+            "events": link(f"{api}/events{{?start_date,end_date,event_group_id,event_chain_id,page,per_page}}", True),
+            "questions": link(f"{api}/questions{{?detail_group_id}}", True),
+            "client_details": link(f"{api}/client_details"),
+            "client": link(f"{api}/client"),
+            "add_item": link(f"{api}/basket/add_item{{?event_id,event_chain_id,service_id}}", True),
+            "login": link(f"{v1_root(call)}/login"),
+            "admin_services": link(f"{admin}/services{{?page,per_page}}", True),
+            "admin_clients": link(f"{admin}/client{{?page,per_page}}", True),
+            "admin_question_groups": link(f"{admin}/question_groups{{?page,per_page}}", True),
         },
     )
 
@@ -131,16 +105,16 @@ def company(call: Call, company_id: int) -> s.CompanyOut:
 def _service(call: Call, service: Service, admin: bool) -> s.ServiceOut:
     cid = int(service.company_id)
     sid = int(service.service_id)
-    api = f"{_api(call)}/{cid}"
-    own = f"{_api(call)}/admin/{cid}/services/{sid}" if admin else f"{api}/services/{sid}"
+    api = f"{v1_root(call)}/{cid}"
+    own = f"{v1_root(call)}/admin/{cid}/services/{sid}" if admin else f"{api}/services/{sid}"
     links = {
-        "self": _link(own),
-        "items": _link(f"{api}/items?service_id={sid}"),
-        "book": _link(f"{api}/basket/add_item?service_id={sid}{{&date,time,member_id}}", True),
-        "company": _link(f"{_api(call)}/company/{cid}"),
+        "self": link(own),
+        "items": link(f"{api}/items?service_id={sid}"),
+        "book": link(f"{api}/basket/add_item?service_id={sid}{{&date,time,member_id}}", True),
+        "company": link(f"{v1_root(call)}/company/{cid}"),
     }
     if service.detail_group_id is not None:
-        links["questions"] = _link(f"{api}/questions?detail_group_id={int(service.detail_group_id)}")
+        links["questions"] = link(f"{api}/questions?detail_group_id={int(service.detail_group_id)}")
     extra = service.extra.as_dict() if hasattr(service.extra, "as_dict") else dict(service.extra or {})
     return s.ServiceOut(
         id=sid,
@@ -179,11 +153,11 @@ def _service(call: Call, service: Service, admin: bool) -> s.ServiceOut:
 
 
 def _service_list(call: Call, company_id: int, admin: bool) -> s.ServiceList:
-    query = call.query(s.PageQuery)
+    query = call.query(shared.PageQuery)
     page = catalogue.list_services(company_id, query.page, query.per_page, admin=admin)
     path = f"/admin/{company_id}/services" if admin else f"/{company_id}/services"
     return s.ServiceList.model_validate(
-        _hal_page(call, path, page, "services", lambda c, item: _service(c, item, admin))
+        hal_page(call, path, page, "services", lambda c, item: _service(c, item, admin))
     )
 
 
@@ -195,7 +169,7 @@ def _service_list(call: Call, company_id: int, admin: bool) -> s.ServiceList:
     scheme=PUBLIC,
     tag=TAG,
     query="PageQuery",
-    response="ServiceList",
+    response="bookingbug.schemas:ServiceList",
     errors=(404,),
 )
 def public_services(call: Call, company_id: int) -> s.ServiceList:
@@ -209,7 +183,7 @@ def public_services(call: Call, company_id: int) -> s.ServiceList:
     summary="One service",
     scheme=PUBLIC,
     tag=TAG,
-    response="ServiceOut",
+    response="bookingbug.schemas:ServiceOut",
     errors=(404,),
 )
 def public_service(call: Call, company_id: int, service_id: int) -> s.ServiceOut:
@@ -224,7 +198,7 @@ def public_service(call: Call, company_id: int, service_id: int) -> s.ServiceOut
     scheme=ADMIN,
     tag=TAG,
     query="PageQuery",
-    response="ServiceList",
+    response="bookingbug.schemas:ServiceList",
     errors=(404,),
 )
 def admin_services(call: Call, company_id: int) -> s.ServiceList:
@@ -238,8 +212,8 @@ def admin_services(call: Call, company_id: int) -> s.ServiceList:
     summary="Create a service",
     scheme=ADMIN,
     tag=TAG,
-    request="ServiceCreate",
-    response="ServiceOut",
+    request="bookingbug.schemas:ServiceCreate",
+    response="bookingbug.schemas:ServiceOut",
     status=201,
     errors=(404, 409),
 )
@@ -255,7 +229,7 @@ def create_service(call: Call, company_id: int) -> s.ServiceOut:
     summary="One service, deleted too",
     scheme=ADMIN,
     tag=TAG,
-    response="ServiceOut",
+    response="bookingbug.schemas:ServiceOut",
     errors=(404,),
 )
 def admin_service(call: Call, company_id: int, service_id: int) -> s.ServiceOut:
@@ -269,8 +243,8 @@ def admin_service(call: Call, company_id: int, service_id: int) -> s.ServiceOut:
     summary="Update a service (fields given only)",
     scheme=ADMIN,
     tag=TAG,
-    request="ServiceUpdate",
-    response="ServiceOut",
+    request="bookingbug.schemas:ServiceUpdate",
+    response="bookingbug.schemas:ServiceOut",
     errors=(404, 409),
 )
 def update_service(call: Call, company_id: int, service_id: int) -> s.ServiceOut:
@@ -285,7 +259,7 @@ def update_service(call: Call, company_id: int, service_id: int) -> s.ServiceOut
     summary="Soft-delete a service",
     scheme=ADMIN,
     tag=TAG,
-    response="ServiceOut",
+    response="bookingbug.schemas:ServiceOut",
     errors=(404, 409),
 )
 def delete_service(call: Call, company_id: int, service_id: int) -> s.ServiceOut:
@@ -299,7 +273,7 @@ def delete_service(call: Call, company_id: int, service_id: int) -> s.ServiceOut
     summary="Find a service by reference",
     scheme=ADMIN,
     tag=TAG,
-    response="ServiceOut",
+    response="bookingbug.schemas:ServiceOut",
     errors=(404,),
     path_types={"reference": "string"},
 )
@@ -348,8 +322,8 @@ def _group(call: Call, group: QuestionGroup) -> s.QuestionGroupOut:
         company_id=cid,
         questions=_questions(group),
         _links={
-            "self": _link(f"{_api(call)}/admin/{cid}/question_groups/{gid}"),
-            "questions": _link(f"{_api(call)}/{cid}/questions?detail_group_id={gid}"),
+            "self": link(f"{v1_root(call)}/admin/{cid}/question_groups/{gid}"),
+            "questions": link(f"{v1_root(call)}/{cid}/questions?detail_group_id={gid}"),
         },
     )
 
@@ -361,8 +335,8 @@ def _group(call: Call, group: QuestionGroup) -> s.QuestionGroupOut:
     summary="The questions of one question group",
     scheme=PUBLIC,
     tag=TAG,
-    query="QuestionsQuery",
-    response="QuestionsOut",
+    query="bookingbug.schemas:QuestionsQuery",
+    response="bookingbug.schemas:QuestionsOut",
     errors=(404,),
 )
 def public_questions(call: Call, company_id: int) -> s.QuestionsOut:
@@ -374,7 +348,7 @@ def public_questions(call: Call, company_id: int) -> s.QuestionsOut:
         detail_group_id=group_id,
         name=group.name,
         questions=visible,
-        _links={"self": _link(f"{_api(call)}/{company_id}/questions?detail_group_id={group_id}")},
+        _links={"self": link(f"{v1_root(call)}/{company_id}/questions?detail_group_id={group_id}")},
     )
 
 
@@ -386,14 +360,14 @@ def public_questions(call: Call, company_id: int) -> s.QuestionsOut:
     scheme=ADMIN,
     tag=TAG,
     query="PageQuery",
-    response="QuestionGroupList",
+    response="bookingbug.schemas:QuestionGroupList",
     errors=(404,),
 )
 def question_groups(call: Call, company_id: int) -> s.QuestionGroupList:
-    query = call.query(s.PageQuery)
+    query = call.query(shared.PageQuery)
     page = catalogue.list_question_groups(company_id, query.page, query.per_page)
     return s.QuestionGroupList.model_validate(
-        _hal_page(call, f"/admin/{company_id}/question_groups", page, "question_groups", _group)
+        hal_page(call, f"/admin/{company_id}/question_groups", page, "question_groups", _group)
     )
 
 
@@ -404,8 +378,8 @@ def question_groups(call: Call, company_id: int) -> s.QuestionGroupList:
     summary="Create a question group with its questions",
     scheme=ADMIN,
     tag=TAG,
-    request="QuestionGroupIn",
-    response="QuestionGroupOut",
+    request="bookingbug.schemas:QuestionGroupIn",
+    response="bookingbug.schemas:QuestionGroupOut",
     status=201,
     errors=(404,),
 )
@@ -422,7 +396,7 @@ def create_question_group(call: Call, company_id: int) -> s.QuestionGroupOut:
     summary="One question group",
     scheme=ADMIN,
     tag=TAG,
-    response="QuestionGroupOut",
+    response="bookingbug.schemas:QuestionGroupOut",
     errors=(404,),
 )
 def question_group(call: Call, company_id: int, group_id: int) -> s.QuestionGroupOut:
@@ -436,8 +410,8 @@ def question_group(call: Call, company_id: int, group_id: int) -> s.QuestionGrou
     summary="Rename a question group and/or replace its questions",
     scheme=ADMIN,
     tag=TAG,
-    request="QuestionGroupUpdate",
-    response="QuestionGroupOut",
+    request="bookingbug.schemas:QuestionGroupUpdate",
+    response="bookingbug.schemas:QuestionGroupOut",
     errors=(404, 409),
 )
 def update_question_group(call: Call, company_id: int, group_id: int) -> s.QuestionGroupOut:
@@ -453,7 +427,7 @@ def update_question_group(call: Call, company_id: int, group_id: int) -> s.Quest
     summary="Delete a question group",
     scheme=ADMIN,
     tag=TAG,
-    response="QuestionGroupOut",
+    response="bookingbug.schemas:QuestionGroupOut",
     errors=(404,),
 )
 def delete_question_group(call: Call, company_id: int, group_id: int) -> s.QuestionGroupOut:
@@ -471,7 +445,7 @@ def _client_details(call: Call, company_id: int) -> s.ClientDetailsOut:
         company_id=company_id,
         fields=fields,
         questions=[],
-        _links={"self": _link(f"{_api(call)}/{company_id}/client_details")},
+        _links={"self": link(f"{v1_root(call)}/{company_id}/client_details")},
     )
 
 
@@ -482,7 +456,7 @@ def _client_details(call: Call, company_id: int) -> s.ClientDetailsOut:
     summary="The client fields this company collects",
     scheme=PUBLIC,
     tag=TAG,
-    response="ClientDetailsOut",
+    response="bookingbug.schemas:ClientDetailsOut",
     errors=(404,),
 )
 def client_details(call: Call, company_id: int) -> s.ClientDetailsOut:
@@ -496,8 +470,8 @@ def client_details(call: Call, company_id: int) -> s.ClientDetailsOut:
     summary="Choose the client fields and which are required",
     scheme=ADMIN,
     tag=TAG,
-    request="ClientDetailsIn",
-    response="ClientDetailsOut",
+    request="bookingbug.schemas:ClientDetailsIn",
+    response="bookingbug.schemas:ClientDetailsOut",
     errors=(404,),
 )
 def configure_client_details(call: Call, company_id: int) -> s.ClientDetailsOut:
@@ -517,8 +491,8 @@ def _client(call: Call, client: Client) -> s.ClientOut:
         created_at=client.created_at,
         updated_at=client.updated_at,
         _links={
-            "self": _link(f"{_api(call)}/admin/{cid}/client/{client_id}"),
-            "questions": _link(f"{_api(call)}/{cid}/client_details"),
+            "self": link(f"{v1_root(call)}/admin/{cid}/client/{client_id}"),
+            "questions": link(f"{v1_root(call)}/{cid}/client_details"),
         },
         **{name: value for name, value in details.items() if name in s.ClientOut.model_fields},
     )
@@ -543,8 +517,8 @@ def _upsert_client(call: Call, company_id: int) -> Any:
     summary="Create a client, or update the one with this email",
     scheme=PUBLIC,
     tag=TAG,
-    request="ClientIn",
-    response="ClientOut",
+    request="bookingbug.schemas:ClientIn",
+    response="bookingbug.schemas:ClientOut",
     status=201,
     also_status=(200,),
     errors=(404, 409),
@@ -560,8 +534,8 @@ def upsert_client(call: Call, company_id: int) -> Any:
     summary="Create a client, or update the one with this email",
     scheme=ADMIN,
     tag=TAG,
-    request="ClientIn",
-    response="ClientOut",
+    request="bookingbug.schemas:ClientIn",
+    response="bookingbug.schemas:ClientOut",
     status=201,
     also_status=(200,),
     errors=(404, 409),
@@ -578,13 +552,13 @@ def admin_upsert_client(call: Call, company_id: int) -> Any:
     scheme=ADMIN,
     tag=TAG,
     query="PageQuery",
-    response="ClientList",
+    response="bookingbug.schemas:ClientList",
     errors=(404,),
 )
 def clients(call: Call, company_id: int) -> s.ClientList:
-    query = call.query(s.PageQuery)
+    query = call.query(shared.PageQuery)
     page = catalogue.list_clients(company_id, query.page, query.per_page)
-    return s.ClientList.model_validate(_hal_page(call, f"/admin/{company_id}/client", page, "clients", _client))
+    return s.ClientList.model_validate(hal_page(call, f"/admin/{company_id}/client", page, "clients", _client))
 
 
 @route(
@@ -594,7 +568,7 @@ def clients(call: Call, company_id: int) -> s.ClientList:
     summary="One client",
     scheme=ADMIN,
     tag=TAG,
-    response="ClientOut",
+    response="bookingbug.schemas:ClientOut",
     errors=(404,),
 )
 def client(call: Call, company_id: int, client_id: int) -> s.ClientOut:
@@ -608,7 +582,7 @@ def client(call: Call, company_id: int, client_id: int) -> s.ClientOut:
     summary="Find a client by email",
     scheme=ADMIN,
     tag=TAG,
-    response="ClientOut",
+    response="bookingbug.schemas:ClientOut",
     errors=(404,),
     path_types={"email": "string"},
 )
@@ -623,7 +597,7 @@ def client_by_email(call: Call, company_id: int, email: str) -> s.ClientOut:
     summary="Find a client by reference",
     scheme=ADMIN,
     tag=TAG,
-    response="ClientOut",
+    response="bookingbug.schemas:ClientOut",
     errors=(404,),
     path_types={"reference": "string"},
 )

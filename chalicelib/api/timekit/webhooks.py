@@ -6,13 +6,13 @@ from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
 
-from chalicelib.api.http import Call, LazyModule, route
+from chalicelib.api.http.route import Call, LazyModule, route
 from chalicelib.services.auth import Scheme
 
 if TYPE_CHECKING:
-    from chalicelib.api import schemas_webhooks as s
+    from chalicelib.api.timekit import schemas_webhooks as s
 else:
-    s = LazyModule("chalicelib.api.schemas_webhooks")
+    s = LazyModule("chalicelib.api.timekit.schemas_webhooks")
 
 bp = Blueprint(__name__)
 TAG = "webhooks"
@@ -38,8 +38,8 @@ def _out(webhook: Any, *, with_secret: bool = False) -> Any:
     summary="Subscribe a URL to event types; the reply shows the signing secret once",
     scheme=V2,
     tag=TAG,
-    request="schemas_webhooks:WebhookIn",
-    response="schemas_webhooks:WebhookOut",
+    request="timekit.schemas_webhooks:WebhookIn",
+    response="timekit.schemas_webhooks:WebhookOut",
     status=201,
 )
 def create_webhook(call: Call) -> Any:
@@ -56,7 +56,7 @@ def create_webhook(call: Call) -> Any:
     summary="The company's webhooks",
     scheme=V2,
     tag=TAG,
-    response="schemas_webhooks:WebhookList",
+    response="timekit.schemas_webhooks:WebhookList",
 )
 def list_webhooks(call: Call) -> Any:
     from chalicelib.services import webhooks
@@ -71,7 +71,7 @@ def list_webhooks(call: Call) -> Any:
     summary="One webhook (without its secret)",
     scheme=V2,
     tag=TAG,
-    response="schemas_webhooks:WebhookOut",
+    response="timekit.schemas_webhooks:WebhookOut",
     errors=(404,),
     path_types=IDS,
 )
@@ -88,8 +88,8 @@ def get_webhook(call: Call, webhook_id: int) -> Any:
     summary="Change a webhook's url, events or enabled",
     scheme=V2,
     tag=TAG,
-    request="schemas_webhooks:WebhookUpdate",
-    response="schemas_webhooks:WebhookOut",
+    request="timekit.schemas_webhooks:WebhookUpdate",
+    response="timekit.schemas_webhooks:WebhookOut",
     errors=(404, 409),
     path_types=IDS,
 )
@@ -107,7 +107,7 @@ def update_webhook(call: Call, webhook_id: int) -> Any:
     summary="Delete a webhook (pending retries stop)",
     scheme=V2,
     tag=TAG,
-    response="schemas_webhooks:WebhookOut",
+    response="timekit.schemas_webhooks:WebhookOut",
     errors=(404,),
     path_types=IDS,
 )
@@ -126,8 +126,8 @@ def delete_webhook(call: Call, webhook_id: int) -> Any:
     summary="Rotate the signing secret; the old one signs too for grace_seconds (two signatures)",
     scheme=V2,
     tag=TAG,
-    request="schemas_webhooks:RotateIn",
-    response="schemas_webhooks:WebhookOut",
+    request="timekit.schemas_webhooks:RotateIn",
+    response="timekit.schemas_webhooks:WebhookOut",
     errors=(404, 409),
     path_types=IDS,
 )
@@ -151,8 +151,8 @@ def _delivery(delivery: Any) -> Any:
     summary="The delivery log, newest first: every attempt with status code, latency and error",
     scheme=V2,
     tag=TAG,
-    query="schemas_webhooks:DeliveriesQuery",
-    response="schemas_webhooks:DeliveryList",
+    query="timekit.schemas_webhooks:DeliveriesQuery",
+    response="timekit.schemas_webhooks:DeliveryList",
     errors=(404,),
     path_types=IDS,
 )
@@ -170,7 +170,7 @@ def list_deliveries(call: Call, webhook_id: int) -> Any:
     summary="Send a finished delivery again (same body and webhook-id), on a fresh retry schedule",
     scheme=V2,
     tag=TAG,
-    response="schemas_webhooks:DeliveryOut",
+    response="timekit.schemas_webhooks:DeliveryOut",
     status=202,
     errors=(404, 409),
     path_types=IDS,

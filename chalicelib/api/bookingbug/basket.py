@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING, Any, cast
 
 from chalice import Blueprint, Response
 
-from chalicelib.api.http import JSON_TYPE, Call, LazyModule, route
-from chalicelib.api.v1 import _api, _link
+from chalicelib.api.http.errors import JSON_TYPE
+from chalicelib.api.http.hal import link, v1_root
+from chalicelib.api.http.route import Call, LazyModule, route
 from chalicelib.domain.errors import NotFound, Unauthorized, ValidationFailed
 from chalicelib.services import auth
 from chalicelib.services.auth import Scheme
@@ -20,10 +21,10 @@ from chalicelib.store import db
 from chalicelib.store.models import Basket, Purchase
 
 if TYPE_CHECKING:
-    from chalicelib.api import schemas_basket as b
+    from chalicelib.api.bookingbug import schemas_basket as b
     from chalicelib.services import baskets, capacity, events, holds
 else:
-    b = LazyModule("chalicelib.api.schemas_basket")  # built on first request, not at cold start
+    b = LazyModule("chalicelib.api.bookingbug.schemas_basket")  # built on first request, not at cold start
     # The basket's services load on first use too (they pull in the booking engine).
     baskets = LazyModule("chalicelib.services.baskets")
     capacity = LazyModule("chalicelib.services.capacity")
@@ -32,7 +33,7 @@ else:
 
 bp = Blueprint(__name__)
 TAG = "bookingbug basket"
-NO_SPACE_LEFT = ((409, "schemas_basket:NoSpaceLeftOut"),)
+NO_SPACE_LEFT = ((409, "bookingbug.schemas_basket:NoSpaceLeftOut"),)
 
 
 def _basket_id(call: Call) -> str:
@@ -45,7 +46,7 @@ def _render_basket(call: Call, basket: Basket) -> b.BasketOut:
     zone = events.company_zone(cid)
     entries = baskets.items_of(basket)
     found = baskets.holds_of(entries)
-    base = f"{_api(call)}/{cid}/basket"
+    base = f"{v1_root(call)}/{cid}/basket"
     items = []
     for entry in entries:
         own = [found[hold_id] for hold_id in entry["hold_ids"] if hold_id in found]
@@ -76,7 +77,7 @@ def _render_basket(call: Call, basket: Basket) -> b.BasketOut:
                 total_price=unit_price * num_book,
                 expires_at=db.iso_epoch(min(int(h.expires_at) for h in live)) if live else None,
                 extensions=max((int(h.extensions) for h in own), default=0),
-                _links={"self": _link(f"{base}/items/{entry['id']}")},
+                _links={"self": link(f"{base}/items/{entry['id']}")},
             )
         )
     total = sum(item.total_price for item in items if item.status == "held")
@@ -88,13 +89,13 @@ def _render_basket(call: Call, basket: Basket) -> b.BasketOut:
         purchase_id=basket.purchase_id,
         _embedded=b.BasketEmbedded(items=items),
         _links={
-            "self": _link(base),
-            "checkout": _link(f"{base}/checkout{{?member_id,take_from_wallet}}", True),
-            "items": _link(f"{base}/items"),
-            "add_item": _link(
+            "self": link(base),
+            "checkout": link(f"{base}/checkout{{?member_id,take_from_wallet}}", True),
+            "items": link(f"{base}/items"),
+            "add_item": link(
                 f"{base}/add_item{{?event_id,event_chain_id,service_id,date,time,duration,num_book}}", True
             ),
-            "keep_alive": _link(f"{base}/keep_alive"),
+            "keep_alive": link(f"{base}/keep_alive"),
         },
     )
 
@@ -117,9 +118,9 @@ def _status(own: list[Any]) -> str:
     "token comes back in the Auth-Token header",
     scheme=Scheme.V1_PUBLIC,
     tag=TAG,
-    query="schemas_basket:AddItemQuery",
-    request="schemas_basket:AddItemIn",
-    response="schemas_basket:BasketOut",
+    query="bookingbug.schemas_basket:AddItemQuery",
+    request="bookingbug.schemas_basket:AddItemIn",
+    response="bookingbug.schemas_basket:BasketOut",
     status=201,
     errors=(404, 409, 422),
     error_bodies=NO_SPACE_LEFT,
@@ -173,7 +174,7 @@ def add_item(call: Call, company_id: int) -> Any:
     summary="The basket named by the Auth-Token, with its items and how long they are held",
     scheme=Scheme.V1_BASKET,
     tag=TAG,
-    response="schemas_basket:BasketOut",
+    response="bookingbug.schemas_basket:BasketOut",
     errors=(404,),
 )
 def get_basket(call: Call, company_id: int) -> b.BasketOut:
@@ -187,7 +188,7 @@ def get_basket(call: Call, company_id: int) -> b.BasketOut:
     summary="Remove an item: its held spaces are free at once",
     scheme=Scheme.V1_BASKET,
     tag=TAG,
-    response="schemas_basket:BasketOut",
+    response="bookingbug.schemas_basket:BasketOut",
     errors=(404, 409),
     path_types={"item_id": "string"},
 )
@@ -202,7 +203,7 @@ def remove_item(call: Call, company_id: int, item_id: str) -> b.BasketOut:
     summary="Hold every item for another hold time (a capped number of times)",
     scheme=Scheme.V1_BASKET,
     tag=TAG,
-    response="schemas_basket:BasketOut",
+    response="bookingbug.schemas_basket:BasketOut",
     errors=(404, 409, 422),
 )
 def keep_alive(call: Call, company_id: int) -> b.BasketOut:
@@ -216,8 +217,8 @@ def keep_alive(call: Call, company_id: int) -> b.BasketOut:
     summary="Check out: answers checked, prices computed here, every hold becomes a confirmed booking at once",
     scheme=Scheme.V1_BASKET,
     tag=TAG,
-    request="schemas_basket:CheckoutIn",
-    response="schemas_basket:PurchaseOut",
+    request="bookingbug.schemas_basket:CheckoutIn",
+    response="bookingbug.schemas_basket:PurchaseOut",
     status=201,
     errors=(404, 409),
 )
@@ -282,8 +283,8 @@ def _render_purchase(call: Call, purchase: Purchase, *, admin: bool) -> b.Purcha
                     ),
                 )
             )
-    public = f"{_api(call)}/{cid}/purchases/{purchase.long_id}"
-    links = {"self": _link(f"{_api(call)}/admin/{cid}/purchases/{purchase.purchase_id}" if admin else public)}
+    public = f"{v1_root(call)}/{cid}/purchases/{purchase.long_id}"
+    links = {"self": link(f"{v1_root(call)}/admin/{cid}/purchases/{purchase.purchase_id}" if admin else public)}
     links["cancel"] = links["self"]
     total = int(purchase.total_price)
     return b.PurchaseOut(
@@ -311,7 +312,7 @@ def _render_purchase(call: Call, purchase: Purchase, *, admin: bool) -> b.Purcha
     summary="A purchase by its long id (the booker's link)",
     scheme=Scheme.V1_PUBLIC,
     tag=TAG,
-    response="schemas_basket:PurchaseOut",
+    response="bookingbug.schemas_basket:PurchaseOut",
     errors=(404,),
     path_types={"long_id": "string"},
 )
@@ -326,7 +327,7 @@ def purchase_by_long_id(call: Call, company_id: int, long_id: str) -> b.Purchase
     summary="The booker cancels a purchase (every booking) while the events' min_cancel allows",
     scheme=Scheme.V1_PUBLIC,
     tag=TAG,
-    response="schemas_basket:PurchaseOut",
+    response="bookingbug.schemas_basket:PurchaseOut",
     errors=(404, 409),
     path_types={"long_id": "string"},
 )
@@ -342,7 +343,7 @@ def cancel_by_booker(call: Call, company_id: int, long_id: str) -> b.PurchaseOut
     summary="A purchase",
     scheme=Scheme.V1_ADMIN,
     tag=TAG,
-    response="schemas_basket:PurchaseOut",
+    response="bookingbug.schemas_basket:PurchaseOut",
     errors=(404,),
     path_types={"purchase_id": "string"},
 )
@@ -357,7 +358,7 @@ def admin_purchase(call: Call, company_id: int, purchase_id: str) -> b.PurchaseO
     summary="Cancel a purchase (every booking) at any time",
     scheme=Scheme.V1_ADMIN,
     tag=TAG,
-    response="schemas_basket:PurchaseOut",
+    response="bookingbug.schemas_basket:PurchaseOut",
     errors=(404, 409),
     path_types={"purchase_id": "string"},
 )

@@ -8,19 +8,19 @@ from zoneinfo import ZoneInfo
 
 from chalice import Blueprint
 
-from chalicelib.api.http import Call, LazyModule, route
-from chalicelib.api.v1 import _api, _hal_page, _link, _page_links
+from chalicelib.api.http.hal import hal_page, link, page_links, v1_root
+from chalicelib.api.http.route import Call, LazyModule, route
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.services.auth import Scheme
 from chalicelib.store import db
 from chalicelib.store.models import Event, EventChain, EventGroup
 
 if TYPE_CHECKING:
-    from chalicelib.api import schemas_events as e
+    from chalicelib.api.bookingbug import schemas_events as e
     from chalicelib.domain import event_rules, recurrence
     from chalicelib.services import companies, events
 else:
-    e = LazyModule("chalicelib.api.schemas_events")  # built on first request, not at cold start
+    e = LazyModule("chalicelib.api.bookingbug.schemas_events")  # built on first request, not at cold start
     # The services (and rrule behind them) load on first use too: they cost ~70 ms of cold start.
     event_rules = LazyModule("chalicelib.domain.event_rules")
     recurrence = LazyModule("chalicelib.domain.recurrence")
@@ -39,7 +39,7 @@ TYPE_NAMES: dict[int, Literal["event", "course", "recurring_event"]] = {0: "even
 
 def _event_group(call: Call, group: EventGroup, admin: bool = False) -> e.EventGroupOut:
     cid, gid = int(group.company_id), int(group.group_id)
-    own = f"{_api(call)}/admin/{cid}/event_groups/{gid}" if admin else f"{_api(call)}/{cid}/event_groups/{gid}"
+    own = f"{v1_root(call)}/admin/{cid}/event_groups/{gid}" if admin else f"{v1_root(call)}/{cid}/event_groups/{gid}"
     return e.EventGroupOut(
         id=gid,
         name=group.name,
@@ -47,22 +47,22 @@ def _event_group(call: Call, group: EventGroup, admin: bool = False) -> e.EventG
         company_id=cid,
         extra=events._plain(group.extra),
         _links={
-            "self": _link(own),
-            "events": _link(f"{_api(call)}/{cid}/events?event_group_id={gid}{{&start_date,end_date}}", True),
-            "event_chains": _link(f"{_api(call)}/{cid}/event_chains"),
+            "self": link(own),
+            "events": link(f"{v1_root(call)}/{cid}/events?event_group_id={gid}{{&start_date,end_date}}", True),
+            "event_chains": link(f"{v1_root(call)}/{cid}/event_chains"),
         },
     )
 
 
 def _event_group_list(call: Call, company_id: int, admin: bool) -> e.EventGroupList:
-    from chalicelib.api import schemas as s
+    from chalicelib.api.http.schemas import PageQuery
 
-    query = call.query(s.PageQuery)
+    query = call.query(PageQuery)
     companies.get_company(company_id)
     page = events.list_event_groups(company_id, query.page, query.per_page)
     path = f"/admin/{company_id}/event_groups" if admin else f"/{company_id}/event_groups"
     return e.EventGroupList.model_validate(
-        _hal_page(call, path, page, "event_groups", lambda c, g: _event_group(c, g, admin))
+        hal_page(call, path, page, "event_groups", lambda c, g: _event_group(c, g, admin))
     )
 
 
@@ -74,7 +74,7 @@ def _event_group_list(call: Call, company_id: int, admin: bool) -> e.EventGroupL
     scheme=PUBLIC,
     tag=TAG,
     query="PageQuery",
-    response="schemas_events:EventGroupList",
+    response="bookingbug.schemas_events:EventGroupList",
     errors=(404,),
 )
 def public_event_groups(call: Call, company_id: int) -> e.EventGroupList:
@@ -88,7 +88,7 @@ def public_event_groups(call: Call, company_id: int) -> e.EventGroupList:
     summary="One event group",
     scheme=PUBLIC,
     tag=TAG,
-    response="schemas_events:EventGroupOut",
+    response="bookingbug.schemas_events:EventGroupOut",
     errors=(404,),
 )
 def public_event_group(call: Call, company_id: int, event_group_id: int) -> e.EventGroupOut:
@@ -103,7 +103,7 @@ def public_event_group(call: Call, company_id: int, event_group_id: int) -> e.Ev
     scheme=ADMIN,
     tag=TAG,
     query="PageQuery",
-    response="schemas_events:EventGroupList",
+    response="bookingbug.schemas_events:EventGroupList",
     errors=(404,),
 )
 def admin_event_groups(call: Call, company_id: int) -> e.EventGroupList:
@@ -117,8 +117,8 @@ def admin_event_groups(call: Call, company_id: int) -> e.EventGroupList:
     summary="Create an event group",
     scheme=ADMIN,
     tag=TAG,
-    request="schemas_events:EventGroupIn",
-    response="schemas_events:EventGroupOut",
+    request="bookingbug.schemas_events:EventGroupIn",
+    response="bookingbug.schemas_events:EventGroupOut",
     status=201,
     errors=(404,),
 )
@@ -135,7 +135,7 @@ def create_event_group(call: Call, company_id: int) -> e.EventGroupOut:
     summary="One event group",
     scheme=ADMIN,
     tag=TAG,
-    response="schemas_events:EventGroupOut",
+    response="bookingbug.schemas_events:EventGroupOut",
     errors=(404,),
 )
 def admin_event_group(call: Call, company_id: int, event_group_id: int) -> e.EventGroupOut:
@@ -149,8 +149,8 @@ def admin_event_group(call: Call, company_id: int, event_group_id: int) -> e.Eve
     summary="Update an event group (fields given only)",
     scheme=ADMIN,
     tag=TAG,
-    request="schemas_events:EventGroupUpdate",
-    response="schemas_events:EventGroupOut",
+    request="bookingbug.schemas_events:EventGroupUpdate",
+    response="bookingbug.schemas_events:EventGroupOut",
     errors=(404, 409),
 )
 def update_event_group(call: Call, company_id: int, event_group_id: int) -> e.EventGroupOut:
@@ -165,7 +165,7 @@ def update_event_group(call: Call, company_id: int, event_group_id: int) -> e.Ev
     summary="Delete an event group (409 while event chains are in it)",
     scheme=ADMIN,
     tag=TAG,
-    response="schemas_events:EventGroupOut",
+    response="bookingbug.schemas_events:EventGroupOut",
     errors=(404, 409),
 )
 def delete_event_group(call: Call, company_id: int, event_group_id: int) -> e.EventGroupOut:
@@ -183,20 +183,20 @@ def _chain(
     call: Call, chain: EventChain, zone: ZoneInfo, admin: bool = False, created: list[Event] | None = None
 ) -> e.ChainOut:
     cid, chain_id = int(chain.company_id), int(chain.chain_id)
-    api = f"{_api(call)}/{cid}"
+    api = f"{v1_root(call)}/{cid}"
     rules = events.rules(chain)
-    own = f"{_api(call)}/admin/{cid}/event_chains/{chain_id}" if admin else f"{api}/event_chains/{chain_id}"
+    own = f"{v1_root(call)}/admin/{cid}/event_chains/{chain_id}" if admin else f"{api}/event_chains/{chain_id}"
     links = {
-        "self": _link(own),
-        "events": _link(f"{api}/events?event_chain_id={chain_id}{{&start_date,end_date,page,per_page}}", True),
-        "company": _link(f"{_api(call)}/company/{cid}"),
+        "self": link(own),
+        "events": link(f"{api}/events?event_chain_id={chain_id}{{&start_date,end_date,page,per_page}}", True),
+        "company": link(f"{v1_root(call)}/company/{cid}"),
     }
     if rules.course:
-        links["book"] = _link(f"{api}/basket/add_item?event_chain_id={chain_id}")
+        links["book"] = link(f"{api}/basket/add_item?event_chain_id={chain_id}")
     if chain.detail_group_id is not None:
-        links["questions"] = _link(f"{api}/questions?detail_group_id={int(chain.detail_group_id)}")
+        links["questions"] = link(f"{api}/questions?detail_group_id={int(chain.detail_group_id)}")
     if chain.event_group_id is not None:
-        links["event_group"] = _link(f"{api}/event_groups/{int(chain.event_group_id)}")
+        links["event_group"] = link(f"{api}/event_groups/{int(chain.event_group_id)}")
     embedded = None
     if created is not None:
         briefs = [
@@ -256,14 +256,14 @@ def chain_spec(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def _chain_list(call: Call, company_id: int, admin: bool) -> e.ChainList:
-    from chalicelib.api import schemas as s
+    from chalicelib.api.http.schemas import PageQuery
 
-    query = call.query(s.PageQuery)
+    query = call.query(PageQuery)
     zone = events.company_zone(company_id)
     page = events.list_chains(company_id, query.page, query.per_page, admin=admin)
     path = f"/admin/{company_id}/event_chains" if admin else f"/{company_id}/event_chains"
     return e.ChainList.model_validate(
-        _hal_page(call, path, page, "event_chains", lambda c, chain: _chain(c, chain, zone, admin))
+        hal_page(call, path, page, "event_chains", lambda c, chain: _chain(c, chain, zone, admin))
     )
 
 
@@ -275,7 +275,7 @@ def _chain_list(call: Call, company_id: int, admin: bool) -> e.ChainList:
     scheme=PUBLIC,
     tag=TAG,
     query="PageQuery",
-    response="schemas_events:ChainList",
+    response="bookingbug.schemas_events:ChainList",
     errors=(404,),
 )
 def public_event_chains(call: Call, company_id: int) -> e.ChainList:
@@ -289,7 +289,7 @@ def public_event_chains(call: Call, company_id: int) -> e.ChainList:
     summary="One event chain",
     scheme=PUBLIC,
     tag=TAG,
-    response="schemas_events:ChainOut",
+    response="bookingbug.schemas_events:ChainOut",
     errors=(404,),
 )
 def public_event_chain(call: Call, company_id: int, event_chain_id: int) -> e.ChainOut:
@@ -305,7 +305,7 @@ def public_event_chain(call: Call, company_id: int, event_chain_id: int) -> e.Ch
     scheme=ADMIN,
     tag=TAG,
     query="PageQuery",
-    response="schemas_events:ChainList",
+    response="bookingbug.schemas_events:ChainList",
     errors=(404,),
 )
 def admin_event_chains(call: Call, company_id: int) -> e.ChainList:
@@ -319,8 +319,8 @@ def admin_event_chains(call: Call, company_id: int) -> e.ChainList:
     summary="Create an event chain (one-off event, course or recurring event) and its events",
     scheme=ADMIN,
     tag=TAG,
-    request="schemas_events:ChainCreate",
-    response="schemas_events:ChainOut",
+    request="bookingbug.schemas_events:ChainCreate",
+    response="bookingbug.schemas_events:ChainOut",
     status=201,
     errors=(404,),
 )
@@ -337,7 +337,7 @@ def create_event_chain(call: Call, company_id: int) -> e.ChainOut:
     summary="One event chain with its events",
     scheme=ADMIN,
     tag=TAG,
-    response="schemas_events:ChainOut",
+    response="bookingbug.schemas_events:ChainOut",
     errors=(404,),
 )
 def admin_event_chain(call: Call, company_id: int, event_chain_id: int) -> e.ChainOut:
@@ -353,8 +353,8 @@ def admin_event_chain(call: Call, company_id: int, event_chain_id: int) -> e.Cha
     summary="Update an event chain; slots replace the schedule, a slot with bookings is never dropped (409)",
     scheme=ADMIN,
     tag=TAG,
-    request="schemas_events:ChainUpdate",
-    response="schemas_events:ChainOut",
+    request="bookingbug.schemas_events:ChainUpdate",
+    response="bookingbug.schemas_events:ChainOut",
     errors=(404, 409),
 )
 def update_event_chain(call: Call, company_id: int, event_chain_id: int) -> e.ChainOut:
@@ -371,7 +371,7 @@ def update_event_chain(call: Call, company_id: int, event_chain_id: int) -> e.Ch
     summary="Delete an event chain and its events (409 while any has bookings or holds)",
     scheme=ADMIN,
     tag=TAG,
-    response="schemas_events:ChainOut",
+    response="bookingbug.schemas_events:ChainOut",
     errors=(404, 409),
 )
 def delete_event_chain(call: Call, company_id: int, event_chain_id: int) -> e.ChainOut:
@@ -401,20 +401,20 @@ class _Chains:
 
 def _event(call: Call, event: Event, chain: EventChain, zone: ZoneInfo, now: datetime) -> e.EventOut:
     cid, event_id, chain_id = int(event.company_id), int(event.event_id), int(event.chain_id)
-    api = f"{_api(call)}/{cid}"
+    api = f"{v1_root(call)}/{cid}"
     start = events.start_of(event)
     seats = events.availability(event)
     rules = events.rules(chain)
     bookable = seats["bookable"] and event_rules.allows_booking(rules, start, now)
     links = {
-        "self": _link(f"{api}/events/{event_id}"),
-        "event_chain": _link(f"{api}/event_chains/{chain_id}"),
-        "book": _link(f"{api}/basket/add_item?event_id={event_id}&event_chain_id={chain_id}"),
+        "self": link(f"{api}/events/{event_id}"),
+        "event_chain": link(f"{api}/event_chains/{chain_id}"),
+        "book": link(f"{api}/basket/add_item?event_id={event_id}&event_chain_id={chain_id}"),
     }
     if event.event_group_id is not None:
-        links["event_group"] = _link(f"{api}/event_groups/{int(event.event_group_id)}")
+        links["event_group"] = link(f"{api}/event_groups/{int(event.event_group_id)}")
     if rules.detail_group_id is not None:
-        links["questions"] = _link(f"{api}/questions?detail_group_id={rules.detail_group_id}")
+        links["questions"] = link(f"{api}/questions?detail_group_id={rules.detail_group_id}")
     return e.EventOut(
         id=event_id,
         name=chain.name,
@@ -459,8 +459,8 @@ def event_range(start_date: date | None, end_date: date | None, zone: ZoneInfo) 
     summary="Bookable events between two dates (one month by default, at most 93 days), by start",
     scheme=PUBLIC,
     tag=TAG,
-    query="schemas_events:EventsQuery",
-    response="schemas_events:EventList",
+    query="bookingbug.schemas_events:EventsQuery",
+    response="bookingbug.schemas_events:EventList",
     errors=(404,),
 )
 def list_events(call: Call, company_id: int) -> e.EventList:
@@ -494,7 +494,7 @@ def list_events(call: Call, company_id: int) -> e.EventList:
         start_date=first.isoformat(),
         end_date=last.isoformat(),
         _embedded=e.EventEmbedded(events=rendered),
-        _links=_page_links(call, f"/{company_id}/events", page, filters),
+        _links=page_links(call, f"/{company_id}/events", page, filters),
     )
 
 
@@ -505,7 +505,7 @@ def list_events(call: Call, company_id: int) -> e.EventList:
     summary="One event with its spaces and booking link",
     scheme=PUBLIC,
     tag=TAG,
-    response="schemas_events:EventOut",
+    response="bookingbug.schemas_events:EventOut",
     errors=(404,),
 )
 def get_event(call: Call, company_id: int, event_id: int) -> e.EventOut:

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
 
-from chalicelib.api.schemas import Links, Out, Strict
+from chalicelib.api.http.schemas import Links, Out, Strict
 from chalicelib.domain.graphs import ALL_STEPS, GRAPHS
 
 GraphName = Literal[

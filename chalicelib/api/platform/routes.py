@@ -7,15 +7,15 @@ from typing import TYPE_CHECKING
 
 from chalice import Blueprint
 
-from chalicelib.api.http import Call, LazyModule, route
+from chalicelib.api.http.route import Call, LazyModule, route
 from chalicelib.services import companies
 from chalicelib.services.auth import Scheme
 from chalicelib.store.models import Company
 
 if TYPE_CHECKING:
-    from chalicelib.api import schemas as s
+    from chalicelib.api.platform import schemas as s
 else:
-    s = LazyModule("chalicelib.api.schemas")  # built on first request, not at cold start
+    s = LazyModule("chalicelib.api.platform.schemas")  # built on first request, not at cold start
 
 bp = Blueprint(__name__)
 TAG = "platform"
@@ -39,8 +39,8 @@ def _company(company: Company) -> s.PlatformCompany:
     summary="Create a company with its keys and first administrator",
     scheme=Scheme.PLATFORM,
     tag=TAG,
-    request="CompanyCreate",
-    response="IssuedCompany",
+    request="platform.schemas:CompanyCreate",
+    response="platform.schemas:IssuedCompany",
     status=201,
 )
 def create_company(call: Call) -> s.IssuedCompany:
@@ -61,7 +61,7 @@ def create_company(call: Call) -> s.IssuedCompany:
     summary="Read a company (no secrets)",
     scheme=Scheme.PLATFORM,
     tag=TAG,
-    response="PlatformCompany",
+    response="platform.schemas:PlatformCompany",
     errors=(404,),
 )
 def get_company(call: Call, company_id: int) -> s.PlatformCompany:
@@ -75,8 +75,8 @@ def get_company(call: Call, company_id: int) -> s.PlatformCompany:
     summary="Rotate keys; the old ones keep working for a grace period (default 24 h)",
     scheme=Scheme.PLATFORM,
     tag=TAG,
-    request="KeyRotation",
-    response="RotatedKeys",
+    request="platform.schemas:KeyRotation",
+    response="platform.schemas:RotatedKeys",
     status=201,
     errors=(404, 409),
 )

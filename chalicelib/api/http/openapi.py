@@ -1,4 +1,4 @@
-"""The OpenAPI 3.1 document, built from :data:`chalicelib.api.http.OPERATIONS`.
+"""The OpenAPI 3.1 document, built from :data:`chalicelib.api.http.route.OPERATIONS`.
 
 Only ``GET /openapi.json`` and the dev tooling import this module (lazily), so it
 costs nothing at cold start. The output is deterministic: paths, methods,
@@ -16,8 +16,9 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from chalicelib.api.http import JSON_TYPE, XML_TYPES, Operation, resolve
-from chalicelib.api.schemas import ErrorBody
+from chalicelib.api.http.errors import JSON_TYPE, XML_TYPES
+from chalicelib.api.http.route import Operation, resolve
+from chalicelib.api.http.schemas import ErrorBody
 from chalicelib.services.auth import Scheme
 
 OPENAPI_VERSION = "3.1.0"

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, StringConstraints, field_validator
 
-from chalicelib.api.schemas import Links, MinorUnits, Minutes, Name, Out, Strict, Text, _check_storable
+from chalicelib.api.http.schemas import Links, MinorUnits, Minutes, Name, Out, Strict, Text, check_storable
 
 ClockTime = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^([01]?\d|2[0-3]):[0-5]\d$")]
 Id = Annotated[int, Field(gt=0)]
@@ -20,7 +20,7 @@ class _Storable(Strict):
     @field_validator("extra", check_fields=False)
     @classmethod
     def _storable(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        _check_storable(value, depth=0)
+        check_storable(value, depth=0)
         return value
 
 

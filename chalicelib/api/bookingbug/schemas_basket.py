@@ -6,7 +6,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, EmailStr, Field, StringConstraints
 
-from chalicelib.api.schemas import ClientIn, Links, Out, Strict
+from chalicelib.api.bookingbug.schemas import ClientIn
+from chalicelib.api.http.schemas import Links, Out, Strict
 
 Id = Annotated[int, Field(gt=0, le=10**15)]
 NumBook = Annotated[int, Field(ge=1, le=100)]

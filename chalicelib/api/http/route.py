@@ -18,32 +18,31 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from chalice import Response
 from chalice.app import Request
 
-from chalicelib.api.logs import get_logger
+from chalicelib.api.http.errors import JSON_TYPE, error_in, error_response, validation_error
 from chalicelib.domain.errors import (
     BadRequest,
     BookingError,
     PayloadTooLarge,
     UnsupportedMediaType,
-    ValidationFailed,
 )
+from chalicelib.observability import get_logger
 from chalicelib.services.auth import Principal, Scheme, authenticate
 from chalicelib.settings import get_settings
 
 if TYPE_CHECKING:
     from typing import TypeAlias
 
-    from pydantic import BaseModel, ValidationError
+    from pydantic import BaseModel
 
     ModelRef: TypeAlias = type[BaseModel] | str
 
 M = TypeVar("M", bound="BaseModel")
-JSON_TYPE = "application/json"
-XML_TYPES = ("application/xml", "text/xml")
 
-# A ModelRef is a model, or its name in chalicelib.api.schemas ("schemas_v2:Name" for a
-# sibling module, "package.module:Name" elsewhere):
-# routes name their models so that importing the app builds no pydantic model
-# (Lambda cold start is import time). Names are resolved on first use.
+# A ModelRef is a model or its name: "face.module:Name" for a face's model, relative to
+# chalicelib.api ("bookingbug.schemas:ServiceOut", "timekit.schemas:BookingOut"), a bare
+# "Name" for a shared type in chalicelib.api.http.schemas, "chalicelib.x.y:Name" elsewhere.
+# Routes name their models so that importing the app builds no pydantic model
+# (Lambda cold start is import time); a name imports only its own module, on first use.
 
 
 def resolve(ref: ModelRef | None) -> type[BaseModel] | None:
@@ -55,8 +54,10 @@ def resolve(ref: ModelRef | None) -> type[BaseModel] | None:
 @cache
 def _resolve_name(ref: str) -> type[BaseModel]:
     module_name, _, name = ref.rpartition(":")
-    if "." not in module_name:
-        module_name = f"chalicelib.api.{module_name or 'schemas'}"
+    if not module_name:
+        module_name = "chalicelib.api.http.schemas"
+    elif not module_name.startswith("chalicelib."):
+        module_name = f"chalicelib.api.{module_name}"
     module = importlib.import_module(module_name)
     model = getattr(module, name)
     from pydantic import BaseModel
@@ -152,34 +153,6 @@ class Call:
 
 
 View = Callable[..., Any]
-
-
-def error_body(error: BookingError) -> dict[str, Any]:
-    payload: dict[str, Any] = {"code": error.code, "message": error.message}
-    if error.field is not None:
-        payload["field"] = error.field
-    payload.update(error.extra)
-    return {"error": payload}
-
-
-def error_response(error: BookingError, headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        body=error_body(error),
-        status_code=error.status,
-        headers={"Content-Type": JSON_TYPE, **(headers or {})},
-    )
-
-
-def validation_error(exc: ValidationError, prefix: str = "") -> ValidationFailed:
-    problems = exc.errors(include_url=False, include_input=False)
-    first = problems[0]
-    field_path = ".".join(str(part) for part in first["loc"])
-    if prefix:
-        field_path = f"{prefix}.{field_path}" if field_path else prefix
-    details = [{"field": ".".join(str(p) for p in problem["loc"]), "message": problem["msg"]} for problem in problems]
-    return ValidationFailed(
-        f"{field_path or 'body'}: {first['msg']}", field=field_path or None, extra={"details": details}
-    )
 
 
 def headers_of(request: Request) -> Mapping[str, str]:
@@ -296,12 +269,12 @@ def route(
             try:
                 return _run(view, current, raw_path)
             except BookingError as error:
-                return _error_in(produces, error)
+                return error_in(produces, error)
             except Exception:
                 get_logger().exception("unhandled error", extra={"path": current.path})
                 internal = BookingError("an internal error occurred", code="internal_error")
                 internal.status = 500
-                return _error_in(produces, internal)
+                return error_in(produces, internal)
 
         def _run(view: View, current: Request, raw_path: Mapping[str, str]) -> Response:
             from pydantic import ValidationError
@@ -348,15 +321,6 @@ def route(
     return decorate
 
 
-def _error_in(produces: str, error: BookingError) -> Response:
-    """Errors come in the route's own media type: XML routes answer XML errors."""
-    if produces in XML_TYPES:
-        from chalicelib.api import xmlio
-
-        return xmlio.error_response(error)
-    return error_response(error)
-
-
 def _once(call: Call, key: str, fingerprint: Any, registrar: Any, respond: Callable[[], Response]) -> Response:
     """Run the view once per Idempotency-Key; replays carry ``Idempotent-Replayed: true``."""
     from chalicelib.services import idempotency
@@ -391,22 +355,3 @@ def _render(result: Any, status: int, headers: dict[str, str], produces: str) ->
     else:
         body = result
     return Response(body=body, status_code=status, headers={"Content-Type": produces, **headers})
-
-
-def normalise_chalice_errors(event: Any, get_response: Callable[[Any], Response]) -> Response:
-    """Middleware: rewrite errors Chalice produced itself (405, 500) into our shape."""
-    response = get_response(event)
-    body = response.body
-    if response.status_code >= 400 and isinstance(body, dict) and "Code" in body:
-        code = str(body.get("Code", "error"))
-        message = str(body.get("Message", ""))
-        if response.status_code >= 500:
-            message = "an internal error occurred"
-        response.body = {"error": {"code": _snake(code), "message": message}}
-        response.headers["Content-Type"] = JSON_TYPE
-    return response
-
-
-def _snake(name: str) -> str:
-    out = [f"_{ch.lower()}" if ch.isupper() else ch for ch in name.removesuffix("Error")]
-    return "".join(out).lstrip("_")

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint, Response
 
-from chalicelib.api.http import Call, LazyModule, route
+from chalicelib.api.http.route import Call, LazyModule, route
 from chalicelib.domain.errors import NotFound, ValidationFailed
 from chalicelib.services import companies
 from chalicelib.services.auth import Scheme
@@ -15,12 +15,12 @@ from chalicelib.store.models import Booking, Hold
 from chalicelib.store.pages import query_page
 
 if TYPE_CHECKING:
-    from chalicelib.api import schemas_v2 as s
+    from chalicelib.api.timekit import schemas as s
     from chalicelib.domain import graphs as graph_defs
     from chalicelib.services import bookings
     from chalicelib.services import holds as holds_service
 else:
-    s = LazyModule("chalicelib.api.schemas_v2")
+    s = LazyModule("chalicelib.api.timekit.schemas")
     # The engine loads with the first booking request, not at cold start.
     graph_defs = LazyModule("chalicelib.domain.graphs")
     bookings = LazyModule("chalicelib.services.bookings")
@@ -61,7 +61,13 @@ def _graph_out(name: str) -> Any:
 
 
 @route(
-    bp, "/v2/graphs", "GET", summary="Every booking graph as data", scheme=V2, tag=TAG, response="schemas_v2:GraphList"
+    bp,
+    "/v2/graphs",
+    "GET",
+    summary="Every booking graph as data",
+    scheme=V2,
+    tag=TAG,
+    response="timekit.schemas:GraphList",
 )
 def graphs(call: Call) -> Any:
     return s.GraphList(data=[_graph_out(name) for name in graph_defs.GRAPHS])
@@ -74,8 +80,8 @@ def graphs(call: Call) -> Any:
     summary="One graph as JSON, or Graphviz DOT with ?format=dot",
     scheme=V2,
     tag=TAG,
-    query="schemas_v2:GraphQuery",
-    response="schemas_v2:GraphOut",
+    query="timekit.schemas:GraphQuery",
+    response="timekit.schemas:GraphOut",
     also_produces=("text/vnd.graphviz",),
     errors=(404,),
     path_types=NAMES,
@@ -134,9 +140,9 @@ def _new_booking(body: Any) -> bookings.NewBooking:
     summary="Create a booking: it runs its graph's first action",
     scheme=V2,
     tag=TAG,
-    request="schemas_v2:BookingCreate",
+    request="timekit.schemas:BookingCreate",
     idempotent=True,
-    response="schemas_v2:BookingOut",
+    response="timekit.schemas:BookingOut",
     status=201,
     errors=(404, 409),
 )
@@ -197,8 +203,8 @@ def _booking_list(call: Call, filters: dict[str, str], path: str) -> Any:
     summary="Bookings, newest first; search=graph:x;state:y, start/end filters",
     scheme=V2,
     tag=TAG,
-    query="schemas_v2:BookingsQuery",
-    response="schemas_v2:BookingList",
+    query="timekit.schemas:BookingsQuery",
+    response="timekit.schemas:BookingList",
 )
 def list_bookings(call: Call) -> Any:
     return _booking_list(call, _filters(call.query(s.BookingsQuery).search), "/v2/bookings")
@@ -211,8 +217,8 @@ def list_bookings(call: Call) -> Any:
     summary="Group bookings (group_owner) with their seats",
     scheme=V2,
     tag=TAG,
-    query="schemas_v2:BookingsQuery",
-    response="schemas_v2:BookingList",
+    query="timekit.schemas:BookingsQuery",
+    response="timekit.schemas:BookingList",
 )
 def list_groups(call: Call) -> Any:
     filters = {**_filters(call.query(s.BookingsQuery).search), "graph": "group_owner"}
@@ -226,7 +232,7 @@ def list_groups(call: Call) -> Any:
     summary="One group booking with max_seats and current_seats",
     scheme=V2,
     tag=TAG,
-    response="schemas_v2:BookingOut",
+    response="timekit.schemas:BookingOut",
     errors=(404,),
     path_types=NAMES,
 )
@@ -245,8 +251,8 @@ def get_group(call: Call, booking_id: str) -> Any:
     summary="One booking with its logs; include=related_bookings.customers",
     scheme=V2,
     tag=TAG,
-    query="schemas_v2:IncludeQuery",
-    response="schemas_v2:BookingOut",
+    query="timekit.schemas:IncludeQuery",
+    response="timekit.schemas:BookingOut",
     errors=(404,),
     path_types=NAMES,
 )
@@ -263,9 +269,9 @@ def get_booking(call: Call, booking_id: str) -> Any:
     summary="Run an action the booking's graph allows now",
     scheme=V2,
     tag=TAG,
-    request="schemas_v2:ActionIn",
+    request="timekit.schemas:ActionIn",
     idempotent=True,
-    response="schemas_v2:BookingOut",
+    response="timekit.schemas:BookingOut",
     errors=(404, 409, 412),
     path_types=NAMES,
 )
@@ -283,8 +289,8 @@ def act(call: Call, booking_id: str, action: str) -> Any:
     summary="Move a booking in time, keeping lineage",
     scheme=V2,
     tag=TAG,
-    request="schemas_v2:RescheduleIn",
-    response="schemas_v2:BookingOut",
+    request="timekit.schemas:RescheduleIn",
+    response="timekit.schemas:BookingOut",
     status=201,
     errors=(404, 409),
     path_types=NAMES,
@@ -319,9 +325,9 @@ def _reservation(hold: Hold) -> Any:
     summary="Hold seats of a group for the company's reservation_time",
     scheme=V2,
     tag=TAG,
-    request="schemas_v2:ReserveIn",
+    request="timekit.schemas:ReserveIn",
     idempotent=True,
-    response="schemas_v2:ReservationOut",
+    response="timekit.schemas:ReservationOut",
     status=201,
     errors=(404, 409),
 )
@@ -348,8 +354,8 @@ def reserve(call: Call) -> Any:
     summary="Extend a live reservation (at most 3 times)",
     scheme=V2,
     tag=TAG,
-    request="schemas_v2:ExtendIn",
-    response="schemas_v2:ReservationOut",
+    request="timekit.schemas:ExtendIn",
+    response="timekit.schemas:ReservationOut",
     errors=(404, 409),
 )
 def extend(call: Call) -> Any:

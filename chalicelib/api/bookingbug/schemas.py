@@ -1,4 +1,5 @@
-"""Request and response models of the platform and BookingBug catalogue faces.
+"""Request and response models of the BookingBug catalogue face (login, company,
+services, questions, clients).
 
 Models build their validators on first use (``defer_build``) so that importing
 the app stays cheap: Lambda cold start is import time.
@@ -9,88 +10,20 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
+from pydantic import ConfigDict, EmailStr, Field, StringConstraints, field_validator
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Text = Annotated[str, StringConstraints(max_length=10_000)]
-Reference = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Minutes = Annotated[int, Field(gt=0, le=7 * 24 * 60)]
-Seconds = Annotated[int, Field(ge=0, le=10 * 366 * 86_400)]
-MinorUnits = Annotated[int, Field(ge=0, le=100_000_000_00)]
-Count = Annotated[int, Field(ge=0, le=1_000_000)]
-
-
-class Strict(BaseModel):
-    """Requests: unknown fields are refused, so a typo never silently does nothing."""
-
-    model_config = ConfigDict(extra="forbid", defer_build=True, populate_by_name=True)
-
-
-class Out(BaseModel):
-    model_config = ConfigDict(defer_build=True, populate_by_name=True)
-
-
-class ErrorDetail(Out):
-    code: str
-    message: str
-    field: str | None = None
-
-
-class ErrorBody(Out):
-    model_config = ConfigDict(defer_build=True, extra="allow")
-    error: ErrorDetail
-
-
-class Link(Out):
-    href: str
-    templated: bool | None = None
-
-
-Links = dict[str, Link]
-
-
-class Health(Out):
-    status: Literal["ok"]
-
-
-# --- platform ---------------------------------------------------------------
-
-
-class CompanyCreate(Strict):
-    name: Name
-    admin_email: EmailStr
-    admin_password: Annotated[str, StringConstraints(min_length=10, max_length=200)]
-    timezone: Annotated[str, StringConstraints(min_length=1, max_length=64)] = "Europe/London"
-
-
-class AdminOut(Out):
-    email: str
-
-
-class PlatformCompany(Out):
-    id: int
-    name: str
-    app_id: str
-    timezone: str
-    created_at: str
-    admin: AdminOut
-
-
-class IssuedCompany(PlatformCompany):
-    app_key: str
-    api_key: str
-
-
-class KeyRotation(Strict):
-    keys: list[Literal["api_key", "app_key"]] = Field(default=["api_key", "app_key"], min_length=1)
-    grace_seconds: Annotated[int, Field(ge=0, le=7 * 86_400)] | None = None
-
-
-class RotatedKeys(Out):
-    app_key: str | None = None
-    api_key: str | None = None
-    old_keys_retire_at: str
-
+from chalicelib.api.http.schemas import (
+    Links,
+    MinorUnits,
+    Minutes,
+    Name,
+    Out,
+    Reference,
+    Seconds,
+    Strict,
+    Text,
+    check_storable,
+)
 
 # --- login and company --------------------------------------------------------
 
@@ -118,15 +51,6 @@ class CompanyOut(Out):
     timezone: str
     currency_code: str
     links: Links = Field(alias="_links")
-
-
-# --- pagination -----------------------------------------------------------------
-
-
-class PageQuery(Strict):
-    model_config = ConfigDict(extra="ignore", defer_build=True)
-    page: Annotated[int, Field(ge=1, le=100_000)] = 1
-    per_page: Annotated[int, Field(ge=1, le=100)] = 30
 
 
 # --- services -------------------------------------------------------------------
@@ -162,26 +86,8 @@ class ServiceFields(Strict):
     @field_validator("extra")
     @classmethod
     def _storable(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        _check_storable(value, depth=0)
+        check_storable(value, depth=0)
         return value
-
-
-def _check_storable(value: Any, depth: int) -> None:
-    """DynamoDB refuses empty map keys and numbers past 38 digits or 1e126; deep nesting buys nothing but cost."""
-    if depth > 5:
-        raise ValueError("nests deeper than 5 levels")
-    if isinstance(value, int) and not isinstance(value, bool) and len(str(abs(value))) > 38:
-        raise ValueError("numbers have at most 38 digits")
-    if isinstance(value, float) and value != 0 and not 1e-130 <= abs(value) < 1e126:
-        raise ValueError("numbers lie between 1e-130 and 1e126 in magnitude")
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not key or len(key) > 255:
-                raise ValueError("keys must be 1 to 255 characters")
-            _check_storable(item, depth + 1)
-    elif isinstance(value, list):
-        for item in value:
-            _check_storable(item, depth + 1)
 
 
 class ServiceCreate(ServiceFields):

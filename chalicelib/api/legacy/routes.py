@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 
 from chalice import Blueprint, Response
 
-from chalicelib.api.http import XML_TYPES, Call, LazyModule, route, validation_error
+from chalicelib.api.http.errors import XML_TYPES, validation_error
+from chalicelib.api.http.route import Call, LazyModule, route
 from chalicelib.domain.errors import NotFound, UnsupportedMediaType, ValidationFailed
 from chalicelib.services.auth import Scheme
 from chalicelib.store.models import Event, EventChain
@@ -24,15 +25,16 @@ from chalicelib.store.models import Event, EventChain
 if TYPE_CHECKING:
     from xml.etree.ElementTree import Element
 
-    from chalicelib.api import events_v1, xmlio
-    from chalicelib.api import schemas_events as e
+    from chalicelib.api.bookingbug import events as events_v1
+    from chalicelib.api.bookingbug import schemas_events as e
+    from chalicelib.api.legacy import xmlio
     from chalicelib.services import events
 else:
-    e = LazyModule("chalicelib.api.schemas_events")
+    e = LazyModule("chalicelib.api.bookingbug.schemas_events")
     # XML and the events service load with the first legacy request, not at cold start.
-    xmlio = LazyModule("chalicelib.api.xmlio")
+    xmlio = LazyModule("chalicelib.api.legacy.xmlio")
     events = LazyModule("chalicelib.services.events")
-    events_v1 = LazyModule("chalicelib.api.events_v1")
+    events_v1 = LazyModule("chalicelib.api.bookingbug.events")
 
 bp = Blueprint(__name__)
 TAG = "legacy xml"

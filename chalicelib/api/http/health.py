@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.api.logs import get_logger
 from chalicelib.domain.errors import Unavailable
+from chalicelib.observability import get_logger
 from chalicelib.settings import get_settings
 from chalicelib.store import db
 

@@ -1,6 +1,6 @@
 """``GET /openapi.json``: the API's own OpenAPI 3.1 description.
 
-The generator (:mod:`chalicelib.api.openapi`) is imported inside the view, on the
+The generator (:mod:`chalicelib.api.http.openapi`) is imported inside the view, on the
 first request for the document, so it adds nothing to cold start.
 """
 
@@ -10,7 +10,7 @@ from typing import Any
 
 from chalice import Blueprint
 
-from chalicelib.api.http import OPERATIONS, Call, route
+from chalicelib.api.http.route import OPERATIONS, Call, route
 from chalicelib.services.auth import Scheme
 
 bp = Blueprint(__name__)
@@ -35,7 +35,7 @@ def openapi_document(call: Call) -> dict[str, Any]:
     key = (server_url, len(OPERATIONS))
     document = _documents.get(key)
     if document is None:
-        from chalicelib.api.openapi import build_openapi
+        from chalicelib.api.http.openapi import build_openapi
 
         document = build_openapi(OPERATIONS, server_url=server_url)
         if len(_documents) > 16:  # Host is caller-controlled: keep the cache bounded.
