@@ -23,7 +23,7 @@ from datetime import date
 from typing import Any
 
 from chalicelib.domain.graphs import AUTO_COMPLETE_AFTER_SECONDS
-from chalicelib.services.outbox import RETENTION_SECONDS
+from chalicelib.services.messaging.outbox import RETENTION_SECONDS
 
 FIRST_YEAR = 2000
 LAST_YEAR = 2199

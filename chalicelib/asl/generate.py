@@ -2,7 +2,7 @@
 
 One state machine per graph (``infra/statemachines/<graph>.asl.json``, written by
 ``make asl``). It runs one ACTION on an existing booking, exactly as
-``chalicelib.services.bookings._apply`` does, with DynamoDB service integrations
+``chalicelib.services.selling.bookings._apply`` does, with DynamoDB service integrations
 only (JSONPath ASL, no Lambda):
 
 Input::
@@ -66,7 +66,7 @@ from typing import Any, Literal
 from chalicelib.asl.calendar import clock_states, due_states
 from chalicelib.domain.graphs import AUTO_COMPLETE_SETTING, GRAPHS, Action, Graph, Seats
 from chalicelib.domain.transitions import LogEntry, Plan, plan
-from chalicelib.services.bookings import MAX_SHARDS, SEAT_HOLDING_STATES
+from chalicelib.services.selling.bookings import MAX_SHARDS, SEAT_HOLDING_STATES
 from chalicelib.store import keys, schema
 from chalicelib.store.models import BookingLog, Item, OutboxEvent
 

@@ -15,21 +15,22 @@ from chalicelib.api.http.errors import JSON_TYPE
 from chalicelib.api.http.hal import link, v1_root
 from chalicelib.api.http.route import Call, LazyModule, route
 from chalicelib.domain.errors import NotFound, Unauthorized, ValidationFailed
-from chalicelib.services import auth
-from chalicelib.services.auth import Scheme
+from chalicelib.services.identity import auth
+from chalicelib.services.identity.auth import Scheme
 from chalicelib.store import db
 from chalicelib.store.models import Basket, Purchase
 
 if TYPE_CHECKING:
     from chalicelib.api.bookingbug import schemas_basket as b
-    from chalicelib.services import baskets, capacity, events, holds
+    from chalicelib.services.catalogue import events
+    from chalicelib.services.selling import baskets, capacity, holds
 else:
     b = LazyModule("chalicelib.api.bookingbug.schemas_basket")  # built on first request, not at cold start
     # The basket's services load on first use too (they pull in the booking engine).
-    baskets = LazyModule("chalicelib.services.baskets")
-    capacity = LazyModule("chalicelib.services.capacity")
-    events = LazyModule("chalicelib.services.events")
-    holds = LazyModule("chalicelib.services.holds")
+    baskets = LazyModule("chalicelib.services.selling.baskets")
+    capacity = LazyModule("chalicelib.services.selling.capacity")
+    events = LazyModule("chalicelib.services.catalogue.events")
+    holds = LazyModule("chalicelib.services.selling.holds")
 
 bp = Blueprint(__name__)
 TAG = "bookingbug basket"

@@ -10,8 +10,9 @@ from chalice import Blueprint, Response
 
 from chalicelib.api.http.hal import hal_page, link, v1_root
 from chalicelib.api.http.route import Call, LazyModule, route
-from chalicelib.services import catalogue, companies
-from chalicelib.services.auth import Scheme
+from chalicelib.services.catalogue import catalogue
+from chalicelib.services.identity import companies
+from chalicelib.services.identity.auth import Scheme
 from chalicelib.store.models import Client, QuestionGroup, Service
 
 if TYPE_CHECKING:

@@ -11,21 +11,22 @@ from chalice import Blueprint
 from chalicelib.api.http.hal import hal_page, link, page_links, v1_root
 from chalicelib.api.http.route import Call, LazyModule, route
 from chalicelib.domain.errors import ValidationFailed
-from chalicelib.services.auth import Scheme
+from chalicelib.services.identity.auth import Scheme
 from chalicelib.store import db
 from chalicelib.store.models import Event, EventChain, EventGroup
 
 if TYPE_CHECKING:
     from chalicelib.api.bookingbug import schemas_events as e
     from chalicelib.domain import event_rules, recurrence
-    from chalicelib.services import companies, events
+    from chalicelib.services.catalogue import events
+    from chalicelib.services.identity import companies
 else:
     e = LazyModule("chalicelib.api.bookingbug.schemas_events")  # built on first request, not at cold start
     # The services (and rrule behind them) load on first use too: they cost ~70 ms of cold start.
     event_rules = LazyModule("chalicelib.domain.event_rules")
     recurrence = LazyModule("chalicelib.domain.recurrence")
-    companies = LazyModule("chalicelib.services.companies")
-    events = LazyModule("chalicelib.services.events")
+    companies = LazyModule("chalicelib.services.identity.companies")
+    events = LazyModule("chalicelib.services.catalogue.events")
 
 bp = Blueprint(__name__)
 TAG = "bookingbug events"

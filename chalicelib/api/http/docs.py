@@ -11,7 +11,7 @@ from typing import Any
 from chalice import Blueprint
 
 from chalicelib.api.http.route import OPERATIONS, Call, route
-from chalicelib.services.auth import Scheme
+from chalicelib.services.identity.auth import Scheme
 
 bp = Blueprint(__name__)
 TAG = "docs"

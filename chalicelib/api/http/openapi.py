@@ -19,7 +19,7 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 from chalicelib.api.http.errors import JSON_TYPE, XML_TYPES
 from chalicelib.api.http.route import Operation, resolve
 from chalicelib.api.http.schemas import ErrorBody
-from chalicelib.services.auth import Scheme
+from chalicelib.services.identity.auth import Scheme
 
 OPENAPI_VERSION = "3.1.0"
 TITLE = "Booking engine"

@@ -26,7 +26,7 @@ from chalicelib.domain.errors import (
     UnsupportedMediaType,
 )
 from chalicelib.observability import get_logger
-from chalicelib.services.auth import Principal, Scheme, authenticate
+from chalicelib.services.identity.auth import Principal, Scheme, authenticate
 from chalicelib.settings import get_settings
 
 if TYPE_CHECKING:
@@ -323,7 +323,7 @@ def route(
 
 def _once(call: Call, key: str, fingerprint: Any, registrar: Any, respond: Callable[[], Response]) -> Response:
     """Run the view once per Idempotency-Key; replays carry ``Idempotent-Replayed: true``."""
-    from chalicelib.services import idempotency
+    from chalicelib.services.selling import idempotency
 
     ran: list[bool] = []
 

@@ -19,7 +19,7 @@ from chalice import Blueprint, Response
 from chalicelib.api.http.errors import XML_TYPES, validation_error
 from chalicelib.api.http.route import Call, LazyModule, route
 from chalicelib.domain.errors import NotFound, UnsupportedMediaType, ValidationFailed
-from chalicelib.services.auth import Scheme
+from chalicelib.services.identity.auth import Scheme
 from chalicelib.store.models import Event, EventChain
 
 if TYPE_CHECKING:
@@ -28,12 +28,12 @@ if TYPE_CHECKING:
     from chalicelib.api.bookingbug import events as events_v1
     from chalicelib.api.bookingbug import schemas_events as e
     from chalicelib.api.legacy import xmlio
-    from chalicelib.services import events
+    from chalicelib.services.catalogue import events
 else:
     e = LazyModule("chalicelib.api.bookingbug.schemas_events")
     # XML and the events service load with the first legacy request, not at cold start.
     xmlio = LazyModule("chalicelib.api.legacy.xmlio")
-    events = LazyModule("chalicelib.services.events")
+    events = LazyModule("chalicelib.services.catalogue.events")
     events_v1 = LazyModule("chalicelib.api.bookingbug.events")
 
 bp = Blueprint(__name__)

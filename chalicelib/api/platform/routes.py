@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 from chalice import Blueprint
 
 from chalicelib.api.http.route import Call, LazyModule, route
-from chalicelib.services import companies
-from chalicelib.services.auth import Scheme
+from chalicelib.services.identity import companies
+from chalicelib.services.identity.auth import Scheme
 from chalicelib.store.models import Company
 
 if TYPE_CHECKING:

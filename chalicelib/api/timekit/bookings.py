@@ -8,8 +8,8 @@ from chalice import Blueprint, Response
 
 from chalicelib.api.http.route import Call, LazyModule, route
 from chalicelib.domain.errors import NotFound, ValidationFailed
-from chalicelib.services import companies
-from chalicelib.services.auth import Scheme
+from chalicelib.services.identity import companies
+from chalicelib.services.identity.auth import Scheme
 from chalicelib.store import db, keys
 from chalicelib.store.models import Booking, Hold
 from chalicelib.store.pages import query_page
@@ -17,14 +17,14 @@ from chalicelib.store.pages import query_page
 if TYPE_CHECKING:
     from chalicelib.api.timekit import schemas as s
     from chalicelib.domain import graphs as graph_defs
-    from chalicelib.services import bookings
-    from chalicelib.services import holds as holds_service
+    from chalicelib.services.selling import bookings
+    from chalicelib.services.selling import holds as holds_service
 else:
     s = LazyModule("chalicelib.api.timekit.schemas")
     # The engine loads with the first booking request, not at cold start.
     graph_defs = LazyModule("chalicelib.domain.graphs")
-    bookings = LazyModule("chalicelib.services.bookings")
-    holds_service = LazyModule("chalicelib.services.holds")
+    bookings = LazyModule("chalicelib.services.selling.bookings")
+    holds_service = LazyModule("chalicelib.services.selling.holds")
 
 bp = Blueprint(__name__)
 TAG = "timekit"

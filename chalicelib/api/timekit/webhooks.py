@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from chalice import Blueprint
 
 from chalicelib.api.http.route import Call, LazyModule, route
-from chalicelib.services.auth import Scheme
+from chalicelib.services.identity.auth import Scheme
 
 if TYPE_CHECKING:
     from chalicelib.api.timekit import schemas_webhooks as s
@@ -26,7 +26,7 @@ def _cid(call: Call) -> int:
 
 
 def _out(webhook: Any, *, with_secret: bool = False) -> Any:
-    from chalicelib.services import webhooks
+    from chalicelib.services.messaging import webhooks
 
     return s.WebhookOut(data=s.WebhookData.model_validate(webhooks.view(webhook, with_secret=with_secret)))
 
@@ -43,7 +43,7 @@ def _out(webhook: Any, *, with_secret: bool = False) -> Any:
     status=201,
 )
 def create_webhook(call: Call) -> Any:
-    from chalicelib.services import webhooks
+    from chalicelib.services.messaging import webhooks
 
     body = call.body(s.WebhookIn)
     return _out(webhooks.create(_cid(call), body.url, body.events, body.enabled), with_secret=True)
@@ -59,7 +59,7 @@ def create_webhook(call: Call) -> Any:
     response="timekit.schemas_webhooks:WebhookList",
 )
 def list_webhooks(call: Call) -> Any:
-    from chalicelib.services import webhooks
+    from chalicelib.services.messaging import webhooks
 
     return s.WebhookList(data=[s.WebhookData.model_validate(webhooks.view(w)) for w in webhooks.of_company(_cid(call))])
 
@@ -76,7 +76,7 @@ def list_webhooks(call: Call) -> Any:
     path_types=IDS,
 )
 def get_webhook(call: Call, webhook_id: int) -> Any:
-    from chalicelib.services import webhooks
+    from chalicelib.services.messaging import webhooks
 
     return _out(webhooks.get(_cid(call), webhook_id))
 
@@ -94,7 +94,7 @@ def get_webhook(call: Call, webhook_id: int) -> Any:
     path_types=IDS,
 )
 def update_webhook(call: Call, webhook_id: int) -> Any:
-    from chalicelib.services import webhooks
+    from chalicelib.services.messaging import webhooks
 
     body = call.body(s.WebhookUpdate)
     return _out(webhooks.update(_cid(call), webhook_id, url=body.url, events=body.events, enabled=body.enabled))
@@ -112,7 +112,7 @@ def update_webhook(call: Call, webhook_id: int) -> Any:
     path_types=IDS,
 )
 def delete_webhook(call: Call, webhook_id: int) -> Any:
-    from chalicelib.services import webhooks
+    from chalicelib.services.messaging import webhooks
 
     webhook = webhooks.get(_cid(call), webhook_id)
     webhooks.delete(_cid(call), webhook_id)
@@ -132,14 +132,14 @@ def delete_webhook(call: Call, webhook_id: int) -> Any:
     path_types=IDS,
 )
 def rotate_webhook_secret(call: Call, webhook_id: int) -> Any:
-    from chalicelib.services import webhooks
+    from chalicelib.services.messaging import webhooks
 
     body = call.body(s.RotateIn)
     return _out(webhooks.rotate_secret(_cid(call), webhook_id, body.grace_seconds), with_secret=True)
 
 
 def _delivery(delivery: Any) -> Any:
-    from chalicelib.services import webhooks
+    from chalicelib.services.messaging import webhooks
 
     return s.DeliveryData.model_validate(webhooks.delivery_view(delivery))
 
@@ -157,7 +157,7 @@ def _delivery(delivery: Any) -> Any:
     path_types=IDS,
 )
 def list_deliveries(call: Call, webhook_id: int) -> Any:
-    from chalicelib.services import webhooks
+    from chalicelib.services.messaging import webhooks
 
     limit = call.query(s.DeliveriesQuery).limit
     return s.DeliveryList(data=[_delivery(d) for d in webhooks.deliveries(_cid(call), webhook_id, limit)])
@@ -176,7 +176,7 @@ def list_deliveries(call: Call, webhook_id: int) -> Any:
     path_types=IDS,
 )
 def replay_delivery(call: Call, webhook_id: int, delivery_id: str) -> Any:
-    from chalicelib.services import delivery, webhooks
+    from chalicelib.services.messaging import delivery, webhooks
 
     replayed = delivery.replay(_cid(call), webhook_id, delivery_id)
     return s.DeliveryOut(data=_delivery(webhooks.get_delivery(_cid(call), webhook_id, replayed.event_id)))

@@ -18,7 +18,7 @@ from pynamodb.expressions.update import Action
 
 from chalicelib.domain import webhooks as rules
 from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
-from chalicelib.fanout_wiring import EVENT_TYPES
+from chalicelib.services.messaging.fanout_wiring import EVENT_TYPES
 from chalicelib.settings import get_settings
 from chalicelib.store import db, keys
 from chalicelib.store.models import Webhook, WebhookDelivery

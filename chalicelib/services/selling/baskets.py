@@ -29,8 +29,11 @@ from chalicelib.domain import event_rules, pricing, slot_rules
 from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.domain.event_rules import BookingRules
 from chalicelib.domain.slot_rules import SlotRules
-from chalicelib.services import bookings, capacity, catalogue, companies, events, holds, outbox, slots
-from chalicelib.services.auth import new_basket_token
+from chalicelib.services.catalogue import catalogue, events
+from chalicelib.services.identity import companies
+from chalicelib.services.identity.auth import new_basket_token
+from chalicelib.services.messaging import outbox
+from chalicelib.services.selling import bookings, capacity, holds, slots
 from chalicelib.store import db, keys
 from chalicelib.store.models import (
     Basket,

@@ -21,7 +21,8 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.errors import Conflict, NotFound
-from chalicelib.services import capacity, outbox
+from chalicelib.services.messaging import outbox
+from chalicelib.services.selling import capacity
 from chalicelib.store import db, keys
 from chalicelib.store.models import Hold
 

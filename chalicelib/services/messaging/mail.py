@@ -5,7 +5,7 @@ An event from the email queue names the steps its action ran (``notify``); each 
 ``notify_customer_by_email`` (to the booking's customer) becomes one templated
 email. A marker item written put-if-absent before sending makes a twice-delivered
 event one email; a failed send removes it and the message is retried. Deployed,
-SES sends the template (:mod:`chalicelib.mail_templates`); the local stage writes
+SES sends the template (:mod:`chalicelib.services.messaging.mail_templates`); the local stage writes
 an .eml file to ``MAIL_DIR`` instead.
 """
 
@@ -21,10 +21,10 @@ from typing import Any
 
 from pynamodb.exceptions import PutError
 
-from chalicelib import mail_templates as templates
 from chalicelib.domain.graphs import GRAPHS, Step
-from chalicelib.fanout_wiring import EMAIL_EVENT_TYPES
 from chalicelib.observability import get_logger
+from chalicelib.services.messaging import mail_templates as templates
+from chalicelib.services.messaging.fanout_wiring import EMAIL_EVENT_TYPES
 from chalicelib.settings import get_settings
 from chalicelib.store import db, keys
 from chalicelib.store.models import Company, MailSent

@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from chalicelib.domain import slot_rules
 from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.domain.slot_rules import SlotRules
-from chalicelib.services import catalogue, events
+from chalicelib.services.catalogue import catalogue, events
 from chalicelib.store import keys
 from chalicelib.store.models import Service
 

@@ -112,7 +112,7 @@ def rotate_keys(company_id: int, kinds: set[str], grace_seconds: int | None) -> 
             _rotate(tx, company, kinds, issued, retires_at, now)
     except TransactWriteError:
         raise Conflict("the keys were rotated concurrently; read the company and retry") from None
-    from chalicelib.services.auth import forget_cached_keys
+    from chalicelib.services.identity.auth import forget_cached_keys
 
     forget_cached_keys()  # this process sees the retirement at once; others within KEY_CACHE_SECONDS
     return IssuedKeys(app_key=issued.get("app"), api_key=issued.get("api"), old_keys_retire_at=retires_at)
@@ -152,7 +152,7 @@ class Session:
 
 def login(email: str, password: str, company_id: int | None) -> Session:
     """Exchange an administrator's email and password for an Auth-Token."""
-    from chalicelib.services.auth import find_login
+    from chalicelib.services.identity.auth import find_login
 
     found = find_login(email, password, company_id)
     if found is None:

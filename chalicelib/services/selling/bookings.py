@@ -23,7 +23,8 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.domain.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
 from chalicelib.domain.graphs import GRAPHS, Graph, Seats, Step
 from chalicelib.domain.transitions import Due, LogEntry, Plan, next_timer, parse_duration, plan
-from chalicelib.services import capacity, holds, outbox
+from chalicelib.services.messaging import outbox
+from chalicelib.services.selling import capacity, holds
 from chalicelib.store import db, keys
 from chalicelib.store.models import Booking, BookingLog, Hold
 

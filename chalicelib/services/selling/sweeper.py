@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from chalicelib.services import bookings, holds
+from chalicelib.services.selling import bookings, holds
 from chalicelib.store import db, keys
 from chalicelib.store.models import Booking, Hold, Item
 

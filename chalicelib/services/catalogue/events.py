@@ -25,7 +25,8 @@ from chalicelib.domain import recurrence
 from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.domain.event_rules import BookingRules
 from chalicelib.domain.recurrence import Occurrence, Repeat, Schedule, Slot
-from chalicelib.services import capacity, outbox
+from chalicelib.services.messaging import outbox
+from chalicelib.services.selling import capacity
 from chalicelib.store import db, keys
 from chalicelib.store.models import Event, EventChain, EventGroup, QuestionGroup
 from chalicelib.store.pages import Page, query_all, query_page
@@ -69,7 +70,7 @@ _SCHEDULE_FIELDS = frozenset({"repeat", "start_date", "end_date", "time", "durat
 
 
 def company_zone(company_id: int) -> ZoneInfo:
-    from chalicelib.services import companies
+    from chalicelib.services.identity import companies
 
     return ZoneInfo(companies.get_company(company_id).timezone)
 

@@ -400,7 +400,7 @@ def lapsed_holds(capacity_id: str, now: float | None = None) -> list[Hold]:
 
 def reclaim_lapsed_holds(capacity_id: str) -> int:
     """Release the seats of lapsed holds on one capacity now; how many holds were released."""
-    from chalicelib.services import holds
+    from chalicelib.services.selling import holds
 
     released = 0
     for hold in lapsed_holds(capacity_id):

@@ -28,7 +28,7 @@ from typing import Any
 from chalicelib.domain import webhooks as rules
 from chalicelib.domain.errors import NotFound, ValidationFailed
 from chalicelib.observability import get_logger
-from chalicelib.services import fanout, webhooks
+from chalicelib.services.messaging import fanout, webhooks
 from chalicelib.store import db
 from chalicelib.store.models import Webhook, WebhookDelivery
 

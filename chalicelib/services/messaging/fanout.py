@@ -21,8 +21,8 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Protocol
 
-from chalicelib import fanout_wiring as wiring
 from chalicelib.observability import get_logger
+from chalicelib.services.messaging import fanout_wiring as wiring
 from chalicelib.settings import get_settings
 
 # --- clock (tests travel in time through it) -------------------------------------------------------
