@@ -36,7 +36,7 @@ Input::
    fails ``StateConflict``; a transaction conflict is tried again.
 
 "Now" is ``$$.State.EnteredTime`` in the engine's format (``db.iso``); the dates
-the mirrors need are computed by :mod:`chalicelib.asl.calendar` (table look-ups
+the mirrors need are computed by :mod:`devtools.asl.calendar` (table look-ups
 and additions: ASL has no date functions).
 
 What it does not cover, and why (see also :data:`UNMIRRORED`):
@@ -63,12 +63,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from chalicelib.asl.calendar import clock_states, due_states
 from chalicelib.domain.graphs import AUTO_COMPLETE_SETTING, GRAPHS, Action, Graph, Seats
 from chalicelib.domain.transitions import LogEntry, Plan, plan
 from chalicelib.services.selling.bookings import MAX_SHARDS, SEAT_HOLDING_STATES
 from chalicelib.store import keys, schema
 from chalicelib.store.models import BookingLog, Item, OutboxEvent
+from devtools.asl.calendar import clock_states, due_states
 
 TABLE = "${TableName}"
 STATEMACHINES_DIR = Path("infra/statemachines")
