@@ -423,10 +423,10 @@ def test_an_action_retried_after_a_transaction_conflict_succeeds_once(
     from botocore.exceptions import ClientError
     from pynamodb.exceptions import TransactWriteError
 
-    from chalicelib.services.selling import capacity
+    from chalicelib.store import transact
 
     booking = _book(api, tenant)
-    real = capacity.transaction
+    real = transact.transaction
     commits = {"count": 0}
 
     class ConflictOnce:
@@ -445,7 +445,7 @@ def test_an_action_retried_after_a_transaction_conflict_succeeds_once(
                 raise TransactWriteError("conflict", ClientError(error, "TransactWriteItems"))
             return self.tx.__exit__(*exc)
 
-    monkeypatch.setattr(capacity, "transaction", ConflictOnce)
+    monkeypatch.setattr(transact, "transaction", ConflictOnce)
     confirmed = api.put(f"/v2/bookings/{booking['id']}/confirm", {}, tenant.v2)
     assert confirmed.status == 200 and confirmed.body["data"]["state"] == "confirmed"
     assert commits["count"] == 2

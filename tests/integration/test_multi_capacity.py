@@ -13,6 +13,7 @@ from chalicelib.domain.errors import Conflict
 from chalicelib.services.identity import companies
 from chalicelib.services.selling import bookings, capacity, holds
 from chalicelib.services.selling.bookings import NewBooking
+from chalicelib.store import transact
 from chalicelib.store.models import Booking
 from tests.integration.test_seat_races import _hammer
 
@@ -27,7 +28,7 @@ def company_id(ddb_table: str) -> int:
 
 
 def _open(company_id: int, capacity_id: str, seats: int, shards: int = 1) -> None:
-    capacity.run(lambda tx: capacity.open_capacity(tx, capacity_id, company_id, seats, shards))
+    transact.run(lambda tx: capacity.open_capacity(tx, capacity_id, company_id, seats, shards))
 
 
 def _asks(names: list[str], seats: int = 1, shards: int = 1) -> list[holds.HoldAsk]:
@@ -84,7 +85,7 @@ def test_held_seats_become_a_booking_that_releases_them_once(company_id: int) ->
     (hold,) = holds.place_many(company_id, [holds.HoldAsk("EVENT-1", 2, 1, {})], 900)
     new = NewBooking(graph="instant", event=EVENT, customer={"name": "Ann", "email": "ann@example.com"})
     booking, writes = bookings.from_hold(company_id, new, hold, time.time())
-    capacity.run(writes)
+    transact.run(writes)
     stored = bookings.get(company_id, booking.booking_id)
     assert (stored.state, stored.capacity_id, int(stored.seats)) == ("confirmed", "EVENT-1", 2)
     seats = capacity.read("EVENT-1", 1)
@@ -104,6 +105,6 @@ def test_a_lapsed_hold_cannot_become_a_booking(company_id: int, monkeypatch: Any
     monkeypatch.setattr(time, "time", lambda: real() + 61)
     _booking, writes = bookings.from_hold(company_id, NewBooking(graph="instant", event=EVENT), hold, time.time())
     with pytest.raises(TransactWriteError) as error:
-        capacity.run(writes)
-    assert capacity.failed_condition(error.value)
+        transact.run(writes)
+    assert transact.failed_condition(error.value)
     assert capacity.read("EVENT-2", 1).booked == 0

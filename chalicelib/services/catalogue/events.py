@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain import recurrence
@@ -30,6 +30,7 @@ from chalicelib.services.selling import capacity
 from chalicelib.store import db, keys
 from chalicelib.store.models import Event, EventChain, EventGroup, QuestionGroup
 from chalicelib.store.pages import Page, query_all, query_page
+from chalicelib.store.transact import OnConditionFailed, transact
 
 SESSION_TYPES = {"event": 0, "course": 1, "recurring_event": 2}
 MAX_SHARDS = 10
@@ -385,26 +386,26 @@ class _Op:
     write: Callable[[TransactWrite], None]
 
 
-def _commit(ops: Sequence[_Op]) -> None:
+def _commit(ops: Sequence[_Op], on_condition_failed: OnConditionFailed | None = None) -> None:
     """Pack the writes into as few transactions as fit (<= 100 items each), in order."""
     batch: list[_Op] = []
     size = 0
     for op in ops:
         if batch and size + op.items > TRANSACTION_ITEMS:
-            _run(batch)
+            _run(batch, on_condition_failed)
             batch, size = [], 0
         batch.append(op)
         size += op.items
     if batch:
-        _run(batch)
+        _run(batch, on_condition_failed)
 
 
-def _run(batch: Sequence[_Op]) -> None:
+def _run(batch: Sequence[_Op], on_condition_failed: OnConditionFailed | None) -> None:
     def build(tx: TransactWrite) -> None:
         for op in batch:
             op.write(tx)
 
-    capacity.run(build)
+    transact(build, on_condition_failed)
 
 
 def _new_event(chain: EventChain, event_id: int, occurrence: Occurrence) -> Event:
@@ -579,15 +580,13 @@ def _change_event(event: Event, *, spaces: int, duration: int, group: int | None
 
 
 def _commit_edit(ops: Sequence[_Op]) -> None:
-    try:
-        _commit(ops)
-    except TransactWriteError as error:
-        if capacity.failed_condition(error):
-            raise Conflict(
-                "seats or the chain changed while it was edited (a booking arrived?); read it and retry",
-                code="version_conflict",
-            ) from None
-        raise
+    _commit(
+        ops,
+        lambda _: Conflict(
+            "seats or the chain changed while it was edited (a booking arrived?); read it and retry",
+            code="version_conflict",
+        ),
+    )
 
 
 def delete_chain(company_id: int, chain_id: int) -> EventChain:

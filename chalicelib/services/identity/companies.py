@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
@@ -14,7 +14,8 @@ from chalicelib.domain import secrets
 from chalicelib.domain.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from chalicelib.settings import get_settings
 from chalicelib.store import db, keys
-from chalicelib.store.models import AdminLogin, ApiKey, AuthToken, Company, Item
+from chalicelib.store.models import AdminLogin, ApiKey, AuthToken, Company
+from chalicelib.store.transact import transact
 
 
 @dataclass(frozen=True)
@@ -68,11 +69,14 @@ def create_company(name: str, admin_email: str, admin_password: str, timezone: s
         email=admin_email.lower(),
         password_hash=secrets.hash_password(admin_password, n=settings.password_hash_n),
     )
-    with TransactWrite(connection=Item._get_connection().connection) as tx:
+
+    def build(tx: TransactWrite) -> None:
         tx.save(company, condition=Company.pk.does_not_exist())
         tx.save(login, condition=AdminLogin.pk.does_not_exist())
         for raw, kind in ((api_key, "api"), (app_key, "app")):
             tx.save(_key_item(raw, kind, company_id, app_id, now), condition=ApiKey.pk.does_not_exist())
+
+    transact(build)
     return NewCompany(company, IssuedKeys(app_key=app_key, api_key=api_key))
 
 
@@ -107,11 +111,10 @@ def rotate_keys(company_id: int, kinds: set[str], grace_seconds: int | None) -> 
     retires_at = int(time.time()) + grace
     now = db.iso(db.utcnow())
     issued: dict[str, str] = {}
-    try:
-        with TransactWrite(connection=Item._get_connection().connection) as tx:
-            _rotate(tx, company, kinds, issued, retires_at, now)
-    except TransactWriteError:
-        raise Conflict("the keys were rotated concurrently; read the company and retry") from None
+    transact(
+        lambda tx: _rotate(tx, company, kinds, issued, retires_at, now),
+        lambda _: Conflict("the keys were rotated concurrently; read the company and retry"),
+    )
     from chalicelib.services.identity.auth import forget_cached_keys
 
     forget_cached_keys()  # this process sees the retirement at once; others within KEY_CACHE_SECONDS

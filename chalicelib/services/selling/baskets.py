@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain import event_rules, pricing, slot_rules
@@ -46,6 +46,7 @@ from chalicelib.store.models import (
     Purchase,
     PurchaseLink,
 )
+from chalicelib.store.transact import Refusal, transact
 
 # Checkout writes, per hold: the hold, its shard (one unless split), the booking, its log
 # and its outbox event (5); plus the purchase, its link, the basket and purchase.completed
@@ -308,12 +309,15 @@ def add_item(company_id: int, basket_id: str | None, picked: Picked, num_book: i
             )
 
     hold_seconds = int(company.hold_time or 900)
-    try:
-        holds.place_many(company_id, asks, hold_seconds, basket_id=basket.basket_id, extra_writes=basket_write)
-    except TransactWriteError as error:
-        if capacity.failed_condition(error):
-            raise Conflict("the basket changed meanwhile (checked out or full)", code="basket_changed") from None
-        raise
+    changed = Conflict("the basket changed meanwhile (checked out or full)", code="basket_changed")
+    holds.place_many(
+        company_id,
+        asks,
+        hold_seconds,
+        basket_id=basket.basket_id,
+        extra_writes=basket_write,
+        on_condition_failed=lambda _: changed,
+    )
     return get(company_id, basket.basket_id), token
 
 
@@ -338,12 +342,7 @@ def remove_item(company_id: int, basket_id: str, item_id: str) -> Basket:
             condition=(Basket.status == "open") & Basket.items[item_id].exists(),
         )
 
-    try:
-        capacity.run(build)
-    except TransactWriteError as error:
-        if capacity.failed_condition(error):
-            raise Conflict("the basket changed meanwhile; read it and retry", code="basket_changed") from None
-        raise
+    transact(build, lambda _: Conflict("the basket changed meanwhile; read it and retry", code="basket_changed"))
     return get(company_id, basket_id)
 
 
@@ -626,19 +625,12 @@ def _commit(
             _count_update(tx, company_id, unit, email, spaces, limit)
         outbox.add(tx, "purchase.completed", company_id, purchase_id, snapshot(purchase))
 
-    try:
-        capacity.run(build)
-    except TransactWriteError as error:
-        raise _why_refused(error, company_id, basket, counts, email) from None
+    transact(build, lambda refused: _why_refused(refused, basket, counts))
     return purchase
 
 
-def _why_refused(
-    error: TransactWriteError, company_id: int, basket: Basket, counts: Mapping[str, tuple[int, int]], email: str
-) -> Exception:
-    failed = capacity.failed_condition(error)
-    if not failed:
-        return error
+def _why_refused(refused: Refusal, basket: Basket, counts: Mapping[str, tuple[int, int]]) -> Exception:
+    failed = refused.keys
     pks = {key[0] for key in failed if key}
     sks = {key[1] for key in failed if key}
     if basket.pk in pks:
@@ -743,9 +735,5 @@ def _cancel_purchase(company_id: int, purchase: Purchase, now: datetime) -> None
             tx, "purchase.cancelled", company_id, purchase.purchase_id, snapshot(purchase) | {"status": "cancelled"}
         )
 
-    try:
-        capacity.run(build)
-    except TransactWriteError as error:
-        if not capacity.failed_condition(error):
-            raise
-        # another request cancelled it first; the bookings are resumed below
+    # Refused: another request cancelled it first; the bookings are resumed below.
+    transact(build, lambda _: None)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action as UpdateAction
 from pynamodb.transactions import TransactWrite
@@ -27,6 +27,7 @@ from chalicelib.services.messaging import outbox
 from chalicelib.services.selling import capacity, holds
 from chalicelib.store import db, keys
 from chalicelib.store.models import Booking, BookingLog, Hold
+from chalicelib.store.transact import Refusal, transact
 
 SEAT_HOLDING_STATES = frozenset({"confirmed", "tentative", "paid"})
 CASCADE_BATCH = 25  # seat bookings per transaction: 3 items each plus shard updates stay under 100
@@ -206,7 +207,7 @@ def create(company_id: int, new: NewBooking) -> Booking:
         assert owner is not None
         _take_seats(booking, owner, new, base_writes)
     else:
-        capacity.run(base_writes)
+        transact(base_writes)
     booking.fresh_logs = [{**_plain(entry), "created_at": log.created_at} for entry in log.entries]
     return booking
 
@@ -238,7 +239,7 @@ def _open_group(booking: Booking, settings: Mapping[str, Any], base_writes: Any)
         capacity.open_capacity(tx, booking.booking_id, int(booking.company_id), max_seats, shards)
         base_writes(tx)
 
-    capacity.run(writes)
+    transact(writes)
 
 
 def reservable_owner(company_id: int, owner_booking_id: str | None, now: datetime | None = None) -> Booking:
@@ -306,14 +307,9 @@ def _convert_hold(booking: Booking, new: NewBooking, base_writes: Any) -> None:
         holds.convert(tx, hold, now)
         base_writes(tx)
 
-    try:
-        capacity.run(writes)
-    except TransactWriteError as error:
-        if capacity.failed_condition(error):
-            raise Conflict(
-                "the reservation has expired or ended", code="hold_expired", field="reservation_id"
-            ) from None
-        raise
+    transact(
+        writes, lambda _: Conflict("the reservation has expired or ended", code="hold_expired", field="reservation_id")
+    )
 
 
 def from_hold(company_id: int, new: NewBooking, hold: Hold, now: float) -> tuple[Booking, Any]:
@@ -518,12 +514,8 @@ def cascade_owner_cancel(owner: Booking, budget: int | None = None) -> Booking:
         def writes(tx: TransactWrite, seats: list[Booking] = batch) -> None:
             _cancel_seats(tx, owner, seats)
 
-        try:
-            capacity.run(writes)
-        except TransactWriteError as error:
-            if not capacity.failed_condition(error):
-                raise
-            # a seat changed under us (its booker cancelled): read again and retry
+        # Refused: a seat changed under us (its booker cancelled): read again and retry.
+        transact(writes, lambda _: None)
     return _schedule_resume(owner)
 
 
@@ -588,11 +580,7 @@ def _finish_owner_cancel(owner: Booking) -> Booking:
             _after(owner, "cancelled", now),
         )
 
-    try:
-        capacity.run(writes)
-    except TransactWriteError as error:
-        if not capacity.failed_condition(error):
-            raise  # otherwise another run finished it first
+    transact(writes, lambda _: None)  # refused: another run finished it first
     return get(int(owner.company_id), owner.booking_id)
 
 
@@ -737,17 +725,16 @@ def _replace(booking: Booking, graph: Graph, event: dict[str, Any], moved: LogEn
 
 def _run_cas(booking: Booking, writes: Any) -> None:
     """Run a transaction whose booking update is compare-and-set; a lost race is a 409."""
-    try:
-        capacity.run(writes)
-    except TransactWriteError as error:
-        if capacity.failed_condition(error):
-            current = get(int(booking.company_id), booking.booking_id)
-            raise Conflict(
-                f"the booking changed meanwhile; it is now {current.state}",
-                code="state_conflict",
-                extra={"state": current.state, "possible_actions": _graph(current).possible_actions(current.state)},
-            ) from None
-        raise
+
+    def lost(_: Refusal) -> Conflict:
+        current = get(int(booking.company_id), booking.booking_id)
+        return Conflict(
+            f"the booking changed meanwhile; it is now {current.state}",
+            code="state_conflict",
+            extra={"state": current.state, "possible_actions": _graph(current).possible_actions(current.state)},
+        )
+
+    transact(writes, lost)
 
 
 # --- the shape clients and webhooks see -------------------------------------------------------------

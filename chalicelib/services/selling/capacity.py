@@ -23,13 +23,13 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.errors import Conflict
 from chalicelib.store import db, keys
-from chalicelib.store.models import CapacityShard, Hold, Item
+from chalicelib.store.models import CapacityShard, Hold
+from chalicelib.store.transact import OnConditionFailed, Refusal, is_conflict, refusal, transact
 
 # Test-only switch: the control run of the concurrency proof turns the capacity
 # condition off and MUST oversell, which shows the test can see the race.
 CHECK_CAPACITY = True
 
-CONFLICT_RETRIES = 8
 ShardSeats = dict[str, int]
 
 
@@ -68,53 +68,6 @@ class Availability:
     held: int
     available: int
     open: bool
-
-
-def transaction() -> TransactWrite:
-    db.ensure_bound()
-    return TransactWrite(connection=Item._get_connection().connection)
-
-
-def reasons(error: TransactWriteError) -> list[tuple[str, tuple[str, str] | None, dict[str, Any]]]:
-    """(code, (pk, sk), raw item) per cancelled item; the key and item only for items
-    written with ``return_values="ALL_OLD"``."""
-    found = []
-    for reason in error.cancellation_reasons or []:
-        if reason is None:
-            continue
-        item = reason.raw_item or {}
-        key = (item["pk"]["S"], item["sk"]["S"]) if "pk" in item and "sk" in item else None
-        found.append((reason.code, key, item))
-    return found
-
-
-def is_conflict(error: TransactWriteError) -> bool:
-    codes = {code for code, _key, _item in reasons(error)}
-    return "TransactionConflict" in codes or getattr(error, "cause_response_code", "") in (
-        "TransactionConflictException",
-        "TransactionInProgressException",
-    )
-
-
-def failed_condition(error: TransactWriteError) -> set[tuple[str, str] | None]:
-    return {key for code, key, _item in reasons(error) if code == "ConditionalCheckFailed"}
-
-
-def backoff(attempt: int) -> None:
-    time.sleep(random.uniform(0, min(0.2, 0.005 * 2**attempt)))
-
-
-def run(build: Callable[[TransactWrite], None]) -> None:
-    """One transaction, retried on conflicts with other transactions (never on refusals)."""
-    for attempt in range(CONFLICT_RETRIES):
-        try:
-            with transaction() as tx:
-                build(tx)
-            return
-        except TransactWriteError as error:
-            if not is_conflict(error) or attempt == CONFLICT_RETRIES - 1:
-                raise
-            backoff(attempt)
 
 
 def open_capacity(tx: TransactWrite, capacity_id: str, company_id: int, total: int, shards: int) -> None:
@@ -214,7 +167,9 @@ def take(capacity_id: str, seats: int, shards: int, writes: Writes, *, hold: boo
 
 def _attempt(capacity_id: str, shard_seats: ShardSeats, writes: Writes, *, hold: bool) -> list[ShardState] | None:
     """None when taken; else the refusing shards' counters. Other refusals propagate."""
-    refused = _attempt_many({capacity_id: shard_seats}, lambda tx, plan: writes(tx, plan[capacity_id]), hold=hold)
+    refused = _attempt_many(
+        {capacity_id: shard_seats}, lambda tx, plan: writes(tx, plan[capacity_id]), hold=hold, on_condition_failed=None
+    )
     return None if refused is None else refused.get(capacity_id, [])
 
 
@@ -232,7 +187,13 @@ MAX_ROUNDS = 32  # each round past the first follows someone else's change or ou
 ManyWrites = Callable[[TransactWrite, dict[str, ShardSeats]], None]
 
 
-def take_many(asks: Sequence[Ask], writes: ManyWrites, *, hold: bool = False) -> dict[str, ShardSeats]:
+def take_many(
+    asks: Sequence[Ask],
+    writes: ManyWrites,
+    *,
+    hold: bool = False,
+    on_condition_failed: OnConditionFailed | None = None,
+) -> dict[str, ShardSeats]:
     """Take seats on several capacities in one transaction with ``writes``: all or none.
 
     A course takes a space on every one of its events this way. Each capacity starts
@@ -240,7 +201,8 @@ def take_many(asks: Sequence[Ask], writes: ManyWrites, *, hold: bool = False) ->
     and only that capacity is looked at again (another shard, a split, lapsed holds
     reclaimed once). The caller's writes plus one shard update per capacity must fit
     one transaction (MAX_TRANSACTION_ITEMS). Sold out anywhere: NoSpaceLeft naming
-    the capacity, and nothing was taken anywhere.
+    the capacity, and nothing was taken anywhere. A refusal by one of ``writes``'
+    own conditions goes to ``on_condition_failed`` (see ``transact``).
     """
     by_id = {ask.capacity_id: ask for ask in asks}
     if len(by_id) != len(asks):
@@ -248,7 +210,7 @@ def take_many(asks: Sequence[Ask], writes: ManyWrites, *, hold: bool = False) ->
     plan = {ask.capacity_id: {keys.shard_sk(random.randrange(ask.shards)): ask.seats} for ask in asks}
     reclaimed: set[str] = set()
     for _round in range(MAX_ROUNDS):
-        refused = _attempt_many(plan, writes, hold=hold)
+        refused = _attempt_many(plan, writes, hold=hold, on_condition_failed=on_condition_failed)
         if refused is None:
             return plan
         for capacity_id, old in refused.items():
@@ -284,29 +246,33 @@ def _replan(ask: Ask, old: list[ShardState], reclaimed: set[str]) -> ShardSeats:
 
 
 def _attempt_many(
-    plan: Mapping[str, ShardSeats], writes: ManyWrites, *, hold: bool
+    plan: Mapping[str, ShardSeats], writes: ManyWrites, *, hold: bool, on_condition_failed: OnConditionFailed | None
 ) -> dict[str, list[ShardState]] | None:
     """None when taken; else the refusing shards' old images by capacity. Other refusals propagate."""
     capacity_of = {keys.capacity_pk(capacity_id): capacity_id for capacity_id in plan}
-    for attempt in range(CONFLICT_RETRIES):
-        try:
-            with transaction() as tx:
-                for capacity_id, shard_seats in plan.items():
-                    _take(tx, capacity_id, shard_seats, hold=hold)
-                writes(tx, dict(plan))
+    refusing: dict[str, list[ShardState]] = {}
+
+    def build(tx: TransactWrite) -> None:
+        for capacity_id, shard_seats in plan.items():
+            _take(tx, capacity_id, shard_seats, hold=hold)
+        writes(tx, dict(plan))
+
+    def sort_out(refused: Refusal) -> BaseException | None:
+        for key, item in refused.images.items():
+            if key[0] in capacity_of:
+                refusing.setdefault(capacity_of[key[0]], []).append(_state(item))
+        if refusing:
             return None
-        except TransactWriteError as error:
-            found = reasons(error)
-            refusing: dict[str, list[ShardState]] = {}
-            for code, key, item in found:
-                if code == "ConditionalCheckFailed" and key and key[0] in capacity_of:
-                    refusing.setdefault(capacity_of[key[0]], []).append(_state(item))
-            if refusing:
-                return refusing
-            if any(code == "ConditionalCheckFailed" for code, _key, _item in found) or not is_conflict(error):
-                raise
-            backoff(attempt)
-    return {}
+        # a refusal that is not a shard's is the caller's (its own writes' conditions)
+        return (on_condition_failed(refused) if on_condition_failed else None) or refused.error
+
+    try:
+        if transact(build, on_condition_failed=sort_out):
+            return None
+    except TransactWriteError as error:
+        if refusal(error) is not None or not is_conflict(error):
+            raise
+    return refusing  # conflicts every time: empty, so the caller tries the same plan again
 
 
 def _state(item: Mapping[str, Any]) -> ShardState:

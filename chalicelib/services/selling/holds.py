@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
@@ -25,6 +25,7 @@ from chalicelib.services.messaging import outbox
 from chalicelib.services.selling import capacity
 from chalicelib.store import db, keys
 from chalicelib.store.models import Hold
+from chalicelib.store.transact import OnConditionFailed, transact
 
 MAX_EXTENSIONS = 3
 
@@ -88,11 +89,13 @@ def place_many(
     *,
     basket_id: str | None = None,
     extra_writes: Callable[[TransactWrite, list[Hold]], None] | None = None,
+    on_condition_failed: OnConditionFailed | None = None,
 ) -> list[Hold]:
     """Hold seats on several capacities in one transaction (with ``extra_writes``), or none.
 
     Three items per hold (shard, hold, outbox event): with DynamoDB's 100 a take
-    holds at most 33 capacities, less whatever ``extra_writes`` add.
+    holds at most 33 capacities, less whatever ``extra_writes`` add. A refusal by
+    ``extra_writes``' conditions goes to ``on_condition_failed`` (see ``transact``).
     """
     now = time.time()
     created = db.iso(db.utcnow())
@@ -124,7 +127,8 @@ def place_many(
         if extra_writes is not None:
             extra_writes(tx, placed)
 
-    capacity.take_many([capacity.Ask(a.capacity_id, a.seats, a.shards) for a in asks], writes, hold=True)
+    asked = [capacity.Ask(a.capacity_id, a.seats, a.shards) for a in asks]
+    capacity.take_many(asked, writes, hold=True, on_condition_failed=on_condition_failed)
     return placed
 
 
@@ -176,12 +180,7 @@ def extend_many(placed: Sequence[Hold], hold_seconds: int, field: str) -> list[H
         for hold, actions, condition in updates:
             tx.update(hold, actions=list(actions), condition=condition)
 
-    try:
-        capacity.run(build)
-    except TransactWriteError as error:
-        if capacity.failed_condition(error):
-            raise Conflict("a hold changed meanwhile; read the basket and retry", code="hold_expired") from None
-        raise
+    transact(build, lambda _: Conflict("a hold changed meanwhile; read the basket and retry", code="hold_expired"))
     return list(placed)
 
 
@@ -237,13 +236,7 @@ def expire(hold: Hold, now: float | None = None) -> bool:
         capacity.release(tx, hold.capacity_id, _shards(hold), held=True)
         outbox.add(tx, "hold.expired", int(hold.company_id), hold.hold_id, snapshot(hold) | {"status": "expired"})
 
-    try:
-        capacity.run(build)
-    except TransactWriteError as error:
-        if capacity.failed_condition(error):
-            return False
-        raise
-    return True
+    return transact(build, lambda _: None)
 
 
 def release(company_id: int, hold_id: str) -> Hold:
@@ -254,12 +247,8 @@ def release(company_id: int, hold_id: str) -> Hold:
     def build(tx: TransactWrite) -> None:
         end_released(tx, hold, now)
 
-    try:
-        capacity.run(build)
-    except TransactWriteError as error:
-        if capacity.failed_condition(error):
-            raise Conflict("the reservation has already ended", code="hold_expired", field="reservation_id") from None
-        raise
+    ended = Conflict("the reservation has already ended", code="hold_expired", field="reservation_id")
+    transact(build, lambda _: ended)
     hold.status = "released"
     return hold
 
