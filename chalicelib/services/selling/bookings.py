@@ -22,6 +22,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
 from chalicelib.domain.graphs import GRAPHS, Graph, Seats, Step
+from chalicelib.domain.seats import ENFORCED, SeatRule, ShardSeats
 from chalicelib.domain.transitions import Due, LogEntry, Plan, next_timer, parse_duration, plan
 from chalicelib.services.messaging import outbox
 from chalicelib.services.selling import capacity, holds
@@ -158,7 +159,7 @@ def _log_item(booking: Booking, number: int, entries: tuple[LogEntry, ...], now:
     )
 
 
-def create(company_id: int, new: NewBooking) -> Booking:
+def create(company_id: int, new: NewBooking, *, rule: SeatRule = ENFORCED) -> Booking:
     graph = GRAPHS.get(new.graph)
     if graph is None:
         raise ValidationFailed(f"unknown graph {new.graph!r}", field="graph")
@@ -205,7 +206,7 @@ def create(company_id: int, new: NewBooking) -> Booking:
         _open_group(booking, new.settings, base_writes)
     elif first.seats is Seats.TAKE:
         assert owner is not None
-        _take_seats(booking, owner, new, base_writes)
+        _take_seats(booking, owner, new, base_writes, rule)
     else:
         transact(base_writes)
     booking.fresh_logs = [{**_plain(entry), "created_at": log.created_at} for entry in log.entries]
@@ -272,7 +273,7 @@ def reservable_owner(company_id: int, owner_booking_id: str | None, now: datetim
     return owner
 
 
-def _take_seats(booking: Booking, owner: Booking, new: NewBooking, base_writes: Any) -> None:
+def _take_seats(booking: Booking, owner: Booking, new: NewBooking, base_writes: Any, rule: SeatRule) -> None:
     assert owner.capacity_id is not None
     booking.owner_booking_id = owner.booking_id
     booking.capacity_id = owner.capacity_id
@@ -284,11 +285,11 @@ def _take_seats(booking: Booking, owner: Booking, new: NewBooking, base_writes: 
         return
     booking.seats = new.seats
 
-    def writes(tx: TransactWrite, shard_seats: capacity.ShardSeats) -> None:
+    def writes(tx: TransactWrite, shard_seats: ShardSeats) -> None:
         booking.seat_shards = capacity.as_list(shard_seats)
         base_writes(tx)
 
-    capacity.take(owner.capacity_id, new.seats, shards, writes)
+    capacity.take(owner.capacity_id, new.seats, shards, writes, rule=rule)
 
 
 def _convert_hold(booking: Booking, new: NewBooking, base_writes: Any) -> None:

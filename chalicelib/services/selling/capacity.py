@@ -19,18 +19,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
+from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.domain import seats as seat_rule
 from chalicelib.domain.errors import Conflict
+from chalicelib.domain.seats import ENFORCED, SeatRule, ShardSeats, ShardState
 from chalicelib.store import db, keys
 from chalicelib.store.models import CapacityShard, Hold
 from chalicelib.store.transact import OnConditionFailed, Refusal, is_conflict, refusal, transact
-
-# Test-only switch: the control run of the concurrency proof turns the capacity
-# condition off and MUST oversell, which shows the test can see the race.
-CHECK_CAPACITY = True
-
-ShardSeats = dict[str, int]
 
 
 def as_list(shard_seats: Mapping[str, int]) -> list[dict[str, Any]]:
@@ -54,14 +51,6 @@ class NoSpaceLeft(Conflict):
 
 
 @dataclass(frozen=True)
-class ShardState:
-    sk: str
-    available: int
-    held: int
-    open: bool
-
-
-@dataclass(frozen=True)
 class Availability:
     capacity: int
     booked: int
@@ -72,8 +61,7 @@ class Availability:
 
 def open_capacity(tx: TransactWrite, capacity_id: str, company_id: int, total: int, shards: int) -> None:
     """New capacity of ``total`` seats over ``shards`` items (caps differ by at most one)."""
-    for shard in range(shards):
-        cap = total // shards + (1 if shard < total % shards else 0)
+    for shard, cap in enumerate(seat_rule.caps(total, shards)):
         tx.save(
             CapacityShard(
                 keys.capacity_pk(capacity_id),
@@ -113,21 +101,28 @@ def open_once(capacity_id: str, company_id: int, total: int) -> bool:
     return True
 
 
-def _take(tx: TransactWrite, capacity_id: str, shard_seats: Mapping[str, int], *, hold: bool) -> None:
+def fits_condition(seats: int, rule: SeatRule = ENFORCED) -> Condition:
+    """The seat rule (``seats.fits``) as the condition of a shard's update."""
+    condition = CapacityShard.open == True  # noqa: E712 (a PynamoDB condition, not a comparison)
+    if rule.enforced:
+        condition &= CapacityShard.available >= seats
+    return condition
+
+
+def _take(tx: TransactWrite, capacity_id: str, shard_seats: Mapping[str, int], *, hold: bool, rule: SeatRule) -> None:
     for shard, seats in shard_seats.items():
         counter = CapacityShard.held if hold else CapacityShard.booked
-        condition = CapacityShard.open == True  # noqa: E712
-        if CHECK_CAPACITY:
-            condition &= CapacityShard.available >= seats
         tx.update(
             CapacityShard(keys.capacity_pk(capacity_id), shard),
             actions=[CapacityShard.available.add(-seats), counter.add(seats)],
-            condition=condition,
+            condition=fits_condition(seats, rule),
             return_values="ALL_OLD",
         )
 
 
-def take(capacity_id: str, seats: int, shards: int, writes: Writes, *, hold: bool = False) -> ShardSeats:
+def take(
+    capacity_id: str, seats: int, shards: int, writes: Writes, *, hold: bool = False, rule: SeatRule = ENFORCED
+) -> ShardSeats:
     """Take ``seats`` (booked, or held) in one transaction with ``writes``; all or none.
 
     Tries one shard at random. A refusal returns that shard's counters, so with one
@@ -137,40 +132,44 @@ def take(capacity_id: str, seats: int, shards: int, writes: Writes, *, hold: boo
     looked at once more. Returns where the seats were taken; raises NoSpaceLeft
     (409) with the seats still free.
     """
+
+    def attempt(shard_seats: ShardSeats) -> list[ShardState] | None:
+        """None when taken; else the refusing shards' counters. Other refusals propagate."""
+        refused = _attempt_many(
+            {capacity_id: shard_seats},
+            lambda tx, plan: writes(tx, plan[capacity_id]),
+            hold=hold,
+            rule=rule,
+            on_condition_failed=None,
+        )
+        return None if refused is None else refused.get(capacity_id, [])
+
     first = keys.shard_sk(random.randrange(shards))
-    refused = _attempt(capacity_id, {first: seats}, writes, hold=hold)
+    refused = attempt({first: seats})
     if refused is None:
         return {first: seats}
     state = refused if shards == 1 else read_shards(capacity_id, shards)
     for last_look in (False, True):
-        tried = {first} if not last_look else set()
-        roomy = [s.sk for s in state if s.open and s.available >= seats and s.sk not in tried]
+        roomy = seat_rule.roomy(state, seats, skip={first} if not last_look else ())
         for shard in random.sample(roomy, len(roomy)):
-            if _attempt(capacity_id, {shard: seats}, writes, hold=hold) is None:
+            if attempt({shard: seats}) is None:
                 return {shard: seats}
-        split = _split(state, seats) if shards > 1 else {}
-        if split and _attempt(capacity_id, split, writes, hold=hold) is None:
+        split = seat_rule.split(state, seats) if shards > 1 else {}
+        if split and attempt(split) is None:
             return split
-        # Counters say whether anything is held at all; only then can a hold have lapsed.
-        if last_look or all(s.held <= 0 for s in state):
+        if last_look or not seat_rule.may_hold_lapsed(state):
             break
         # Look again even when a concurrent taker released the lapsed holds first: the seats are back.
         reclaim_lapsed_holds(capacity_id)
         state = read_shards(capacity_id, shards)
-    free = max(sum(s.available for s in state if s.open), 0)
-    raise NoSpaceLeft(
-        f"only {free} of the {seats} seats asked for are free",
-        field="seats",
-        extra={"seats_free": free},
-    )
+    raise _sold_out(state, seats)
 
 
-def _attempt(capacity_id: str, shard_seats: ShardSeats, writes: Writes, *, hold: bool) -> list[ShardState] | None:
-    """None when taken; else the refusing shards' counters. Other refusals propagate."""
-    refused = _attempt_many(
-        {capacity_id: shard_seats}, lambda tx, plan: writes(tx, plan[capacity_id]), hold=hold, on_condition_failed=None
+def _sold_out(state: list[ShardState], seats: int, **extra: Any) -> NoSpaceLeft:
+    free = seat_rule.free(state)
+    return NoSpaceLeft(
+        f"only {free} of the {seats} seats asked for are free", field="seats", extra={"seats_free": free, **extra}
     )
-    return None if refused is None else refused.get(capacity_id, [])
 
 
 @dataclass(frozen=True)
@@ -192,6 +191,7 @@ def take_many(
     writes: ManyWrites,
     *,
     hold: bool = False,
+    rule: SeatRule = ENFORCED,
     on_condition_failed: OnConditionFailed | None = None,
 ) -> dict[str, ShardSeats]:
     """Take seats on several capacities in one transaction with ``writes``: all or none.
@@ -210,7 +210,7 @@ def take_many(
     plan = {ask.capacity_id: {keys.shard_sk(random.randrange(ask.shards)): ask.seats} for ask in asks}
     reclaimed: set[str] = set()
     for _round in range(MAX_ROUNDS):
-        refused = _attempt_many(plan, writes, hold=hold, on_condition_failed=on_condition_failed)
+        refused = _attempt_many(plan, writes, hold=hold, rule=rule, on_condition_failed=on_condition_failed)
         if refused is None:
             return plan
         for capacity_id, old in refused.items():
@@ -225,28 +225,25 @@ def _replan(ask: Ask, old: list[ShardState], reclaimed: set[str]) -> ShardSeats:
     """
     state = old if ask.shards == 1 else read_shards(ask.capacity_id, ask.shards)
     for _look in range(2):
-        roomy = [s.sk for s in state if s.open and s.available >= ask.seats]
-        if roomy:
-            return {random.choice(roomy): ask.seats}
-        split = _split(state, ask.seats) if ask.shards > 1 else {}
-        if split:
-            return split
-        if ask.capacity_id in reclaimed or all(s.held <= 0 for s in state):
+        plan = seat_rule.replan(state, ask.seats, sharded=ask.shards > 1)
+        if plan:
+            return plan
+        if ask.capacity_id in reclaimed or not seat_rule.may_hold_lapsed(state):
             break
         reclaimed.add(ask.capacity_id)
         # Look again even when another taker released the lapsed holds first: the seats are back.
         reclaim_lapsed_holds(ask.capacity_id)
         state = read_shards(ask.capacity_id, ask.shards)
-    free = max(sum(s.available for s in state if s.open), 0)
-    raise NoSpaceLeft(
-        f"only {free} of the {ask.seats} seats asked for are free",
-        field="seats",
-        extra={"seats_free": free, "capacity_id": ask.capacity_id},
-    )
+    raise _sold_out(state, ask.seats, capacity_id=ask.capacity_id)
 
 
 def _attempt_many(
-    plan: Mapping[str, ShardSeats], writes: ManyWrites, *, hold: bool, on_condition_failed: OnConditionFailed | None
+    plan: Mapping[str, ShardSeats],
+    writes: ManyWrites,
+    *,
+    hold: bool,
+    rule: SeatRule,
+    on_condition_failed: OnConditionFailed | None,
 ) -> dict[str, list[ShardState]] | None:
     """None when taken; else the refusing shards' old images by capacity. Other refusals propagate."""
     capacity_of = {keys.capacity_pk(capacity_id): capacity_id for capacity_id in plan}
@@ -254,7 +251,7 @@ def _attempt_many(
 
     def build(tx: TransactWrite) -> None:
         for capacity_id, shard_seats in plan.items():
-            _take(tx, capacity_id, shard_seats, hold=hold)
+            _take(tx, capacity_id, shard_seats, hold=hold, rule=rule)
         writes(tx, dict(plan))
 
     def sort_out(refused: Refusal) -> BaseException | None:
@@ -282,20 +279,6 @@ def _state(item: Mapping[str, Any]) -> ShardState:
         held=int(item.get("held", {}).get("N", 0)),
         open=bool(item.get("open", {}).get("BOOL", True)),
     )
-
-
-def _split(state: list[ShardState], seats: int) -> ShardSeats:
-    """Spread a request over shards by what they showed free (checked again on write)."""
-    plan: ShardSeats = {}
-    left = seats
-    for shard in state:
-        share = min(left, max(shard.available, 0)) if shard.open else 0
-        if share > 0:
-            plan[shard.sk] = share
-            left -= share
-        if left == 0:
-            break
-    return plan if left == 0 and len(plan) > 1 else {}
 
 
 def release(tx: TransactWrite, capacity_id: str, shard_seats: Mapping[str, int], *, held: bool = False) -> None:
@@ -382,9 +365,9 @@ def resize(tx: TransactWrite, capacity_id: str, shards: int, new_total: int) -> 
     ``available >= shrink`` so booked and held seats always fit. Reclaim lapsed holds
     first if they should not count. A refusal cancels the caller's transaction.
     """
+    caps = seat_rule.caps(new_total, shards)
     for shard in _shard_items(capacity_id, shards):
-        number = int(shard.sk.removeprefix(keys.SHARD_PREFIX))
-        cap = new_total // shards + (1 if number < new_total % shards else 0)
+        cap = caps[int(shard.sk.removeprefix(keys.SHARD_PREFIX))]
         delta = cap - int(shard.capacity)
         if delta == 0:
             continue

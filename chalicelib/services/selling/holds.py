@@ -21,6 +21,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.errors import Conflict, NotFound
+from chalicelib.domain.seats import ShardSeats
 from chalicelib.services.messaging import outbox
 from chalicelib.services.selling import capacity
 from chalicelib.store import db, keys
@@ -63,7 +64,7 @@ def place(
     )
     _index(hold, hold.expires_at)
 
-    def writes(tx: TransactWrite, shard_seats: capacity.ShardSeats) -> None:
+    def writes(tx: TransactWrite, shard_seats: ShardSeats) -> None:
         hold.seat_shards = capacity.as_list(shard_seats)
         tx.save(hold, condition=Hold.pk.does_not_exist())
         outbox.add(tx, "hold.created", company_id, hold_id, snapshot(hold))
@@ -119,7 +120,7 @@ def place_many(
             hold.gsi2sk = f"{created}#{hold_id}"
         placed.append(hold)
 
-    def writes(tx: TransactWrite, plan: dict[str, capacity.ShardSeats]) -> None:
+    def writes(tx: TransactWrite, plan: dict[str, ShardSeats]) -> None:
         for hold in placed:
             hold.seat_shards = capacity.as_list(plan[hold.capacity_id])
             tx.save(hold, condition=Hold.pk.does_not_exist())
