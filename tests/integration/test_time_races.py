@@ -19,9 +19,11 @@ import pytest
 
 from chalicelib.domain.errors import BookingError, Conflict
 from chalicelib.domain.time_claims import TimeTaken
-from chalicelib.services import bookings, companies, resources, time_claims
-from chalicelib.services.bookings import NewBooking
-from chalicelib.services.time_claims import TimeAsk
+from chalicelib.services.catalogue import resources
+from chalicelib.services.identity import companies
+from chalicelib.services.selling import bookings, time_claims
+from chalicelib.services.selling.bookings import NewBooking
+from chalicelib.services.selling.time_claims import TimeAsk
 from chalicelib.store.models import Booking
 
 pytestmark = pytest.mark.integration
