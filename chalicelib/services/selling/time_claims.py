@@ -32,7 +32,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain import time_claims as rule
-from chalicelib.domain.errors import Conflict
+from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.domain.intervals import Span
 from chalicelib.services.catalogue import resources
 from chalicelib.services.selling import capacity
@@ -220,6 +220,19 @@ class TimeAsk:
     after: timedelta = timedelta()  # clean-up time (post_time)
     check: bool = True  # False only for the control run of the concurrency proof
     field: str = "resource_id"
+
+
+def ask_for(top_level: str | int | None, in_event: str | int | None) -> TimeAsk | None:
+    """The v2 face's ``resource_id`` (top level or in ``event``) as a time ask; None when absent."""
+    if top_level is not None and in_event is not None and str(top_level) != str(in_event):
+        raise ValidationFailed("resource_id and event.resource_id name different resources", field="resource_id")
+    chosen, field_name = (top_level, "resource_id") if top_level is not None else (in_event, "event.resource_id")
+    if chosen is None:
+        return None
+    text = str(chosen).strip()
+    if not text.isdigit() or not 0 < int(text) < 2**63:
+        raise NotFound("resource not found", field=field_name)
+    return TimeAsk((int(text),), field=field_name)
 
 
 def _event_claim(owner: str, event: Mapping[str, Any], ask: TimeAsk) -> rule.Claim:
