@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint, Response
 
+from chalicelib.api.http.hal import v2_page
 from chalicelib.api.http.route import Call, LazyModule, route
 from chalicelib.domain.errors import NotFound, ValidationFailed
 from chalicelib.services.identity import companies
@@ -186,16 +187,7 @@ def _booking_list(call: Call, filters: dict[str, str], path: str) -> Any:
         index=Booking.listing,
         newest_first=True,
     )
-    links = {"self": {"href": f"{call.base_url}{path}?page={page.page}&per_page={page.per_page}"}}
-    if page.has_next:
-        links["next"] = {"href": f"{call.base_url}{path}?page={page.page + 1}&per_page={page.per_page}"}
-    return s.BookingList.model_validate(
-        {
-            "data": [_data(item) for item in page.items],
-            "meta": {"total_entries": page.total, "page": page.page, "per_page": page.per_page},
-            "_links": links,
-        }
-    )
+    return s.BookingList.model_validate(v2_page(call, path, page, [_data(item) for item in page.items]))
 
 
 @route(

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
 
+from chalicelib.api.http.hal import v2_page
 from chalicelib.api.http.route import Call, LazyModule, route
 from chalicelib.domain.errors import NotFound
 from chalicelib.services.identity.auth import Scheme
@@ -89,17 +90,7 @@ def list_resources(call: Call) -> Any:
 
     query = call.query(PageQuery)
     page = resources.listing(_cid(call), query.page, query.per_page)
-    path = f"{call.base_url}/v2/resources"
-    links = {"self": {"href": f"{path}?page={page.page}&per_page={page.per_page}"}}
-    if page.has_next:
-        links["next"] = {"href": f"{path}?page={page.page + 1}&per_page={page.per_page}"}
-    return s.ResourceList.model_validate(
-        {
-            "data": [_data(item) for item in page.items],
-            "meta": {"total_entries": page.total, "page": page.page, "per_page": page.per_page},
-            "_links": links,
-        }
-    )
+    return s.ResourceList.model_validate(v2_page(call, "/v2/resources", page, [_data(item) for item in page.items]))
 
 
 @route(
