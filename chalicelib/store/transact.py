@@ -25,6 +25,7 @@ CONFLICT_RETRIES = 8
 
 Key = tuple[str, str]
 Build = Callable[[TransactWrite], None]
+Runner = Callable[[Build], None]  # runs a build in a transaction: run, or one that adds its own writes
 
 
 @dataclass(frozen=True)
@@ -100,15 +101,18 @@ def run(build: Build) -> None:
             backoff(attempt)
 
 
-def transact(build: Build, on_condition_failed: OnConditionFailed | None = None) -> bool:
+def transact(
+    build: Build, on_condition_failed: OnConditionFailed | None = None, *, using: Runner | None = None
+) -> bool:
     """Run ``build`` in one transaction (conflicts retried); True when it committed.
 
     A refused condition goes to ``on_condition_failed``: the exception it returns is
     raised, None makes this return False. Without a handler, or when no condition
-    refused, the TransactWriteError propagates.
+    refused, the TransactWriteError propagates. ``using`` replaces :func:`run` (a
+    time claim runs the build with its own writes and retries).
     """
     try:
-        run(build)
+        (using or run)(build)
     except TransactWriteError as error:
         refused = refusal(error) if on_condition_failed is not None else None
         if refused is None or on_condition_failed is None:
