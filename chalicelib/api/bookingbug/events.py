@@ -10,7 +10,7 @@ from chalice import Blueprint
 
 from chalicelib.api.http.hal import hal_page, link, page_links, v1_root
 from chalicelib.api.http.route import Call, LazyModule, route
-from chalicelib.domain.errors import ValidationFailed
+from chalicelib.domain.errors import ErrorCode, ValidationFailed
 from chalicelib.services.identity.auth import Scheme
 from chalicelib.store import db
 from chalicelib.store.models import Event, EventChain, EventGroup
@@ -445,10 +445,12 @@ def event_range(start_date: date | None, end_date: date | None, zone: ZoneInfo) 
     first = start_date or db.utcnow().astimezone(zone).date()
     last = end_date or (first + relativedelta(months=1))
     if last < first:
-        raise ValidationFailed("end_date is before start_date", field="end_date", code="invalid_range")
+        raise ValidationFailed("end_date is before start_date", field="end_date", code=ErrorCode.INVALID_RANGE)
     if (last - first).days + 1 > events.MAX_RANGE_DAYS:
         raise ValidationFailed(
-            f"ask for at most {events.MAX_RANGE_DAYS} days of events at a time", field="end_date", code="range_too_wide"
+            f"ask for at most {events.MAX_RANGE_DAYS} days of events at a time",
+            field="end_date",
+            code=ErrorCode.RANGE_TOO_WIDE,
         )
     return first, last
 

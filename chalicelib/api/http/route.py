@@ -22,6 +22,7 @@ from chalicelib.api.http.errors import JSON_TYPE, error_in, error_response, vali
 from chalicelib.domain.errors import (
     BadRequest,
     BookingError,
+    ErrorCode,
     PayloadTooLarge,
     UnsupportedMediaType,
 )
@@ -177,7 +178,7 @@ def parse_json_body(request: Request, raw: bytes) -> Any:
     except (ValueError, UnicodeDecodeError):
         if lenient and media_type:
             raise UnsupportedMediaType(f"send the body as {JSON_TYPE}", field="Content-Type") from None
-        raise BadRequest("the request body is not valid JSON", code="malformed_json") from None
+        raise BadRequest("the request body is not valid JSON", code=ErrorCode.MALFORMED_JSON) from None
 
 
 def _no_constants(name: str) -> Any:
@@ -272,7 +273,7 @@ def route(
                 return error_in(produces, error)
             except Exception:
                 get_logger().exception("unhandled error", extra={"path": current.path})
-                internal = BookingError("an internal error occurred", code="internal_error")
+                internal = BookingError("an internal error occurred", code=ErrorCode.INTERNAL_ERROR)
                 internal.status = 500
                 return error_in(produces, internal)
 

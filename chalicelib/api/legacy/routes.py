@@ -18,7 +18,7 @@ from chalice import Blueprint, Response
 
 from chalicelib.api.http.errors import XML_TYPES, validation_error
 from chalicelib.api.http.route import Call, LazyModule, route
-from chalicelib.domain.errors import NotFound, UnsupportedMediaType, ValidationFailed
+from chalicelib.domain.errors import ErrorCode, NotFound, UnsupportedMediaType, ValidationFailed
 from chalicelib.services.identity.auth import Scheme
 from chalicelib.store.models import Event, EventChain
 
@@ -86,7 +86,9 @@ def _text_fields(node: Element, allowed: frozenset[str], where: str) -> dict[str
         if child.tag == "slots" and where == "session":
             continue
         if child.tag not in allowed:
-            raise ValidationFailed(f"<{child.tag}> is not a {where} field", field=str(child.tag), code="unknown_field")
+            raise ValidationFailed(
+                f"<{child.tag}> is not a {where} field", field=str(child.tag), code=ErrorCode.UNKNOWN_FIELD
+            )
         if len(child):
             raise ValidationFailed(f"<{child.tag}> holds text, not elements", field=str(child.tag))
         fields[str(child.tag)] = (child.text or "").strip()

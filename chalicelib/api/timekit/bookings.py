@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint, Response
@@ -9,6 +10,7 @@ from chalice import Blueprint, Response
 from chalicelib.api.http.hal import v2_page
 from chalicelib.api.http.route import Call, LazyModule, route
 from chalicelib.domain.errors import NotFound, ValidationFailed
+from chalicelib.domain.lifecycle import effective_status
 from chalicelib.services.identity import companies
 from chalicelib.services.identity.auth import Scheme
 from chalicelib.store import db, keys
@@ -312,7 +314,7 @@ def _reservation(hold: Hold) -> Any:
         data=s.ReservationData(
             id=hold.hold_id,
             seats=int(hold.seats),
-            status="expired" if hold.status == "active" and not holds_service.is_live(hold) else hold.status,
+            status=effective_status(hold, time.time()),
             expires_at=db.iso_epoch(hold.expires_at),
             extensions=int(hold.extensions),
             owner_booking_id=hold.owner_booking_id,

@@ -12,7 +12,7 @@ from chalicelib.domain.catalogue import (
     check_service_bounds,
     service_durations_and_prices,
 )
-from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
+from chalicelib.domain.errors import Conflict, ErrorCode, NotFound, ValidationFailed
 from chalicelib.store import db, keys
 from chalicelib.store.models import Client, ClientDetails, Guard, QuestionGroup, Service
 from chalicelib.store.pages import Page, query_page
@@ -80,7 +80,7 @@ def _ref_guard(company_id: int, reference: str, target_id: int) -> Guard:
 
 def _duplicate_reference(reference: str | None) -> Conflict:
     return Conflict(
-        f"a service with reference {reference!r} already exists", field="reference", code="duplicate_reference"
+        f"a service with reference {reference!r} already exists", field="reference", code=ErrorCode.DUPLICATE_REFERENCE
     )
 
 
@@ -132,7 +132,7 @@ def update_service(company_id: int, service_id: int, fields: dict[str, Any]) -> 
     def refused(_: Refusal) -> Exception:
         if new_reference != old_reference and _reference_taken(company_id, new_reference):
             return _duplicate_reference(new_reference)
-        return Conflict("the service changed while you edited it; read it and retry", code="version_conflict")
+        return Conflict("the service changed while you edited it; read it and retry", code=ErrorCode.VERSION_CONFLICT)
 
     transact(build, refused)
     return service
@@ -158,7 +158,7 @@ def delete_service(company_id: int, service_id: int) -> Service:
         service.update(actions=[Service.deleted.set(True)])
     except UpdateError as error:
         if db.condition_failed(error):
-            raise Conflict("the service changed while you deleted it; retry", code="version_conflict") from None
+            raise Conflict("the service changed while you deleted it; retry", code=ErrorCode.VERSION_CONFLICT) from None
         raise
     return service
 
@@ -222,7 +222,9 @@ def update_question_group(
         group.save()
     except PutError as error:
         if db.condition_failed(error):
-            raise Conflict("the question group changed meanwhile; read it and retry", code="version_conflict") from None
+            raise Conflict(
+                "the question group changed meanwhile; read it and retry", code=ErrorCode.VERSION_CONFLICT
+            ) from None
         raise
     return group
 
@@ -319,7 +321,7 @@ def upsert_client(company_id: int, fields: dict[str, Any]) -> tuple[Client, bool
         created = _try_create_client(company_id, email, details, fields.get("reference"))
         if created is not None:
             return created, True
-    raise Conflict("the client is being changed concurrently; retry", code="version_conflict")
+    raise Conflict("the client is being changed concurrently; retry", code=ErrorCode.VERSION_CONFLICT)
 
 
 def _try_create_client(company_id: int, email: str, details: dict[str, Any], reference: str | None) -> Client | None:
@@ -352,7 +354,7 @@ def _try_create_client(company_id: int, email: str, details: dict[str, Any], ref
     def refused(_: Refusal) -> Exception | None:
         if reference and _client_by_guard(company_id, keys.client_ref_sk(reference)) is not None:
             return Conflict(
-                f"a client with reference {reference!r} exists", field="reference", code="duplicate_reference"
+                f"a client with reference {reference!r} exists", field="reference", code=ErrorCode.DUPLICATE_REFERENCE
             )
         return None  # lost the race for the email: update the winner instead
 
@@ -394,9 +396,9 @@ def _update_client(client: Client, details: dict[str, Any], reference: str | Non
     def refused(_: Refusal) -> Exception:
         if moves_reference and _client_by_guard(int(client.company_id), keys.client_ref_sk(reference or "")):
             return Conflict(
-                f"a client with reference {reference!r} exists", field="reference", code="duplicate_reference"
+                f"a client with reference {reference!r} exists", field="reference", code=ErrorCode.DUPLICATE_REFERENCE
             )
-        return Conflict("the client's reference changed meanwhile; retry", code="version_conflict")
+        return Conflict("the client's reference changed meanwhile; retry", code=ErrorCode.VERSION_CONFLICT)
 
     transact(build, refused)
     return get_client(int(client.company_id), int(client.client_id))

@@ -22,7 +22,7 @@ from pynamodb.exceptions import DoesNotExist
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain import recurrence
-from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
+from chalicelib.domain.errors import Conflict, ErrorCode, NotFound, ValidationFailed
 from chalicelib.domain.event_rules import BookingRules
 from chalicelib.domain.recurrence import Occurrence, Repeat, Schedule, Slot
 from chalicelib.services.messaging import outbox
@@ -154,10 +154,12 @@ def list_events(
 ) -> Page[Event]:
     """Events starting in [start, end): a Query on gsi1 (or gsi2 for one chain), never a Scan."""
     if end <= start:
-        raise ValidationFailed("end_date is before start_date", field="end_date", code="invalid_range")
+        raise ValidationFailed("end_date is before start_date", field="end_date", code=ErrorCode.INVALID_RANGE)
     if end - start > timedelta(days=MAX_RANGE_DAYS + 1):
         raise ValidationFailed(
-            f"ask for at most {MAX_RANGE_DAYS} days of events at a time", field="end_date", code="range_too_wide"
+            f"ask for at most {MAX_RANGE_DAYS} days of events at a time",
+            field="end_date",
+            code=ErrorCode.RANGE_TOO_WIDE,
         )
     bounds = (db.iso(start), db.iso(end))
     group_filter = Event.event_group_id == event_group_id if event_group_id is not None else None
@@ -227,7 +229,9 @@ def update_event_group(company_id: int, group_id: int, fields: Mapping[str, Any]
         group.save()  # compare-and-set on version
     except Exception as error:
         if db.condition_failed(error) or "ConditionalCheckFailed" in str(error):
-            raise Conflict("the event group changed meanwhile; read it and retry", code="version_conflict") from None
+            raise Conflict(
+                "the event group changed meanwhile; read it and retry", code=ErrorCode.VERSION_CONFLICT
+            ) from None
         raise
     return group
 
@@ -239,7 +243,7 @@ def delete_event_group(company_id: int, group_id: int) -> EventGroup:
         raise Conflict(
             f"event chains {users} are in this group; move them first",
             field="event_group_id",
-            code="event_group_in_use",
+            code=ErrorCode.EVENT_GROUP_IN_USE,
             extra={"event_chain_ids": users},
         )
     group.delete()
@@ -513,7 +517,7 @@ def _refuse(blocked: Iterable[tuple[Event, int]], what: str, zone: ZoneInfo) -> 
     raise Conflict(
         f"{what}: {names}",
         field="slots",
-        code="slot_has_bookings",
+        code=ErrorCode.SLOT_HAS_BOOKINGS,
         extra={"event_ids": [int(e.event_id) for e, _n in blocked]},
     )
 
@@ -584,7 +588,7 @@ def _commit_edit(ops: Sequence[_Op]) -> None:
         ops,
         lambda _: Conflict(
             "seats or the chain changed while it was edited (a booking arrived?); read it and retry",
-            code="version_conflict",
+            code=ErrorCode.VERSION_CONFLICT,
         ),
     )
 
@@ -631,7 +635,7 @@ def update_event(company_id: int, event_id: int, fields: Mapping[str, Any]) -> E
         _refuse([(event, taken)], f"spaces cannot go below what is booked ({spaces} asked)", zone)
     others = [e for e in chain_events(company_id, int(chain.chain_id)) if int(e.event_id) != event_id]
     if any(e.start_at == start for e in others):
-        raise Conflict("another event of this session starts then", field="time", code="duplicate_slot")
+        raise Conflict("another event of this session starts then", field="time", code=ErrorCode.DUPLICATE_SLOT)
     resize = spaces != int(event.spaces)
     event.start_at, event.duration, event.spaces = start, duration, spaces
     event.gsi1sk = event.gsi2sk = keys.event_start_sk(start, event_id)

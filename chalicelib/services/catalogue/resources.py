@@ -18,7 +18,7 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
-from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
+from chalicelib.domain.errors import Conflict, ErrorCode, NotFound, ValidationFailed
 from chalicelib.domain.schedules import Constraint, parse_constraints, zone_of
 from chalicelib.store import db, keys
 from chalicelib.store.models import Guard, Resource
@@ -99,7 +99,7 @@ def bookable(company_id: int, resource_id: int, field: str = "resource_id") -> R
     """A resource a booking may claim: this company's, not deleted; 404 naming ``field`` otherwise."""
     resource = get(company_id, resource_id, field=field)
     if resource.disabled:
-        raise Conflict("this resource is not taking bookings", field=field, code="resource_disabled")
+        raise Conflict("this resource is not taking bookings", field=field, code=ErrorCode.RESOURCE_DISABLED)
     return resource
 
 
@@ -161,7 +161,7 @@ def update(company_id: int, resource_id: int, fields: Mapping[str, Any]) -> Reso
     def refused(_: Refusal) -> Conflict:
         if new_reference and new_reference != old_reference and _reference_taken(company_id, new_reference):
             return _duplicate(new_reference)
-        return Conflict("the resource changed while you edited it; read it and retry", code="version_conflict")
+        return Conflict("the resource changed while you edited it; read it and retry", code=ErrorCode.VERSION_CONFLICT)
 
     transact(writes, refused)
     return resource
@@ -176,7 +176,9 @@ def delete(company_id: int, resource_id: int) -> Resource:
         resource.update(actions=[Resource.deleted.set(True), Resource.updated_at.set(db.iso(db.utcnow()))])
     except UpdateError as error:
         if db.condition_failed(error):
-            raise Conflict("the resource changed while you deleted it; retry", code="version_conflict") from None
+            raise Conflict(
+                "the resource changed while you deleted it; retry", code=ErrorCode.VERSION_CONFLICT
+            ) from None
         raise
     return resource
 
@@ -208,5 +210,5 @@ def _reference_taken(company_id: int, reference: str) -> bool:
 
 def _duplicate(reference: str | None) -> Conflict:
     return Conflict(
-        f"a resource with reference {reference!r} already exists", field="reference", code="duplicate_reference"
+        f"a resource with reference {reference!r} already exists", field="reference", code=ErrorCode.DUPLICATE_REFERENCE
     )

@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from chalicelib.domain import webhooks as rules
-from chalicelib.domain.errors import NotFound, ValidationFailed
+from chalicelib.domain.errors import ErrorCode, NotFound, ValidationFailed
 from chalicelib.observability import get_logger
 from chalicelib.services.messaging import fanout, webhooks
 from chalicelib.store import db
@@ -196,7 +196,7 @@ def replay(company_id: int, webhook_id: int, delivery_id: str) -> WebhookDeliver
 
     delivery = webhooks.get_delivery(company_id, webhook_id, delivery_id)
     if delivery.status == "pending":
-        raise Conflict("the delivery is still being attempted", code="delivery_pending", field="delivery_id")
+        raise Conflict("the delivery is still being attempted", code=ErrorCode.DELIVERY_PENDING, field="delivery_id")
     webhook = webhooks.get(company_id, webhook_id)
     attempt = webhooks.reopen(delivery)
     message = attempt_message(webhook, delivery.event_id, attempt, None, first=attempt)

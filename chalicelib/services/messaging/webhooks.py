@@ -17,7 +17,7 @@ from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from pynamodb.expressions.update import Action
 
 from chalicelib.domain import webhooks as rules
-from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
+from chalicelib.domain.errors import Conflict, ErrorCode, NotFound, ValidationFailed
 from chalicelib.services.messaging.fanout_wiring import EVENT_TYPES
 from chalicelib.settings import get_settings
 from chalicelib.store import db, keys
@@ -167,7 +167,7 @@ def _save_versioned(webhook: Webhook) -> None:
         webhook.save()  # the version attribute makes this compare-and-set
     except PutError as error:
         if db.condition_failed(error):
-            raise Conflict("the webhook changed meanwhile; read it again", code="version_conflict") from None
+            raise Conflict("the webhook changed meanwhile; read it again", code=ErrorCode.VERSION_CONFLICT) from None
         raise
 
 

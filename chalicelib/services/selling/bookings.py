@@ -20,7 +20,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action as UpdateAction
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.domain.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
+from chalicelib.domain.errors import Conflict, ErrorCode, NotFound, PreconditionFailed, ValidationFailed
 from chalicelib.domain.graphs import GRAPHS, Graph, Seats, Step
 from chalicelib.domain.seats import ENFORCED, SeatRule, ShardSeats
 from chalicelib.domain.transitions import Due, LogEntry, Plan, next_timer, parse_duration, plan
@@ -262,7 +262,7 @@ def reservable_owner(company_id: int, owner_booking_id: str | None, now: datetim
     if owner.state != "tentative":
         raise Conflict(
             f"the group is {owner.state}; it takes no more bookings",
-            code="group_closed",
+            code=ErrorCode.GROUP_CLOSED,
             field="related.owner_booking_id",
         )
     settings = _plain(owner.settings)
@@ -270,9 +270,9 @@ def reservable_owner(company_id: int, owner_booking_id: str | None, now: datetim
     if start is not None:
         lead = (start - now).total_seconds()
         if settings.get("min_booking_time") and lead < parse_duration(settings["min_booking_time"], "min_booking_time"):
-            raise Conflict("bookings for this group have closed", code="too_late_to_book")
+            raise Conflict("bookings for this group have closed", code=ErrorCode.TOO_LATE_TO_BOOK)
         if settings.get("max_booking_time") and lead > parse_duration(settings["max_booking_time"], "max_booking_time"):
-            raise Conflict("bookings for this group are not open yet", code="too_early_to_book")
+            raise Conflict("bookings for this group are not open yet", code=ErrorCode.TOO_EARLY_TO_BOOK)
     return owner
 
 
@@ -302,7 +302,7 @@ def _convert_hold(booking: Booking, new: NewBooking, base_writes: Any) -> None:
         raise ValidationFailed("the reservation belongs to another group", field="reservation_id")
     now = time.time()
     if not holds.is_live(hold, now):
-        raise Conflict("the reservation has expired", code="hold_expired", field="reservation_id")
+        raise Conflict("the reservation has expired", code=ErrorCode.HOLD_EXPIRED, field="reservation_id")
     booking.seats = int(hold.seats)
     booking.seat_shards = capacity.as_list(capacity.from_list(hold.seat_shards))
     booking.reservation_id = hold.hold_id
@@ -312,7 +312,8 @@ def _convert_hold(booking: Booking, new: NewBooking, base_writes: Any) -> None:
         base_writes(tx)
 
     transact(
-        writes, lambda _: Conflict("the reservation has expired or ended", code="hold_expired", field="reservation_id")
+        writes,
+        lambda _: Conflict("the reservation has expired or ended", code=ErrorCode.HOLD_EXPIRED, field="reservation_id"),
     )
 
 
@@ -479,7 +480,7 @@ def _check_rules(booking: Booking, step: Plan, options: Mapping[str, Any], now: 
         start = _when(booking.start_at)
         limit = owner_settings.get("min_cancel_time")
         if limit and start is not None and (start - now).total_seconds() < parse_duration(limit, "min_cancel_time"):
-            raise Conflict("it is too late to cancel this booking", code="too_late_to_cancel")
+            raise Conflict("it is too late to cancel this booking", code=ErrorCode.TOO_LATE_TO_CANCEL)
 
 
 def _owner_settings(booking: Booking) -> dict[str, Any]:
@@ -636,12 +637,12 @@ def reschedule(
     if holds_seats_elsewhere(booking):
         raise Conflict(
             "a booking of an event keeps the event's time; cancel it and book another occurrence",
-            code="action_not_allowed",
+            code=ErrorCode.ACTION_NOT_ALLOWED,
         )
     if booking.state not in graph.reschedulable:
         raise Conflict(
             f"a {graph.name} booking in state {booking.state} cannot be rescheduled",
-            code="action_not_allowed",
+            code=ErrorCode.ACTION_NOT_ALLOWED,
             extra={"possible_actions": graph.possible_actions(booking.state), "state": booking.state},
         )
     event = {**_plain(booking.event), "start": start, "end": end}
@@ -744,7 +745,7 @@ def _run_cas(booking: Booking, writes: Any, using: Runner | None = None) -> None
         current = get(int(booking.company_id), booking.booking_id)
         return Conflict(
             f"the booking changed meanwhile; it is now {current.state}",
-            code="state_conflict",
+            code=ErrorCode.STATE_CONFLICT,
             extra={"state": current.state, "possible_actions": _graph(current).possible_actions(current.state)},
         )
 

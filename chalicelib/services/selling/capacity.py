@@ -23,7 +23,8 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain import seats as seat_rule
-from chalicelib.domain.errors import Conflict
+from chalicelib.domain.errors import Conflict, ErrorCode
+from chalicelib.domain.lifecycle import HoldStatus
 from chalicelib.domain.seats import ENFORCED, SeatRule, ShardSeats, ShardState
 from chalicelib.store import db, keys
 from chalicelib.store.models import CapacityShard, Hold
@@ -47,7 +48,7 @@ Writes = Callable[[TransactWrite, ShardSeats], None]
 
 
 class NoSpaceLeft(Conflict):
-    code = "no_space_left"
+    code = ErrorCode.NO_SPACE_LEFT
 
 
 @dataclass(frozen=True)
@@ -215,7 +216,7 @@ def take_many(
             return plan
         for capacity_id, old in refused.items():
             plan[capacity_id] = _replan(by_id[capacity_id], old, reclaimed)
-    raise Conflict("the seats kept changing while we tried; retry", code="busy")
+    raise Conflict("the seats kept changing while we tried; retry", code=ErrorCode.BUSY)
 
 
 def _replan(ask: Ask, old: list[ShardState], reclaimed: set[str]) -> ShardSeats:
@@ -344,7 +345,7 @@ def lapsed_holds(capacity_id: str, now: float | None = None) -> list[Hold]:
     db.ensure_bound()
     moment = db.iso_epoch(now if now is not None else time.time())
     found = Hold.listing.query(keys.capacity_holds(capacity_id), Hold.gsi1sk <= moment)
-    return [hold for hold in found if isinstance(hold, Hold) and hold.status == "active"]
+    return [hold for hold in found if isinstance(hold, Hold) and hold.status == HoldStatus.ACTIVE]
 
 
 def reclaim_lapsed_holds(capacity_id: str) -> int:

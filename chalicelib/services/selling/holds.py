@@ -20,7 +20,9 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.domain.errors import Conflict, NotFound
+from chalicelib.domain import lifecycle
+from chalicelib.domain.errors import Conflict, ErrorCode, NotFound
+from chalicelib.domain.lifecycle import HoldStatus
 from chalicelib.domain.seats import ShardSeats
 from chalicelib.services.messaging import outbox
 from chalicelib.services.selling import capacity
@@ -155,7 +157,7 @@ def get(company_id: int, hold_id: str) -> Hold:
 
 
 def is_live(hold: Hold, now: float | None = None) -> bool:
-    return hold.status == "active" and hold.expires_at > (now if now is not None else time.time())
+    return lifecycle.is_live(hold, now if now is not None else time.time())
 
 
 def extend(company_id: int, hold_id: str, hold_seconds: int) -> Hold:
@@ -167,7 +169,9 @@ def extend(company_id: int, hold_id: str, hold_seconds: int) -> Hold:
         hold.update(actions=actions, condition=condition)
     except UpdateError as error:
         if db.condition_failed(error):
-            raise Conflict("the reservation changed meanwhile; read it and retry", code="hold_expired") from None
+            raise Conflict(
+                "the reservation changed meanwhile; read it and retry", code=ErrorCode.HOLD_EXPIRED
+            ) from None
         raise
     return hold
 
@@ -181,15 +185,17 @@ def extend_many(placed: Sequence[Hold], hold_seconds: int, field: str) -> list[H
         for hold, actions, condition in updates:
             tx.update(hold, actions=list(actions), condition=condition)
 
-    transact(build, lambda _: Conflict("a hold changed meanwhile; read the basket and retry", code="hold_expired"))
+    transact(
+        build, lambda _: Conflict("a hold changed meanwhile; read the basket and retry", code=ErrorCode.HOLD_EXPIRED)
+    )
     return list(placed)
 
 
 def _extension(hold: Hold, now: float, hold_seconds: int, field: str) -> tuple[list[Action], Condition]:
     if not is_live(hold, now):
-        raise Conflict("the hold has expired or ended", code="hold_expired", field=field)
+        raise Conflict("the hold has expired or ended", code=ErrorCode.HOLD_EXPIRED, field=field)
     if int(hold.extensions) >= MAX_EXTENSIONS:
-        raise Conflict(f"a hold can be extended {MAX_EXTENSIONS} times", code="extension_limit", field=field)
+        raise Conflict(f"a hold can be extended {MAX_EXTENSIONS} times", code=ErrorCode.EXTENSION_LIMIT, field=field)
     expires_at = int(now + hold_seconds)
     _index(hold, expires_at)
     hold.expires_at = expires_at
@@ -200,12 +206,12 @@ def _extension(hold: Hold, now: float, hold_seconds: int, field: str) -> tuple[l
         Hold.gsi1sk.set(hold.gsi1sk or ""),
         Hold.xsk.set(hold.xsk or ""),
     ]
-    condition = (Hold.status == "active") & (Hold.expires_at > int(now)) & (Hold.extensions < MAX_EXTENSIONS)
+    condition = (Hold.status == HoldStatus.ACTIVE) & (Hold.expires_at > int(now)) & (Hold.extensions < MAX_EXTENSIONS)
     return actions, condition
 
 
-def _end(tx: TransactWrite, hold: Hold, status: str, condition_live: bool, now: float) -> None:
-    condition = Hold.status == "active"
+def _end(tx: TransactWrite, hold: Hold, status: HoldStatus, condition_live: bool, now: float) -> None:
+    condition = Hold.status == HoldStatus.ACTIVE
     condition &= (Hold.expires_at > int(now)) if condition_live else (Hold.expires_at <= int(now))
     tx.update(
         hold,
@@ -224,7 +230,7 @@ def _end(tx: TransactWrite, hold: Hold, status: str, condition_live: bool, now: 
 
 def convert(tx: TransactWrite, hold: Hold, now: float) -> None:
     """Inside the booking's transaction: the hold ends and its seats become booked."""
-    _end(tx, hold, "converted", condition_live=True, now=now)
+    _end(tx, hold, HoldStatus.CONVERTED, condition_live=True, now=now)
     capacity.convert(tx, hold.capacity_id, {k: int(v) for k, v in _shards(hold).items()})
 
 
@@ -233,9 +239,15 @@ def expire(hold: Hold, now: float | None = None) -> bool:
     moment = now if now is not None else time.time()
 
     def build(tx: TransactWrite) -> None:
-        _end(tx, hold, "expired", condition_live=False, now=moment)
+        _end(tx, hold, HoldStatus.EXPIRED, condition_live=False, now=moment)
         capacity.release(tx, hold.capacity_id, _shards(hold), held=True)
-        outbox.add(tx, "hold.expired", int(hold.company_id), hold.hold_id, snapshot(hold) | {"status": "expired"})
+        outbox.add(
+            tx,
+            "hold.expired",
+            int(hold.company_id),
+            hold.hold_id,
+            snapshot(hold) | {"status": HoldStatus.EXPIRED.value},
+        )
 
     return transact(build, lambda _: None)
 
@@ -248,17 +260,19 @@ def release(company_id: int, hold_id: str) -> Hold:
     def build(tx: TransactWrite) -> None:
         end_released(tx, hold, now)
 
-    ended = Conflict("the reservation has already ended", code="hold_expired", field="reservation_id")
+    ended = Conflict("the reservation has already ended", code=ErrorCode.HOLD_EXPIRED, field="reservation_id")
     transact(build, lambda _: ended)
-    hold.status = "released"
+    hold.status = HoldStatus.RELEASED
     return hold
 
 
 def end_released(tx: TransactWrite, hold: Hold, now: float) -> None:
     """Inside a caller's transaction: a live hold ends as released, its seats free at once."""
-    _end(tx, hold, "released", condition_live=True, now=now)
+    _end(tx, hold, HoldStatus.RELEASED, condition_live=True, now=now)
     capacity.release(tx, hold.capacity_id, _shards(hold), held=True)
-    outbox.add(tx, "hold.released", int(hold.company_id), hold.hold_id, snapshot(hold) | {"status": "released"})
+    outbox.add(
+        tx, "hold.released", int(hold.company_id), hold.hold_id, snapshot(hold) | {"status": HoldStatus.RELEASED.value}
+    )
 
 
 def _shards(hold: Hold) -> dict[str, int]:

@@ -31,7 +31,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain import time_claims as rule
-from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
+from chalicelib.domain.errors import Conflict, ErrorCode, NotFound, ValidationFailed
 from chalicelib.domain.intervals import Span
 from chalicelib.services.catalogue import resources
 from chalicelib.store import db, keys
@@ -43,7 +43,7 @@ Writes = Callable[[TransactWrite], None]
 
 
 class TimeContended(Conflict):
-    code = "time_contended"
+    code = ErrorCode.TIME_CONTENDED
 
 
 @dataclass
