@@ -314,3 +314,54 @@ def test_a_message_being_handled_when_the_dispatcher_died_comes_back_after_the_v
         again.drain(travel=clock.travel)
     assert _delivered_ids(hook) == [booking_id]
     assert len(again.queues["webhooks"]) == 0
+
+
+def test_the_dispatcher_carries_on_after_dynamodb_local_restarts_and_delivers_what_was_written_before(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, mail_dir: Path
+) -> None:
+    from botocore.config import Config
+    from chalice.test import Client
+
+    from app import app
+    from chalicelib.store import db, schema
+    from devtools.ddb_local import DynamoDBLocal, free_port
+    from tests.conftest import _use_table
+
+    ddb = DynamoDBLocal(free_port(), tmp_path / "db")  # persistent, as make run's
+    ddb.start()
+    try:
+        _use_table(monkeypatch, "restarts", ddb.endpoint)
+        schema.create_table_if_absent(ddb.client(), "restarts")
+        once = Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=1, read_timeout=5)
+        client = boto3.client("dynamodb", endpoint_url=ddb.endpoint, region_name="us-east-1", config=once)
+        streams = boto3.client("dynamodbstreams", endpoint_url=ddb.endpoint, region_name="us-east-1", config=once)
+        dispatcher = Dispatcher(client, streams, "restarts", tmp_path / "fanout.sqlite3").install()
+        published: list[str] = []
+        real = dispatcher.transport.publish
+
+        def watch(message: dict[str, Any]) -> None:
+            published.append(message["data"]["id"])
+            real(message)
+
+        dispatcher.transport.publish = watch
+        with Client(app, stage_name="local") as chalice, receiver() as hook:
+            api = Api(chalice)
+            tenant = make_tenant(api, "Restarts")
+            _subscribe(api, tenant, hook.url)
+            first = _book(api, tenant)
+            dispatcher.drain()
+            second = _book(api, tenant)  # written, not yet read, when DynamoDB Local dies
+            ddb.stop()
+            with pytest.raises(Exception, match="connect"):
+                dispatcher.poll_stream()
+            ddb.start()
+            third = _book(api, tenant)
+            dispatcher.drain()
+        assert published == [first, second, third]  # each once, in order
+        assert sorted(_delivered_ids(hook)) == sorted([first, second, third])
+    finally:
+        fanout.use_transport(None)
+        ddb.stop()
+        monkeypatch.undo()
+        reset_settings()
+        db._bound_to = None
