@@ -247,6 +247,19 @@ def _delivered_ids(hook: Any) -> list[str]:
     return [json.loads(hit.body)["data"]["id"] for hit in hook.received]
 
 
+def _record_publishes(dispatcher: Dispatcher) -> list[str]:
+    """The subject ids of what ``dispatcher`` publishes from now on, in order (still published)."""
+    published: list[str] = []
+    real = dispatcher.transport.publish
+
+    def watch(message: dict[str, Any]) -> None:
+        published.append(message["data"]["id"])
+        real(message)
+
+    dispatcher.transport.publish = watch
+    return published
+
+
 def test_an_event_written_before_the_dispatcher_starts_is_delivered(
     local_api: Api, company: Tenant, start_dispatcher: Callable[[], Dispatcher]
 ) -> None:
@@ -267,14 +280,7 @@ def test_events_written_while_the_dispatcher_is_stopped_are_delivered_after_its_
         fanout.use_transport(None)  # stopped
         during = [_book(local_api, company), _book(local_api, company)]
         again = start_dispatcher()
-        published: list[str] = []
-        real = again.transport.publish
-
-        def watch(message: dict[str, Any]) -> None:
-            published.append(message["data"]["id"])
-            real(message)
-
-        again.transport.publish = watch
+        published = _record_publishes(again)
         again.drain()
     assert sorted(_delivered_ids(hook)) == sorted([before, *during])  # each once (a batch posts in parallel)
     assert published == during  # resumed after its saved position: the event before was not read again
@@ -336,14 +342,7 @@ def test_the_dispatcher_carries_on_after_dynamodb_local_restarts_and_delivers_wh
         client = boto3.client("dynamodb", endpoint_url=ddb.endpoint, region_name="us-east-1", config=once)
         streams = boto3.client("dynamodbstreams", endpoint_url=ddb.endpoint, region_name="us-east-1", config=once)
         dispatcher = Dispatcher(client, streams, "restarts", tmp_path / "fanout.sqlite3").install()
-        published: list[str] = []
-        real = dispatcher.transport.publish
-
-        def watch(message: dict[str, Any]) -> None:
-            published.append(message["data"]["id"])
-            real(message)
-
-        dispatcher.transport.publish = watch
+        published = _record_publishes(dispatcher)
         with Client(app, stage_name="local") as chalice, receiver() as hook:
             api = Api(chalice)
             tenant = make_tenant(api, "Restarts")
