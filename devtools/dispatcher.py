@@ -1,7 +1,7 @@
 """The local fan-out: what the stream, SNS and SQS do deployed, in one process beside ``make run``.
 
 It reads the table's stream on DynamoDB Local (boto3 ``dynamodbstreams``), hands the
-records to the same :func:`chalicelib.services.fanout.publish_records` the Lambda
+records to the same :func:`chalicelib.services.messaging.fanout.publish_records` the Lambda
 runs, and that publishes into the durable local queues of :mod:`devtools.local_queues`
 (delays, visibility timeout, dead-letter after 5 receives, like SQS), which feed the
 same webhook and email handlers. Tests drive it step by step (:meth:`Dispatcher.drain`),
@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from chalicelib.services import delivery, fanout, mail
+from chalicelib.services.messaging import delivery, fanout, mail
 from devtools.local_queues import FanoutState, StreamPosition, local_transport
 
 Handler = Callable[[list[Mapping[str, Any]]], dict[str, Any]]

@@ -12,7 +12,7 @@ standard library; WAL with ``synchronous=NORMAL`` survives a killed process (not
 cut, which is fine for a local stand-in). Each call opens its own connection: the
 dispatcher's thread and the tests' in-process API share the file, never a connection.
 
-Time is :func:`chalicelib.services.fanout.now`, so tests travel through the delays.
+Time is :func:`chalicelib.services.messaging.fanout.now`, so tests travel through the delays.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chalicelib import fanout_wiring as wiring
-from chalicelib.services import fanout
+from chalicelib.services.messaging import fanout
+from chalicelib.services.messaging import fanout_wiring as wiring
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
