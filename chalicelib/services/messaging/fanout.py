@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from chalicelib.observability import get_logger
 from chalicelib.services.messaging import fanout_wiring as wiring
 from chalicelib.settings import get_settings
+from chalicelib.store import aws
 
 # --- clock (tests travel in time through it) -------------------------------------------------------
 
@@ -105,9 +106,7 @@ class SqsQueue:
 
 @lru_cache(maxsize=4)
 def _aws(service: str) -> Any:
-    import boto3
-
-    return boto3.client(service, region_name=get_settings().region)  # type: ignore[call-overload]
+    return aws.client(service)  # the settings' timeouts and bounded retries
 
 
 def attributes(message: Mapping[str, Any]) -> dict[str, dict[str, str]]:
