@@ -27,6 +27,10 @@ os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ["PASSWORD_HASH_N"] = "1024"  # scrypt's cost is not under test; keep tests fast
+# DynamoDB Local on a loaded 2-core machine can stall past the production read timeout (4 s);
+# the outage tests set their own limits, everything else waits longer rather than flake.
+os.environ.setdefault("AWS_READ_TIMEOUT_SECONDS", "10")
+os.environ.setdefault("AWS_MAX_ATTEMPTS", "2")
 os.environ.pop("DYNAMODB_ENDPOINT", None)
 os.environ.pop("BOOKING_ROOT_KEY", None)
 

@@ -24,6 +24,7 @@ from chalicelib.domain.errors import (
     BookingError,
     ErrorCode,
     PayloadTooLarge,
+    Unavailable,
     UnsupportedMediaType,
 )
 from chalicelib.observability import get_logger
@@ -186,6 +187,24 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+def _error(produces: str, error: BookingError) -> Response:
+    """The error in the route's media type; a 503 says when to come back (``Retry-After``, seconds)."""
+    response = error_in(produces, error)
+    if isinstance(error, Unavailable):
+        response.headers["Retry-After"] = str(get_settings().unavailable_retry_after_seconds)
+    return response
+
+
+def _error_chain(error: BaseException) -> str:
+    """The exception and its causes, by type (the messages may carry request details)."""
+    names = [type(error).__name__]
+    current: BaseException | None = error.__cause__ or error.__context__
+    while current is not None and len(names) < 5:
+        names.append(type(current).__name__)
+        current = current.__cause__ or current.__context__
+    return " <- ".join(names)
+
+
 def _query_params(request: Request) -> dict[str, Any]:
     params: Mapping[str, str] = request.query_params or {}
     multi = getattr(request.query_params, "getlist", None)
@@ -241,7 +260,8 @@ def route(
     auth_errors = () if scheme is Scheme.NONE else (401,)
     body_errors = (400, 413, 415, 422) if (request is not None or consumes != JSON_TYPE) else ()
     query_errors = (422,) if query is not None else ()
-    all_errors = tuple(sorted(set(errors + auth_errors + body_errors + query_errors)))
+    unavailable = (503,)  # any route: AWS unreachable, too slow or throttling (handler below)
+    all_errors = tuple(sorted(set(errors + auth_errors + body_errors + query_errors + unavailable)))
     OPERATIONS.append(
         Operation(
             path=prefix + path,
@@ -270,8 +290,15 @@ def route(
             try:
                 return _run(view, current, raw_path)
             except BookingError as error:
-                return error_in(produces, error)
-            except Exception:
+                return _error(produces, error)
+            except Exception as error:
+                from chalicelib.store.aws import is_unavailable
+
+                if is_unavailable(error):  # timed out, refused, throttled: not the caller's fault, nor a bug
+                    get_logger().warning(
+                        "AWS unavailable", extra={"path": current.path, "error": _error_chain(error)}
+                    )
+                    return _error(produces, Unavailable("the service is unavailable; retry later"))
                 get_logger().exception("unhandled error", extra={"path": current.path})
                 internal = BookingError("an internal error occurred", code=ErrorCode.INTERNAL_ERROR)
                 internal.status = 500
