@@ -3,12 +3,12 @@ converted into bookings of a capacity the booking does not own; cancelling frees
 
 from __future__ import annotations
 
-import time
-from typing import Any
+from collections.abc import Callable
 
 import pytest
 from pynamodb.exceptions import TransactWriteError
 
+from chalicelib.domain import clock
 from chalicelib.domain.errors import Conflict
 from chalicelib.services.identity import companies
 from chalicelib.services.selling import bookings, capacity, holds
@@ -50,7 +50,9 @@ def test_a_take_on_several_capacities_is_all_or_none(company_id: int) -> None:
     assert capacity.read("SMALL", 1).available == 1
 
 
-def test_sharded_capacities_split_and_lapsed_holds_are_reclaimed(company_id: int, monkeypatch: Any) -> None:
+def test_sharded_capacities_split_and_lapsed_holds_are_reclaimed(
+    company_id: int, travel: Callable[[float], None]
+) -> None:
     _open(company_id, "BIG", 8, shards=4)
     _open(company_id, "ONE", 2)
     # 2 seats on BIG's first shard (asked as one shard), so 6 more only fit split over the other three
@@ -58,8 +60,7 @@ def test_sharded_capacities_split_and_lapsed_holds_are_reclaimed(company_id: int
     assert capacity.read("ONE", 1).available == 0
     with pytest.raises(capacity.NoSpaceLeft):
         holds.place_many(company_id, [holds.HoldAsk("ONE", 1, 1, {})], 60)
-    real = time.time
-    monkeypatch.setattr(time, "time", lambda: real() + 120)  # the holds lapse
+    travel(120)  # the holds lapse
     assert capacity.read("ONE", 1).available == 2  # on read, before any sweep
     placed = holds.place_many(company_id, [holds.HoldAsk("BIG", 6, 4, {}), holds.HoldAsk("ONE", 2, 1, {})], 60)
     big = capacity.from_list(placed[0].seat_shards)
@@ -84,7 +85,7 @@ def test_held_seats_become_a_booking_that_releases_them_once(company_id: int) ->
     _open(company_id, "EVENT-1", 3)
     (hold,) = holds.place_many(company_id, [holds.HoldAsk("EVENT-1", 2, 1, {})], 900)
     new = NewBooking(graph="instant", event=EVENT, customer={"name": "Ann", "email": "ann@example.com"})
-    booking, writes = bookings.from_hold(company_id, new, hold, time.time())
+    booking, writes = bookings.from_hold(company_id, new, hold, clock.now())
     transact.run(writes)
     stored = bookings.get(company_id, booking.booking_id)
     assert (stored.state, stored.capacity_id, int(stored.seats)) == ("confirmed", "EVENT-1", 2)
@@ -98,12 +99,11 @@ def test_held_seats_become_a_booking_that_releases_them_once(company_id: int) ->
     assert (seats.booked, seats.available) == (0, 3)
 
 
-def test_a_lapsed_hold_cannot_become_a_booking(company_id: int, monkeypatch: Any) -> None:
+def test_a_lapsed_hold_cannot_become_a_booking(company_id: int, travel: Callable[[float], None]) -> None:
     _open(company_id, "EVENT-2", 1)
     (hold,) = holds.place_many(company_id, [holds.HoldAsk("EVENT-2", 1, 1, {})], 60)
-    real = time.time
-    monkeypatch.setattr(time, "time", lambda: real() + 61)
-    _booking, writes = bookings.from_hold(company_id, NewBooking(graph="instant", event=EVENT), hold, time.time())
+    travel(61)
+    _booking, writes = bookings.from_hold(company_id, NewBooking(graph="instant", event=EVENT), hold, clock.now())
     with pytest.raises(TransactWriteError) as error:
         transact.run(writes)
     assert transact.failed_condition(error.value)

@@ -7,7 +7,6 @@ administrator's session and grants nothing else.
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any, cast
 
 from chalice import Blueprint, Response
@@ -15,6 +14,7 @@ from chalice import Blueprint, Response
 from chalicelib.api.http.errors import JSON_TYPE
 from chalicelib.api.http.hal import link, v1_root
 from chalicelib.api.http.route import Call, LazyModule, route
+from chalicelib.domain import clock
 from chalicelib.domain.errors import NotFound, Unauthorized, ValidationFailed
 from chalicelib.domain.lifecycle import BasketStatus, HoldStatus, PurchaseStatus, effective_status
 from chalicelib.services.identity import auth
@@ -104,7 +104,7 @@ def _render_basket(call: Call, basket: Basket) -> b.BasketOut:
 
 
 def _status(own: list[Any]) -> str:
-    now = time.time()
+    now = clock.now()
     statuses = {effective_status(hold, now) for hold in own}
     if statuses == {HoldStatus.ACTIVE}:
         return "held"

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint, Response
 
 from chalicelib.api.http.hal import v2_page
 from chalicelib.api.http.route import Call, LazyModule, route
+from chalicelib.domain import clock
 from chalicelib.domain.errors import NotFound, ValidationFailed
 from chalicelib.domain.lifecycle import effective_status
 from chalicelib.services.identity import companies
@@ -314,7 +314,7 @@ def _reservation(hold: Hold) -> Any:
         data=s.ReservationData(
             id=hold.hold_id,
             seats=int(hold.seats),
-            status=effective_status(hold, time.time()),
+            status=effective_status(hold, clock.now()),
             expires_at=db.iso_epoch(hold.expires_at),
             extensions=int(hold.extensions),
             owner_booking_id=hold.owner_booking_id,

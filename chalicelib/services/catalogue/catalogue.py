@@ -7,6 +7,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.domain import clock
 from chalicelib.domain.catalogue import (
     check_question,
     check_service_bounds,
@@ -326,7 +327,7 @@ def upsert_client(company_id: int, fields: dict[str, Any]) -> tuple[Client, bool
 
 def _try_create_client(company_id: int, email: str, details: dict[str, Any], reference: str | None) -> Client | None:
     client_id = db.allocate_ids()
-    now = db.iso(db.utcnow())
+    now = db.iso(clock.utcnow())
     client = Client(
         keys.company_pk(company_id),
         keys.client_sk(client_id),
@@ -370,7 +371,7 @@ def _update_client(client: Client, details: dict[str, Any], reference: str | Non
     """
     current = client.details.as_dict() if hasattr(client.details, "as_dict") else dict(client.details)
     _check_required(int(client.company_id), current | details | {"email": client.email})
-    now = db.iso(db.utcnow())
+    now = db.iso(clock.utcnow())
     actions = [Client.details[name].set(value) for name, value in details.items()]
     actions.append(Client.updated_at.set(now))  # PynamoDB adds the version increment
     old_reference = client.reference

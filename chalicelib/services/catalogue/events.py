@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.domain import recurrence
+from chalicelib.domain import clock, recurrence
 from chalicelib.domain.errors import Conflict, ErrorCode, NotFound, ValidationFailed
 from chalicelib.domain.event_rules import BookingRules
 from chalicelib.domain.recurrence import Occurrence, Repeat, Schedule, Slot
@@ -473,8 +473,8 @@ def create_chain(company_id: int, spec: Mapping[str, Any]) -> tuple[EventChain, 
     if spec.get("start_date") is None:
         raise ValidationFailed("start_date is required", field="start_date")
     chain = EventChain(keys.company_pk(company_id), "pending", company_id=company_id, chain_id=0)
-    chain.time = datetime.now(zone).strftime("%H:%M")  # seed 001: "time at creation of session"
-    chain.created_at = db.iso(db.utcnow())
+    chain.time = clock.utcnow().astimezone(zone).strftime("%H:%M")  # seed 001: "time at creation of session"
+    chain.created_at = db.iso(clock.utcnow())
     _apply(chain, spec)
     _check_references(company_id, chain)
     occurrences = recurrence.expand(schedule_of(chain), zone)

@@ -18,6 +18,7 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
+from chalicelib.domain import clock
 from chalicelib.domain.errors import Conflict, ErrorCode, NotFound, ValidationFailed
 from chalicelib.domain.schedules import Constraint, parse_constraints, zone_of
 from chalicelib.store import db, keys
@@ -61,7 +62,7 @@ def create(company_id: int, fields: Mapping[str, Any], *, kind: str = "resource"
     _check(fields)
     db.ensure_bound()
     resource_id = db.allocate_ids()
-    now = db.iso(db.utcnow())
+    now = db.iso(clock.utcnow())
     resource = Resource(
         keys.company_pk(company_id),
         keys.resource_sk(resource_id),
@@ -147,7 +148,7 @@ def update(company_id: int, resource_id: int, fields: Mapping[str, Any]) -> Reso
     for name in FIELDS:
         if fields.get(name) is not None:
             setattr(resource, name, fields[name])
-    resource.updated_at = db.iso(db.utcnow())
+    resource.updated_at = db.iso(clock.utcnow())
     new_reference = resource.reference
 
     def writes(tx: Any) -> None:
@@ -173,7 +174,7 @@ def delete(company_id: int, resource_id: int) -> Resource:
     if resource.deleted:
         return resource
     try:
-        resource.update(actions=[Resource.deleted.set(True), Resource.updated_at.set(db.iso(db.utcnow()))])
+        resource.update(actions=[Resource.deleted.set(True), Resource.updated_at.set(db.iso(clock.utcnow()))])
     except UpdateError as error:
         if db.condition_failed(error):
             raise Conflict(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -10,7 +9,7 @@ from pynamodb.exceptions import DoesNotExist
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.domain import secrets
+from chalicelib.domain import clock, secrets
 from chalicelib.domain.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from chalicelib.settings import get_settings
 from chalicelib.store import db, keys
@@ -49,7 +48,7 @@ def create_company(name: str, admin_email: str, admin_password: str, timezone: s
     app_id = secrets.new_app_id()
     app_key = secrets.new_secret("pk")
     api_key = secrets.new_secret("sk")
-    now = db.iso(db.utcnow())
+    now = db.iso(clock.utcnow())
     company = Company(
         keys.company_pk(company_id),
         keys.COMPANY_SK,
@@ -108,8 +107,8 @@ def rotate_keys(company_id: int, kinds: set[str], grace_seconds: int | None) -> 
     company = get_company(company_id)
     settings = get_settings()
     grace = settings.key_grace_seconds if grace_seconds is None else grace_seconds
-    retires_at = int(time.time()) + grace
-    now = db.iso(db.utcnow())
+    retires_at = int(clock.now()) + grace
+    now = db.iso(clock.utcnow())
     issued: dict[str, str] = {}
     transact(
         lambda tx: _rotate(tx, company, kinds, issued, retires_at, now),
@@ -161,7 +160,7 @@ def login(email: str, password: str, company_id: int | None) -> Session:
     if found is None:
         raise Unauthorized("the email or password is not valid")
     token = secrets.new_secret("tok")
-    expires_at = int(time.time()) + get_settings().auth_token_ttl_seconds
+    expires_at = int(clock.now()) + get_settings().auth_token_ttl_seconds
     AuthToken(
         keys.token_pk(secrets.digest(token)),
         keys.TOKEN_SK,

@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from chalicelib.domain import clock
 from chalicelib.domain import webhooks as rules
 from chalicelib.domain.errors import ErrorCode, NotFound, ValidationFailed
 from chalicelib.observability import get_logger
@@ -103,7 +104,7 @@ def fan_out(event: dict[str, Any]) -> int:
         if not wants(webhook, event["type"]):
             continue
         # Created with attempt 1 claimed; a duplicate's copy must claim it (and finds it taken).
-        fresh = webhooks.new_delivery(webhook, event, body, claimed_at=fanout.now())
+        fresh = webhooks.new_delivery(webhook, event, body, claimed_at=clock.now())
         created += fresh is not None
         run_attempt(attempt_message(webhook, event["id"], 1, None), webhook=webhook, created=fresh)
     return created
@@ -125,7 +126,7 @@ def attempt_message(
 
 
 def _requeue(message: dict[str, Any], not_before: float) -> None:
-    delay = math.ceil(max(0.0, not_before - fanout.now()))
+    delay = math.ceil(max(0.0, not_before - clock.now()))
     fanout.transport().webhooks.send(json.dumps(message), min(rules.SQS_MAX_DELAY_SECONDS, delay))
 
 
@@ -134,7 +135,7 @@ def run_attempt(
 ) -> None:
     """One attempt. ``created``: the delivery this process just created with attempt 1 claimed;
     ``webhook``: the subscription the caller just read."""
-    now = fanout.now()
+    now = clock.now()
     not_before = message.get("not_before")
     if not_before is not None and now < float(not_before) - 1:
         _requeue(message, float(not_before))  # longer than one SQS delay: another hop
@@ -186,7 +187,7 @@ def run_attempt(
 
 
 def _close(delivery: WebhookDelivery, attempt: int, reason: str) -> None:
-    entry = {"attempt": attempt, "at": db.iso_epoch(fanout.now()), "error": reason, "outcome": "abandoned"}
+    entry = {"attempt": attempt, "at": db.iso_epoch(clock.now()), "error": reason, "outcome": "abandoned"}
     webhooks.record_attempt(delivery, entry, "failed", None)
 
 

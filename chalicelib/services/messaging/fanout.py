@@ -11,31 +11,17 @@ same event and the consumers deduplicate on it. boto3 is imported on first use.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Protocol
 
+from chalicelib.domain import clock
 from chalicelib.observability import get_logger
 from chalicelib.services.messaging import fanout_wiring as wiring
 from chalicelib.settings import get_settings
 from chalicelib.store import aws
-
-# --- clock (tests travel in time through it) -------------------------------------------------------
-
-_clock: Callable[[], float] = time.time
-
-
-def now() -> float:
-    return _clock()
-
-
-def set_clock(clock: Callable[[], float] | None) -> None:
-    global _clock
-    _clock = clock or time.time
-
 
 # --- event messages ---------------------------------------------------------------------------------
 
@@ -146,7 +132,7 @@ class TableQueue:
                 "queue": {"S": self.name},
                 "body": {"S": body},
                 "delay": {"N": str(max(0, delay_seconds))},
-                "ttl": {"N": str(int(time.time()) + 86_400)},
+                "ttl": {"N": str(int(clock.now()) + 86_400)},
             },
         )
 

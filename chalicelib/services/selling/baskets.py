@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import secrets as random_secrets
-import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from typing import Any, TypeVar
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.domain import event_rules, pricing, slot_rules
+from chalicelib.domain import clock, event_rules, pricing, slot_rules
 from chalicelib.domain.errors import Conflict, ErrorCode, NotFound, ValidationFailed
 from chalicelib.domain.event_rules import BookingRules
 from chalicelib.domain.lifecycle import BasketStatus, PurchaseStatus
@@ -242,7 +241,7 @@ def add_item(company_id: int, basket_id: str | None, picked: Picked, num_book: i
     add_item leaves nothing behind; its token is returned once.
     """
     company = companies.get_company(company_id)
-    now = db.utcnow()
+    now = clock.utcnow()
     basket = get(company_id, basket_id) if basket_id else None
     if basket is not None and basket.status != BasketStatus.OPEN:
         raise Conflict("this basket has been checked out", code=ErrorCode.BASKET_CHECKED_OUT, field="Auth-Token")
@@ -278,7 +277,7 @@ def add_item(company_id: int, basket_id: str | None, picked: Picked, num_book: i
             company_id=company_id,
             token_hash=secrets.digest(token),
             created_at=db.iso(now),
-            ttl=int(time.time()) + BASKET_RETENTION_SECONDS,
+            ttl=int(clock.now()) + BASKET_RETENTION_SECONDS,
         )
     entry: dict[str, Any] = {
         "id": item_id,
@@ -331,7 +330,7 @@ def remove_item(company_id: int, basket_id: str, item_id: str) -> Basket:
     if basket.status != BasketStatus.OPEN:
         raise Conflict("this basket has been checked out", code=ErrorCode.BASKET_CHECKED_OUT, field="Auth-Token")
     entry = entries[item_id]
-    now = time.time()
+    now = clock.now()
     live = [hold for hold in holds_of([entry]).values() if holds.is_live(hold, now)]
 
     def build(tx: TransactWrite) -> None:
@@ -402,8 +401,8 @@ def checkout(company_id: int, basket_id: str, given: CheckoutIn) -> Purchase:
     if unknown:
         raise ValidationFailed(f"no item {sorted(unknown)[0]!r} in this basket", field="items")
     held = holds_of(entries)
-    moment = time.time()
-    now = db.utcnow()
+    moment = clock.now()
+    now = clock.utcnow()
     lines: list[_Line] = []
     for index, entry in enumerate(entries):
         line_holds = [held[hold_id] for hold_id in entry["hold_ids"] if hold_id in held]
@@ -610,7 +609,7 @@ def _commit(
         booking_ids=booking_ids,
         lines=stored_lines,
         total_price=sum(line.priced.total for line in lines),
-        created_at=db.iso(db.utcnow()),
+        created_at=db.iso(clock.utcnow()),
     )
     link = PurchaseLink(
         keys.purchase_long_pk(long_id), keys.PURCHASE_LONG_SK, purchase_id=purchase_id, company_id=company_id
@@ -707,7 +706,7 @@ def cancel(company_id: int, purchase: Purchase, *, by_admin: bool) -> Purchase:
     engine (compare-and-set on its state; its seats are released in that transaction).
     A repeat resumes what is left, so every space is freed exactly once.
     """
-    now = db.utcnow()
+    now = clock.utcnow()
     if purchase.status == PurchaseStatus.COMPLETED:
         if not by_admin:
             for line in purchase.lines:

@@ -20,6 +20,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action as UpdateAction
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.domain import clock
 from chalicelib.domain.errors import Conflict, ErrorCode, NotFound, PreconditionFailed, ValidationFailed
 from chalicelib.domain.graphs import GRAPHS, Graph, Seats, Step
 from chalicelib.domain.seats import ENFORCED, SeatRule, ShardSeats
@@ -169,7 +170,7 @@ def create(company_id: int, new: NewBooking, *, rule: SeatRule = ENFORCED) -> Bo
     if graph.capacity != "seat" and (new.owner_booking_id or new.reservation_id):
         field_name = "reservation_id" if new.reservation_id else "related.owner_booking_id"
         raise ValidationFailed(f"a {graph.name} booking takes no seats of a group", field=field_name)
-    now = db.utcnow()
+    now = clock.utcnow()
     owner: Booking | None = None
     event = dict(new.event)
     if graph.capacity == "seat":
@@ -248,7 +249,7 @@ def _open_group(booking: Booking, settings: Mapping[str, Any], base_writes: Any)
 
 def reservable_owner(company_id: int, owner_booking_id: str | None, now: datetime | None = None) -> Booking:
     """The open group a seat booking or reservation is for (404, 422 or 409 otherwise)."""
-    now = now or db.utcnow()
+    now = now or clock.utcnow()
     if not owner_booking_id:
         raise ValidationFailed("related.owner_booking_id is required", field="related.owner_booking_id")
     try:
@@ -300,7 +301,7 @@ def _convert_hold(booking: Booking, new: NewBooking, base_writes: Any) -> None:
     hold: Hold = holds.get(int(booking.company_id), new.reservation_id)
     if hold.owner_booking_id != booking.owner_booking_id:
         raise ValidationFailed("the reservation belongs to another group", field="reservation_id")
-    now = time.time()
+    now = clock.now()
     if not holds.is_live(hold, now):
         raise Conflict("the reservation has expired", code=ErrorCode.HOLD_EXPIRED, field="reservation_id")
     booking.seats = int(hold.seats)
@@ -328,7 +329,7 @@ def from_hold(company_id: int, new: NewBooking, hold: Hold, now: float) -> tuple
     graph = GRAPHS[new.graph]
     if graph.capacity != "none":
         raise ValueError("only a graph without its own capacity books on an event's")
-    moment = db.utcnow()
+    moment = clock.utcnow()
     first = plan(
         graph,
         "initialized",
@@ -397,7 +398,7 @@ def act(
 
 def _apply(booking: Booking, action_name: str, options: Mapping[str, Any], *, by_timer: bool) -> Booking:
     graph = _graph(booking)
-    now = db.utcnow()
+    now = clock.utcnow()
     settings = _plain(booking.settings)
     step = plan(
         graph,
@@ -527,7 +528,7 @@ def cascade_owner_cancel(owner: Booking, budget: int | None = None) -> Booking:
 
 
 def _cancel_seats(tx: TransactWrite, owner: Booking, seats: list[Booking]) -> None:
-    now = db.utcnow()
+    now = clock.utcnow()
     released: dict[str, int] = defaultdict(int)
     for seat in seats:
         step = plan(_graph(seat), seat.state, "cancel_by_owner", now=now, end=None, settings={}, options={})
@@ -559,7 +560,7 @@ def _cancel_seats(tx: TransactWrite, owner: Booking, seats: list[Booking]) -> No
 
 
 def _finish_owner_cancel(owner: Booking) -> Booking:
-    now = db.utcnow()
+    now = clock.utcnow()
     entries = (
         LogEntry("Every seat booking is cancelled", "cancelling"),
         LogEntry("Changed state to: cancelled", "cancelled"),
@@ -593,7 +594,7 @@ def _finish_owner_cancel(owner: Booking) -> Booking:
 
 def _schedule_resume(owner: Booking) -> Booking:
     """Leave the rest to the sweeper: the owner is due now with the cancel timer."""
-    due = db.iso(db.utcnow())
+    due = db.iso(clock.utcnow())
     owner.update(
         actions=[
             Booking.timer_action.set("cancel"),
@@ -647,7 +648,7 @@ def reschedule(
         )
     event = {**_plain(booking.event), "start": start, "end": end}
     _check_event(event)
-    now = db.utcnow()
+    now = clock.utcnow()
     moved = LogEntry(
         f"Rescheduled from {booking.start_at} - {booking.end_at} to {db.iso(db.parse_iso(start))} - "
         f"{db.iso(db.parse_iso(end))}",

@@ -13,7 +13,6 @@ on the booking or hold in the same transaction is what makes them happen once.
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +21,7 @@ from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.domain import clock
 from chalicelib.domain import seats as seat_rule
 from chalicelib.domain.errors import Conflict, ErrorCode
 from chalicelib.domain.lifecycle import HoldStatus
@@ -343,7 +343,7 @@ def read(capacity_id: str, shards: int) -> Availability:
 
 def lapsed_holds(capacity_id: str, now: float | None = None) -> list[Hold]:
     db.ensure_bound()
-    moment = db.iso_epoch(now if now is not None else time.time())
+    moment = db.iso_epoch(now if now is not None else clock.now())
     found = Hold.listing.query(keys.capacity_holds(capacity_id), Hold.gsi1sk <= moment)
     return [hold for hold in found if isinstance(hold, Hold) and hold.status == HoldStatus.ACTIVE]
 

@@ -9,7 +9,6 @@ read even before anyone tidies it up.
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.domain import lifecycle
+from chalicelib.domain import clock, lifecycle
 from chalicelib.domain.errors import Conflict, ErrorCode, NotFound
 from chalicelib.domain.lifecycle import HoldStatus
 from chalicelib.domain.seats import ShardSeats
@@ -51,7 +50,7 @@ def place(
     owner_booking_id: str | None = None,
 ) -> Hold:
     hold_id = str(uuid.uuid4())
-    now = time.time()
+    now = clock.now()
     hold = Hold(
         keys.hold_pk(hold_id),
         keys.HOLD_SK,
@@ -62,7 +61,7 @@ def place(
         seats=seats,
         expires_at=int(now + hold_seconds),
         details=dict(details),
-        created_at=db.iso(db.utcnow()),
+        created_at=db.iso(clock.utcnow()),
     )
     _index(hold, hold.expires_at)
 
@@ -100,8 +99,8 @@ def place_many(
     holds at most 33 capacities, less whatever ``extra_writes`` add. A refusal by
     ``extra_writes``' conditions goes to ``on_condition_failed`` (see ``transact``).
     """
-    now = time.time()
-    created = db.iso(db.utcnow())
+    now = clock.now()
+    created = db.iso(clock.utcnow())
     placed: list[Hold] = []
     for ask in asks:
         hold_id = str(uuid.uuid4())
@@ -157,13 +156,13 @@ def get(company_id: int, hold_id: str) -> Hold:
 
 
 def is_live(hold: Hold, now: float | None = None) -> bool:
-    return lifecycle.is_live(hold, now if now is not None else time.time())
+    return lifecycle.is_live(hold, now if now is not None else clock.now())
 
 
 def extend(company_id: int, hold_id: str, hold_seconds: int) -> Hold:
     """Push the expiry to now + hold time, at most MAX_EXTENSIONS times, while it is live."""
     hold = get(company_id, hold_id)
-    now = time.time()
+    now = clock.now()
     actions, condition = _extension(hold, now, hold_seconds, "reservation_id")
     try:
         hold.update(actions=actions, condition=condition)
@@ -178,7 +177,7 @@ def extend(company_id: int, hold_id: str, hold_seconds: int) -> Hold:
 
 def extend_many(placed: Sequence[Hold], hold_seconds: int, field: str) -> list[Hold]:
     """Extend several holds in one transaction (a basket's keep-alive): all or none."""
-    now = time.time()
+    now = clock.now()
     updates = [(hold, *_extension(hold, now, hold_seconds, field)) for hold in placed]
 
     def build(tx: TransactWrite) -> None:
@@ -236,7 +235,7 @@ def convert(tx: TransactWrite, hold: Hold, now: float) -> None:
 
 def expire(hold: Hold, now: float | None = None) -> bool:
     """Release a lapsed hold's seats; False when it had already ended (or is not due)."""
-    moment = now if now is not None else time.time()
+    moment = now if now is not None else clock.now()
 
     def build(tx: TransactWrite) -> None:
         _end(tx, hold, HoldStatus.EXPIRED, condition_live=False, now=moment)
@@ -255,7 +254,7 @@ def expire(hold: Hold, now: float | None = None) -> bool:
 def release(company_id: int, hold_id: str) -> Hold:
     """End a live hold on request (a basket item removed); its seats are free at once."""
     hold = get(company_id, hold_id)
-    now = time.time()
+    now = clock.now()
 
     def build(tx: TransactWrite) -> None:
         end_released(tx, hold, now)

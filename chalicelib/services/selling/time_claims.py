@@ -30,6 +30,7 @@ from typing import Any
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.domain import clock
 from chalicelib.domain import time_claims as rule
 from chalicelib.domain.errors import Conflict, ErrorCode, NotFound, ValidationFailed
 from chalicelib.domain.intervals import Span
@@ -112,7 +113,7 @@ def claim(
         return None if refusal.keys & day_keys else refusal.error
 
     for attempt in range(CLAIM_RETRIES):
-        now = db.utcnow()
+        now = clock.utcnow()
         read = read_days(resource_id, touched[0], touched[-1])
         if check:
             rule.fits((c for d in read.values() for c in d.claims()), new, now, releasing=giving_back)
