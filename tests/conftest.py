@@ -22,7 +22,8 @@ import pytest
 from chalice.test import Client
 
 from chalicelib.domain import clock
-from chalicelib.settings import LOCAL_ROOT_KEY, reset_settings
+from chalicelib.settings import reset_settings
+from chalicelib.settings_model import LOCAL_ROOT_KEY
 from chalicelib.store import db, schema
 
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")

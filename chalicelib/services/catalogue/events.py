@@ -26,7 +26,7 @@ from chalicelib.domain.errors import Conflict, ErrorCode, NotFound, ValidationFa
 from chalicelib.domain.event_rules import BookingRules
 from chalicelib.domain.recurrence import Occurrence, Repeat, Schedule, Slot
 from chalicelib.services.messaging import outbox
-from chalicelib.services.selling import capacity
+from chalicelib.services.selling import capacity, holds
 from chalicelib.store import db, keys
 from chalicelib.store.models import Event, EventChain, EventGroup, QuestionGroup
 from chalicelib.store.pages import Page, query_all, query_page
@@ -501,7 +501,7 @@ def _taken(event: Event) -> int:
     """Seats booked or held on a live hold (lapsed holds are reclaimed first, so they never block)."""
     seats = capacity.read(event.capacity_id, int(event.shards))
     if seats.held:
-        capacity.reclaim_lapsed_holds(event.capacity_id)
+        holds.reclaim_lapsed(event.capacity_id)
         seats = capacity.read(event.capacity_id, int(event.shards))
     return seats.booked + seats.held
 

@@ -293,7 +293,7 @@ def _take_seats(booking: Booking, owner: Booking, new: NewBooking, base_writes: 
         booking.seat_shards = capacity.as_list(shard_seats)
         base_writes(tx)
 
-    capacity.take(owner.capacity_id, new.seats, shards, writes, rule=rule)
+    capacity.take(owner.capacity_id, new.seats, shards, writes, reclaim=holds.reclaim_lapsed, rule=rule)
 
 
 def _convert_hold(booking: Booking, new: NewBooking, base_writes: Any) -> None:

@@ -45,6 +45,9 @@ def from_list(stored: Any) -> dict[str, int]:
 
 
 Writes = Callable[[TransactWrite, ShardSeats], None]
+# Releases the seats of one capacity's lapsed holds (holds.reclaim_lapsed); passed in by the
+# caller so that the ledger does not import holds, which builds on it.
+Reclaim = Callable[[str], object]
 
 
 class NoSpaceLeft(Conflict):
@@ -122,7 +125,14 @@ def _take(tx: TransactWrite, capacity_id: str, shard_seats: Mapping[str, int], *
 
 
 def take(
-    capacity_id: str, seats: int, shards: int, writes: Writes, *, hold: bool = False, rule: SeatRule = ENFORCED
+    capacity_id: str,
+    seats: int,
+    shards: int,
+    writes: Writes,
+    *,
+    reclaim: Reclaim,
+    hold: bool = False,
+    rule: SeatRule = ENFORCED,
 ) -> ShardSeats:
     """Take ``seats`` (booked, or held) in one transaction with ``writes``; all or none.
 
@@ -161,7 +171,7 @@ def take(
         if last_look or not seat_rule.may_hold_lapsed(state):
             break
         # Look again even when a concurrent taker released the lapsed holds first: the seats are back.
-        reclaim_lapsed_holds(capacity_id)
+        reclaim(capacity_id)
         state = read_shards(capacity_id, shards)
     raise _sold_out(state, seats)
 
@@ -191,6 +201,7 @@ def take_many(
     asks: Sequence[Ask],
     writes: ManyWrites,
     *,
+    reclaim: Reclaim,
     hold: bool = False,
     rule: SeatRule = ENFORCED,
     on_condition_failed: OnConditionFailed | None = None,
@@ -215,11 +226,11 @@ def take_many(
         if refused is None:
             return plan
         for capacity_id, old in refused.items():
-            plan[capacity_id] = _replan(by_id[capacity_id], old, reclaimed)
+            plan[capacity_id] = _replan(by_id[capacity_id], old, reclaimed, reclaim)
     raise Conflict("the seats kept changing while we tried; retry", code=ErrorCode.BUSY)
 
 
-def _replan(ask: Ask, old: list[ShardState], reclaimed: set[str]) -> ShardSeats:
+def _replan(ask: Ask, old: list[ShardState], reclaimed: set[str], reclaim: Reclaim) -> ShardSeats:
     """Where to try next on a capacity that refused, or NoSpaceLeft.
 
     One shard: its old image is exact (the condition saw it). Several: read them all.
@@ -233,7 +244,7 @@ def _replan(ask: Ask, old: list[ShardState], reclaimed: set[str]) -> ShardSeats:
             break
         reclaimed.add(ask.capacity_id)
         # Look again even when another taker released the lapsed holds first: the seats are back.
-        reclaim_lapsed_holds(ask.capacity_id)
+        reclaim(ask.capacity_id)
         state = read_shards(ask.capacity_id, ask.shards)
     raise _sold_out(state, ask.seats, capacity_id=ask.capacity_id)
 
@@ -346,17 +357,6 @@ def lapsed_holds(capacity_id: str, now: float | None = None) -> list[Hold]:
     moment = db.iso_epoch(now if now is not None else clock.now())
     found = Hold.listing.query(keys.capacity_holds(capacity_id), Hold.gsi1sk <= moment)
     return [hold for hold in found if isinstance(hold, Hold) and hold.status == HoldStatus.ACTIVE]
-
-
-def reclaim_lapsed_holds(capacity_id: str) -> int:
-    """Release the seats of lapsed holds on one capacity now; how many holds were released."""
-    from chalicelib.services.selling import holds
-
-    released = 0
-    for hold in lapsed_holds(capacity_id):
-        if holds.expire(hold):
-            released += 1
-    return released
 
 
 def resize(tx: TransactWrite, capacity_id: str, shards: int, new_total: int) -> None:

@@ -70,7 +70,7 @@ def place(
         tx.save(hold, condition=Hold.pk.does_not_exist())
         outbox.add(tx, "hold.created", company_id, hold_id, snapshot(hold))
 
-    capacity.take(capacity_id, seats, shards, writes, hold=True)
+    capacity.take(capacity_id, seats, shards, writes, reclaim=reclaim_lapsed, hold=True)
     return hold
 
 
@@ -130,7 +130,7 @@ def place_many(
             extra_writes(tx, placed)
 
     asked = [capacity.Ask(a.capacity_id, a.seats, a.shards) for a in asks]
-    capacity.take_many(asked, writes, hold=True, on_condition_failed=on_condition_failed)
+    capacity.take_many(asked, writes, reclaim=reclaim_lapsed, hold=True, on_condition_failed=on_condition_failed)
     return placed
 
 
@@ -249,6 +249,11 @@ def expire(hold: Hold, now: float | None = None) -> bool:
         )
 
     return transact(build, lambda _: None)
+
+
+def reclaim_lapsed(capacity_id: str) -> int:
+    """Release the seats of lapsed holds on one capacity now; how many holds were released."""
+    return sum(1 for hold in capacity.lapsed_holds(capacity_id) if expire(hold))
 
 
 def release(company_id: int, hold_id: str) -> Hold:
