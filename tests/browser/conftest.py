@@ -18,8 +18,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -28,6 +28,8 @@ from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, ViewportSize, sync_playwright
+
+from tests.receivers import serving
 
 ROOT = Path(__file__).resolve().parents[2]
 STATIC = ROOT / "chalicelib" / "static"
@@ -62,22 +64,25 @@ def _stop(process: subprocess.Popen[str]) -> None:
         process.wait()
 
 
-@pytest.fixture
-def api_url(ddb_table: str) -> Iterator[str]:
+@contextmanager
+def _api_process() -> Iterator[str]:
     process, url = _start_api(dict(os.environ))
     try:
         yield url
     finally:
         _stop(process)
+
+
+@pytest.fixture
+def api_url(ddb_table: str) -> Iterator[str]:
+    with _api_process() as url:
+        yield url
 
 
 @pytest.fixture
 def second_api_url(api_url: str) -> Iterator[str]:
-    process, url = _start_api(dict(os.environ))
-    try:
+    with _api_process() as url:
         yield url
-    finally:
-        _stop(process)
 
 
 @dataclass
@@ -126,15 +131,9 @@ def _handler(pages: Pages) -> type[SimpleHTTPRequestHandler]:
 @pytest.fixture
 def pages() -> Iterator[Pages]:
     served = Pages()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(served))
-    served.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), _handler(served))) as port:
+        served.url = f"http://127.0.0.1:{port}"
         yield served
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture(scope="session")
