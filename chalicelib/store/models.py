@@ -475,6 +475,40 @@ class WebhookDelivery(Item, discriminator="delivery"):
     updated_at = UnicodeAttribute()
 
 
+class Project(Item, discriminator="project"):
+    """``CO#<company id>`` / ``PROJECT#<uuid>``: a Timekit project (a booking page's settings).
+
+    ``settings`` is the project's JSON as the widget reads it (``ui``, ``booking``,
+    ``availability``, ``customer_fields``, ``resources`` ... with keys this engine does not
+    know kept as sent), stored as text so that it comes back exactly as it went in.
+    """
+
+    company_id = NumberAttribute()
+    project_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    slug = UnicodeAttribute()
+    settings = UnicodeAttribute(default="{}")
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = VersionAttribute()
+
+
+class ProjectSlug(Item, discriminator="project_slug"):
+    """``SLUG#<slug>`` / ``SLUG``: the hosted page's address names one project (put-if-absent)."""
+
+    company_id = NumberAttribute()
+    project_id = UnicodeAttribute()
+
+
+class RateCounter(Item, discriminator="rate"):
+    """``RATE#<key digest>#<address>`` / ``MIN#<window start>``: public requests in one minute.
+
+    One atomic ADD per request; DynamoDB's TTL removes it after the window.
+    """
+
+    requests = NumberAttribute(default=0)
+
+
 class MailSent(Item, discriminator="mail_sent"):
     """``OUTBOX#<event id>`` / ``MAIL#<audience>``: that email went out (put-if-absent before sending)."""
 
