@@ -115,7 +115,7 @@ docs: venv
 	$(PY) -m devtools.graphs
 	$(PY) -m devtools.openapi_dump docs/openapi.json
 
-# Generated from chalicelib/domain/graphs.py by chalicelib/asl/generate.py; a unit test fails when stale.
+# Generated from chalicelib/domain/graphs.py by devtools/asl/generate.py; a unit test fails when stale.
 asl: venv
 	$(PY) -m devtools.asl
 

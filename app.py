@@ -7,21 +7,29 @@ from typing import Any
 
 from chalice import Chalice, Rate, Response
 
-from chalicelib import fanout_wiring as wiring
-from chalicelib.api import docs, events_v1, legacy, platform, v1, v1_basket, v2, v2_webhooks
-from chalicelib.api.health import health_status
-from chalicelib.api.http import normalise_chalice_errors, route
-from chalicelib.api.logs import get_logger
-from chalicelib.services.auth import Scheme
+from chalicelib.api.bookingbug import basket as bookingbug_basket
+from chalicelib.api.bookingbug import catalogue as bookingbug_catalogue
+from chalicelib.api.bookingbug import events as bookingbug_events
+from chalicelib.api.http import docs
+from chalicelib.api.http.errors import normalise_chalice_errors
+from chalicelib.api.http.health import health_status
+from chalicelib.api.http.route import route
+from chalicelib.api.legacy import routes as legacy
+from chalicelib.api.platform import routes as platform
+from chalicelib.api.timekit import bookings as timekit_bookings
+from chalicelib.api.timekit import webhooks as timekit_webhooks
+from chalicelib.observability import get_logger
+from chalicelib.services.identity.auth import Scheme
+from chalicelib.services.messaging import fanout_wiring as wiring
 
 app = Chalice(app_name="booking-engine")
 app.register_blueprint(platform.bp)
-app.register_blueprint(v1.bp)
-app.register_blueprint(events_v1.bp)
+app.register_blueprint(bookingbug_catalogue.bp)
+app.register_blueprint(bookingbug_events.bp)
 app.register_blueprint(legacy.bp)
-app.register_blueprint(v1_basket.bp)
-app.register_blueprint(v2.bp)
-app.register_blueprint(v2_webhooks.bp)
+app.register_blueprint(bookingbug_basket.bp)
+app.register_blueprint(timekit_bookings.bp)
+app.register_blueprint(timekit_webhooks.bp)
 app.register_blueprint(docs.bp)
 
 
@@ -49,18 +57,18 @@ def health(call: Any) -> Any:
 @app.schedule(Rate(1, unit=Rate.MINUTES))
 def sweep_due(event: Any) -> dict[str, Any]:
     """Every minute: apply due timers and expire lapsed holds (budget below the Lambda timeout)."""
-    from chalicelib.services import sweeper  # the engine loads here, not in the API's cold start
+    from chalicelib.services.selling import sweeper  # the engine loads here, not in the API's cold start
 
     return asdict(sweeper.sweep(budget_seconds=45.0))
 
 
-# --- fan-out: outbox -> SNS -> SQS -> webhooks and emails (event sources: see chalicelib/fanout_wiring.py) --
+# --- fan-out: outbox -> SNS -> SQS -> webhooks and emails (event sources: services/messaging/fanout_wiring.py)
 
 
 @app.on_dynamodb_record(stream_arn=wiring.OUTBOX_STREAM_ARN, batch_size=100, starting_position="TRIM_HORIZON")
 def publish_outbox(event: Any) -> dict[str, Any]:
     """Each new OUTBOX item on the table's stream is published to the events topic; failures are retried."""
-    from chalicelib.services import fanout
+    from chalicelib.services.messaging import fanout
 
     return fanout.publish_records(event.to_dict().get("Records", []))
 
@@ -68,7 +76,7 @@ def publish_outbox(event: Any) -> dict[str, Any]:
 @app.on_sqs_message(queue=wiring.WEBHOOK_QUEUE, batch_size=10)
 def deliver_webhooks(event: Any) -> dict[str, Any]:
     """Events fan out to the company's webhooks; attempts are signed, logged and retried through the queue."""
-    from chalicelib.services import delivery
+    from chalicelib.services.messaging import delivery
 
     return delivery.handle_messages(event.to_dict().get("Records", []))
 
@@ -76,6 +84,6 @@ def deliver_webhooks(event: Any) -> dict[str, Any]:
 @app.on_sqs_message(queue=wiring.EMAIL_QUEUE, batch_size=10)
 def send_emails(event: Any) -> dict[str, Any]:
     """The notify_* steps of the graphs: templated emails to the owner and the customer."""
-    from chalicelib.services import mail
+    from chalicelib.services.messaging import mail
 
     return mail.handle_messages(event.to_dict().get("Records", []))

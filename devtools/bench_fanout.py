@@ -117,8 +117,9 @@ def sweep_cost(_runs: int) -> Result:
     try:
         table = "bench-sweep"
         client = _environment(server, table)
-        from chalicelib.services import bookings, capacity, companies, holds, sweeper
-        from chalicelib.services.bookings import NewBooking
+        from chalicelib.services.identity import companies
+        from chalicelib.services.selling import bookings, capacity, holds, sweeper
+        from chalicelib.services.selling.bookings import NewBooking
         from chalicelib.store import db
 
         company = int(
@@ -171,7 +172,8 @@ def fanout(_runs: int) -> Result:
     try:
         _environment(server, "bench-fanout")
         from chalicelib.domain import webhooks as rules
-        from chalicelib.services import companies, delivery, fanout, webhooks
+        from chalicelib.services.identity import companies
+        from chalicelib.services.messaging import delivery, fanout, webhooks
 
         transport, queues = fanout.memory_transport()
         fanout.use_transport(transport)

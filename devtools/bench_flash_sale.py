@@ -167,7 +167,7 @@ def flash_sale(_runs: int) -> Result:
         from chalice.local import CustomLocalChalice, LocalChalice, LocalGateway
 
         from app import app
-        from chalicelib.services import companies
+        from chalicelib.services.identity import companies
         from chalicelib.store import schema
 
         client = boto3.client(

@@ -1,7 +1,7 @@
 """The local fan-out: what the stream, SNS and SQS do deployed, in one process beside ``make run``.
 
 It reads the table's stream on DynamoDB Local (boto3 ``dynamodbstreams``), hands the
-records to the same :func:`chalicelib.services.fanout.publish_records` the Lambda
+records to the same :func:`chalicelib.services.messaging.fanout.publish_records` the Lambda
 runs, and that publishes into in-process queues (delays, visibility timeout,
 dead-letter after 5 receives, like SQS) which feed the same webhook and email
 handlers. Tests drive it step by step (:meth:`Dispatcher.drain`), travelling
@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from chalicelib.services import delivery, fanout, mail
+from chalicelib.services.messaging import delivery, fanout, mail
 
 Handler = Callable[[list[Mapping[str, Any]]], dict[str, Any]]
 

@@ -6,8 +6,8 @@ deployed resources cannot drift from it:
 
 * the table's keys, indexes, billing and stream from ``chalicelib/store/schema.py``;
 * one state machine per ``infra/statemachines/<graph>.asl.json`` (``make asl``);
-* the email subscription's filter policy from ``chalicelib/fanout_wiring.py``;
-* the SES templates from ``chalicelib/mail_templates.py``;
+* the email subscription's filter policy from ``chalicelib/services/messaging/fanout_wiring.py``;
+* the SES templates from ``chalicelib/services/messaging/mail_templates.py``;
 * the names every Lambda function gets as environment variables, and its errors alarm;
 * the stage: the ``Stage`` parameter only allows the packaged stage, prod keeps its table.
 
@@ -99,21 +99,21 @@ def state_machines() -> dict[str, dict[str, Any]]:
 
 
 def email_filter_policy() -> dict[str, Any]:
-    from chalicelib.fanout_wiring import EMAIL_EVENT_TYPES
+    from chalicelib.services.messaging.fanout_wiring import EMAIL_EVENT_TYPES
 
     return {"type": sorted(EMAIL_EVENT_TYPES)}
 
 
 def mail_templates(stage: str) -> dict[str, dict[str, Any]]:
-    """Logical id -> AWS::SES::Template, one per template of ``chalicelib/mail_templates.py``."""
-    from chalicelib.mail_templates import TEMPLATES, template_name
+    """Logical id -> AWS::SES::Template, one per template of ``chalicelib/services/messaging/mail_templates.py``."""
+    from chalicelib.services.messaging.mail_templates import TEMPLATES, template_name
 
     return {
         f"MailTemplate{camel(key.replace('-', '_'))}": {
             "Type": "AWS::SES::Template",
             "Properties": {
                 "Template": {
-                    # The name the mail service sends with (chalicelib/services/mail.py).
+                    # The name the mail service sends with (chalicelib/services/messaging/mail.py).
                     "TemplateName": template_name(key, stage),
                     "SubjectPart": parts["subject"],
                     "TextPart": parts["text"],

@@ -106,7 +106,7 @@ def dispatch_fanout(stop: threading.Event) -> None:
 
 def sweep_every(stop: threading.Event) -> None:
     """What the deployed schedule does every minute, every SWEEP_SECONDS (default 15) here."""
-    from chalicelib.services.sweeper import sweep
+    from chalicelib.services.selling.sweeper import sweep
 
     interval = float(os.environ.get("SWEEP_SECONDS", "15"))
     while not stop.wait(interval):
@@ -218,7 +218,7 @@ def ensure_demo_company(options: Options) -> tuple[dict[str, Any], bool]:
     with a fresh random admin password.
     """
     from chalicelib.domain.errors import NotFound
-    from chalicelib.services import companies
+    from chalicelib.services.identity import companies
 
     saved = _read_credentials()
     created = False

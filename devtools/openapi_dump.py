@@ -18,8 +18,8 @@ DEFAULT_PATH = Path("docs/openapi.json")
 def render() -> str:
     """The document as committed: sorted keys, two-space indent, trailing newline."""
     import app  # noqa: F401  (importing the app declares every route)
-    from chalicelib.api.http import OPERATIONS
-    from chalicelib.api.openapi import build_openapi
+    from chalicelib.api.http.openapi import build_openapi
+    from chalicelib.api.http.route import OPERATIONS
 
     return json.dumps(build_openapi(OPERATIONS), sort_keys=True, indent=2) + "\n"
 

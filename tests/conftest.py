@@ -35,7 +35,7 @@ _table_numbers = itertools.count(1)
 
 
 def _use_table(monkeypatch: pytest.MonkeyPatch, name: str, endpoint: str | None) -> None:
-    from chalicelib.services.auth import forget_cached_keys
+    from chalicelib.services.identity.auth import forget_cached_keys
 
     forget_cached_keys()
     monkeypatch.setenv("TABLE_NAME", name)

@@ -44,15 +44,15 @@ from typing import Any
 import boto3
 import pytest
 
-from chalicelib.asl import generate
-from chalicelib.asl.calendar import clock_states, due_states
 from chalicelib.domain.errors import BookingError, Conflict, NotFound, PreconditionFailed, ValidationFailed
 from chalicelib.domain.graphs import GRAPHS, Graph, Seats
-from chalicelib.services import bookings
-from chalicelib.services.outbox import RETENTION_SECONDS
+from chalicelib.services.messaging.outbox import RETENTION_SECONDS
+from chalicelib.services.selling import bookings
 from chalicelib.settings import reset_settings
 from chalicelib.store import db, keys, schema
 from chalicelib.store.models import Booking
+from devtools.asl import generate
+from devtools.asl.calendar import clock_states, due_states
 
 ENGINE = "asl-conformance-engine"
 MIRROR = "asl-conformance-mirror"

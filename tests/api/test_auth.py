@@ -3,8 +3,8 @@ import time
 import pytest
 
 from chalicelib.domain.errors import Unauthorized
-from chalicelib.services import auth
-from chalicelib.services.auth import Role, Scheme
+from chalicelib.services.identity import auth
+from chalicelib.services.identity.auth import Role, Scheme
 from chalicelib.store.models import AuthToken
 from tests.conftest import Api, Tenant
 

@@ -82,7 +82,7 @@ def test_unexpected_failure_is_a_500_without_details(api: Api, tenant: Tenant, m
     from _pytest.monkeypatch import MonkeyPatch
 
     assert isinstance(monkeypatch, MonkeyPatch)
-    from chalicelib.services import catalogue
+    from chalicelib.services.catalogue import catalogue
 
     def explode(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("secret internal detail")

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from chalicelib.domain.errors import Conflict, NotFound
-from chalicelib.services import events, holds
+from chalicelib.services.catalogue import events
+from chalicelib.services.selling import holds
 from tests.conftest import Api, Tenant, make_tenant
 
 

@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from chalicelib.services import events, holds
+from chalicelib.services.catalogue import events
+from chalicelib.services.selling import holds
 from tests.conftest import Api, Reply, Tenant, make_tenant
 
 XML = {"Content-Type": "text/xml"}

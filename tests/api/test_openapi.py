@@ -13,8 +13,8 @@ from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 from werkzeug.test import Client
 
 from app import app
-from chalicelib.api.http import OPERATIONS
-from chalicelib.api.openapi import build_openapi
+from chalicelib.api.http.openapi import build_openapi
+from chalicelib.api.http.route import OPERATIONS
 from devtools.openapi_dump import render
 from tests.wsgi_adapter import ChaliceWSGI
 
@@ -96,6 +96,6 @@ def test_the_api_serves_its_document_with_its_own_url() -> None:
 
 
 def test_the_generator_is_not_imported_at_cold_start() -> None:
-    code = "import sys, app; assert 'chalicelib.api.openapi' not in sys.modules, 'imported at cold start'"
+    code = "import sys, app; assert 'chalicelib.api.http.openapi' not in sys.modules, 'imported at cold start'"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr

@@ -33,8 +33,8 @@ from schemathesis.specs.openapi.checks import (
 from werkzeug.test import Client
 
 from app import app
-from chalicelib.api.http import OPERATIONS
-from chalicelib.api.openapi import build_openapi
+from chalicelib.api.http.openapi import build_openapi
+from chalicelib.api.http.route import OPERATIONS
 from chalicelib.settings import LOCAL_ROOT_KEY, reset_settings
 from chalicelib.store import db
 from chalicelib.store.schema import create_table_if_absent

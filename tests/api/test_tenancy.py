@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from chalicelib.api.http import OPERATIONS, Operation
-from chalicelib.services import webhooks
-from chalicelib.services.auth import Scheme
+from chalicelib.api.http.route import OPERATIONS, Operation
+from chalicelib.services.identity.auth import Scheme
+from chalicelib.services.messaging import webhooks
 from tests.conftest import Api, Tenant, make_tenant
 
 SAMPLE_BODIES: dict[str, dict[str, Any]] = {

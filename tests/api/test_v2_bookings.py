@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.services import bookings
+from chalicelib.services.selling import bookings
 from tests.conftest import Api, Tenant, make_tenant
 
 EVENT = {
@@ -423,7 +423,7 @@ def test_an_action_retried_after_a_transaction_conflict_succeeds_once(
     from botocore.exceptions import ClientError
     from pynamodb.exceptions import TransactWriteError
 
-    from chalicelib.services import capacity
+    from chalicelib.services.selling import capacity
 
     booking = _book(api, tenant)
     real = capacity.transaction

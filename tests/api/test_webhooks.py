@@ -10,8 +10,8 @@ from typing import Any
 import boto3
 import pytest
 
-from chalicelib import fanout_wiring as wiring
-from chalicelib.services import delivery, fanout, webhooks
+from chalicelib.services.messaging import delivery, fanout, webhooks
+from chalicelib.services.messaging import fanout_wiring as wiring
 from chalicelib.settings import reset_settings
 from tests.conftest import Api, Tenant
 from tests.receivers import receiver

@@ -2,7 +2,7 @@
 
 cfn-lint checks the same output for errors (``make cfn-lint``, part of ``make test``); this
 test checks that the merge landed where it should: chalice's logical ids are the ones the
-template names, the placeholders of chalicelib/fanout_wiring.py are all replaced, and each
+template names, the placeholders of chalicelib/services/messaging/fanout_wiring.py are all replaced, and each
 function has its size, its policy and the resources' names.
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib import fanout_wiring
+from chalicelib.services.messaging import fanout_wiring
 from devtools import infra
 
 STAGE = "prod"
@@ -112,7 +112,7 @@ def test_deployment_zip_is_small_and_holds_the_app(packaged: Path) -> None:
     assert path.stat().st_size < 25 * 1024 * 1024, infra.describe_zip(path)
     with zipfile.ZipFile(path) as archive:
         names = set(archive.namelist())
-    assert {"app.py", "chalicelib/settings.py", "chalicelib/fanout_wiring.py"} <= names
+    assert {"app.py", "chalicelib/settings.py", "chalicelib/services/messaging/fanout_wiring.py"} <= names
     assert not any(name.startswith(("tests/", "devtools/", ".venv/")) for name in names)
     assert any(name.startswith("pydantic_core/") and name.endswith("x86_64-linux-gnu.so") for name in names)
 

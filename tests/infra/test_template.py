@@ -96,7 +96,7 @@ def test_every_state_machine_file_is_deployed_with_the_table_substituted() -> No
 
 
 def test_email_subscription_filters_on_the_email_event_types() -> None:
-    from chalicelib.fanout_wiring import EMAIL_EVENT_TYPES, EVENT_TYPES
+    from chalicelib.services.messaging.fanout_wiring import EMAIL_EVENT_TYPES, EVENT_TYPES
 
     resources = infra.build("prod")["Resources"]
     email = resources["EmailSubscription"]["Properties"]
@@ -228,7 +228,7 @@ def test_the_policies_differ_only_by_stage_and_sender() -> None:
 
 @pytest.mark.parametrize("stage", infra.STAGES)
 def test_ses_templates_are_the_mail_templates_under_the_names_the_mailer_sends(stage: str) -> None:
-    from chalicelib.mail_templates import TEMPLATES, template_name
+    from chalicelib.services.messaging.mail_templates import TEMPLATES, template_name
 
     resources = infra.build(stage)["Resources"]
     deployed = {

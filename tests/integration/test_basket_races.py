@@ -15,7 +15,9 @@ from typing import Any
 import pytest
 
 from chalicelib.domain.errors import Conflict
-from chalicelib.services import baskets, capacity, catalogue, companies, events
+from chalicelib.services.catalogue import catalogue, events
+from chalicelib.services.identity import companies
+from chalicelib.services.selling import baskets, capacity
 from chalicelib.store import keys
 from chalicelib.store.models import Booking, Purchase
 from tests.integration.test_seat_races import _hammer

@@ -12,7 +12,8 @@ import pytest
 
 from chalicelib.domain import secrets
 from chalicelib.domain.errors import Conflict, NotFound
-from chalicelib.services import auth, catalogue, companies
+from chalicelib.services.catalogue import catalogue
+from chalicelib.services.identity import auth, companies
 from chalicelib.store import db, keys
 from chalicelib.store.models import AuthToken, Client, Guard, Service
 from tests.conftest import Api, make_tenant

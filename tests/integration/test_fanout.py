@@ -18,7 +18,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
 from chalicelib.domain import webhooks as rules
-from chalicelib.services import fanout
+from chalicelib.services.messaging import fanout
 from chalicelib.settings import reset_settings
 from devtools.dispatcher import Dispatcher
 from tests.conftest import Api, Tenant, make_tenant

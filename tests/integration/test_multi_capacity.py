@@ -10,8 +10,9 @@ import pytest
 from pynamodb.exceptions import TransactWriteError
 
 from chalicelib.domain.errors import Conflict
-from chalicelib.services import bookings, capacity, companies, holds
-from chalicelib.services.bookings import NewBooking
+from chalicelib.services.identity import companies
+from chalicelib.services.selling import bookings, capacity, holds
+from chalicelib.services.selling.bookings import NewBooking
 from chalicelib.store.models import Booking
 from tests.integration.test_seat_races import _hammer
 

@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 
 from chalicelib.domain.errors import BookingError, Conflict
-from chalicelib.services import bookings, capacity, companies
-from chalicelib.services.bookings import NewBooking
+from chalicelib.services.identity import companies
+from chalicelib.services.selling import bookings, capacity
+from chalicelib.services.selling.bookings import NewBooking
 from chalicelib.store.models import Booking
 
 pytestmark = pytest.mark.integration
@@ -151,7 +152,7 @@ def test_cancel_racing_the_owner_cascade_releases_each_seat_once(company_id: int
 
 
 def test_same_idempotency_key_twenty_times_at_once_makes_one_booking(company_id: int) -> None:
-    from chalicelib.services import idempotency
+    from chalicelib.services.selling import idempotency
 
     def create() -> dict[str, Any]:
         booking = bookings.create(company_id, NewBooking(graph="instant", event=EVENT, customer=CUSTOMER))

@@ -9,8 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from chalicelib.services import bookings, capacity, companies, holds, sweeper
-from chalicelib.services.bookings import NewBooking
+from chalicelib.services.identity import companies
+from chalicelib.services.selling import bookings, capacity, holds, sweeper
+from chalicelib.services.selling.bookings import NewBooking
 from chalicelib.store import keys
 from chalicelib.store.models import Hold
 

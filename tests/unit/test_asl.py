@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from chalicelib.asl import generate
 from chalicelib.domain.graphs import GRAPHS
 from chalicelib.domain.transitions import next_timer
+from devtools.asl import generate
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 import pytest
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
-from chalicelib import fanout_wiring as wiring
 from chalicelib.domain import webhooks as rules
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.graphs import GRAPHS, Seats, Step
 from chalicelib.domain.transitions import EVENT_TYPES
+from chalicelib.services.messaging import fanout_wiring as wiring
 
 
 def test_signature_matches_the_standard_webhooks_library() -> None:

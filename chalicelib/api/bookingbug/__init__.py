@@ -1,0 +1,1 @@
+"""The BookingBug v1 face: catalogue, events and basket."""

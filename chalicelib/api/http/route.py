@@ -1,0 +1,357 @@
+"""The one way a route is declared: auth, body cap, content type, parsing,
+validation, the error shape and the OpenAPI description all happen here, so a
+view is a few lines that call a service.
+
+Every route registers with ``content_types=['*/*']`` so that this module, not
+Chalice, decides on 415 and answers with the product's error shape.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from chalice import Response
+from chalice.app import Request
+
+from chalicelib.api.http.errors import JSON_TYPE, error_in, error_response, validation_error
+from chalicelib.domain.errors import (
+    BadRequest,
+    BookingError,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
+from chalicelib.observability import get_logger
+from chalicelib.services.identity.auth import Principal, Scheme, authenticate
+from chalicelib.settings import get_settings
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from pydantic import BaseModel
+
+    ModelRef: TypeAlias = type[BaseModel] | str
+
+M = TypeVar("M", bound="BaseModel")
+
+# A ModelRef is a model or its name: "face.module:Name" for a face's model, relative to
+# chalicelib.api ("bookingbug.schemas:ServiceOut", "timekit.schemas:BookingOut"), a bare
+# "Name" for a shared type in chalicelib.api.http.schemas, "chalicelib.x.y:Name" elsewhere.
+# Routes name their models so that importing the app builds no pydantic model
+# (Lambda cold start is import time); a name imports only its own module, on first use.
+
+
+def resolve(ref: ModelRef | None) -> type[BaseModel] | None:
+    if ref is None or not isinstance(ref, str):
+        return ref
+    return _resolve_name(ref)
+
+
+@cache
+def _resolve_name(ref: str) -> type[BaseModel]:
+    module_name, _, name = ref.rpartition(":")
+    if not module_name:
+        module_name = "chalicelib.api.http.schemas"
+    elif not module_name.startswith("chalicelib."):
+        module_name = f"chalicelib.api.{module_name}"
+    module = importlib.import_module(module_name)
+    model = getattr(module, name)
+    from pydantic import BaseModel
+
+    assert isinstance(model, type) and issubclass(model, BaseModel), ref
+    return model
+
+
+@dataclass(frozen=True)
+class Operation:
+    """What the OpenAPI generator needs to know about one route."""
+
+    path: str
+    method: str
+    summary: str
+    scheme: Scheme
+    tag: str
+    request_ref: ModelRef | None
+    query_ref: ModelRef | None
+    response_ref: ModelRef | None
+    status: int
+    errors: tuple[int, ...]
+    consumes: str
+    produces: str
+    path_types: Mapping[str, str]
+    idempotent: bool = False
+    also_status: tuple[int, ...] = ()  # other success statuses with the same body (an upsert's 200)
+    also_produces: tuple[str, ...] = ()  # other media types the success may come in (text bodies)
+    error_bodies: tuple[tuple[int, ModelRef], ...] = ()  # a status whose body may also take another shape
+
+    @property
+    def request(self) -> type[BaseModel] | None:
+        return resolve(self.request_ref)
+
+    @property
+    def query(self) -> type[BaseModel] | None:
+        return resolve(self.query_ref)
+
+    @property
+    def response(self) -> type[BaseModel] | None:
+        return resolve(self.response_ref)
+
+
+class LazyModule:
+    """A module imported on first attribute access (for the views' schemas)."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(importlib.import_module(self._name), attribute)
+
+
+OPERATIONS: list[Operation] = []
+
+
+@dataclass
+class Call:
+    """One request, already authenticated and validated."""
+
+    request: Request
+    principal: Principal | None
+    raw_body: bytes
+    _body: BaseModel | None = None
+    _query: BaseModel | None = None
+    extra_headers: dict[str, str] = field(default_factory=dict)
+
+    def body(self, model: type[M]) -> M:
+        assert isinstance(self._body, model), f"route declared no {model.__name__} body"
+        return self._body
+
+    def query(self, model: type[M]) -> M:
+        assert isinstance(self._query, model), f"route declared no {model.__name__} query"
+        return self._query
+
+    def header(self, name: str) -> str | None:
+        return headers_of(self.request).get(name.lower())
+
+    @property
+    def auth(self) -> Principal:
+        assert self.principal is not None, "route is not authenticated"
+        return self.principal
+
+    @property
+    def base_url(self) -> str:
+        """Absolute root of this API, for HAL links (honours API Gateway's stage path)."""
+        headers = headers_of(self.request)
+        host = headers.get("host", "localhost")
+        proto = headers.get("x-forwarded-proto", "http" if host.startswith(("127.", "localhost")) else "https")
+        context: Mapping[str, Any] = self.request.context or {}
+        stage_path = f"/{context['stage']}" if "execute-api" in host and context.get("stage") else ""
+        return f"{proto}://{host}{stage_path}"
+
+
+View = Callable[..., Any]
+
+
+def headers_of(request: Request) -> Mapping[str, str]:
+    """The request's headers (case-insensitive, lower-case keys)."""
+    return cast("Mapping[str, str]", request.headers or {})
+
+
+def _media_type(request: Request) -> str:
+    raw = headers_of(request).get("content-type", "")
+    return raw.split(";", 1)[0].strip().lower()
+
+
+def parse_json_body(request: Request, raw: bytes) -> Any:
+    media_type = _media_type(request)
+    # Timekit's and BookingBug's own curl examples send JSON with `--data` and no
+    # Content-Type, i.e. as form-encoded; accept that when the body is JSON.
+    lenient = media_type in ("", "application/x-www-form-urlencoded")
+    if not (media_type == JSON_TYPE or media_type.endswith("+json") or lenient):
+        raise UnsupportedMediaType(f"send the body as {JSON_TYPE}, not {media_type}", field="Content-Type")
+    try:
+        return json.loads(raw, parse_constant=_no_constants)
+    except (ValueError, UnicodeDecodeError):
+        if lenient and media_type:
+            raise UnsupportedMediaType(f"send the body as {JSON_TYPE}", field="Content-Type") from None
+        raise BadRequest("the request body is not valid JSON", code="malformed_json") from None
+
+
+def _no_constants(name: str) -> Any:
+    # Python's json accepts NaN and Infinity; JSON does not, and DynamoDB cannot store them.
+    raise ValueError(f"{name} is not JSON")
+
+
+def _query_params(request: Request) -> dict[str, Any]:
+    params: Mapping[str, str] = request.query_params or {}
+    multi = getattr(request.query_params, "getlist", None)
+    return {name: (multi(name) if multi and len(multi(name)) > 1 else value) for name, value in params.items()}
+
+
+def _path_args(raw: Mapping[str, str], types: Mapping[str, str]) -> dict[str, Any]:
+    from chalicelib.domain.errors import NotFound
+
+    args: dict[str, Any] = {}
+    for name, value in raw.items():
+        if types.get(name, "integer") == "integer":
+            try:
+                args[name] = int(value)
+            except ValueError:
+                # An id that cannot exist is simply not found.
+                raise NotFound(f"no such {name.removesuffix('_id') or 'resource'}", field=name) from None
+            if args[name] <= 0:
+                raise NotFound(f"no such {name.removesuffix('_id')}", field=name)
+        else:
+            args[name] = value
+    return args
+
+
+def route(
+    registrar: Any,
+    path: str,
+    method: str,
+    *,
+    summary: str,
+    scheme: Scheme,
+    tag: str,
+    request: ModelRef | None = None,
+    query: ModelRef | None = None,
+    response: ModelRef | None = None,
+    status: int = 200,
+    errors: tuple[int, ...] = (),
+    consumes: str = JSON_TYPE,
+    produces: str = JSON_TYPE,
+    path_types: Mapping[str, str] | None = None,
+    prefix: str = "",
+    idempotent: bool = False,
+    also_status: tuple[int, ...] = (),
+    also_produces: tuple[str, ...] = (),
+    error_bodies: tuple[tuple[int, ModelRef], ...] = (),
+) -> Callable[[View], View]:
+    """Register ``view`` on ``registrar`` (the app or a blueprint) at ``path``.
+
+    The view is called as ``view(call, **path_args)`` and returns a pydantic
+    model (dumped by alias), a dict, or a chalice ``Response``.
+    """
+    types = dict(path_types or {})
+    auth_errors = () if scheme is Scheme.NONE else (401,)
+    body_errors = (400, 413, 415, 422) if (request is not None or consumes != JSON_TYPE) else ()
+    query_errors = (422,) if query is not None else ()
+    all_errors = tuple(sorted(set(errors + auth_errors + body_errors + query_errors)))
+    OPERATIONS.append(
+        Operation(
+            path=prefix + path,
+            method=method,
+            summary=summary,
+            scheme=scheme,
+            tag=tag,
+            request_ref=request,
+            query_ref=query,
+            response_ref=response,
+            status=status,
+            errors=all_errors,
+            consumes=consumes,
+            produces=produces,
+            path_types=types,
+            idempotent=idempotent,
+            also_status=also_status,
+            also_produces=also_produces,
+            error_bodies=error_bodies,
+        )
+    )
+
+    def decorate(view: View) -> View:
+        def handler(**raw_path: str) -> Response:
+            current: Request = registrar.current_request
+            try:
+                return _run(view, current, raw_path)
+            except BookingError as error:
+                return error_in(produces, error)
+            except Exception:
+                get_logger().exception("unhandled error", extra={"path": current.path})
+                internal = BookingError("an internal error occurred", code="internal_error")
+                internal.status = 500
+                return error_in(produces, internal)
+
+        def _run(view: View, current: Request, raw_path: Mapping[str, str]) -> Response:
+            from pydantic import ValidationError
+
+            raw_body = current.raw_body or b""
+            raw = raw_body.encode() if isinstance(raw_body, str) else raw_body
+            if len(raw) > get_settings().max_body_bytes:
+                raise PayloadTooLarge(f"the body exceeds {get_settings().max_body_bytes} bytes")
+            principal = authenticate(scheme, headers_of(current))
+            args = _path_args(raw_path, types)
+            if principal is not None and "company_id" in args and principal.company_id is not None:
+                principal.require_company(args["company_id"])
+            call = Call(request=current, principal=principal, raw_body=raw)
+            query_model = resolve(query)
+            if query_model is not None:
+                try:
+                    call._query = query_model.model_validate(_query_params(current))
+                except ValidationError as exc:
+                    raise validation_error(exc) from None
+            request_model = resolve(request)
+            payload: Any = None
+            if request_model is not None:
+                payload = parse_json_body(current, raw) if raw.strip() else {}
+                try:
+                    call._body = request_model.model_validate(payload)
+                except ValidationError as exc:
+                    raise validation_error(exc) from None
+            key = call.header("Idempotency-Key") if idempotent else None
+            if key is None:
+                return _render(view(call, **args), status, call.extra_headers, produces)
+            return _once(
+                call,
+                key,
+                {"operation": f"{method} {path}", "args": args, "body": payload},
+                registrar,
+                lambda: _render(view(call, **args), status, call.extra_headers, produces),
+            )
+
+        handler.__name__ = view.__name__
+        handler.__doc__ = view.__doc__
+        registrar.route(path, methods=[method], content_types=["*/*"])(handler)
+        return view
+
+    return decorate
+
+
+def _once(call: Call, key: str, fingerprint: Any, registrar: Any, respond: Callable[[], Response]) -> Response:
+    """Run the view once per Idempotency-Key; replays carry ``Idempotent-Replayed: true``."""
+    from chalicelib.services.selling import idempotency
+
+    ran: list[bool] = []
+
+    def execute() -> dict[str, Any]:
+        ran.append(True)
+        try:
+            response = respond()
+        except BookingError as error:
+            response = error_response(error)
+        return {"status": response.status_code, "body": response.body, "headers": dict(response.headers)}
+
+    assert call.auth.company_id is not None
+    context = getattr(registrar, "lambda_context", None)
+    reply = idempotency.run_once(call.auth.company_id, key, fingerprint, execute, context)
+    headers = dict(reply["headers"])
+    if not ran:
+        headers["Idempotent-Replayed"] = "true"
+    return Response(body=reply["body"], status_code=reply["status"], headers=headers)
+
+
+def _render(result: Any, status: int, headers: dict[str, str], produces: str) -> Response:
+    from pydantic import BaseModel
+
+    if isinstance(result, Response):
+        result.headers.update(headers)
+        return result
+    if isinstance(result, BaseModel):
+        body: Any = result.model_dump(mode="json", by_alias=True)
+    else:
+        body = result
+    return Response(body=body, status_code=status, headers={"Content-Type": produces, **headers})

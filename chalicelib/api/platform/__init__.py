@@ -1,0 +1,1 @@
+"""The platform face: companies and their keys."""

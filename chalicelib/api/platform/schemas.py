@@ -1,0 +1,50 @@
+"""Request and response models of the platform face.
+
+Models build their validators on first use (``defer_build``): cold start is import time.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import EmailStr, Field, StringConstraints
+
+from chalicelib.api.http.schemas import Name, Out, Strict
+
+# --- platform ---------------------------------------------------------------
+
+
+class CompanyCreate(Strict):
+    name: Name
+    admin_email: EmailStr
+    admin_password: Annotated[str, StringConstraints(min_length=10, max_length=200)]
+    timezone: Annotated[str, StringConstraints(min_length=1, max_length=64)] = "Europe/London"
+
+
+class AdminOut(Out):
+    email: str
+
+
+class PlatformCompany(Out):
+    id: int
+    name: str
+    app_id: str
+    timezone: str
+    created_at: str
+    admin: AdminOut
+
+
+class IssuedCompany(PlatformCompany):
+    app_key: str
+    api_key: str
+
+
+class KeyRotation(Strict):
+    keys: list[Literal["api_key", "app_key"]] = Field(default=["api_key", "app_key"], min_length=1)
+    grace_seconds: Annotated[int, Field(ge=0, le=7 * 86_400)] | None = None
+
+
+class RotatedKeys(Out):
+    app_key: str | None = None
+    api_key: str | None = None
+    old_keys_retire_at: str

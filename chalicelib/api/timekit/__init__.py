@@ -1,0 +1,1 @@
+"""The Timekit-style v2 face: bookings, holds, graphs and webhooks."""

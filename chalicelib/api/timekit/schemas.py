@@ -1,0 +1,275 @@
+"""Request and response models of the Timekit v2 face (shapes of seeds 002 and 003)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
+
+from chalicelib.api.http.schemas import Links, Out, Strict
+from chalicelib.domain.graphs import ALL_STEPS, GRAPHS
+
+GraphName = Literal[
+    "instant", "confirm_decline", "instant_payment", "group_owner", "group_customer", "group_customer_payment"
+]
+Short = Annotated[str, StringConstraints(max_length=500)]
+Duration = Annotated[str, StringConstraints(pattern=r"^\s*\d+\s*(second|minute|hour|day|week)s?\s*$", max_length=40)]
+Uuid = Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F-]{36}$")]
+
+_ACTION_NAMES = {a.name for g in GRAPHS.values() for acts in g.states.values() for a in acts} | {
+    g.create.name for g in GRAPHS.values()
+}
+# Per-request options: {"<step>": {"enabled": false}}, {"<action>": {"message": ...}}, {"pay": {"payment_id"}}.
+OPTION_KEYS = frozenset(
+    {s.value for s in ALL_STEPS}
+    | _ACTION_NAMES
+    | {
+        "auto_complete_one_hour_after_booking_ends",
+        "send_confirm_decline_email_to_owner",
+        "notify_customer_declined_by_email",
+        "notify_customer_cancelled_by_email",
+    }
+)
+
+
+class Option(Strict):
+    enabled: bool | None = None
+    message: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    payment_id: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+
+
+class WithOptions(BaseModel):
+    """Known fields plus per-step/per-action option objects, each validated."""
+
+    model_config = ConfigDict(extra="allow", defer_build=True)
+
+    @model_validator(mode="after")
+    def _options_are_known(self) -> WithOptions:
+        for name, value in (self.model_extra or {}).items():
+            if name not in OPTION_KEYS:
+                raise ValueError(f"unknown field {name!r}")
+            Option.model_validate(value)
+        return self
+
+    def options(self) -> dict[str, Any]:
+        return {
+            name: Option.model_validate(value).model_dump(exclude_none=True)
+            for name, value in (self.model_extra or {}).items()
+        }
+
+
+class EventIn(Strict):
+    start: AwareDatetime
+    end: AwareDatetime
+    what: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    where: Short | None = None
+    description: Annotated[str, StringConstraints(max_length=5000)] | None = None
+    calendar_id: Short | None = None
+
+
+class CustomerIn(Strict):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    email: EmailStr
+    phone: Annotated[str, StringConstraints(max_length=40)] | None = None
+    voip: Annotated[str, StringConstraints(max_length=100)] | None = None
+    timezone: Annotated[str, StringConstraints(max_length=64)] | None = None
+
+
+class Toggle(Strict):
+    enabled: bool
+
+
+class SettingsIn(Strict):
+    max_seats: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    capacity_shards: Annotated[int, Field(ge=1, le=16)] | None = None
+    min_cancel_time: Duration | None = None
+    min_booking_time: Duration | None = None
+    max_booking_time: Duration | None = None
+    payment_timeout: Annotated[int, Field(ge=10, le=7 * 86_400)] | None = None
+    auto_complete_one_hour_after_booking_ends: Toggle | None = None
+
+
+class RelatedIn(Strict):
+    owner_booking_id: Uuid
+    seats: Annotated[int, Field(ge=1, le=1000)] = 1
+
+
+class BookingCreate(WithOptions):
+    graph: GraphName
+    action: Annotated[str, StringConstraints(max_length=50)] | None = None
+    event: EventIn | None = None
+    customer: CustomerIn | None = None
+    settings: SettingsIn = SettingsIn()
+    related: RelatedIn | None = None
+    reservation_id: Uuid | None = None
+    # Seed 002 sends a group's event at the top level.
+    start: AwareDatetime | None = None
+    end: AwareDatetime | None = None
+    what: Annotated[str, StringConstraints(max_length=500)] | None = None
+    where: Short | None = None
+    description: Annotated[str, StringConstraints(max_length=5000)] | None = None
+    resource_id: Short | None = None
+    project_id: Short | None = None
+
+
+class ActionIn(WithOptions):
+    pass
+
+
+class RescheduleIn(Strict):
+    start: AwareDatetime
+    end: AwareDatetime
+    message: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    resource_id: Short | None = None
+
+
+class ReserveIn(Strict):
+    graph: Literal["group_customer", "group_customer_payment"] = "group_customer"
+    related: RelatedIn
+    customer: CustomerIn | None = None
+
+
+class ExtendIn(Strict):
+    reservation_id: Uuid
+
+
+class BookingsQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore", defer_build=True)
+    page: Annotated[int, Field(ge=1, le=100_000)] = 1
+    per_page: Annotated[int, Field(ge=1, le=100)] = 30
+    search: Annotated[str, StringConstraints(max_length=200)] | None = None
+    start: AwareDatetime | None = None
+    end: AwareDatetime | None = None
+
+
+class IncludeQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore", defer_build=True)
+    include: Annotated[str, StringConstraints(max_length=200)] | None = None
+
+
+class GraphQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore", defer_build=True)
+    format: Literal["json", "dot"] = "json"
+
+
+# --- responses ----------------------------------------------------------------------------------
+
+
+class EventInfo(Out):
+    start: str | None = None
+    end: str | None = None
+    what: str | None = None
+    where: str | None = None
+    description: str | None = None
+    calendar_id: str | None = None
+
+
+class GroupBooking(Out):
+    max_seats: int
+    current_seats: int
+    held_seats: int
+    available_seats: int
+
+
+class Attributes(Out):
+    event_info: EventInfo
+    group_booking: GroupBooking | None = None
+
+
+class CustomerOut(Out):
+    id: str | None = None
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    voip: str | None = None
+    timezone: str | None = None
+
+
+class LogOut(Out):
+    description: str
+    success: bool
+    state: str
+    data: dict[str, Any]
+    created_at: str
+
+
+class RelatedOut(Out):
+    owner_booking_id: str
+    seats: int
+
+
+class BookingData(Out):
+    id: str
+    graph: str
+    state: str
+    completed: bool
+    possible_actions: list[str]
+    created_at: str
+    updated_at: str
+    attributes: Attributes
+    customers: list[CustomerOut]
+    related: RelatedOut | None = None
+    rescheduled_from: str | None = None
+    rescheduled_to: str | None = None
+    reservation_id: str | None = None
+    payment: dict[str, Any] | None = None
+    logs: list[LogOut] | None = None
+    related_bookings: list[BookingData] | None = None
+
+
+class BookingOut(Out):
+    data: BookingData
+
+
+class ListMeta(Out):
+    total_entries: int
+    page: int
+    per_page: int
+
+
+class BookingList(Out):
+    data: list[BookingData]
+    meta: ListMeta
+    links: Links = Field(alias="_links")
+
+
+class ReservationData(Out):
+    id: str
+    seats: int
+    status: str
+    expires_at: str
+    extensions: int
+    owner_booking_id: str | None
+
+
+class ReservationOut(Out):
+    data: ReservationData
+
+
+class GraphAction(Out):
+    name: str
+    to: str
+    via: str
+    steps: list[str]
+    manual: bool
+    seats: str
+
+
+class GraphState(Out):
+    name: str
+    actions: list[GraphAction]
+    timer: dict[str, Any] | None = None
+    terminal: bool
+
+
+class GraphOut(Out):
+    name: str
+    description: str
+    initial_action: GraphAction
+    states: list[GraphState]
+    terminal_states: list[str]
+    reschedulable_states: list[str]
+
+
+class GraphList(Out):
+    data: list[GraphOut]

@@ -1,1 +1,0 @@
-"""Step Functions (ASL) mirrors of the booking graphs: see :mod:`chalicelib.asl.generate`."""

@@ -1,0 +1,1 @@
+"""What can be booked: services, questions, clients, events and their groups and chains."""

@@ -1,0 +1,1 @@
+"""Who is calling: companies, their administrators, keys and tokens."""

@@ -1,0 +1,170 @@
+"""Companies, their keys and their administrators."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.expressions.update import Action
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.domain import secrets
+from chalicelib.domain.errors import Conflict, NotFound, Unauthorized, ValidationFailed
+from chalicelib.settings import get_settings
+from chalicelib.store import db, keys
+from chalicelib.store.models import AdminLogin, ApiKey, AuthToken, Company, Item
+
+
+@dataclass(frozen=True)
+class IssuedKeys:
+    """Secrets as issued: shown to the caller once, never stored in clear."""
+
+    app_key: str | None
+    api_key: str | None
+    old_keys_retire_at: int | None = None  # epoch seconds, after a rotation
+
+
+@dataclass(frozen=True)
+class NewCompany:
+    company: Company
+    keys: IssuedKeys
+
+
+def check_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationFailed(f"unknown IANA time zone {name!r}", field="timezone") from None
+    return name
+
+
+def create_company(name: str, admin_email: str, admin_password: str, timezone: str = "Europe/London") -> NewCompany:
+    db.ensure_bound()
+    settings = get_settings()
+    check_timezone(timezone)
+    company_id = db.allocate_ids()
+    app_id = secrets.new_app_id()
+    app_key = secrets.new_secret("pk")
+    api_key = secrets.new_secret("sk")
+    now = db.iso(db.utcnow())
+    company = Company(
+        keys.company_pk(company_id),
+        keys.COMPANY_SK,
+        company_id=company_id,
+        name=name,
+        app_id=app_id,
+        timezone=timezone,
+        admin_email=admin_email.lower(),
+        api_key_hash=secrets.digest(api_key),
+        app_key_hash=secrets.digest(app_key),
+        created_at=now,
+    )
+    login = AdminLogin(
+        keys.login_pk(admin_email),
+        keys.login_sk(company_id),
+        company_id=company_id,
+        email=admin_email.lower(),
+        password_hash=secrets.hash_password(admin_password, n=settings.password_hash_n),
+    )
+    with TransactWrite(connection=Item._get_connection().connection) as tx:
+        tx.save(company, condition=Company.pk.does_not_exist())
+        tx.save(login, condition=AdminLogin.pk.does_not_exist())
+        for raw, kind in ((api_key, "api"), (app_key, "app")):
+            tx.save(_key_item(raw, kind, company_id, app_id, now), condition=ApiKey.pk.does_not_exist())
+    return NewCompany(company, IssuedKeys(app_key=app_key, api_key=api_key))
+
+
+def _key_item(raw: str, kind: str, company_id: int, app_id: str, now: str) -> ApiKey:
+    return ApiKey(
+        keys.key_pk(secrets.digest(raw)),
+        keys.KEY_SK,
+        company_id=company_id,
+        app_id=app_id,
+        key_kind=kind,
+        created_at=now,
+    )
+
+
+def get_company(company_id: int) -> Company:
+    db.ensure_bound()
+    try:
+        return Company.get(keys.company_pk(company_id), keys.COMPANY_SK)
+    except DoesNotExist:
+        raise NotFound("company not found", field="company_id") from None
+
+
+def rotate_keys(company_id: int, kinds: set[str], grace_seconds: int | None) -> IssuedKeys:
+    """Issue new keys; the old ones keep working for ``grace_seconds`` then retire.
+
+    Compare-and-set on the company's current key hashes: of two concurrent
+    rotations exactly one wins, the other gets 409.
+    """
+    company = get_company(company_id)
+    settings = get_settings()
+    grace = settings.key_grace_seconds if grace_seconds is None else grace_seconds
+    retires_at = int(time.time()) + grace
+    now = db.iso(db.utcnow())
+    issued: dict[str, str] = {}
+    try:
+        with TransactWrite(connection=Item._get_connection().connection) as tx:
+            _rotate(tx, company, kinds, issued, retires_at, now)
+    except TransactWriteError:
+        raise Conflict("the keys were rotated concurrently; read the company and retry") from None
+    from chalicelib.services.identity.auth import forget_cached_keys
+
+    forget_cached_keys()  # this process sees the retirement at once; others within KEY_CACHE_SECONDS
+    return IssuedKeys(app_key=issued.get("app"), api_key=issued.get("api"), old_keys_retire_at=retires_at)
+
+
+def _rotate(
+    tx: TransactWrite, company: Company, kinds: set[str], issued: dict[str, str], retires_at: int, now: str
+) -> None:
+    actions: list[Action] = []
+    for kind, attr in (("api", Company.api_key_hash), ("app", Company.app_key_hash)):
+        if kind not in kinds:
+            continue
+        raw = secrets.new_secret("sk" if kind == "api" else "pk")
+        issued[kind] = raw
+        old_hash = getattr(company, attr.attr_name)
+        tx.save(
+            _key_item(raw, kind, int(company.company_id), company.app_id, now),
+            condition=ApiKey.pk.does_not_exist(),
+        )
+        tx.update(
+            ApiKey(keys.key_pk(old_hash), keys.KEY_SK),
+            actions=[ApiKey.retires_at.set(retires_at), ApiKey.ttl.set(retires_at + 86_400)],
+            condition=ApiKey.pk.exists() & ApiKey.retires_at.does_not_exist(),
+        )
+        actions.append(attr.set(secrets.digest(raw)))
+    # Compare-and-set on the version read above.
+    tx.update(company, actions=actions, condition=Company.version == company.version)
+
+
+@dataclass(frozen=True)
+class Session:
+    token: str
+    company: Company
+    email: str
+    expires_at: int
+
+
+def login(email: str, password: str, company_id: int | None) -> Session:
+    """Exchange an administrator's email and password for an Auth-Token."""
+    from chalicelib.services.identity.auth import find_login
+
+    found = find_login(email, password, company_id)
+    if found is None:
+        raise Unauthorized("the email or password is not valid")
+    token = secrets.new_secret("tok")
+    expires_at = int(time.time()) + get_settings().auth_token_ttl_seconds
+    AuthToken(
+        keys.token_pk(secrets.digest(token)),
+        keys.TOKEN_SK,
+        company_id=int(found.company_id),
+        email=found.email,
+        expires_at=expires_at,
+        ttl=expires_at,
+    ).save(condition=AuthToken.pk.does_not_exist())
+    return Session(token, get_company(int(found.company_id)), found.email, expires_at)

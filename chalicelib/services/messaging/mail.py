@@ -1,0 +1,153 @@
+"""The email sender: the notify_* steps of the graphs, driven by the same events as the webhooks.
+
+An event from the email queue names the steps its action ran (``notify``); each of
+``notify_owner_by_email`` (to the company's admin email) and
+``notify_customer_by_email`` (to the booking's customer) becomes one templated
+email. A marker item written put-if-absent before sending makes a twice-delivered
+event one email; a failed send removes it and the message is retried. Deployed,
+SES sends the template (:mod:`chalicelib.services.messaging.mail_templates`); the local stage writes
+an .eml file to ``MAIL_DIR`` instead.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+from typing import Any
+
+from pynamodb.exceptions import PutError
+
+from chalicelib.domain.graphs import GRAPHS, Step
+from chalicelib.observability import get_logger
+from chalicelib.services.messaging import mail_templates as templates
+from chalicelib.services.messaging.fanout_wiring import EMAIL_EVENT_TYPES
+from chalicelib.settings import get_settings
+from chalicelib.store import db, keys
+from chalicelib.store.models import Company, MailSent
+
+STEP_AUDIENCE = {
+    Step.NOTIFY_OWNER_BY_EMAIL.value: templates.OWNER,
+    Step.NOTIFY_CUSTOMER_BY_EMAIL.value: templates.CUSTOMER,
+}
+MARKER_TTL_SECONDS = 7 * 86_400
+
+
+def handle_messages(records: list[Mapping[str, Any]]) -> dict[str, Any]:
+    db.ensure_bound()
+    failed = []
+    for record in records:
+        try:
+            handle(str(record.get("body") or ""))
+        except Exception:
+            get_logger().exception("email message failed; it will be retried")
+            failed.append({"itemIdentifier": str(record.get("messageId"))})
+    return {"batchItemFailures": failed}
+
+
+def handle(body: str) -> list[str]:
+    """Send the event's emails; returns the audiences emailed now."""
+    try:
+        event = json.loads(body)
+    except ValueError:
+        get_logger().error("email message is not JSON; dropped")
+        return []
+    if event.get("type") not in EMAIL_EVENT_TYPES:
+        return []
+    sent = []
+    for audience in audiences(event):
+        if send_once(event, audience):
+            sent.append(audience)
+    return sent
+
+
+def audiences(event: Mapping[str, Any]) -> list[str]:
+    """Who this event emails: the steps its action ran, or (events a Step Functions mirror wrote,
+    without ``notify``) the notify steps of the graph's action that reaches the event's state."""
+    notify = event.get("notify")
+    if notify is None:
+        data = event.get("data") or {}
+        graph = GRAPHS.get(str(data.get("graph")))
+        actions = [graph.create, *(a for acts in graph.states.values() for a in acts)] if graph else []
+        reaching = next((a for a in actions if a.to == data.get("state")), None)
+        notify = [step.value for step in reaching.steps] if reaching else []
+    return [STEP_AUDIENCE[step] for step in notify if step in STEP_AUDIENCE]
+
+
+def recipient(event: Mapping[str, Any], audience: str, company: Company | None) -> str | None:
+    if audience == templates.OWNER:
+        return company.admin_email if company else None
+    customers = (event.get("data") or {}).get("customers") or []
+    email = customers[0].get("email") if customers and isinstance(customers[0], Mapping) else None
+    return str(email) if email else None
+
+
+def send_once(event: Mapping[str, Any], audience: str) -> bool:
+    company = _company(int(event["company_id"]))
+    to = recipient(event, audience, company)
+    if not to:
+        return False
+    marker = MailSent(keys.outbox_pk(str(event["id"])), keys.mail_sk(audience), sent_at=db.iso(db.utcnow()))
+    marker.ttl = int(datetime.now(UTC).timestamp()) + MARKER_TTL_SECONDS
+    try:
+        marker.save(condition=MailSent.pk.does_not_exist())
+    except PutError as error:
+        if db.condition_failed(error):
+            return False  # a duplicate of an event already emailed
+        raise
+    key = templates.template_key(str(event["type"]), audience)
+    data = templates.template_data(event, company.name if company else "", _message(event, audience))
+    try:
+        deliver(key, data, to, event)
+    except Exception:
+        marker.delete()  # not sent: the retried message may try again
+        raise
+    return True
+
+
+def _message(event: Mapping[str, Any], audience: str) -> str | None:
+    return str(event["message"]) if audience == templates.CUSTOMER and event.get("message") else None
+
+
+def _company(company_id: int) -> Company | None:
+    try:
+        return Company.get(keys.company_pk(company_id), keys.COMPANY_SK)
+    except Company.DoesNotExist:
+        return None
+
+
+def deliver(key: str, data: Mapping[str, str], to: str, event: Mapping[str, Any]) -> None:
+    settings = get_settings()
+    if settings.stage == "local":
+        write_eml(key, data, to, event)
+        return
+    import boto3
+
+    boto3.client("ses", region_name=settings.region).send_templated_email(
+        Source=settings.mail_from,
+        Destination={"ToAddresses": [to]},
+        Template=templates.template_name(key, settings.stage),
+        TemplateData=json.dumps(dict(data)),
+    )
+
+
+def write_eml(key: str, data: Mapping[str, str], to: str, event: Mapping[str, Any]) -> Path:
+    rendered = templates.render(key, data)
+    message = EmailMessage()
+    message["From"] = get_settings().mail_from
+    message["To"] = to
+    message["Subject"] = rendered["subject"]
+    message["Date"] = format_datetime(datetime.now(UTC))
+    message["Message-ID"] = make_msgid(domain="booking-engine.local")
+    message["X-Event-Id"] = str(event["id"])
+    message["X-Event-Type"] = str(event["type"])
+    message.set_content(rendered["text"])
+    message.add_alternative(rendered["html"], subtype="html")
+    folder = Path(get_settings().mail_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{str(event['occurred_at']).replace(':', '')}-{event['id']}-{key}.eml"
+    path.write_bytes(bytes(message))
+    return path

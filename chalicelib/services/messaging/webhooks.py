@@ -1,0 +1,307 @@
+"""Webhook subscriptions of a company, their secrets, and their delivery log.
+
+Subscriptions live in the company's partition (``CO#<id>`` / ``WEBHOOK#<id>``), so
+another company's id is simply not found. URLs are checked when subscribed (and
+again at every delivery, after DNS): https and public addresses outside the local stage.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.expressions.update import Action
+
+from chalicelib.domain import webhooks as rules
+from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
+from chalicelib.services.messaging.fanout_wiring import EVENT_TYPES
+from chalicelib.settings import get_settings
+from chalicelib.store import db, keys
+from chalicelib.store.models import Webhook, WebhookDelivery
+
+DEFAULT_GRACE_SECONDS = 86_400
+LOG_LIMIT = 50  # attempts kept per delivery (13 scheduled, plus replays)
+DELIVERY_TTL_SECONDS = 30 * 86_400
+
+Resolver = Callable[[str, int], list[str]]
+
+
+def resolve(host: str, port: int) -> list[str]:
+    """Every address ``host`` resolves to (the check refuses the URL if any is not allowed)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        return []
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+_resolver: Resolver = resolve
+
+
+def set_resolver(resolver: Resolver | None) -> None:
+    """Tests resolve names without DNS."""
+    global _resolver
+    _resolver = resolver or resolve
+
+
+def is_local_stage() -> bool:
+    return get_settings().stage == "local"
+
+
+@dataclass(frozen=True)
+class Target:
+    scheme: str
+    host: str
+    port: int
+    address: str  # the checked address to connect to (never resolved again: no DNS rebinding)
+
+
+def check_url(url: str) -> None:
+    """At subscription: the URL's shape, and outside the local stage its addresses (after DNS).
+    The local stage allows any address, so it does not resolve until delivery."""
+    if is_local_stage():
+        rules.check_url_shape(url, local=True)
+    else:
+        check_target(url)
+
+
+def check_target(url: str) -> Target:
+    """Refuse a URL the stage does not allow (ValidationFailed, field ``url``)."""
+    local = is_local_stage()
+    scheme, host, port = rules.check_url_shape(url, local=local)
+    address = rules.check_addresses(_resolver(host, port), local=local)
+    return Target(scheme, host, port, address)
+
+
+def _check_events(events: Sequence[str]) -> list[str]:
+    unknown = [e for e in events if e not in EVENT_TYPES]
+    if unknown:
+        raise ValidationFailed(f"unknown event type {unknown[0]!r}; known: {', '.join(EVENT_TYPES)}", field="events")
+    return list(dict.fromkeys(events))
+
+
+def create(company_id: int, url: str, events: Sequence[str], enabled: bool) -> Webhook:
+    db.ensure_bound()
+    check_url(url)
+    webhook_id = db.allocate_ids()
+    now = db.iso(db.utcnow())
+    webhook = Webhook(
+        keys.company_pk(company_id),
+        keys.webhook_sk(webhook_id),
+        company_id=company_id,
+        webhook_id=webhook_id,
+        url=url,
+        events=_check_events(events),
+        enabled=enabled,
+        secret=rules.new_secret(),
+        created_at=now,
+        updated_at=now,
+    )
+    webhook.save(condition=Webhook.pk.does_not_exist())
+    return webhook
+
+
+def get(company_id: int, webhook_id: int) -> Webhook:
+    db.ensure_bound()
+    try:
+        return Webhook.get(keys.company_pk(company_id), keys.webhook_sk(webhook_id), consistent_read=True)
+    except DoesNotExist:
+        raise NotFound("webhook not found", field="webhook_id") from None
+
+
+def of_company(company_id: int) -> list[Webhook]:
+    db.ensure_bound()
+    items = Webhook.query(keys.company_pk(company_id), Webhook.sk.startswith(keys.WEBHOOK_PREFIX))
+    return [item for item in items if isinstance(item, Webhook)]
+
+
+def update(
+    company_id: int, webhook_id: int, *, url: str | None, events: Sequence[str] | None, enabled: bool | None
+) -> Webhook:
+    webhook = get(company_id, webhook_id)
+    if url is not None:
+        check_url(url)
+        webhook.url = url
+    if events is not None:
+        webhook.events = _check_events(events)
+    if enabled is not None:
+        webhook.enabled = enabled
+    webhook.updated_at = db.iso(db.utcnow())
+    _save_versioned(webhook)
+    return webhook
+
+
+def delete(company_id: int, webhook_id: int) -> None:
+    webhook = get(company_id, webhook_id)
+    webhook.delete()  # its deliveries expire by TTL; pending retries find no webhook and stop
+
+
+def rotate_secret(company_id: int, webhook_id: int, grace_seconds: int) -> Webhook:
+    """A new secret; the old one keeps signing (a second signature) for ``grace_seconds``."""
+    webhook = get(company_id, webhook_id)
+    if grace_seconds > 0:
+        webhook.old_secret = webhook.secret
+        webhook.old_secret_expires_at = int(time.time()) + grace_seconds
+    else:
+        webhook.old_secret = None
+        webhook.old_secret_expires_at = None
+    webhook.secret = rules.new_secret()
+    webhook.updated_at = db.iso(db.utcnow())
+    _save_versioned(webhook)
+    return webhook
+
+
+def signing_secrets(webhook: Webhook, at: float) -> list[str]:
+    live = [webhook.secret]
+    if webhook.old_secret and webhook.old_secret_expires_at and at < float(webhook.old_secret_expires_at):
+        live.append(webhook.old_secret)
+    return live
+
+
+def _save_versioned(webhook: Webhook) -> None:
+    try:
+        webhook.save()  # the version attribute makes this compare-and-set
+    except PutError as error:
+        if db.condition_failed(error):
+            raise Conflict("the webhook changed meanwhile; read it again", code="version_conflict") from None
+        raise
+
+
+def view(webhook: Webhook, *, with_secret: bool = False) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": int(webhook.webhook_id),
+        "url": webhook.url,
+        "events": list(webhook.events),
+        "enabled": bool(webhook.enabled),
+        "created_at": webhook.created_at,
+        "updated_at": webhook.updated_at,
+    }
+    if webhook.old_secret_expires_at and webhook.old_secret and time.time() < float(webhook.old_secret_expires_at):
+        data["old_secret_expires_at"] = db.iso_epoch(float(webhook.old_secret_expires_at))
+    if with_secret:
+        data["secret"] = webhook.secret
+    return data
+
+
+# --- deliveries ------------------------------------------------------------------------------------
+
+
+def deliveries(company_id: int, webhook_id: int, limit: int) -> list[WebhookDelivery]:
+    get(company_id, webhook_id)  # 404 unless it is the caller's
+    items = WebhookDelivery.listing.query(keys.webhook_deliveries(webhook_id), scan_index_forward=False, limit=limit)
+    return [item for item in items if isinstance(item, WebhookDelivery)][:limit]
+
+
+def get_delivery(company_id: int, webhook_id: int, delivery_id: str) -> WebhookDelivery:
+    get(company_id, webhook_id)
+    try:
+        delivery = WebhookDelivery.get(keys.webhook_pk(webhook_id), keys.delivery_sk(delivery_id), consistent_read=True)
+    except DoesNotExist:
+        raise NotFound("delivery not found", field="delivery_id") from None
+    if int(delivery.company_id) != company_id:
+        raise NotFound("delivery not found", field="delivery_id")
+    return delivery
+
+
+def delivery_view(delivery: WebhookDelivery) -> dict[str, Any]:
+    return {
+        "id": delivery.event_id,
+        "webhook_id": int(delivery.webhook_id),
+        "event_id": delivery.event_id,
+        "event_type": delivery.event_type,
+        "status": delivery.status,
+        "attempts": [{key: value for key, value in dict(entry).items() if value is not None} for entry in delivery.log],
+        "next_attempt_at": db.iso_epoch(float(delivery.next_attempt_at)) if delivery.next_attempt_at else None,
+        "created_at": delivery.created_at,
+        "updated_at": delivery.updated_at,
+    }
+
+
+def new_delivery(
+    webhook: Webhook, event: dict[str, Any], body: str, claimed_at: float | None = None
+) -> WebhookDelivery | None:
+    """Create the (webhook, event) delivery unless it exists: None for a duplicated event.
+
+    With ``claimed_at`` the new delivery is created with its first attempt already claimed
+    (one write instead of two on the common path)."""
+    now = db.iso(db.utcnow())
+    delivery = WebhookDelivery(
+        keys.webhook_pk(int(webhook.webhook_id)),
+        keys.delivery_sk(event["id"]),
+        webhook_id=int(webhook.webhook_id),
+        company_id=int(webhook.company_id),
+        event_id=event["id"],
+        event_type=event["type"],
+        body=body,
+        status="pending",
+        attempts=0 if claimed_at is None else 1,
+        claimed_at=None if claimed_at is None else int(claimed_at),
+        created_at=now,
+        updated_at=now,
+        gsi1pk=keys.webhook_deliveries(int(webhook.webhook_id)),
+        gsi1sk=f"{event['occurred_at']}#{event['id']}",
+        ttl=int(time.time()) + DELIVERY_TTL_SECONDS,
+    )
+    try:
+        delivery.save(condition=WebhookDelivery.pk.does_not_exist())
+    except PutError as error:
+        if db.condition_failed(error):
+            return None
+        raise
+    return delivery
+
+
+def load_delivery(webhook_id: int, event_id: str) -> WebhookDelivery | None:
+    try:
+        return WebhookDelivery.get(keys.webhook_pk(webhook_id), keys.delivery_sk(event_id), consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def claim(delivery: WebhookDelivery, attempt: int, at: float, stale_after: float) -> bool:
+    """Take attempt number ``attempt`` (compare-and-set): False when another copy of the message has it."""
+    condition = (WebhookDelivery.attempts == attempt - 1) | (
+        (WebhookDelivery.attempts == attempt) & (WebhookDelivery.claimed_at < at - stale_after)
+    )
+    try:
+        delivery.update(
+            actions=[WebhookDelivery.attempts.set(attempt), WebhookDelivery.claimed_at.set(int(at))],
+            condition=condition & (WebhookDelivery.status == "pending"),
+        )
+    except UpdateError as error:
+        if db.condition_failed(error):
+            return False
+        raise
+    return True
+
+
+def record_attempt(delivery: WebhookDelivery, entry: dict[str, Any], status: str, next_at: float | None) -> None:
+    actions: list[Action] = [
+        WebhookDelivery.log.set(WebhookDelivery.log.append([entry])),
+        WebhookDelivery.status.set(status),
+        WebhookDelivery.updated_at.set(db.iso(db.utcnow())),
+    ]
+    actions.append(
+        WebhookDelivery.next_attempt_at.set(int(next_at))
+        if next_at is not None
+        else WebhookDelivery.next_attempt_at.remove()
+    )
+    delivery.update(actions=actions)
+    if len(delivery.log) > LOG_LIMIT:
+        delivery.update(actions=[WebhookDelivery.log.set(list(delivery.log)[-LOG_LIMIT:])])
+
+
+def reopen(delivery: WebhookDelivery) -> int:
+    """A replay: the delivery is pending again; returns the attempt number to run next."""
+    attempt = int(delivery.attempts) + 1
+    delivery.update(
+        actions=[
+            WebhookDelivery.status.set("pending"),
+            WebhookDelivery.updated_at.set(db.iso(db.utcnow())),
+        ]
+    )
+    return attempt

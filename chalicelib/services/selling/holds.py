@@ -1,0 +1,275 @@
+"""Holds: seats kept for a while (Timekit reservations, later basket items).
+
+A hold takes seats as ``held`` in one transaction. It ends exactly once, by
+compare-and-set on its status: converted into a booking (held -> booked, the seat
+never free in between), released, or expired (by the sweeper, or lazily by a
+booking that finds the capacity full). An expired hold counts as free on every
+read even before anyone tidies it up.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.domain.errors import Conflict, NotFound
+from chalicelib.services.messaging import outbox
+from chalicelib.services.selling import capacity
+from chalicelib.store import db, keys
+from chalicelib.store.models import Hold
+
+MAX_EXTENSIONS = 3
+
+
+def _index(hold: Hold, expires_at: float) -> None:
+    due = db.iso_epoch(expires_at)
+    hold.gsi1pk = keys.capacity_holds(hold.capacity_id)
+    hold.gsi1sk = due
+    hold.xpk = keys.expiry_partition(hold.pk)
+    hold.xsk = f"{due}#{hold.pk}"
+
+
+def place(
+    company_id: int,
+    capacity_id: str,
+    shards: int,
+    seats: int,
+    hold_seconds: int,
+    details: Mapping[str, Any],
+    owner_booking_id: str | None = None,
+) -> Hold:
+    hold_id = str(uuid.uuid4())
+    now = time.time()
+    hold = Hold(
+        keys.hold_pk(hold_id),
+        keys.HOLD_SK,
+        hold_id=hold_id,
+        company_id=company_id,
+        capacity_id=capacity_id,
+        owner_booking_id=owner_booking_id,
+        seats=seats,
+        expires_at=int(now + hold_seconds),
+        details=dict(details),
+        created_at=db.iso(db.utcnow()),
+    )
+    _index(hold, hold.expires_at)
+
+    def writes(tx: TransactWrite, shard_seats: capacity.ShardSeats) -> None:
+        hold.seat_shards = capacity.as_list(shard_seats)
+        tx.save(hold, condition=Hold.pk.does_not_exist())
+        outbox.add(tx, "hold.created", company_id, hold_id, snapshot(hold))
+
+    capacity.take(capacity_id, seats, shards, writes, hold=True)
+    return hold
+
+
+@dataclass(frozen=True)
+class HoldAsk:
+    """One hold of several placed together (a basket item: one per event of a course)."""
+
+    capacity_id: str
+    seats: int
+    shards: int
+    details: Mapping[str, Any]
+
+
+def place_many(
+    company_id: int,
+    asks: Sequence[HoldAsk],
+    hold_seconds: int,
+    *,
+    basket_id: str | None = None,
+    extra_writes: Callable[[TransactWrite, list[Hold]], None] | None = None,
+) -> list[Hold]:
+    """Hold seats on several capacities in one transaction (with ``extra_writes``), or none.
+
+    Three items per hold (shard, hold, outbox event): with DynamoDB's 100 a take
+    holds at most 33 capacities, less whatever ``extra_writes`` add.
+    """
+    now = time.time()
+    created = db.iso(db.utcnow())
+    placed: list[Hold] = []
+    for ask in asks:
+        hold_id = str(uuid.uuid4())
+        hold = Hold(
+            keys.hold_pk(hold_id),
+            keys.HOLD_SK,
+            hold_id=hold_id,
+            company_id=company_id,
+            capacity_id=ask.capacity_id,
+            seats=ask.seats,
+            expires_at=int(now + hold_seconds),
+            details=dict(ask.details),
+            created_at=created,
+        )
+        _index(hold, hold.expires_at)
+        if basket_id is not None:
+            hold.gsi2pk = keys.basket_holds(basket_id)
+            hold.gsi2sk = f"{created}#{hold_id}"
+        placed.append(hold)
+
+    def writes(tx: TransactWrite, plan: dict[str, capacity.ShardSeats]) -> None:
+        for hold in placed:
+            hold.seat_shards = capacity.as_list(plan[hold.capacity_id])
+            tx.save(hold, condition=Hold.pk.does_not_exist())
+            outbox.add(tx, "hold.created", company_id, hold.hold_id, snapshot(hold))
+        if extra_writes is not None:
+            extra_writes(tx, placed)
+
+    capacity.take_many([capacity.Ask(a.capacity_id, a.seats, a.shards) for a in asks], writes, hold=True)
+    return placed
+
+
+def snapshot(hold: Hold) -> dict[str, Any]:
+    return {
+        "id": hold.hold_id,
+        "seats": int(hold.seats),
+        "expires_at": db.iso_epoch(hold.expires_at),
+        "status": hold.status,
+        "owner_booking_id": hold.owner_booking_id,
+    }
+
+
+def get(company_id: int, hold_id: str) -> Hold:
+    db.ensure_bound()
+    try:
+        hold = Hold.get(keys.hold_pk(hold_id), keys.HOLD_SK, consistent_read=True)
+    except DoesNotExist:
+        raise NotFound("reservation not found", field="reservation_id") from None
+    if int(hold.company_id) != company_id:
+        raise NotFound("reservation not found", field="reservation_id")
+    return hold
+
+
+def is_live(hold: Hold, now: float | None = None) -> bool:
+    return hold.status == "active" and hold.expires_at > (now if now is not None else time.time())
+
+
+def extend(company_id: int, hold_id: str, hold_seconds: int) -> Hold:
+    """Push the expiry to now + hold time, at most MAX_EXTENSIONS times, while it is live."""
+    hold = get(company_id, hold_id)
+    now = time.time()
+    actions, condition = _extension(hold, now, hold_seconds, "reservation_id")
+    try:
+        hold.update(actions=actions, condition=condition)
+    except UpdateError as error:
+        if db.condition_failed(error):
+            raise Conflict("the reservation changed meanwhile; read it and retry", code="hold_expired") from None
+        raise
+    return hold
+
+
+def extend_many(placed: Sequence[Hold], hold_seconds: int, field: str) -> list[Hold]:
+    """Extend several holds in one transaction (a basket's keep-alive): all or none."""
+    now = time.time()
+    updates = [(hold, *_extension(hold, now, hold_seconds, field)) for hold in placed]
+
+    def build(tx: TransactWrite) -> None:
+        for hold, actions, condition in updates:
+            tx.update(hold, actions=list(actions), condition=condition)
+
+    try:
+        capacity.run(build)
+    except TransactWriteError as error:
+        if capacity.failed_condition(error):
+            raise Conflict("a hold changed meanwhile; read the basket and retry", code="hold_expired") from None
+        raise
+    return list(placed)
+
+
+def _extension(hold: Hold, now: float, hold_seconds: int, field: str) -> tuple[list[Action], Condition]:
+    if not is_live(hold, now):
+        raise Conflict("the hold has expired or ended", code="hold_expired", field=field)
+    if int(hold.extensions) >= MAX_EXTENSIONS:
+        raise Conflict(f"a hold can be extended {MAX_EXTENSIONS} times", code="extension_limit", field=field)
+    expires_at = int(now + hold_seconds)
+    _index(hold, expires_at)
+    hold.expires_at = expires_at
+    hold.extensions = int(hold.extensions) + 1
+    actions: list[Action] = [
+        Hold.expires_at.set(expires_at),
+        Hold.extensions.add(1),
+        Hold.gsi1sk.set(hold.gsi1sk or ""),
+        Hold.xsk.set(hold.xsk or ""),
+    ]
+    condition = (Hold.status == "active") & (Hold.expires_at > int(now)) & (Hold.extensions < MAX_EXTENSIONS)
+    return actions, condition
+
+
+def _end(tx: TransactWrite, hold: Hold, status: str, condition_live: bool, now: float) -> None:
+    condition = Hold.status == "active"
+    condition &= (Hold.expires_at > int(now)) if condition_live else (Hold.expires_at <= int(now))
+    tx.update(
+        hold,
+        actions=[
+            Hold.status.set(status),
+            Hold.gsi1pk.remove(),
+            Hold.gsi1sk.remove(),
+            Hold.xpk.remove(),
+            Hold.xsk.remove(),
+            Hold.ttl.set(int(now) + 7 * 86_400),
+        ],
+        condition=condition,
+        return_values="ALL_OLD",
+    )
+
+
+def convert(tx: TransactWrite, hold: Hold, now: float) -> None:
+    """Inside the booking's transaction: the hold ends and its seats become booked."""
+    _end(tx, hold, "converted", condition_live=True, now=now)
+    capacity.convert(tx, hold.capacity_id, {k: int(v) for k, v in _shards(hold).items()})
+
+
+def expire(hold: Hold, now: float | None = None) -> bool:
+    """Release a lapsed hold's seats; False when it had already ended (or is not due)."""
+    moment = now if now is not None else time.time()
+
+    def build(tx: TransactWrite) -> None:
+        _end(tx, hold, "expired", condition_live=False, now=moment)
+        capacity.release(tx, hold.capacity_id, _shards(hold), held=True)
+        outbox.add(tx, "hold.expired", int(hold.company_id), hold.hold_id, snapshot(hold) | {"status": "expired"})
+
+    try:
+        capacity.run(build)
+    except TransactWriteError as error:
+        if capacity.failed_condition(error):
+            return False
+        raise
+    return True
+
+
+def release(company_id: int, hold_id: str) -> Hold:
+    """End a live hold on request (a basket item removed); its seats are free at once."""
+    hold = get(company_id, hold_id)
+    now = time.time()
+
+    def build(tx: TransactWrite) -> None:
+        end_released(tx, hold, now)
+
+    try:
+        capacity.run(build)
+    except TransactWriteError as error:
+        if capacity.failed_condition(error):
+            raise Conflict("the reservation has already ended", code="hold_expired", field="reservation_id") from None
+        raise
+    hold.status = "released"
+    return hold
+
+
+def end_released(tx: TransactWrite, hold: Hold, now: float) -> None:
+    """Inside a caller's transaction: a live hold ends as released, its seats free at once."""
+    _end(tx, hold, "released", condition_live=True, now=now)
+    capacity.release(tx, hold.capacity_id, _shards(hold), held=True)
+    outbox.add(tx, "hold.released", int(hold.company_id), hold.hold_id, snapshot(hold) | {"status": "released"})
+
+
+def _shards(hold: Hold) -> dict[str, int]:
+    return capacity.from_list(hold.seat_shards)

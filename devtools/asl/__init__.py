@@ -1,0 +1,1 @@
+"""Step Functions (ASL) mirrors of the booking graphs: see :mod:`devtools.asl.generate`."""
