@@ -10,7 +10,7 @@ from chalice import Chalice, Rate, Response
 from chalicelib.api.bookingbug import basket as bookingbug_basket
 from chalicelib.api.bookingbug import catalogue as bookingbug_catalogue
 from chalicelib.api.bookingbug import events as bookingbug_events
-from chalicelib.api.http import docs
+from chalicelib.api.http import docs, pages
 from chalicelib.api.http.errors import normalise_chalice_errors
 from chalicelib.api.http.health import health_status
 from chalicelib.api.http.route import route
@@ -31,6 +31,7 @@ app.register_blueprint(bookingbug_basket.bp)
 app.register_blueprint(timekit_bookings.bp)
 app.register_blueprint(timekit_webhooks.bp)
 app.register_blueprint(docs.bp)
+app.register_blueprint(pages.bp)
 
 
 @app.middleware("http")

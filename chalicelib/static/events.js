@@ -159,8 +159,10 @@
     for (const field of details.fields.filter((f) => f.enabled)) {
       const type = field.name === 'email' ? 'email' : field.name === 'newsletter' ? 'checkbox'
         : field.name === 'date_of_birth' ? 'date' : 'text';
-      fields.append(labelled(`client-${field.name}`, field.label, field.required || field.name === 'email',
-        element('input', { id: `client-${field.name}`, name: field.name, type, required: field.required || field.name === 'email' })));
+      const required = field.required || field.name === 'email';
+      const input = element('input', { id: `client-${field.name}`, name: field.name, type, required });
+      fields.append(type === 'checkbox' ? element('label', { class: 'check' }, input, field.label)
+        : labelled(`client-${field.name}`, field.label, required, input));
     }
     const questions = $('question-fields');
     questions.replaceChildren();

@@ -130,6 +130,12 @@ class Company(Item, discriminator="company"):
     reservation_time = NumberAttribute(default=300)
     hold_time = NumberAttribute(default=900)
     created_at = UnicodeAttribute()
+    # The current public key in clear: it is publishable (booking pages carry it), and a hosted
+    # project page must hand it to the widget. Null for companies created before issue 12
+    # until their public key is rotated.
+    public_key = UnicodeAttribute(null=True)
+    # Origins whose pages may read the API's answers (CORS); null: any origin.
+    allowed_origins = _strings(null=True)
     version = VersionAttribute()
 
 
