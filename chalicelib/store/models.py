@@ -335,6 +335,7 @@ class Booking(Item, discriminator="booking"):
     # UTC days (claim-day items) holding its entry.
     resource: MapAttribute[str, Any] = MapAttribute(null=True)
     claim_days = _strings(null=True)
+    project_id = UnicodeAttribute(null=True)  # the Timekit project (booking page) it was made through
     version = VersionAttribute()
     # Not stored: the log entries this process just wrote, so a create's reply needs no re-read.
     fresh_logs: list[dict[str, Any]] | None = None

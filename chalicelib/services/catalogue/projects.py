@@ -100,12 +100,12 @@ def create_project(company_id: int, fields: dict[str, Any]) -> Project:
     raise _slug_taken(base)
 
 
-def get_project(company_id: int, project_id: str) -> Project:
+def get_project(company_id: int, project_id: str, *, field: str = "id") -> Project:
     db.ensure_bound()
     try:
         return Project.get(keys.company_pk(company_id), keys.project_sk(project_id), consistent_read=True)
     except DoesNotExist:
-        raise NotFound("project not found", field="id") from None
+        raise NotFound("project not found", field=field) from None
 
 
 def find_by_slug(slug: str) -> Project:
