@@ -42,6 +42,7 @@ class ErrorCode(StrEnum):
     STATE_CONFLICT = "state_conflict", 409, "The booking changed meanwhile; its state now refuses the action."
     ACTION_NOT_ALLOWED = "action_not_allowed", 409, "The booking's graph does not allow this action in its state."
     DUPLICATE_REFERENCE = "duplicate_reference", 409, "The reference is taken in this company."
+    DUPLICATE_SLUG = "duplicate_slug", 409, "The project slug is taken."
     DUPLICATE_SLOT = (
         "duplicate_slot",
         409,
@@ -76,6 +77,7 @@ class ErrorCode(StrEnum):
         "A request with this Idempotency-Key is still being processed.",
     )
     PRECONDITION_FAILED = "precondition_failed", 412, "If-Match names a version the object is no longer at."
+    RATE_LIMITED = "rate_limited", 429, "A public caller went past its rate; retry after the seconds given."
     PAYLOAD_TOO_LARGE = "payload_too_large", 413, "The body is over the size limit."
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type", 415, "The body is not in a media type this route reads."
     VALIDATION_ERROR = "validation_error", 422, "A value is refused; field names it."
@@ -181,3 +183,14 @@ class ValidationFailed(BookingError):
 class Unavailable(BookingError):
     status = 503
     code = ErrorCode.UNAVAILABLE
+
+
+class TooManyRequests(BookingError):
+    """429: a public caller (a key from one address) went past its rate; ``retry_after`` seconds."""
+
+    status = 429
+    code = ErrorCode.RATE_LIMITED
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message, extra={"retry_after": retry_after})
+        self.retry_after = retry_after

@@ -33,12 +33,14 @@ class Refusal:
     """Why a transaction was refused: the items whose conditions failed.
 
     ``keys`` holds (pk, sk) of refusing items written with ``return_values="ALL_OLD"``
-    and ``None`` for the others; ``images`` their old items, raw, by key.
+    and ``None`` for the others; ``images`` their old items, raw, by key; ``positions``
+    where each refusing item was in the order written (0 first).
     """
 
     error: TransactWriteError
     keys: frozenset[Key | None]
     images: dict[Key, dict[str, Any]] = field(default_factory=dict)
+    positions: tuple[int, ...] = ()
 
 
 # What a refusal becomes: an exception to raise, or None for "lost the race, nothing to do".
@@ -81,7 +83,12 @@ def refusal(error: TransactWriteError) -> Refusal | None:
     if not refused:
         return None
     images = {key: item for key, item in refused if key is not None}
-    return Refusal(error, frozenset(key for key, _item in refused), images)
+    positions = tuple(
+        n
+        for n, reason in enumerate(error.cancellation_reasons or [])
+        if reason is not None and reason.code == "ConditionalCheckFailed"
+    )
+    return Refusal(error, frozenset(key for key, _item in refused), images, positions)
 
 
 def backoff(attempt: int) -> None:
