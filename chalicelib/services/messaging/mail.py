@@ -37,15 +37,22 @@ MARKER_TTL_SECONDS = 7 * 86_400
 
 
 def handle_messages(records: list[Mapping[str, Any]]) -> dict[str, Any]:
+    """An SQS batch through Powertools' BatchProcessor: each failed message is reported, and only it returns."""
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
     db.ensure_bound()
-    failed = []
-    for record in records:
+
+    def one(record: SQSRecord) -> None:
         try:
-            handle(str(record.get("body") or ""))
+            handle(record.body or "")
         except Exception:
             get_logger().exception("email message failed; it will be retried")
-            failed.append({"itemIdentifier": str(record.get("messageId"))})
-    return {"batchItemFailures": failed}
+            raise
+
+    # An all-failed batch is reported like any other, not raised: the queue retries each message.
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    return dict(process_partial_response({"Records": records}, one, processor))
 
 
 def handle(body: str) -> list[str]:
