@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -234,3 +235,67 @@ def test_reschedule_moves_the_claim(api: Api, tenant: Tenant) -> None:
     assert moved.body["data"]["resource"]["id"] == other["id"]
     # the old hour on Doc is free again
     assert _book(api, tenant, doc["id"], f"{DAY}T09:00:00Z", f"{DAY}T10:00:00Z").status == 201
+
+
+def test_reserving_time_holds_it_until_booked_or_lapsed(api: Api, tenant: Tenant) -> None:
+    doc = _resource(api, tenant)
+    window = {"resource_id": doc["id"], "start": f"{DAY}T09:00:00Z", "end": f"{DAY}T10:00:00Z", "what": "Check-up"}
+    held = api.post("/v2/bookings/reserve", {**window, "customer": CUSTOMER}, tenant.v2)
+    assert held.status == 201, held.body
+    data = held.body["data"]
+    assert data["resource"]["id"] == doc["id"] and data["seats"] == 0 and data["start"].startswith(f"{DAY}T09:00")
+    # held: not offered, not bookable, not reservable twice
+    assert "09:00" not in [s["start"][11:16] for s in _slots(api, tenant, [doc["id"]]).body["data"]]
+    assert _book(api, tenant, doc["id"], f"{DAY}T09:30:00Z", f"{DAY}T10:30:00Z").status == 409
+    assert api.post("/v2/bookings/reserve", window, tenant.v2).status == 409
+    extended = api.put("/v2/bookings/reserve/extend", {"reservation_id": data["id"]}, tenant.v2)
+    assert extended.status == 200 and extended.body["data"]["extensions"] == 1
+    # converted into a booking: it keeps the time, the hold is gone, nobody else can take it
+    booked = api.post(
+        "/v2/bookings", {"graph": "instant", "reservation_id": data["id"], "customer": CUSTOMER}, tenant.v2
+    )
+    assert booked.status == 201, booked.body
+    assert booked.body["data"]["resource"]["id"] == doc["id"]
+    assert booked.body["data"]["attributes"]["event_info"]["start"].startswith(f"{DAY}T09:00")
+    again = api.post("/v2/bookings", {"graph": "instant", "reservation_id": data["id"]}, tenant.v2)
+    assert again.status == 409 and again.error["code"] == "hold_expired"
+    assert _book(api, tenant, doc["id"], f"{DAY}T09:30:00Z", f"{DAY}T10:30:00Z").status == 409
+
+
+def test_a_lapsed_time_reservation_is_free_before_any_sweep_and_the_sweep_releases_it(
+    api: Api, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.services.selling import holds, sweeper, time_claims
+
+    doc = _resource(api, tenant)
+    window = {"resource_id": doc["id"], "start": f"{DAY}T09:00:00Z", "end": f"{DAY}T10:00:00Z"}
+    held = api.post("/v2/bookings/reserve", {**window, "reservation_time": 10}, tenant.v2).body["data"]
+    later = time.time() + 60
+    monkeypatch.setattr(time, "time", lambda: later)
+    moved_now = datetime.fromtimestamp(later, UTC)
+    monkeypatch.setattr(time_claims.db, "utcnow", lambda: moved_now)
+    booked = _book(api, tenant, doc["id"], f"{DAY}T09:00:00Z", f"{DAY}T10:00:00Z")
+    assert booked.status == 201, booked.body
+    assert sweeper.sweep(later).by_kind.get("Hold") == 1
+    assert holds.get(tenant.id, held["id"]).status == "expired"
+    assert time_claims.owners_on(int(doc["id"]), [DAY]) == {booked.body["data"]["id"]}
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "field"),
+    [
+        ({"resource_id": "1", "start": f"{DAY}T09:00:00Z"}, 422, "end"),
+        ({"start": f"{DAY}T09:00:00Z", "end": f"{DAY}T10:00:00Z"}, 422, "resource_id"),
+        ({"resource_id": "999999", "start": f"{DAY}T09:00:00Z", "end": f"{DAY}T10:00:00Z"}, 404, "resource_id"),
+        ({"resource_id": "1", "start": f"{DAY}T10:00:00Z", "end": f"{DAY}T09:00:00Z"}, 422, "end"),
+        (
+            {"resource_id": "1", "start": f"{DAY}T09:00:00Z", "end": f"{DAY}T10:00:00Z", "graph": "group_owner"},
+            422,
+            "graph",
+        ),
+    ],
+)
+def test_bad_time_reservations(api: Api, tenant: Tenant, body: dict[str, Any], status: int, field: str) -> None:
+    reply = api.post("/v2/bookings/reserve", body, tenant.v2)
+    assert reply.status == status, reply.body
+    assert reply.error["field"] == field

@@ -316,15 +316,22 @@ def _reservation(hold: Hold) -> Any:
             expires_at=db.iso_epoch(hold.expires_at),
             extensions=int(hold.extensions),
             owner_booking_id=hold.owner_booking_id,
+            resource=_plain(hold.resource) if hold.resource else None,
+            start=_plain(hold.details).get("event", {}).get("start") if hold.resource else None,
+            end=_plain(hold.details).get("event", {}).get("end") if hold.resource else None,
         )
     )
+
+
+def _plain(value: Any) -> Any:
+    return value.as_dict() if hasattr(value, "as_dict") else value
 
 
 @route(
     bp,
     "/v2/bookings/reserve",
     "POST",
-    summary="Hold seats of a group for the company's reservation_time",
+    summary="Hold seats of a group, or a resource's time, for reservation_time seconds",
     scheme=V2,
     tag=TAG,
     request="timekit.schemas:ReserveIn",
@@ -336,17 +343,42 @@ def _reservation(hold: Hold) -> Any:
 def reserve(call: Call) -> Any:
     body = call.body(s.ReserveIn)
     company = companies.get_company(_cid(call))
+    seconds = body.reservation_time or int(company.reservation_time)
+    customer = body.customer.model_dump(exclude_none=True) if body.customer else {}
+    if body.resource_id is not None or body.related is None:
+        return _reservation(
+            holds_service.place_time(_cid(call), *_time_reservation(body), seconds, {"customer": customer})
+        )
+    if body.graph is not None and body.graph not in ("group_customer", "group_customer_payment"):
+        raise ValidationFailed("seats of a group are reserved for a group_customer graph", field="graph")
     owner = bookings.reservable_owner(_cid(call), body.related.owner_booking_id)
     hold = holds_service.place(
         _cid(call),
         owner.capacity_id or "",
         int(bookings.shard_count(owner)),
         body.related.seats,
-        int(company.reservation_time),
-        {"graph": body.graph, "customer": body.customer.model_dump(exclude_none=True) if body.customer else {}},
+        seconds,
+        {"graph": body.graph or "group_customer", "customer": customer},
         owner_booking_id=owner.booking_id,
     )
     return _reservation(hold)
+
+
+def _time_reservation(body: Any) -> tuple[Any, dict[str, Any]]:
+    """(time ask, event) of a 1:1 reservation: resource_id, start and end are required."""
+    for name in ("resource_id", "start", "end"):
+        if getattr(body, name) is None:
+            raise ValidationFailed(f"{name} is required to reserve time (or related, to reserve seats)", field=name)
+    if body.graph is not None and body.graph not in ("instant", "confirm_decline", "instant_payment"):
+        raise ValidationFailed(
+            "time is reserved for an instant, confirm_decline or instant_payment booking", field="graph"
+        )
+    ask = time_claims.ask_for(body.resource_id, None)
+    assert ask is not None
+    event = {"start": body.start.isoformat(), "end": body.end.isoformat(), "what": body.what or "", "where": body.where}
+    if body.end <= body.start:
+        raise ValidationFailed("end is after start", field="end")
+    return ask, {k: v for k, v in event.items() if v is not None}
 
 
 @route(

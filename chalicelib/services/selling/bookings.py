@@ -164,12 +164,16 @@ def create(company_id: int, new: NewBooking) -> Booking:
         raise ValidationFailed(f"unknown graph {new.graph!r}", field="graph")
     if new.action and new.action != graph.create.name:
         raise ValidationFailed(f"a {graph.name} booking starts with the action {graph.create.name!r}", field="action")
-    if graph.capacity != "seat" and (new.owner_booking_id or new.reservation_id):
-        field_name = "reservation_id" if new.reservation_id else "related.owner_booking_id"
-        raise ValidationFailed(f"a {graph.name} booking takes no seats of a group", field=field_name)
+    if graph.capacity != "seat" and new.owner_booking_id:
+        raise ValidationFailed(f"a {graph.name} booking takes no seats of a group", field="related.owner_booking_id")
     now = db.utcnow()
     owner: Booking | None = None
+    reserved: Hold | None = None
     event = dict(new.event)
+    if graph.capacity == "none" and new.reservation_id:
+        # A reservation of time becomes this booking: its time, whatever else the body says.
+        reserved = holds.get(company_id, new.reservation_id)
+        event = {**event, **time_claims.reserved_event(reserved)}
     if graph.capacity == "seat":
         owner = reservable_owner(company_id, new.owner_booking_id, now)
         event = _plain(owner.event)
@@ -201,7 +205,9 @@ def create(company_id: int, new: NewBooking) -> Booking:
             message=first.message,
         )
 
-    if new.time is not None and graph.capacity == "none":
+    if reserved is not None:
+        _convert_time_hold(booking, reserved, base_writes)
+    elif new.time is not None and graph.capacity == "none":
         time_claims.claim_for_booking(booking, new.time, base_writes)
     elif first.seats is Seats.OPEN:
         _open_group(booking, new.settings, base_writes)
@@ -291,6 +297,26 @@ def _take_seats(booking: Booking, owner: Booking, new: NewBooking, base_writes: 
         base_writes(tx)
 
     capacity.take(owner.capacity_id, new.seats, shards, writes)
+
+
+def _convert_time_hold(booking: Booking, hold: Hold, base_writes: Any) -> None:
+    now = time.time()
+    if not holds.is_live(hold, now):
+        raise Conflict("the reservation has expired", code="hold_expired", field="reservation_id")
+    booking.reservation_id = hold.hold_id
+
+    def writes(tx: TransactWrite) -> None:
+        holds.convert(tx, hold, now)  # compare-and-set on the hold being live
+        base_writes(tx)
+
+    try:
+        time_claims.convert_hold(booking, hold, writes)
+    except TransactWriteError as error:
+        if capacity.failed_condition(error):
+            raise Conflict(
+                "the reservation has expired or ended", code="hold_expired", field="reservation_id"
+            ) from None
+        raise
 
 
 def _convert_hold(booking: Booking, new: NewBooking, base_writes: Any) -> None:

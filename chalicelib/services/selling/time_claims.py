@@ -23,8 +23,8 @@ concurrent check conservative, never wrong.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
@@ -37,7 +37,7 @@ from chalicelib.domain.intervals import Span
 from chalicelib.services.catalogue import resources
 from chalicelib.services.selling import capacity
 from chalicelib.store import db, keys
-from chalicelib.store.models import Booking, ClaimDay
+from chalicelib.store.models import Booking, ClaimDay, Hold
 
 CLAIM_RETRIES = 10
 Writes = Callable[[TransactWrite], None]
@@ -240,26 +240,31 @@ def _event_claim(owner: str, event: Mapping[str, Any], ask: TimeAsk) -> rule.Cla
     return rule.Claim(owner, start, end, before=ask.before, after=ask.after)
 
 
-def claim_for_booking(booking: Booking, ask: TimeAsk, writes: Writes) -> None:
-    """Create ``booking`` (``writes``) holding its event's time on the asked resource, atomically.
+def claim_for(item: Booking | Hold, owner: str, ask: TimeAsk, new: rule.Claim, writes: Writes) -> None:
+    """Write ``item`` (a booking or a hold, by ``writes``) holding ``new`` on the asked resource, or
+    on the first free of several, atomically.
 
-    Sets ``booking.resource`` and ``booking.claim_days`` before ``writes`` runs, so the
-    booking item and its outbox event name the resource taken."""
-    company_id = int(booking.company_id)
-    new = _event_claim(booking.booking_id, _plain(booking.event), ask)
+    Sets ``item.resource`` and ``item.claim_days`` before ``writes`` runs, so the item and its
+    outbox event name the resource taken."""
+    company_id = int(item.company_id)
     rule.check(new)
     candidates = [resources.bookable(company_id, rid, ask.field) for rid in ask.resource_ids]
     by_id = {int(r.resource_id): r for r in candidates}
 
     def writes_for(resource_id: int) -> Writes:
         def build(tx: TransactWrite) -> None:
-            booking.resource = resources.summary(by_id[resource_id])
-            booking.claim_days = [d.isoformat() for d in rule.days(new.busy)]
+            item.resource = resources.summary(by_id[resource_id])
+            item.claim_days = [d.isoformat() for d in rule.days(new.busy)]
             writes(tx)
 
         return build
 
     claim_any(list(by_id), company_id, lambda _rid: new, writes_for, check=ask.check)
+
+
+def claim_for_booking(booking: Booking, ask: TimeAsk, writes: Writes) -> None:
+    """Create ``booking`` (``writes``) holding its event's time on the asked resource, atomically."""
+    claim_for(booking, booking.booking_id, ask, _event_claim(booking.booking_id, _plain(booking.event), ask), writes)
 
 
 def releases_time(booking: Booking, from_state: str, to_state: str) -> bool:
@@ -294,3 +299,53 @@ def move_booking(old: Booking, successor: Booking, resource_id: int | None, writ
 
 def _plain(value: Any) -> Any:
     return value.as_dict() if hasattr(value, "as_dict") else dict(value or {})
+
+
+# --- reservations of time (Timekit's 1:1 reserve) ---------------------------------------------
+
+
+def hold_claim(hold: Hold, ask: TimeAsk, event: Mapping[str, Any]) -> rule.Claim:
+    """A reservation's claim: the event's time, lapsing with the hold (so it counts as free on
+    every read once lapsed, before any sweep)."""
+    return replace(_event_claim(hold.hold_id, event, ask), expires_at=_when(hold.expires_at))
+
+
+def release_hold(tx: TransactWrite, hold: Hold) -> None:
+    """Inside the hold's compare-and-set as it ends (released, expired): its time is free, once."""
+    if hold.resource and hold.claim_days:
+        release(tx, int(_plain(hold.resource)["id"]), hold.hold_id, list(hold.claim_days))
+
+
+def extend_hold(tx: TransactWrite, hold: Hold) -> None:
+    """Inside the hold's extension (conditional on it being live): its claim lapses with it.
+
+    No version check: a live hold's entry already keeps every other claim off its time."""
+    if not (hold.resource and hold.claim_days):
+        return
+    for day in hold.claim_days:
+        item = ClaimDay(keys.resource_pk(int(_plain(hold.resource)["id"])), keys.claim_day_sk(day))
+        # Whole seconds, as the hold's own expiry is: the claim lapses exactly with it.
+        tx.update(item, actions=[ClaimDay.claims[hold.hold_id]["expires_at"].set(int(hold.expires_at))])
+
+
+def _when(epoch: Any) -> datetime:
+    return datetime.fromtimestamp(float(epoch), UTC)
+
+
+def reserved_event(hold: Hold) -> dict[str, Any]:
+    """The time a reservation holds, as a booking's event (422 if it holds seats, not time)."""
+    if not hold.claim_days or not hold.resource:
+        raise ValidationFailed("this reservation holds seats of a group, not time", field="reservation_id")
+    event: dict[str, Any] = dict(_plain(_plain(hold.details).get("event")))
+    return event
+
+
+def convert_hold(booking: Booking, hold: Hold, writes: Writes) -> None:
+    """The booking takes over the reservation's time in one transaction (``writes`` ends the hold
+    by compare-and-set): its entry replaces the hold's on each day, checked like any claim."""
+    resource_id = int(_plain(hold.resource)["id"])
+    new = _event_claim(booking.booking_id, _plain(booking.event), TimeAsk((resource_id,)))
+    booking.resource = _plain(hold.resource)
+    booking.claim_days = [d.isoformat() for d in rule.days(new.busy)]
+    releasing = Release(resource_id, hold.hold_id, tuple(hold.claim_days or ()))
+    claim(resource_id, int(booking.company_id), new, writes, releasing=releasing)
