@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from chalicelib.services.selling import bookings
+from chalicelib.store import db
 from tests.conftest import Api, Tenant
 
 WORKING_HOURS = [
@@ -273,7 +274,7 @@ def test_a_lapsed_time_reservation_is_free_before_any_sweep_and_the_sweep_releas
     later = time.time() + 60
     monkeypatch.setattr(time, "time", lambda: later)
     moved_now = datetime.fromtimestamp(later, UTC)
-    monkeypatch.setattr(time_claims.db, "utcnow", lambda: moved_now)
+    monkeypatch.setattr(db, "utcnow", lambda: moved_now)
     booked = _book(api, tenant, doc["id"], f"{DAY}T09:00:00Z", f"{DAY}T10:00:00Z")
     assert booked.status == 201, booked.body
     assert sweeper.sweep(later).by_kind.get("Hold") == 1

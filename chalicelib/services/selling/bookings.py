@@ -300,23 +300,7 @@ def _take_seats(booking: Booking, owner: Booking, new: NewBooking, base_writes: 
 
 
 def _convert_time_hold(booking: Booking, hold: Hold, base_writes: Any) -> None:
-    now = time.time()
-    if not holds.is_live(hold, now):
-        raise Conflict("the reservation has expired", code="hold_expired", field="reservation_id")
-    booking.reservation_id = hold.hold_id
-
-    def writes(tx: TransactWrite) -> None:
-        holds.convert(tx, hold, now)  # compare-and-set on the hold being live
-        base_writes(tx)
-
-    try:
-        time_claims.convert_hold(booking, hold, writes)
-    except TransactWriteError as error:
-        if capacity.failed_condition(error):
-            raise Conflict(
-                "the reservation has expired or ended", code="hold_expired", field="reservation_id"
-            ) from None
-        raise
+    _take_over(hold, booking, base_writes, lambda writes: time_claims.convert_hold(booking, hold, writes))
 
 
 def _convert_hold(booking: Booking, new: NewBooking, base_writes: Any) -> None:
@@ -324,11 +308,16 @@ def _convert_hold(booking: Booking, new: NewBooking, base_writes: Any) -> None:
     hold: Hold = holds.get(int(booking.company_id), new.reservation_id)
     if hold.owner_booking_id != booking.owner_booking_id:
         raise ValidationFailed("the reservation belongs to another group", field="reservation_id")
+    booking.seats = int(hold.seats)
+    booking.seat_shards = capacity.as_list(capacity.from_list(hold.seat_shards))
+    _take_over(hold, booking, base_writes, capacity.run)
+
+
+def _take_over(hold: Hold, booking: Booking, base_writes: Any, run: Any) -> None:
+    """The booking replaces a live hold in one transaction (``run``), compare-and-set on the hold."""
     now = time.time()
     if not holds.is_live(hold, now):
         raise Conflict("the reservation has expired", code="hold_expired", field="reservation_id")
-    booking.seats = int(hold.seats)
-    booking.seat_shards = capacity.as_list(capacity.from_list(hold.seat_shards))
     booking.reservation_id = hold.hold_id
 
     def writes(tx: TransactWrite) -> None:
@@ -336,7 +325,7 @@ def _convert_hold(booking: Booking, new: NewBooking, base_writes: Any) -> None:
         base_writes(tx)
 
     try:
-        capacity.run(writes)
+        run(writes)
     except TransactWriteError as error:
         if capacity.failed_condition(error):
             raise Conflict(
