@@ -22,6 +22,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
 from chalicelib.domain.graphs import GRAPHS, Graph, Seats, Step
+from chalicelib.domain.time_claims import TimeTaken
 from chalicelib.domain.transitions import Due, LogEntry, Plan, next_timer, parse_duration, plan
 from chalicelib.services.messaging import outbox
 from chalicelib.services.selling import capacity, holds, time_claims
@@ -300,7 +301,15 @@ def _take_seats(booking: Booking, owner: Booking, new: NewBooking, base_writes: 
 
 
 def _convert_time_hold(booking: Booking, hold: Hold, base_writes: Any) -> None:
-    _take_over(hold, booking, base_writes, lambda writes: time_claims.convert_hold(booking, hold, writes))
+    try:
+        _take_over(hold, booking, base_writes, lambda writes: time_claims.convert_hold(booking, hold, writes))
+    except TimeTaken:
+        # Our own reservation's time, taken by a concurrent conversion of it: say so.
+        if not holds.is_live(holds.get(int(booking.company_id), hold.hold_id)):
+            raise Conflict(
+                "the reservation has expired or ended", code="hold_expired", field="reservation_id"
+            ) from None
+        raise
 
 
 def _convert_hold(booking: Booking, new: NewBooking, base_writes: Any) -> None:
