@@ -1,4 +1,4 @@
-"""Claimed time on resources: the one place claim-day items change.
+"""Claimed time on resources: claiming and releasing it with the caller's transaction.
 
 A resource's claims live in its own partition, one item per UTC day
 (``RES#<id>`` / ``DAY#<date>``), each holding a map ``claims`` {owner -> entry} and a
@@ -14,6 +14,8 @@ claim on any of those days makes the transaction fail: re-read and re-check (bou
 jittered retries), so a real overlap ends as 409 ``time_taken``. Lapsed hold entries
 count as free on every read and are removed by the next claim of their day.
 
+The stored form and its conditions are in ``store/claim_days.py``.
+
 Releasing removes the owner's entry (idempotent) inside the caller's compare-and-set
 transaction (the booking leaving a time-holding state, a hold ending), so it happens
 once. Releases do not bump ``version``: they only free time, which can make a
@@ -23,12 +25,11 @@ concurrent check conservative, never wrong.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
-from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain import time_claims as rule
@@ -36,8 +37,8 @@ from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.domain.intervals import Span
 from chalicelib.services.catalogue import resources
 from chalicelib.services.selling import capacity
-from chalicelib.store import db, keys
-from chalicelib.store.models import Booking, ClaimDay, Hold
+from chalicelib.store import claim_days, db
+from chalicelib.store.models import Booking, Hold
 
 CLAIM_RETRIES = 10
 Writes = Callable[[TransactWrite], None]
@@ -45,18 +46,6 @@ Writes = Callable[[TransactWrite], None]
 
 class TimeContended(Conflict):
     code = "time_contended"
-
-
-@dataclass
-class Day:
-    """One claim-day item as read: its version (None: no item) and its entries."""
-
-    day: date
-    version: int | None = None
-    entries: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    def claims(self) -> list[rule.Claim]:
-        return [rule.from_entry(owner, entry) for owner, entry in self.entries.items()]
 
 
 @dataclass(frozen=True)
@@ -68,23 +57,10 @@ class Release:
     days: tuple[str, ...]  # ISO dates, as the booking stores them
 
 
-def read_days(resource_id: int, first: date, last: date, *, consistent: bool = True) -> dict[date, Day]:
-    """The claim-day items from ``first`` to ``last`` (inclusive): one Query."""
-    db.ensure_bound()
-    found = {first.fromordinal(n): Day(first.fromordinal(n)) for n in range(first.toordinal(), last.toordinal() + 1)}
-    condition = ClaimDay.sk.between(keys.claim_day_sk(first.isoformat()), keys.claim_day_sk(last.isoformat()))
-    for item in ClaimDay.query(keys.resource_pk(resource_id), condition, consistent_read=consistent):
-        day = date.fromisoformat(item.sk.removeprefix(keys.CLAIM_DAY_PREFIX))
-        raw = item.claims
-        entries = raw.as_dict() if hasattr(raw, "as_dict") else dict(raw or {})
-        found[day] = Day(day, int(item.version), entries)
-    return found
-
-
 def busy(resource_id: int, window: Span, now: datetime) -> list[Span]:
     """Busy intervals of one resource touching ``window``: one Query of its days."""
     days = rule.days(window)
-    read = read_days(resource_id, days[0], days[-1], consistent=False)
+    read = claim_days.read(resource_id, days[0], days[-1], consistent=False)
     return rule.busy((c for d in read.values() for c in d.claims()), now)
 
 
@@ -108,15 +84,18 @@ def claim(
     giving_back = {releasing.owner} if releasing else set()
     for attempt in range(CLAIM_RETRIES):
         now = db.utcnow()
-        read = read_days(resource_id, touched[0], touched[-1])
+        read = claim_days.read(resource_id, touched[0], touched[-1])
         if check:
             rule.fits((c for d in read.values() for c in d.claims()), new, now, releasing=giving_back)
-        day_keys = {(keys.resource_pk(resource_id), keys.claim_day_sk(d.isoformat())) for d in touched}
+        day_keys = {claim_days.key(resource_id, d.isoformat()) for d in touched}
 
-        def build(tx: TransactWrite, read: dict[date, Day] = read, now: datetime = now) -> None:
+        def build(tx: TransactWrite, read: dict[date, claim_days.Day] = read, now: datetime = now) -> None:
             writes(tx)
             for day in touched:
-                _claim_day(tx, resource_id, company_id, read[day], new, now, releasing, check=check)
+                gone = _gone(read[day], now, resource_id, releasing)
+                claim_days.write_claim(
+                    tx, resource_id, company_id, read[day], new.owner, rule.as_entry(new), gone, check=check
+                )
             if releasing is not None:
                 _release_elsewhere(tx, releasing, resource_id, touched)
 
@@ -130,34 +109,12 @@ def claim(
     raise TimeContended("this resource's calendar is changing too fast; try again", field="resource_id")
 
 
-def _claim_day(
-    tx: TransactWrite,
-    resource_id: int,
-    company_id: int,
-    day: Day,
-    new: rule.Claim,
-    now: datetime,
-    releasing: Release | None,
-    *,
-    check: bool,
-) -> None:
-    pk, sk = keys.resource_pk(resource_id), keys.claim_day_sk(day.day.isoformat())
-    entry = rule.as_entry(new)
-    lapsed = [owner for owner, c in zip(day.entries, day.claims(), strict=True) if not c.live(now)]
-    gone = set(lapsed)
+def _gone(day: claim_days.Day, now: datetime, resource_id: int, releasing: Release | None) -> set[str]:
+    """Entries a claim removes from a day it writes: lapsed reservations, and the claim it releases."""
+    gone = {claim.owner for claim in day.claims() if not claim.live(now)}
     if releasing is not None and releasing.resource_id == resource_id and day.day.isoformat() in releasing.days:
         gone.add(releasing.owner)
-    gone.discard(new.owner)
-    if day.version is None:
-        item = ClaimDay(pk, sk, company_id=company_id, resource_id=resource_id, claims={new.owner: entry}, version=1)
-        tx.save(item, condition=ClaimDay.pk.does_not_exist() if check else None, return_values="ALL_OLD")
-        return
-    # Per-entry SET and REMOVE, never the whole map: a release that ran after our read
-    # (without bumping the version) must not be undone.
-    actions: list[Action] = [ClaimDay.claims[new.owner].set(entry), ClaimDay.version.set(day.version + 1)]
-    actions += [ClaimDay.claims[owner].remove() for owner in sorted(gone)]
-    condition = ClaimDay.version == day.version if check else None
-    tx.update(ClaimDay(pk, sk), actions=actions, condition=condition, return_values="ALL_OLD")
+    return gone
 
 
 def _release_elsewhere(tx: TransactWrite, releasing: Release, resource_id: int, touched: Sequence[date]) -> None:
@@ -168,9 +125,7 @@ def _release_elsewhere(tx: TransactWrite, releasing: Release, resource_id: int, 
 
 def release(tx: TransactWrite, resource_id: int, owner: str, days: Iterable[str]) -> None:
     """Remove ``owner``'s entry from each day (idempotent); ride on the caller's compare-and-set."""
-    for day in days:
-        item = ClaimDay(keys.resource_pk(resource_id), keys.claim_day_sk(day))
-        tx.update(item, actions=[ClaimDay.claims[owner].remove()])
+    claim_days.remove(tx, resource_id, owner, days)
 
 
 def claim_any(
@@ -202,7 +157,7 @@ def owners_on(resource_id: int, days: Collection[str]) -> set[str]:
     if not days:
         return set()
     ordered = sorted(days)
-    read = read_days(resource_id, date.fromisoformat(ordered[0]), date.fromisoformat(ordered[-1]))
+    read = claim_days.read(resource_id, date.fromisoformat(ordered[0]), date.fromisoformat(ordered[-1]))
     return {owner for d in read.values() for owner in d.entries}
 
 
@@ -322,10 +277,8 @@ def extend_hold(tx: TransactWrite, hold: Hold) -> None:
     No version check: a live hold's entry already keeps every other claim off its time."""
     if not (hold.resource and hold.claim_days):
         return
-    for day in hold.claim_days:
-        item = ClaimDay(keys.resource_pk(int(_plain(hold.resource)["id"])), keys.claim_day_sk(day))
-        # Whole seconds, as the hold's own expiry is: the claim lapses exactly with it.
-        tx.update(item, actions=[ClaimDay.claims[hold.hold_id]["expires_at"].set(int(hold.expires_at))])
+    resource_id = int(_plain(hold.resource)["id"])
+    claim_days.set_expiry(tx, resource_id, hold.hold_id, hold.claim_days, int(hold.expires_at))
 
 
 def _when(epoch: Any) -> datetime:
