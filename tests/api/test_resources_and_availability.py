@@ -300,3 +300,11 @@ def test_bad_time_reservations(api: Api, tenant: Tenant, body: dict[str, Any], s
     reply = api.post("/v2/bookings/reserve", body, tenant.v2)
     assert reply.status == status, reply.body
     assert reply.error["field"] == field
+
+
+def test_bookings_can_be_searched_by_resource(api: Api, tenant: Tenant) -> None:
+    doc, clara = _resource(api, tenant), _resource(api, tenant, name="Clara")
+    mine = _book(api, tenant, doc["id"], f"{DAY}T09:00:00Z", f"{DAY}T10:00:00Z").body["data"]["id"]
+    _book(api, tenant, clara["id"], f"{DAY}T09:00:00Z", f"{DAY}T10:00:00Z")
+    found = api.get(f"/v2/bookings?search=resource.id:{doc['id']};graph:instant", tenant.v2).body
+    assert [b["id"] for b in found["data"]] == [mine] and found["meta"]["total_entries"] == 1

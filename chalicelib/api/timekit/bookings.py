@@ -162,8 +162,8 @@ def _filters(search: str | None) -> dict[str, str]:
         if not part.strip():
             continue
         name, _, value = part.partition(":")
-        if name.strip() not in ("graph", "state") or not value.strip():
-            raise ValidationFailed("search takes graph:<name>;state:<state>", field="search")
+        if name.strip() not in ("graph", "state", "resource.id") or not value.strip():
+            raise ValidationFailed("search takes graph:<name>;state:<state>;resource.id:<id>", field="search")
         filters[name.strip()] = value.strip()
     return filters
 
@@ -194,7 +194,7 @@ def _booking_list(call: Call, filters: dict[str, str], path: str) -> Any:
     bp,
     "/v2/bookings",
     "GET",
-    summary="Bookings, newest first; search=graph:x;state:y, start/end filters",
+    summary="Bookings, newest first; search=graph:x;state:y;resource.id:z, start/end filters",
     scheme=V2,
     tag=TAG,
     query="timekit.schemas:BookingsQuery",
