@@ -308,3 +308,17 @@ def test_bookings_can_be_searched_by_resource(api: Api, tenant: Tenant) -> None:
     _book(api, tenant, clara["id"], f"{DAY}T09:00:00Z", f"{DAY}T10:00:00Z")
     found = api.get(f"/v2/bookings?search=resource.id:{doc['id']};graph:instant", tenant.v2).body
     assert [b["id"] for b in found["data"]] == [mine] and found["meta"]["total_entries"] == 1
+
+
+def test_group_bookings_do_not_claim_time_yet(api: Api, tenant: Tenant) -> None:
+    doc = _resource(api, tenant)
+    body = {
+        "graph": "group_owner",
+        "settings": {"max_seats": 3},
+        "start": f"{DAY}T09:00:00Z",
+        "end": f"{DAY}T10:00:00Z",
+        "what": "Class",
+        "resource_id": doc["id"],
+    }
+    reply = api.post("/v2/bookings", body, tenant.v2)
+    assert reply.status == 422 and reply.error["field"] == "resource_id"

@@ -165,6 +165,9 @@ def create(company_id: int, new: NewBooking) -> Booking:
         raise ValidationFailed(f"unknown graph {new.graph!r}", field="graph")
     if new.action and new.action != graph.create.name:
         raise ValidationFailed(f"a {graph.name} booking starts with the action {graph.create.name!r}", field="action")
+    if new.time is not None and graph.capacity != "none":
+        # Not yet: a group's time on a resource would also have to move with the group.
+        raise ValidationFailed(f"a {graph.name} booking does not claim a resource's time", field=new.time.field)
     if graph.capacity != "seat" and new.owner_booking_id:
         raise ValidationFailed(f"a {graph.name} booking takes no seats of a group", field="related.owner_booking_id")
     now = db.utcnow()
