@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from chalice import Blueprint, Response
 
 from chalicelib.api.http.route import Call, LazyModule, route
-from chalicelib.domain.errors import NotFound, ValidationFailed
+from chalicelib.domain.errors import BookingError, NotFound, ValidationFailed
 from chalicelib.services.identity import companies
 from chalicelib.services.identity.auth import Scheme
 from chalicelib.store import db, keys
@@ -17,7 +18,7 @@ from chalicelib.store.pages import query_page
 if TYPE_CHECKING:
     from chalicelib.api.timekit import schemas as s
     from chalicelib.domain import graphs as graph_defs
-    from chalicelib.services.selling import bookings
+    from chalicelib.services.selling import bookings, removal
     from chalicelib.services.selling import holds as holds_service
 else:
     s = LazyModule("chalicelib.api.timekit.schemas")
@@ -25,10 +26,12 @@ else:
     graph_defs = LazyModule("chalicelib.domain.graphs")
     bookings = LazyModule("chalicelib.services.selling.bookings")
     holds_service = LazyModule("chalicelib.services.selling.holds")
+    removal = LazyModule("chalicelib.services.selling.removal")
 
 bp = Blueprint(__name__)
 TAG = "timekit"
 V2 = Scheme.V2
+T = TypeVar("T")
 NAMES = {"booking_id": "string", "action": "string", "name": "string"}
 
 
@@ -153,15 +156,34 @@ def create_booking(call: Call) -> Any:
     return s.BookingOut(data=_data(booking, with_logs=True))
 
 
+# search=key:value;key:value, as Timekit and its SDK and widget send it; each key names one
+# attribute of the booking, and several keys must all match.
+SEARCH_KEYS = {
+    "graph": "graph",
+    "state": "state",
+    "resource.id": "resource.id",
+    "resource_id": "resource.id",
+    "customer.email": "customer.email",
+    "customers.email": "customer.email",
+    "customer.name": "customer.name",
+    "customers.name": "customer.name",
+    "customer.phone": "customer.phone",
+    "customers.phone": "customer.phone",
+}
+
+
 def _filters(search: str | None) -> dict[str, str]:
     filters: dict[str, str] = {}
     for part in (search or "").split(";"):
         if not part.strip():
             continue
-        name, _, value = part.partition(":")
-        if name.strip() not in ("graph", "state") or not value.strip():
-            raise ValidationFailed("search takes graph:<name>;state:<state>", field="search")
-        filters[name.strip()] = value.strip()
+        name, _, value = (piece.strip() for piece in part.partition(":"))
+        if name == "project.id":
+            raise ValidationFailed("there are no projects here: search by resource.id instead", field="search")
+        if name not in SEARCH_KEYS or not value:
+            keys_text = ", ".join(SEARCH_KEYS)
+            raise ValidationFailed(f"search takes key:value pairs separated by ';', keys {keys_text}", field="search")
+        filters[SEARCH_KEYS[name]] = value
     return filters
 
 
@@ -200,7 +222,7 @@ def _booking_list(call: Call, filters: dict[str, str], path: str) -> Any:
     bp,
     "/v2/bookings",
     "GET",
-    summary="Bookings, newest first; search=graph:x;state:y, start/end filters",
+    summary="Bookings, newest first; search=graph:x;state:y;resource.id:z;customers.email:e, start/end",
     scheme=V2,
     tag=TAG,
     query="timekit.schemas:BookingsQuery",
@@ -300,6 +322,82 @@ def reschedule(call: Call, booking_id: str) -> Any:
     moved = bookings.reschedule(_cid(call), booking_id, body.start.isoformat(), body.end.isoformat(), body.message)
     _with_etag(call, moved)
     return s.BookingOut(data=_data(moved, with_logs=True))
+
+
+@route(
+    bp,
+    "/v2/bookings/{booking_id}",
+    "DELETE",
+    summary="Delete an ended booking's record (a live one is 409 booking_active: cancel it first)",
+    scheme=V2,
+    tag=TAG,
+    status=204,
+    errors=(404, 409, 412),
+    path_types=NAMES,
+)
+def delete_booking(call: Call, booking_id: str) -> Any:
+    removal.delete(_cid(call), booking_id, if_match=_if_match(call))
+    return Response(body="", status_code=204)
+
+
+# --- bulk: each item is its own transaction; the reply reports each ------------------------------------
+
+
+def _each(items: Sequence[T], run: Callable[[T], Booking], status: int, id_of: Callable[[T], str | None]) -> Any:
+    """Run each item alone; one item's refusal is its entry in the reply, never the others'."""
+    outcomes: list[s.BulkItem] = []
+    for index, item in enumerate(items):
+        try:
+            booking = run(item)
+        except BookingError as error:
+            detail = s.BulkError.model_validate(
+                {"code": error.code, "message": error.message, "field": error.field, **error.extra}
+            )
+            outcomes.append(s.BulkItem(index=index, id=id_of(item), status=error.status, error=detail))
+            continue
+        outcomes.append(s.BulkItem(index=index, id=booking.booking_id, status=status, data=_data(booking)))
+    failed = sum(1 for outcome in outcomes if outcome.error is not None)
+    return s.BulkOut(data=outcomes, meta=s.BulkMeta(succeeded=len(outcomes) - failed, failed=failed))
+
+
+@route(
+    bp,
+    "/v2/bookings/bulk",
+    "POST",
+    summary="Create several bookings; each is its own transaction and the reply reports each",
+    scheme=V2,
+    tag=TAG,
+    request="timekit.schemas:BulkCreate",
+    idempotent=True,
+    response="timekit.schemas:BulkOut",
+)
+def create_bulk(call: Call) -> Any:
+    return _each(
+        call.body(s.BulkCreate).bookings,
+        lambda item: bookings.create(_cid(call), _new_booking(item)),
+        201,
+        lambda _item: None,
+    )
+
+
+@route(
+    bp,
+    "/v2/bookings/bulk",
+    "PUT",
+    summary="Run an action on several bookings ({id, action} each); each is its own transaction",
+    scheme=V2,
+    tag=TAG,
+    request="timekit.schemas:BulkAction",
+    idempotent=True,
+    response="timekit.schemas:BulkOut",
+)
+def act_bulk(call: Call) -> Any:
+    return _each(
+        call.body(s.BulkAction).bookings,
+        lambda item: bookings.act(_cid(call), item.id, item.action, item.options()),
+        200,
+        lambda item: item.id,
+    )
 
 
 # --- reservations ------------------------------------------------------------------------------------

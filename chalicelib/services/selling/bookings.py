@@ -823,7 +823,14 @@ def view(booking: Booking) -> dict[str, Any]:
 def condition_for(filters: Mapping[str, str]) -> Condition | None:
     condition: Condition | None = None
     for name, value in filters.items():
-        attribute = {"graph": Booking.graph, "state": Booking.state}[name]
+        attribute = {
+            "graph": Booking.graph,
+            "state": Booking.state,
+            "resource.id": Booking.resource["id"],
+            "customer.email": Booking.customer["email"],
+            "customer.name": Booking.customer["name"],
+            "customer.phone": Booking.customer["phone"],
+        }[name]
         clause = attribute == value
         condition = clause if condition is None else condition & clause
     return condition
