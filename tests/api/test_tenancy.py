@@ -32,6 +32,13 @@ SAMPLE_BODIES: dict[str, dict[str, Any]] = {
     "ChainCreate": {"name": "Intruder", "start_date": "2031-05-01"},
     "ChainUpdate": {"name": "Intruder"},
     "AddItemIn": {"num_book": 1, "date": "2031-01-07", "time": 600},
+    "PersonCreate": {"name": "Intruder"},
+    "PersonUpdate": {"name": "Intruder"},
+    "ResourceCreate": {"name": "Intruder"},
+    "ResourceUpdate": {"name": "Intruder"},
+    "OpeningHoursIn": {"availability_constraints": [{"allow_hours": {"start": 1, "end": 2}}]},
+    "BulkCreate": {"bookings": [{"graph": "instant"}]},
+    "BulkAction": {"bookings": [{"id": "00000000-0000-0000-0000-000000000000", "action": "cancel"}]},
     "CheckoutIn": {"client": {"email": "victim@example.com", "first_name": "I", "last_name": "N"}},
 }
 OBJECT_PARAMS = {
@@ -51,6 +58,8 @@ OBJECT_PARAMS = {
     "purchase_id",
     "webhook_id",
     "delivery_id",
+    "person_id",
+    "resource_id",
 }
 GLOBAL_PARAMS = {"name"}  # graph names are the same for everyone
 
@@ -112,7 +121,11 @@ def two_companies(api: Api) -> tuple[Tenant, Tenant, dict[str, Any]]:
         {"name": "Mine", "start_date": "2031-05-01", "time": "09:00", "event_group_id": event_group.body["id"]},
         victim.admin,
     )
+    person = api.post(f"/api/v1/admin/{victim.id}/people", {"name": "Mine", "reference": "REF-A"}, victim.admin)
+    room = api.post(f"/api/v1/admin/{victim.id}/resources", {"name": "Mine"}, victim.admin)
     ids = {
+        "person_id": person.body["id"],
+        "resource_id": room.body["id"],
         "webhook_id": hook.body["data"]["id"],
         "delivery_id": event["id"],
         **_baskets(api, victim, intruder),
