@@ -80,6 +80,8 @@ def pick(service: Service, person_id: int | None, resource_id: int | None) -> li
     """The staff a request may take, in the service's order: the one named, or all ("anyone")."""
     people = [int(i) for i in service.person_ids or []]
     things = [int(i) for i in service.resource_ids or []]
+    if person_id is not None and resource_id is None and person_id in things:
+        person_id, resource_id = None, person_id  # an event_id from time_data naming a resource
     if person_id is not None and person_id not in people:
         raise NotFound("this service is not delivered by that person", field="person_id")
     if resource_id is not None and resource_id not in things:

@@ -96,12 +96,15 @@ def claim(
     *,
     releasing: Release | None = None,
     check: bool = True,
+    run: Callable[[Writes], Any] = capacity.run,
 ) -> list[str]:
     """Claim ``new`` on the resource together with ``writes``, or raise (nothing written).
 
     Returns the ISO days the claim was stored on. ``check=False`` skips the rule and the
     conditions: only the control run of the concurrency proof uses it, to show that the
-    check is what prevents double booking.
+    check is what prevents double booking. ``run`` executes the transaction built (a
+    basket hold runs it inside its own seat take); a refusal on these days must come
+    out of it as the TransactWriteError.
     """
     rule.check(new)
     touched = rule.days(new.busy)
@@ -121,7 +124,7 @@ def claim(
                 _release_elsewhere(tx, releasing, resource_id, touched)
 
         try:
-            capacity.run(build)
+            run(build)
             return [d.isoformat() for d in touched]
         except TransactWriteError as error:
             if not capacity.failed_condition(error) & day_keys:
