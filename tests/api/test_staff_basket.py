@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from chalicelib.services.catalogue import catalogue, staff
 from chalicelib.services.identity import companies
@@ -94,7 +95,7 @@ def test_a_lapsed_hold_frees_its_time_without_a_write(api: Api, tenant: Tenant) 
 
     def free_at(later: timedelta) -> list[int]:
         found = staff.free_times(company, stored, 60, days, [emma], now=db.utcnow() + later)
-        return [s.astimezone(staff.ZoneInfo(company.timezone)).hour for s in found[0].starts]
+        return [s.astimezone(ZoneInfo(company.timezone)).hour for s in found[0].starts]
 
     assert 10 not in free_at(timedelta())
     assert 10 in free_at(timedelta(seconds=int(company.hold_time) + 60))  # the hold and its claim lapsed
@@ -114,7 +115,7 @@ def test_checkout_gives_the_time_to_the_booking_and_cancel_frees_it(api: Api, te
     stored = catalogue.get_service(tenant.id, service["id"], include_deleted=False)
     days = staff.local_days(company, MONDAY, MONDAY, 1, "date")
     starts = staff.free_times(company, stored, 60, days, [emma], now=db.utcnow() + later)[0].starts
-    hours = [s.astimezone(staff.ZoneInfo(company.timezone)).hour for s in starts]
+    hours = [s.astimezone(ZoneInfo(company.timezone)).hour for s in starts]
     assert 10 not in hours and 9 not in hours and 11 not in hours  # padded by 15 minutes either side
     listed = api.get(f"/v2/bookings?search=resource.id:{emma}", tenant.v2).body["data"]
     assert len(listed) == 1 and (booking_id is None or listed[0]["id"] == booking_id)
