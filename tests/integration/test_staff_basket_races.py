@@ -8,9 +8,6 @@ claim check off and MUST double-book: the per-slot seat alone does not stop over
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from functools import partial
 from itertools import pairwise
@@ -18,12 +15,12 @@ from typing import Any
 
 import pytest
 
-from chalicelib.domain.errors import BookingError
 from chalicelib.domain.time_claims import TimeTaken
 from chalicelib.services.catalogue import catalogue, resources
 from chalicelib.services.identity import companies
 from chalicelib.services.selling import baskets, time_claims
 from chalicelib.store import db
+from tests.integration.hammer import hammer
 
 pytestmark = pytest.mark.integration
 
@@ -46,24 +43,6 @@ def _staffed(company_id: int, people: int) -> tuple[int, list[int]]:
         | {"person_ids": ids},
     )
     return int(service.service_id), ids
-
-
-def _hammer(threads: int, jobs: list[Callable[[], Any]]) -> list[Any]:
-    gate = threading.Barrier(threads)
-
-    def worker(chunk: list[Callable[[], Any]]) -> list[Any]:
-        gate.wait()
-        out = []
-        for job in chunk:
-            try:
-                out.append(job())
-            except BookingError as error:
-                out.append(error)
-        return out
-
-    chunks = [jobs[i::threads] for i in range(threads)]
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        return [result for chunk in pool.map(worker, chunks) for result in chunk]
 
 
 def _add(company_id: int, service_id: int, minutes: int, person: int | None, check: bool = True) -> Any:
@@ -91,7 +70,7 @@ def _overlaps(spans: list[tuple[datetime, datetime]]) -> int:
 
 def test_ten_anyone_bookers_on_three_people_exactly_three_win(company_id: int) -> None:
     service_id, people = _staffed(company_id, 3)
-    results = _hammer(10, [partial(_add, company_id, service_id, 10 * 60, None) for _ in range(10)])
+    results = hammer(10, [partial(_add, company_id, service_id, 10 * 60, None) for _ in range(10)])
     won = [r for r in results if isinstance(r, tuple)]
     lost = [r for r in results if not isinstance(r, tuple)]
     assert len(won) == 3
@@ -103,7 +82,7 @@ def test_ten_anyone_bookers_on_three_people_exactly_three_win(company_id: int) -
 def test_overlapping_slots_on_one_person_never_share_an_instant(company_id: int) -> None:
     service_id, (person,) = _staffed(company_id, 1)
     starts = [9 * 60, 9 * 60 + 30, 10 * 60, 10 * 60 + 30] * 4
-    results = _hammer(8, [partial(_add, company_id, service_id, m, person) for m in starts])
+    results = hammer(8, [partial(_add, company_id, service_id, m, person) for m in starts])
     won = [r for r in results if isinstance(r, tuple)]
     assert won
     assert _overlaps(sorted(_span(basket) for basket, _token in won)) == 0
@@ -114,7 +93,7 @@ def test_overlapping_slots_on_one_person_never_share_an_instant(company_id: int)
 def test_control_without_the_claim_check_double_books(company_id: int) -> None:
     service_id, (person,) = _staffed(company_id, 1)
     starts = [9 * 60, 9 * 60 + 30, 10 * 60, 10 * 60 + 30] * 4
-    results = _hammer(8, [partial(_add, company_id, service_id, m, person, False) for m in starts])
+    results = hammer(8, [partial(_add, company_id, service_id, m, person, False) for m in starts])
     won = [r for r in results if isinstance(r, tuple)]
     # Without conditions the day items' writes even overwrite each other, so count the holds.
     assert _overlaps(sorted(_span(basket) for basket, _token in won)) > 0  # the check is what prevents it
