@@ -20,7 +20,7 @@ from chalicelib.services.identity import companies
 from chalicelib.services.selling import baskets, capacity
 from chalicelib.store import keys
 from chalicelib.store.models import Booking, Purchase
-from tests.integration.hammer import hammer
+from tests.integration.races import hammer as _hammer
 
 pytestmark = pytest.mark.integration
 
@@ -50,7 +50,7 @@ def _bookings(company_id: int) -> list[Booking]:
 def test_course_of_ten_events_fifty_bookers_five_win_everywhere(company_id: int) -> None:
     chain, created = _chain(company_id, session_type=1, repeat=1, end_date="2031-03-10")
     assert len(created) == 10
-    results = hammer(16, [partial(_book, company_id, n, None, int(chain.chain_id)) for n in range(50)])
+    results = _hammer(16, [partial(_book, company_id, n, None, int(chain.chain_id)) for n in range(50)])
     purchases = [r for r in results if isinstance(r, Purchase)]
     refused = [r for r in results if not isinstance(r, Purchase)]
     assert len(purchases) == 5
@@ -70,7 +70,7 @@ def test_course_of_ten_events_fifty_bookers_five_win_everywhere(company_id: int)
 def test_recurring_occurrences_are_independent(company_id: int) -> None:
     _chain_item, created = _chain(company_id, session_type=2, repeat=1, end_date="2031-01-20", spaces=2)
     first, second, third = created
-    results = hammer(10, [partial(_book, company_id, n, int(first.event_id), None) for n in range(10)])
+    results = _hammer(10, [partial(_book, company_id, n, int(first.event_id), None) for n in range(10)])
     assert sum(isinstance(r, Purchase) for r in results) == 2
     assert events.availability(first)["spaces_left"] == 0
     assert [events.availability(e)["spaces_left"] for e in (second, third)] == [2, 2]
@@ -83,7 +83,7 @@ def test_hundred_add_items_on_twenty_spaces_then_the_holds_lapse(
 ) -> None:
     _chain_item, (event,) = _chain(company_id, spaces=20)
     picked = baskets.pick(company_id, int(event.event_id), None)
-    results = hammer(16, [partial(baskets.add_item, company_id, None, picked, 1)] * 100)
+    results = _hammer(16, [partial(baskets.add_item, company_id, None, picked, 1)] * 100)
     held = [r for r in results if isinstance(r, tuple)]
     refused = [r for r in results if not isinstance(r, tuple)]
     assert len(held) == 20 and len(refused) == 80
@@ -94,7 +94,7 @@ def test_hundred_add_items_on_twenty_spaces_then_the_holds_lapse(
     monkeypatch.setattr(time, "time", lambda: real() + 15 * 60 + 1)  # every hold lapses; no sweeper runs
     seats = events.availability(event)
     assert (seats["spaces_reserved"], seats["spaces_left"]) == (0, 20)
-    again = hammer(16, [partial(baskets.add_item, company_id, None, picked, 1)] * 30)
+    again = _hammer(16, [partial(baskets.add_item, company_id, None, picked, 1)] * 30)
     assert sum(isinstance(r, tuple) for r in again) == 20, {type(r).__name__ for r in again}
     seats = events.availability(event)
     assert (seats["spaces_reserved"], seats["spaces_booked"], seats["spaces_left"]) == (20, 0, 0)
@@ -110,7 +110,7 @@ def test_concurrent_cancels_of_one_purchase_free_each_space_once(company_id: int
     chain, created = _chain(company_id, session_type=1, repeat=1, end_date="2031-01-20", spaces=3)
     purchase = _book(company_id, 1, None, int(chain.chain_id))
     _book(company_id, 2, None, int(chain.chain_id))
-    results = hammer(8, [partial(baskets.cancel, company_id, purchase, by_admin=True)] * 8)
+    results = _hammer(8, [partial(baskets.cancel, company_id, purchase, by_admin=True)] * 8)
     assert all(isinstance(r, Purchase) and r.status == "cancelled" for r in results), results
     for event in created:
         seats = events.availability(event)
@@ -122,7 +122,7 @@ def test_two_checkouts_of_one_basket_book_once(company_id: int) -> None:
     picked = baskets.pick(company_id, int(event.event_id), None)
     basket, _token = baskets.add_item(company_id, None, picked, 2)
     given = baskets.CheckoutIn({"email": "one@example.com", "first_name": "O", "last_name": "N"}, None, [], {})
-    results = hammer(6, [partial(baskets.checkout, company_id, basket.basket_id, given)] * 6)
+    results = _hammer(6, [partial(baskets.checkout, company_id, basket.basket_id, given)] * 6)
     assert sum(isinstance(r, Purchase) for r in results) == 1, results
     assert all(isinstance(r, Conflict) for r in results if not isinstance(r, Purchase)), results
     seats = events.availability(event)
@@ -151,7 +151,7 @@ def test_twenty_first_bookers_of_a_service_slot_open_it_once_and_three_hold(
         picked = baskets.pick_slot(company_id, int(service.service_id), "2031-01-07", 10 * 60, None)
         return baskets.add_first_free(company_id, None, picked, 1)
 
-    results = hammer(16, [partial(add, n) for n in range(20)])
+    results = _hammer(16, [partial(add, n) for n in range(20)])
     held = [r for r in results if isinstance(r, tuple)]
     refused = [r for r in results if not isinstance(r, tuple)]
     assert len(held) == 3 and len(refused) == 17, {repr(r) for r in refused}

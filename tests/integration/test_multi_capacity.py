@@ -14,7 +14,7 @@ from chalicelib.services.identity import companies
 from chalicelib.services.selling import bookings, capacity, holds
 from chalicelib.services.selling.bookings import NewBooking
 from chalicelib.store.models import Booking
-from tests.integration.hammer import hammer
+from tests.integration.races import hammer as _hammer
 
 pytestmark = pytest.mark.integration
 
@@ -70,7 +70,7 @@ def test_course_race_all_or_nothing_under_contention(company_id: int) -> None:
     names = [f"EV{i}" for i in range(10)]
     for name in names:
         _open(company_id, name, 5)
-    results = hammer(16, [lambda: holds.place_many(company_id, _asks(names), 900)] * 50)
+    results = _hammer(16, [lambda: holds.place_many(company_id, _asks(names), 900)] * 50)
     won = [r for r in results if isinstance(r, list)]
     assert len(won) == 5
     assert all(isinstance(r, capacity.NoSpaceLeft) for r in results if not isinstance(r, list))
@@ -91,7 +91,7 @@ def test_held_seats_become_a_booking_that_releases_them_once(company_id: int) ->
     assert (seats.booked, seats.held, seats.available) == (2, 0, 1)
     with pytest.raises(Conflict):
         bookings.reschedule(company_id, booking.booking_id, "2031-02-01T10:00:00Z", "2031-02-01T11:00:00Z", None)
-    results = hammer(8, [lambda: bookings.act(company_id, booking.booking_id, "cancel", {})] * 8)
+    results = _hammer(8, [lambda: bookings.act(company_id, booking.booking_id, "cancel", {})] * 8)
     assert sum(isinstance(r, Booking) for r in results) == 1
     seats = capacity.read("EVENT-1", 1)
     assert (seats.booked, seats.available) == (0, 3)

@@ -19,7 +19,7 @@ from chalicelib.services.identity import companies
 from chalicelib.services.selling import bookings, capacity
 from chalicelib.services.selling.bookings import NewBooking
 from chalicelib.store.models import Booking
-from tests.integration.hammer import hammer
+from tests.integration.races import hammer
 
 pytestmark = pytest.mark.integration
 

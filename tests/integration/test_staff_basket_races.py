@@ -18,9 +18,9 @@ import pytest
 from chalicelib.domain.time_claims import TimeTaken
 from chalicelib.services.catalogue import catalogue, resources
 from chalicelib.services.identity import companies
-from chalicelib.services.selling import baskets, time_claims
-from chalicelib.store import db
-from tests.integration.hammer import hammer
+from chalicelib.services.selling import baskets
+from chalicelib.store import claim_days, db
+from tests.integration.races import hammer
 
 pytestmark = pytest.mark.integration
 
@@ -53,7 +53,7 @@ def _add(company_id: int, service_id: int, minutes: int, person: int | None, che
 def _held(company_id: int, person: int) -> list[tuple[datetime, datetime]]:
     """Live claims on the person's Monday, as (busy from, busy until)."""
     day = datetime.fromisoformat(f"{MONDAY}T00:00:00+00:00").date()
-    read = time_claims.read_days(person, day, day)
+    read = claim_days.read(person, day, day)
     now = db.utcnow()
     return sorted((c.busy.start, c.busy.end) for d in read.values() for c in d.claims() if c.live(now))
 

@@ -7,13 +7,9 @@ switches the claim check off and MUST double-book, which shows the race is real.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from itertools import pairwise
-from typing import Any
 
 import pytest
 
@@ -25,6 +21,7 @@ from chalicelib.services.selling import bookings, time_claims
 from chalicelib.services.selling.bookings import NewBooking
 from chalicelib.services.selling.time_claims import TimeAsk
 from chalicelib.store.models import Booking
+from tests.integration.races import hammer
 
 pytestmark = pytest.mark.integration
 
@@ -57,24 +54,6 @@ def _book(
     )
 
 
-def _hammer(threads: int, jobs: list[Callable[[], Any]]) -> list[Any]:
-    gate = threading.Barrier(threads)
-
-    def worker(chunk: list[Callable[[], Any]]) -> list[Any]:
-        gate.wait()
-        out = []
-        for job in chunk:
-            try:
-                out.append(job())
-            except BookingError as error:
-                out.append(error)
-        return out
-
-    chunks = [jobs[i::threads] for i in range(threads)]
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        return [result for chunk in pool.map(worker, chunks) for result in chunk]
-
-
 def _interval(booking: Booking) -> tuple[datetime, datetime]:
     return datetime.fromisoformat(str(booking.start_at).replace("Z", "+00:00")), datetime.fromisoformat(
         str(booking.end_at).replace("Z", "+00:00")
@@ -83,7 +62,7 @@ def _interval(booking: Booking) -> tuple[datetime, datetime]:
 
 def test_twenty_clients_one_resource_one_hour_exactly_one_wins(company_id: int) -> None:
     doc = _resource(company_id)
-    results = _hammer(20, [partial(_book, company_id, (doc,), 0)] * 20)
+    results = hammer(20, [partial(_book, company_id, (doc,), 0)] * 20)
     won = [r for r in results if isinstance(r, Booking)]
     lost = [r for r in results if not isinstance(r, Booking)]
     assert len(won) == 1, results
@@ -95,7 +74,7 @@ def test_twenty_clients_one_resource_one_hour_exactly_one_wins(company_id: int) 
 def test_overlapping_intervals_never_share_an_instant(company_id: int) -> None:
     doc = _resource(company_id)
     offsets = [15 * k for k in range(12)] * 2  # hour-long asks every 15 and 30 minutes, each twice
-    results = _hammer(24, [partial(_book, company_id, (doc,), offset) for offset in offsets])
+    results = hammer(24, [partial(_book, company_id, (doc,), offset) for offset in offsets])
     won = [r for r in results if isinstance(r, Booking)]
     assert won and all(isinstance(r, Conflict) for r in results if not isinstance(r, Booking))
     spans = sorted(_interval(b) for b in won)
@@ -106,14 +85,14 @@ def test_overlapping_intervals_never_share_an_instant(company_id: int) -> None:
 
 def test_control_without_the_claim_check_double_books(company_id: int) -> None:
     doc = _resource(company_id)
-    results = _hammer(20, [partial(_book, company_id, (doc,), 0, False)] * 20)
+    results = hammer(20, [partial(_book, company_id, (doc,), 0, False)] * 20)
     won = [r for r in results if isinstance(r, Booking)]
     assert len(won) > 1, "with the claim check off the race must double-book, or the test cannot see it"
 
 
 def test_round_robin_three_resources_ten_clients_exactly_three_win(company_id: int) -> None:
     team = tuple(_resource(company_id, name) for name in ("Ann", "Bob", "Cy"))
-    results = _hammer(10, [partial(_book, company_id, team, 0)] * 10)
+    results = hammer(10, [partial(_book, company_id, team, 0)] * 10)
     won = [r for r in results if isinstance(r, Booking)]
     assert len(won) == 3, results
     assert sorted(int(b.resource["id"]) for b in won) == sorted(team)
@@ -123,7 +102,7 @@ def test_round_robin_three_resources_ten_clients_exactly_three_win(company_id: i
 def test_concurrent_cancels_release_the_time_once_and_it_can_be_booked_again(company_id: int) -> None:
     doc = _resource(company_id)
     first = _book(company_id, (doc,), 0)
-    results = _hammer(10, [partial(bookings.act, company_id, first.booking_id, "cancel", {})] * 10)
+    results = hammer(10, [partial(bookings.act, company_id, first.booking_id, "cancel", {})] * 10)
     assert sum(isinstance(r, Booking) for r in results) == 1
     assert time_claims.owners_on(doc, ["2031-01-10"]) == set()
     again = _book(company_id, (doc,), 0)
@@ -160,3 +139,43 @@ def test_reschedule_claims_the_new_time_and_releases_the_old_or_nothing(company_
     assert time_claims.owners_on(doc, ["2031-01-10"]) == {moved.booking_id, other.booking_id}
     assert bookings.get(company_id, moving.booking_id).state == "rescheduled_by_customer"
     assert _book(company_id, (doc,), -30).state == "confirmed"  # 08:30-09:30 overlaps only the old time
+
+
+def test_a_reservation_of_time_becomes_exactly_one_booking(company_id: int) -> None:
+    from chalicelib.services.selling import holds
+
+    doc = _resource(company_id)
+    hold = holds.place_time(company_id, TimeAsk((doc,)), _event(0), 300, {})
+    results = hammer(
+        10,
+        [partial(bookings.create, company_id, NewBooking(graph="instant", reservation_id=hold.hold_id))] * 10,
+    )
+    won = [r for r in results if isinstance(r, Booking)]
+    assert len(won) == 1, results
+    lost = [r for r in results if not isinstance(r, Booking)]
+    assert all(isinstance(r, Conflict) and r.code == "hold_expired" for r in lost), lost
+    assert time_claims.owners_on(doc, ["2031-01-10"]) == {won[0].booking_id}
+    assert holds.get(company_id, hold.hold_id).status == "converted"
+
+
+def test_release_racing_the_sweeper_frees_a_reserved_time_once(company_id: int) -> None:
+    import time
+
+    from chalicelib.services.selling import holds
+
+    doc = _resource(company_id)
+    for _ in range(5):
+        hold = holds.place_time(company_id, TimeAsk((doc,)), _event(0), 1, {})
+        lapsed = time.time() + 5
+        results = hammer(
+            4,
+            [
+                partial(holds.release, company_id, hold.hold_id),
+                partial(holds.expire, hold, lapsed),
+                partial(holds.expire, hold, lapsed),
+                partial(holds.release, company_id, hold.hold_id),
+            ],
+        )
+        ended = [r for r in results if r is True or not isinstance(r, bool | BookingError)]
+        assert len(ended) == 1, results
+        assert time_claims.owners_on(doc, ["2031-01-10"]) == set()

@@ -69,7 +69,7 @@ class Address(Strict):
     country: Short | None = None
 
 
-class ResourceFields(StaffFields):
+class StaffResourceFields(StaffFields):
     price: MinorUnits | None = None
     position: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
     count: Annotated[int, Field(ge=1, le=1)] | None = Field(
@@ -81,11 +81,11 @@ class ResourceFields(StaffFields):
     address_id: Id | None = None
 
 
-class ResourceCreate(ResourceFields):
+class StaffResourceCreate(StaffResourceFields):
     name: Name
 
 
-class ResourceUpdate(ResourceFields):
+class StaffResourceUpdate(StaffResourceFields):
     name: Name | None = None
 
 
@@ -118,7 +118,7 @@ class PeopleList(Out):
     links: Links = Field(alias="_links")
 
 
-class ResourceList(Out):
+class StaffResourceList(Out):
     total_entries: int
     embedded: dict[Literal["resources"], list[StaffOut]] = Field(alias="_embedded")
     links: Links = Field(alias="_links")

@@ -36,7 +36,7 @@ ADMIN = Scheme.V1_ADMIN
 # BookingBug's names: the collection in the path, the kind stored, the HAL key, the models.
 KINDS = {
     "people": ("person", "people", "schemas_staff:PeopleList"),
-    "resources": ("resource", "resources", "schemas_staff:ResourceList"),
+    "resources": ("resource", "resources", "schemas_staff:StaffResourceList"),
 }
 # Fields the engine reads; everything else a face sends is kept in ``extra`` as given.
 _OWN = {"name", "email", "timezone", "availability_constraints", "reference", "api_ref", "disabled"}
@@ -107,7 +107,7 @@ def _one(call: Call, company_id: int, item: Resource, kind: str, admin: bool) ->
 
 def _register(collection: str) -> None:
     kind, key, list_ref = KINDS[collection]
-    single = "Person" if kind == "person" else "Resource"
+    single = "Person" if kind == "person" else "StaffResource"
     create_ref, update_ref = f"bookingbug.schemas_staff:{single}Create", f"bookingbug.schemas_staff:{single}Update"
     list_ref = f"bookingbug.{list_ref}"
     one_ref = "bookingbug.schemas_staff:StaffOut"
@@ -118,7 +118,7 @@ def _register(collection: str) -> None:
         page = resources.listing(company_id, query.page, query.per_page, kind=kind, admin=admin)
         delivered = _services_of(company_id)
         path = f"/admin/{company_id}/{collection}" if admin else f"/{company_id}/{collection}"
-        model = s.PeopleList if kind == "person" else s.ResourceList
+        model = s.PeopleList if kind == "person" else s.StaffResourceList
         return model.model_validate(
             {
                 "total_entries": page.total,

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from chalice import Blueprint, Response
 
+from chalicelib.api.http.hal import v2_page
 from chalicelib.api.http.route import Call, LazyModule, route
 from chalicelib.domain.errors import BookingError, NotFound, ValidationFailed
 from chalicelib.services.identity import companies
@@ -18,7 +19,7 @@ from chalicelib.store.pages import query_page
 if TYPE_CHECKING:
     from chalicelib.api.timekit import schemas as s
     from chalicelib.domain import graphs as graph_defs
-    from chalicelib.services.selling import bookings, removal
+    from chalicelib.services.selling import bookings, removal, time_claims
     from chalicelib.services.selling import holds as holds_service
 else:
     s = LazyModule("chalicelib.api.timekit.schemas")
@@ -27,6 +28,7 @@ else:
     bookings = LazyModule("chalicelib.services.selling.bookings")
     holds_service = LazyModule("chalicelib.services.selling.holds")
     removal = LazyModule("chalicelib.services.selling.removal")
+    time_claims = LazyModule("chalicelib.services.selling.time_claims")
 
 bp = Blueprint(__name__)
 TAG = "timekit"
@@ -113,7 +115,7 @@ def _data(booking: Booking, *, with_logs: bool = False, include: str | None = No
 
 
 def _new_booking(body: Any) -> bookings.NewBooking:
-    event = body.event.model_dump(mode="json", exclude_none=True) if body.event else {}
+    event = body.event.model_dump(mode="json", exclude_none=True, exclude={"resource_id"}) if body.event else {}
     if not event and body.start and body.end:
         event = {
             "start": body.start.isoformat(),
@@ -133,6 +135,7 @@ def _new_booking(body: Any) -> bookings.NewBooking:
         owner_booking_id=body.related.owner_booking_id if body.related else None,
         seats=body.related.seats if body.related else 1,
         reservation_id=body.reservation_id,
+        time=time_claims.ask_for(body.resource_id, body.event.resource_id if body.event else None),
     )
 
 
@@ -206,16 +209,7 @@ def _booking_list(call: Call, filters: dict[str, str], path: str) -> Any:
         index=Booking.listing,
         newest_first=True,
     )
-    links = {"self": {"href": f"{call.base_url}{path}?page={page.page}&per_page={page.per_page}"}}
-    if page.has_next:
-        links["next"] = {"href": f"{call.base_url}{path}?page={page.page + 1}&per_page={page.per_page}"}
-    return s.BookingList.model_validate(
-        {
-            "data": [_data(item) for item in page.items],
-            "meta": {"total_entries": page.total, "page": page.page, "per_page": page.per_page},
-            "_links": links,
-        }
-    )
+    return s.BookingList.model_validate(v2_page(call, path, page, [_data(item) for item in page.items]))
 
 
 @route(
@@ -319,7 +313,15 @@ def act(call: Call, booking_id: str, action: str) -> Any:
 )
 def reschedule(call: Call, booking_id: str) -> Any:
     body = call.body(s.RescheduleIn)
-    moved = bookings.reschedule(_cid(call), booking_id, body.start.isoformat(), body.end.isoformat(), body.message)
+    resource = time_claims.ask_for(body.resource_id, None)
+    moved = bookings.reschedule(
+        _cid(call),
+        booking_id,
+        body.start.isoformat(),
+        body.end.isoformat(),
+        body.message,
+        resource.resource_ids[0] if resource else None,
+    )
     _with_etag(call, moved)
     return s.BookingOut(data=_data(moved, with_logs=True))
 
@@ -412,15 +414,22 @@ def _reservation(hold: Hold) -> Any:
             expires_at=db.iso_epoch(hold.expires_at),
             extensions=int(hold.extensions),
             owner_booking_id=hold.owner_booking_id,
+            resource=_plain(hold.resource) if hold.resource else None,
+            start=_plain(hold.details).get("event", {}).get("start") if hold.resource else None,
+            end=_plain(hold.details).get("event", {}).get("end") if hold.resource else None,
         )
     )
+
+
+def _plain(value: Any) -> Any:
+    return value.as_dict() if hasattr(value, "as_dict") else value
 
 
 @route(
     bp,
     "/v2/bookings/reserve",
     "POST",
-    summary="Hold seats of a group for the company's reservation_time",
+    summary="Hold seats of a group, or a resource's time, for reservation_time seconds",
     scheme=V2,
     tag=TAG,
     request="timekit.schemas:ReserveIn",
@@ -432,17 +441,42 @@ def _reservation(hold: Hold) -> Any:
 def reserve(call: Call) -> Any:
     body = call.body(s.ReserveIn)
     company = companies.get_company(_cid(call))
+    seconds = body.reservation_time or int(company.reservation_time)
+    customer = body.customer.model_dump(exclude_none=True) if body.customer else {}
+    if body.resource_id is not None or body.related is None:
+        return _reservation(
+            holds_service.place_time(_cid(call), *_time_reservation(body), seconds, {"customer": customer})
+        )
+    if body.graph is not None and body.graph not in ("group_customer", "group_customer_payment"):
+        raise ValidationFailed("seats of a group are reserved for a group_customer graph", field="graph")
     owner = bookings.reservable_owner(_cid(call), body.related.owner_booking_id)
     hold = holds_service.place(
         _cid(call),
         owner.capacity_id or "",
         int(bookings.shard_count(owner)),
         body.related.seats,
-        int(company.reservation_time),
-        {"graph": body.graph, "customer": body.customer.model_dump(exclude_none=True) if body.customer else {}},
+        seconds,
+        {"graph": body.graph or "group_customer", "customer": customer},
         owner_booking_id=owner.booking_id,
     )
     return _reservation(hold)
+
+
+def _time_reservation(body: Any) -> tuple[Any, dict[str, Any]]:
+    """(time ask, event) of a 1:1 reservation: resource_id, start and end are required."""
+    for name in ("resource_id", "start", "end"):
+        if getattr(body, name) is None:
+            raise ValidationFailed(f"{name} is required to reserve time (or related, to reserve seats)", field=name)
+    if body.graph is not None and body.graph not in ("instant", "confirm_decline", "instant_payment"):
+        raise ValidationFailed(
+            "time is reserved for an instant, confirm_decline or instant_payment booking", field="graph"
+        )
+    ask = time_claims.ask_for(body.resource_id, None)
+    assert ask is not None
+    event = {"start": body.start.isoformat(), "end": body.end.isoformat(), "what": body.what or "", "where": body.where}
+    if body.end <= body.start:
+        raise ValidationFailed("end is after start", field="end")
+    return ask, {k: v for k, v in event.items() if v is not None}
 
 
 @route(

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
-from chalicelib.api.http.schemas import Links, Out, Strict
+from chalicelib.api.http.schemas import Links, Out, Strict, check_storable
 from chalicelib.domain.graphs import ALL_STEPS, GRAPHS
 
 GraphName = Literal[
@@ -65,6 +74,7 @@ class EventIn(Strict):
     where: Short | None = None
     description: Annotated[str, StringConstraints(max_length=5000)] | None = None
     calendar_id: Short | None = None
+    resource_id: Short | None = None  # the widget and SDK may send it here or at the top level
 
 
 class CustomerIn(Strict):
@@ -149,9 +159,18 @@ class RescheduleIn(Strict):
 
 
 class ReserveIn(Strict):
-    graph: Literal["group_customer", "group_customer_payment"] = "group_customer"
-    related: RelatedIn
+    """Seats of a group (``related``), or a resource's time (``resource_id``, ``start``, ``end``)."""
+
+    graph: GraphName | None = None
+    related: RelatedIn | None = None
     customer: CustomerIn | None = None
+    resource_id: Short | None = None
+    start: AwareDatetime | None = None
+    end: AwareDatetime | None = None
+    what: Annotated[str, StringConstraints(max_length=500)] | None = None
+    where: Short | None = None
+    description: Annotated[str, StringConstraints(max_length=5000)] | None = None
+    reservation_time: Annotated[int, Field(ge=10, le=86_400)] | None = None
 
 
 class ExtendIn(Strict):
@@ -223,6 +242,12 @@ class RelatedOut(Out):
     seats: int
 
 
+class ResourceRef(Out):
+    id: str
+    name: str
+    timezone: str
+
+
 class BookingData(Out):
     id: str
     graph: str
@@ -238,6 +263,7 @@ class BookingData(Out):
     rescheduled_to: str | None = None
     reservation_id: str | None = None
     payment: dict[str, Any] | None = None
+    resource: ResourceRef | None = None
     logs: list[LogOut] | None = None
     related_bookings: list[BookingData] | None = None
 
@@ -292,6 +318,9 @@ class ReservationData(Out):
     expires_at: str
     extensions: int
     owner_booking_id: str | None
+    resource: ResourceRef | None = None
+    start: str | None = None
+    end: str | None = None
 
 
 class ReservationOut(Out):
@@ -325,3 +354,85 @@ class GraphOut(Out):
 
 class GraphList(Out):
     data: list[GraphOut]
+
+
+# --- resources and availability (issue 11) ------------------------------------------------------
+
+ResourceName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Zone = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+# Timekit constraints: one-key objects, checked by the schedule rules (a 422 names the entry).
+Constraints = Annotated[list[dict[str, Any]], Field(max_length=500)]
+TimeText = Annotated[str, StringConstraints(max_length=60)]
+ResourceId = Annotated[str, StringConstraints(min_length=1, max_length=40)]
+
+
+class ResourceFields(Strict):
+    email: EmailStr | None = None
+    first_name: Short | None = None
+    last_name: Short | None = None
+    image: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    availability_constraints: Constraints | None = None
+    meta: Annotated[dict[str, Any], Field(max_length=50)] | None = None
+
+    @field_validator("meta")
+    @classmethod
+    def _storable(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        check_storable(value, depth=0)
+        return value
+
+
+class ResourceCreate(ResourceFields):
+    name: ResourceName
+    timezone: Zone
+
+
+class ResourceUpdate(ResourceFields):
+    name: ResourceName | None = None
+    timezone: Zone | None = None
+
+
+class ResourceData(Out):
+    id: str
+    name: str
+    email: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    timezone: str
+    image: str | None = None
+    availability_constraints: list[dict[str, Any]]
+    meta: dict[str, Any]
+    created_at: str
+    updated_at: str
+
+
+class ResourceOut(Out):
+    data: ResourceData
+
+
+class ResourceList(Out):
+    data: list[ResourceData]
+    meta: ListMeta
+    links: Links = Field(alias="_links")
+
+
+class AvailabilityIn(Strict):
+    mode: Literal["roundrobin_random", "roundrobin_prioritized", "exclusive", "mutual"] = "roundrobin_random"
+    resources: Annotated[list[ResourceId], Field(min_length=1, max_length=100)]
+    length: TimeText | None = None
+    start: TimeText | None = Field(default=None, alias="from")
+    end: TimeText | None = Field(default=None, alias="to")
+    constraints: Constraints | None = None
+    buffer: TimeText | None = None
+    timeslot_increments: TimeText | None = None
+    output_timezone: Zone | None = None
+    project_id: Short | None = None
+
+
+class SlotOut(Out):
+    start: str
+    end: str
+    resources: list[ResourceRef]
+
+
+class AvailabilityOut(Out):
+    data: list[SlotOut]

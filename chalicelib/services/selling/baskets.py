@@ -35,12 +35,11 @@ from chalicelib.services.identity import companies
 from chalicelib.services.identity.auth import new_basket_token
 from chalicelib.services.messaging import outbox
 from chalicelib.services.selling import bookings, capacity, holds, slots, time_claims
-from chalicelib.store import db, keys
+from chalicelib.store import claim_days, db, keys
 from chalicelib.store.models import (
     Basket,
     BookerCount,
     Booking,
-    ClaimDay,
     Client,
     Event,
     EventChain,
@@ -474,11 +473,7 @@ def _convert_item_time(tx: TransactWrite, entry: Mapping[str, Any], booking: Boo
         return 0
     days = list(entry["claim_days"])
     kept = claim_rule.as_entry(_claim_of(booking.booking_id, target, staff, None))
-    for day in days:
-        item = ClaimDay(keys.resource_pk(staff.resource_id), keys.claim_day_sk(day))
-        tx.update(
-            item, actions=[ClaimDay.claims[booking.booking_id].set(kept), ClaimDay.claims[str(entry["id"])].remove()]
-        )
+    claim_days.hand_over(tx, staff.resource_id, str(entry["id"]), booking.booking_id, kept, days)
     return len(days)
 
 

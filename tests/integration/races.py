@@ -1,4 +1,4 @@
-"""The racing harness of the concurrency proofs: every thread starts at one barrier."""
+"""Running jobs at once: the barrier every race test starts its clients behind."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from chalicelib.domain.errors import BookingError
 
 
 def hammer(threads: int, jobs: list[Callable[[], Any]]) -> list[Any]:
-    """Run ``jobs`` on ``threads`` threads released together; a refusal is its result."""
+    """Run ``jobs`` on ``threads`` threads released together; refusals come back as their errors."""
     gate = threading.Barrier(threads)
 
     def worker(chunk: list[Callable[[], Any]]) -> list[Any]:
