@@ -147,10 +147,7 @@ def add_item(call: Call, company_id: int) -> Any:
     if service_id is not None:
         if chain_id is not None:
             raise ValidationFailed("give a service slot or an event, not both", field="service_id")
-        if event_id is not None:
-            # time_data's event_id with a service names the person or resource of the slot
-            # (BookingBug's bookable combination), as the SDK sends it back.
-            given.setdefault("person_id", event_id)
+
         for needed in ("date", "time"):
             if given.get(needed) is None:
                 raise ValidationFailed(f"a service slot needs {needed}", field=needed)
@@ -162,6 +159,7 @@ def add_item(call: Call, company_id: int) -> Any:
             given.get("duration"),
             given.get("person_id"),
             given.get("resource_id"),
+            event_id,
         )
     else:
         choices = [baskets.pick(company_id, event_id, chain_id)]

@@ -277,12 +277,14 @@ def pick_slot(
     duration: int | None,
     person_id: int | None = None,
     resource_id: int | None = None,
+    event_id: int | None = None,
 ) -> list[Picked]:
     """A service slot: ``minutes`` after local midnight on ``day``, for one of the service's durations.
 
     A service delivered by people or resources gives one choice per candidate (the one
     asked for, or every one: "anyone"), in the service's order; add_item takes the first
-    whose time is free. A service with none gives the slot itself.
+    whose time is free. A service with none gives the slot itself. ``event_id`` is
+    time_data's: it names the person or resource.
     """
     from chalicelib.services.catalogue import resources, staff
 
@@ -290,10 +292,14 @@ def pick_slot(
     slot = slots.find(company_id, service_id, start, duration)
     slot_rules.check_time(slot.rules, minutes)
     if not staff.staff_ids(slot.service):
+        if event_id is not None:
+            raise ValidationFailed("give a service slot or an event, not both", field="service_id")
         if person_id is not None or resource_id is not None:
             field = "person_id" if person_id is not None else "resource_id"
             raise NotFound("this service is not delivered by people or resources", field=field)
         return [_slot_picked(slot)]
+    if event_id is not None and person_id is None and resource_id is None:
+        person_id = event_id  # time_data's event_id names the person or resource (the SDK sends it back)
     chosen = staff.pick(slot.service, person_id, resource_id)
     before = timedelta(minutes=int(slot.service.pre_time))
     after = timedelta(minutes=int(slot.service.post_time))
