@@ -50,9 +50,10 @@ def test_people_crud_in_bookingbug_shapes(api: Api, tenant: Tenant) -> None:
     found = api.get(f"/api/v1/admin/{tenant.id}/people/find_by_ref/EM1", tenant.admin)
     assert found.status == 200 and found.body["id"] == emma["id"]
 
-    updated = api.put(f"/api/v1/admin/{tenant.id}/people/{emma['id']}", {"name": "Emma B"}, tenant.admin)
+    updated = api.put(f"/api/v1/admin/{tenant.id}/people/{emma['id']}", {"name": "Emma B", "phone": "9"}, tenant.admin)
     assert updated.status == 200
     assert updated.body["name"] == "Emma B" and updated.body["email"] == "emma@example.com"
+    assert updated.body["phone"] == "9" and updated.body["description"] == "GP"  # the other kept fields stay
 
     assert api.delete(f"/api/v1/admin/{tenant.id}/people/{emma['id']}", tenant.admin).body["deleted"] is True
     assert api.get(f"/api/v1/{tenant.id}/people/{emma['id']}", tenant.public).status == 404

@@ -148,9 +148,13 @@ def _register(collection: str) -> None:
         return _out(call, created, [], admin=True)
 
     def admin_update(call: Call, company_id: int, **ids: int) -> Any:
-        _one(call, company_id, resources.get(company_id, ids[id_name]), kind, admin=True)  # 404 for the other kind
-        body = call.body(getattr(s, f"{single}Update"))
-        updated = resources.update(company_id, ids[id_name], _fields(company_id, body, creating=False))
+        current = resources.get(company_id, ids[id_name])
+        _one(call, company_id, current, kind, admin=True)  # 404 for the other kind
+        fields = _fields(company_id, call.body(getattr(s, f"{single}Update")), creating=False)
+        if "extra" in fields:  # kept fields not given stay as they were
+            kept = current.extra.as_dict() if hasattr(current.extra, "as_dict") else dict(current.extra or {})
+            fields["extra"] = {**kept, **fields["extra"]}
+        updated = resources.update(company_id, ids[id_name], fields)
         return _one(call, company_id, updated, kind, admin=True)
 
     def admin_delete(call: Call, company_id: int, **ids: int) -> Any:
