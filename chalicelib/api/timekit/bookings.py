@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlencode
 
 from chalice import Blueprint, Response
 
 from chalicelib.api.http.hal import v2_page
 from chalicelib.api.http.route import Call, LazyModule, route
-from chalicelib.domain.errors import BookingError, NotFound, ValidationFailed
-from chalicelib.services.identity import companies
-from chalicelib.services.identity.auth import Scheme
+from chalicelib.domain.errors import BookingError, Forbidden, NotFound, ValidationFailed
+from chalicelib.services.identity import companies, customer_links
+from chalicelib.services.identity.auth import Role, Scheme
 from chalicelib.store import db, keys
 from chalicelib.store.models import Booking, Hold
 from chalicelib.store.pages import query_page
@@ -19,6 +20,8 @@ from chalicelib.store.pages import query_page
 if TYPE_CHECKING:
     from chalicelib.api.timekit import schemas as s
     from chalicelib.domain import graphs as graph_defs
+    from chalicelib.domain import projects as project_rules
+    from chalicelib.services.catalogue import projects
     from chalicelib.services.selling import bookings, removal, time_claims
     from chalicelib.services.selling import holds as holds_service
 else:
@@ -28,12 +31,15 @@ else:
     bookings = LazyModule("chalicelib.services.selling.bookings")
     holds_service = LazyModule("chalicelib.services.selling.holds")
     removal = LazyModule("chalicelib.services.selling.removal")
+    projects = LazyModule("chalicelib.services.catalogue.projects")
+    project_rules = LazyModule("chalicelib.domain.projects")
     time_claims = LazyModule("chalicelib.services.selling.time_claims")
 
 bp = Blueprint(__name__)
 TAG = "timekit"
 V2 = Scheme.V2
 T = TypeVar("T")
+PAGE = Scheme.V2_PUBLIC  # also the public key: a booking page, within the limits checked below
 NAMES = {"booking_id": "string", "action": "string", "name": "string"}
 
 
@@ -105,13 +111,60 @@ def graph(call: Call, name: str) -> Any:
 # --- bookings --------------------------------------------------------------------------------------
 
 
-def _data(booking: Booking, *, with_logs: bool = False, include: str | None = None) -> Any:
+def _data(
+    booking: Booking, *, with_logs: bool = False, include: str | None = None, call: Call | None = None
+) -> Any:
     data = bookings.view(booking)
     if with_logs:
         data["logs"] = bookings.logs(booking)
     if include and "related_bookings" in include and booking.graph == "group_owner":
         data["related_bookings"] = [bookings.snapshot(seat) for seat in bookings.seat_bookings(booking.booking_id)]
+    if call is not None and booking.graph != "group_owner":
+        data["customer_action_links"] = _customer_links(call, booking)
     return s.BookingData.model_validate(data)
+
+
+def _customer_links(call: Call, booking: Booking) -> dict[str, str]:
+    """The customer's own links (Timekit's customer_action_links), signed for this booking."""
+    cid, bid = int(booking.company_id), booking.booking_id
+    token = customer_links.token_for(cid, bid)
+    links = {"token": token, "cancel_by_customer": f"{call.base_url}/v2/bookings/{bid}/cancel_by_customer"}
+    if booking.project_id:
+        project = projects.get_project(cid, booking.project_id)
+        event = bookings.view(booking)["attributes"]["event_info"]
+        query = urlencode({"reschedule": bid, "token": token, "start": event.get("start"), "end": event.get("end")})
+        links["reschedule_by_customer"] = f"{call.base_url}/book/{project.slug}?{query}"
+    return links
+
+
+def _page(call: Call) -> bool:
+    """The caller is a booking page (the public key), not the business."""
+    return call.auth.role is Role.PUBLIC
+
+
+def _check_page_booking(call: Call, body: Any) -> None:
+    """A project names what its page may book: its graph, its resources, its classes."""
+    cid = _cid(call)
+    if body.project_id is None:
+        if _page(call):
+            raise ValidationFailed("a booking page books through its project: send project_id", field="project_id")
+        return
+    project = projects.project_view(projects.get_project(cid, body.project_id, field="project_id"))
+    if not _page(call):
+        return
+    graph = project["booking"]["graph"]
+    if body.graph != graph:
+        raise Forbidden(f"this project's page books {graph} bookings", field="graph")
+    if project_rules.is_group_project(project):
+        owner_id = body.related.owner_booking_id if body.related else None
+        owner = bookings.get(cid, owner_id) if owner_id else None
+        if owner is None or owner.project_id != body.project_id:
+            raise NotFound("no such group booking in this project", field="related.owner_booking_id")
+        return
+    resource_id = body.resource_id or (body.event.resource_id if body.event else None)
+    allowed = [str(resource) for resource in project.get("resources") or []]
+    if allowed and str(resource_id) not in allowed:
+        raise Forbidden("book one of the project's resources", field="resource_id")
 
 
 def _new_booking(body: Any) -> bookings.NewBooking:
@@ -136,6 +189,7 @@ def _new_booking(body: Any) -> bookings.NewBooking:
         seats=body.related.seats if body.related else 1,
         reservation_id=body.reservation_id,
         time=time_claims.ask_for(body.resource_id, body.event.resource_id if body.event else None),
+        project_id=body.project_id,
     )
 
 
@@ -143,8 +197,8 @@ def _new_booking(body: Any) -> bookings.NewBooking:
     bp,
     "/v2/bookings",
     "POST",
-    summary="Create a booking: it runs its graph's first action",
-    scheme=V2,
+    summary="Create a booking: it runs its graph's first action (a booking page: its project's graph and resources)",
+    scheme=PAGE,
     tag=TAG,
     request="timekit.schemas:BookingCreate",
     idempotent=True,
@@ -154,9 +208,10 @@ def _new_booking(body: Any) -> bookings.NewBooking:
 )
 def create_booking(call: Call) -> Any:
     body = call.body(s.BookingCreate)
+    _check_page_booking(call, body)
     booking = bookings.create(_cid(call), _new_booking(body))
     _with_etag(call, booking)
-    return s.BookingOut(data=_data(booking, with_logs=True))
+    return s.BookingOut(data=_data(booking, with_logs=not _page(call), call=call))
 
 
 # search=key:value;key:value, as Timekit and its SDK and widget send it; each key names one
@@ -172,6 +227,7 @@ SEARCH_KEYS = {
     "customers.name": "customer.name",
     "customer.phone": "customer.phone",
     "customers.phone": "customer.phone",
+    "project.id": "project.id",  # the widget's group mode lists its project's classes
 }
 
 
@@ -181,8 +237,6 @@ def _filters(search: str | None) -> dict[str, str]:
         if not part.strip():
             continue
         name, _, value = (piece.strip() for piece in part.partition(":"))
-        if name == "project.id":
-            raise ValidationFailed("there are no projects here: search by resource.id instead", field="search")
         if name not in SEARCH_KEYS or not value:
             keys_text = ", ".join(SEARCH_KEYS)
             raise ValidationFailed(f"search takes key:value pairs separated by ';', keys {keys_text}", field="search")
@@ -190,9 +244,14 @@ def _filters(search: str | None) -> dict[str, str]:
     return filters
 
 
-def _booking_list(call: Call, filters: dict[str, str], path: str) -> Any:
+def _booking_list(call: Call, filters: dict[str, str], path: str, *, open_only: bool = False) -> Any:
     query = call.query(s.BookingsQuery)
     condition = bookings.condition_for(filters)
+    if open_only:
+        # A booking page lists classes it can book: not finished, cancelled or past (full ones
+        # stay listed with available_seats 0; Timekit's widget does not read seats).
+        clause = (Booking.state == "tentative") & (Booking.start_at > db.iso(db.utcnow()))  # open: tentative
+        condition = clause if condition is None else condition & clause
     if query.start is not None:
         clause = Booking.start_at >= db.iso(query.start)
         condition = clause if condition is None else condition & clause
@@ -230,15 +289,20 @@ def list_bookings(call: Call) -> Any:
     bp,
     "/v2/bookings/groups",
     "GET",
-    summary="Group bookings (group_owner) with their seats",
-    scheme=V2,
+    summary="Group bookings (group_owner) with their seats; a booking page: its project's open ones",
+    scheme=PAGE,
     tag=TAG,
     query="timekit.schemas:BookingsQuery",
     response="timekit.schemas:BookingList",
+    errors=(404,),
 )
 def list_groups(call: Call) -> Any:
     filters = {**_filters(call.query(s.BookingsQuery).search), "graph": "group_owner"}
-    return _booking_list(call, filters, "/v2/bookings/groups")
+    if _page(call):
+        if "project.id" not in filters:
+            raise ValidationFailed("a booking page lists its project's classes: search=project.id:<id>", field="search")
+        projects.get_project(_cid(call), filters["project.id"], field="search")
+    return _booking_list(call, filters, "/v2/bookings/groups", open_only=_page(call))
 
 
 @route(
@@ -282,8 +346,8 @@ def get_booking(call: Call, booking_id: str) -> Any:
     bp,
     "/v2/bookings/{booking_id}/{action}",
     "PUT",
-    summary="Run an action the booking's graph allows now",
-    scheme=V2,
+    summary="Run an action the booking's graph allows now (a booking page: cancel_by_customer with its link)",
+    scheme=PAGE,
     tag=TAG,
     request="timekit.schemas:ActionIn",
     idempotent=True,
@@ -293,6 +357,10 @@ def get_booking(call: Call, booking_id: str) -> Any:
 )
 def act(call: Call, booking_id: str, action: str) -> Any:
     body = call.body(s.ActionIn)
+    if _page(call):
+        if action != "cancel_by_customer":
+            raise Forbidden("a booking page may only cancel_by_customer", field="action")
+        customer_links.check(_cid(call), booking_id, call.header(customer_links.HEADER))
     booking = bookings.act(_cid(call), booking_id, action, body.options(), if_match=_if_match(call))
     _with_etag(call, booking)
     return s.BookingOut(data=_data(booking, with_logs=True))
@@ -302,8 +370,8 @@ def act(call: Call, booking_id: str, action: str) -> Any:
     bp,
     "/v2/bookings/{booking_id}/reschedule",
     "POST",
-    summary="Move a booking in time, keeping lineage",
-    scheme=V2,
+    summary="Move a booking in time, keeping lineage (a booking page: with its customer's link)",
+    scheme=PAGE,
     tag=TAG,
     request="timekit.schemas:RescheduleIn",
     response="timekit.schemas:BookingOut",
@@ -313,6 +381,8 @@ def act(call: Call, booking_id: str, action: str) -> Any:
 )
 def reschedule(call: Call, booking_id: str) -> Any:
     body = call.body(s.RescheduleIn)
+    if _page(call):
+        customer_links.check(_cid(call), booking_id, call.header(customer_links.HEADER))
     resource = time_claims.ask_for(body.resource_id, None)
     moved = bookings.reschedule(
         _cid(call),
@@ -323,7 +393,7 @@ def reschedule(call: Call, booking_id: str) -> Any:
         resource.resource_ids[0] if resource else None,
     )
     _with_etag(call, moved)
-    return s.BookingOut(data=_data(moved, with_logs=True))
+    return s.BookingOut(data=_data(moved, with_logs=not _page(call), call=call))
 
 
 @route(
@@ -429,8 +499,8 @@ def _plain(value: Any) -> Any:
     bp,
     "/v2/bookings/reserve",
     "POST",
-    summary="Hold seats of a group, or a resource's time, for reservation_time seconds",
-    scheme=V2,
+    summary="Hold seats of a group, or a resource's time, for reservation_time seconds (a booking page: a class)",
+    scheme=PAGE,
     tag=TAG,
     request="timekit.schemas:ReserveIn",
     idempotent=True,
@@ -450,6 +520,8 @@ def reserve(call: Call) -> Any:
     if body.graph is not None and body.graph not in ("group_customer", "group_customer_payment"):
         raise ValidationFailed("seats of a group are reserved for a group_customer graph", field="graph")
     owner = bookings.reservable_owner(_cid(call), body.related.owner_booking_id)
+    if _page(call) and not owner.project_id:
+        raise NotFound("no such group booking on a booking page", field="related.owner_booking_id")
     hold = holds_service.place(
         _cid(call),
         owner.capacity_id or "",
