@@ -352,3 +352,29 @@ def test_group_bookings_do_not_claim_time_yet(api: Api, tenant: Tenant) -> None:
     }
     reply = api.post("/v2/bookings", body, tenant.v2)
     assert reply.status == 422 and reply.error["field"] == "resource_id"
+
+
+def test_resource_references_are_unique_and_find_the_resource(api: Api, tenant: Tenant) -> None:
+    from chalicelib.domain.errors import Conflict, NotFound
+    from chalicelib.services.catalogue import resources
+
+    emma = resources.create(tenant.id, {"name": "Emma", "timezone": "Europe/London", "reference": "E1"}, kind="person")
+    assert emma.resource_kind == "person"
+    with pytest.raises(Conflict) as taken:
+        resources.create(tenant.id, {"name": "Other", "timezone": "UTC", "reference": "E1"})
+    assert taken.value.code == "duplicate_reference"
+    assert int(resources.find_by_ref(tenant.id, "E1").resource_id) == int(emma.resource_id)
+    resources.update(tenant.id, int(emma.resource_id), {"reference": "E2"})
+    with pytest.raises(NotFound):
+        resources.find_by_ref(tenant.id, "E1")
+    assert resources.find_by_ref(tenant.id, "E2").name == "Emma"
+    assert resources.listing(tenant.id, 1, 10, kind="resource").total == 0
+    assert resources.listing(tenant.id, 1, 10, kind="person").total == 1
+
+
+def test_a_booking_page_cannot_reserve_a_resources_time(api: Api, tenant: Tenant) -> None:
+    doc = _resource(api, tenant)
+    window = {"resource_id": doc["id"], "start": f"{DAY}T09:00:00Z", "end": f"{DAY}T10:00:00Z"}
+    reply = api.post("/v2/bookings/reserve", window, tenant.widget)
+    assert reply.status == 403 and reply.error["field"] == "resource_id"
+    assert _book(api, tenant, doc["id"], f"{DAY}T09:00:00Z", f"{DAY}T10:00:00Z").status == 201

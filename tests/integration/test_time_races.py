@@ -179,3 +179,13 @@ def test_release_racing_the_sweeper_frees_a_reserved_time_once(company_id: int) 
         ended = [r for r in results if r is True or not isinstance(r, bool | BookingError)]
         assert len(ended) == 1, results
         assert time_claims.owners_on(doc, ["2031-01-10"]) == set()
+
+
+def test_ten_clients_on_different_times_of_one_day_all_win(company_id: int) -> None:
+    doc = _resource(company_id)
+    # Ten back-to-back hours of one UTC day: no overlap, but every claim writes the same day
+    # item, so each round of the race only one commits; the others must re-read and win later,
+    # never be refused.
+    results = hammer(10, [partial(_book, company_id, (doc,), 60 * k - 540) for k in range(10)])
+    assert all(isinstance(r, Booking) for r in results), [getattr(r, "code", r) for r in results]
+    assert len(time_claims.owners_on(doc, ["2031-01-10"])) == 10

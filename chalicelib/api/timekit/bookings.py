@@ -499,7 +499,7 @@ def _plain(value: Any) -> Any:
     bp,
     "/v2/bookings/reserve",
     "POST",
-    summary="Hold seats of a group, or a resource's time, for reservation_time seconds (a booking page: a class)",
+    summary="Hold seats of a group, or (secret key) a resource's time, for reservation_time seconds (a page: a class)",
     scheme=PAGE,
     tag=TAG,
     request="timekit.schemas:ReserveIn",
@@ -514,6 +514,8 @@ def reserve(call: Call) -> Any:
     seconds = body.reservation_time or int(company.reservation_time)
     customer = body.customer.model_dump(exclude_none=True) if body.customer else {}
     if body.resource_id is not None or body.related is None:
+        if _page(call):
+            raise Forbidden("a booking page reserves seats of a project's class, not time", field="resource_id")
         return _reservation(
             holds_service.place_time(_cid(call), *_time_reservation(body), seconds, {"customer": customer})
         )

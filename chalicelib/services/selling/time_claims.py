@@ -24,6 +24,8 @@ concurrent check conservative, never wrong.
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
@@ -40,7 +42,11 @@ from chalicelib.services.selling import capacity
 from chalicelib.store import claim_days, db
 from chalicelib.store.models import Booking, Hold
 
-CLAIM_RETRIES = 10
+# Each lost round means another claim of the same day committed, so the claims of one day
+# always make progress; a busy day (twenty bookings of one person's day at once) needs as
+# many rounds as claims. Bounded by time, so a request never runs into its own timeout.
+CLAIM_BUDGET_SECONDS = 20.0
+CLAIM_ATTEMPTS = 100
 Writes = Callable[[TransactWrite], None]
 
 
@@ -85,7 +91,8 @@ def claim(
     rule.check(new)
     touched = rule.days(new.busy)
     giving_back = {releasing.owner} if releasing else set()
-    for attempt in range(CLAIM_RETRIES):
+    deadline = time.monotonic() + CLAIM_BUDGET_SECONDS
+    for attempt in range(CLAIM_ATTEMPTS):
         now = db.utcnow()
         read = claim_days.read(resource_id, touched[0], touched[-1])
         if check:
@@ -106,9 +113,13 @@ def claim(
             run(build)
             return [d.isoformat() for d in touched]
         except TransactWriteError as error:
-            if not capacity.failed_condition(error) & day_keys:
+            if not capacity.failed_condition(error) & day_keys and not capacity.is_conflict(error):
                 raise  # the caller's own condition (its booking changed meanwhile): theirs to report
-            capacity.backoff(attempt)  # another claim changed one of these days: read again
+            if time.monotonic() > deadline:
+                break
+            # Another claim changed one of these days: read again. Jittered and growing, so the
+            # claimers of a busy day spread out instead of all colliding again each round.
+            time.sleep(random.uniform(0, min(0.5, 0.01 * 2**attempt)))
     raise TimeContended("this resource's calendar is changing too fast; try again", field="resource_id")
 
 
