@@ -107,6 +107,9 @@ def _stack() -> Iterator[tuple[Any, Any, dict[str, str], str, int]]:
         from chalice.local import CustomLocalChalice, LocalChalice, LocalGateway
 
         from app import app
+        from chalicelib.settings import reset_settings
+
+        reset_settings()  # this server, not an earlier benchmark's (the models rebind on the next call)
         from chalicelib.services.identity import companies
         from chalicelib.store import schema
 
