@@ -35,6 +35,7 @@ _ENV = {
     "mail_from": "MAIL_FROM",
     "mail_dir": "MAIL_DIR",
     "public_requests_per_minute": "PUBLIC_REQUESTS_PER_MINUTE",
+    "metrics_namespace": "METRICS_NAMESPACE",
 }
 
 

@@ -33,6 +33,8 @@ class Settings(BaseModel):
     mail_dir: str = ".data/mail"  # local stage: emails are written here as .eml files
     # Public routes (the public key, the hosted page): requests a minute per key and address.
     public_requests_per_minute: int = Field(default=300, ge=1, le=100_000)
+    # CloudWatch namespace of the EMF metrics (chalicelib/observability.py).
+    metrics_namespace: str = Field(default="BookingEngine", min_length=1, max_length=255)
 
     def model_post_init(self, _context: object) -> None:
         if self.stage != "local" and self.root_key == LOCAL_ROOT_KEY:
