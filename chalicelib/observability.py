@@ -69,12 +69,22 @@ def flush_metrics() -> None:
 
 
 def observed(handler: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """A non-HTTP handler whose metrics are flushed when it ends, however it ends."""
+    """A non-HTTP handler: its logs carry the Lambda context, its metrics are flushed when it ends.
+
+    Chalice hands these handlers one event object with the Lambda context as
+    ``event.context``; Powertools' ``inject_lambda_context`` wants ``(event, context)``,
+    so the handler is adapted to it (function name, memory, ARN, request id, cold start).
+    """
 
     @wraps(handler)
     def run(event: Any) -> Any:
+        context = getattr(event, "context", None)
         try:
-            return handler(event)
+            if context is None:  # called directly, outside Lambda (tests, the local dispatcher)
+                return handler(event)
+            # clear_state: keys one invocation appended never leak into the next on a warm container
+            with_context = get_logger().inject_lambda_context(lambda _event, _context: handler(event), clear_state=True)
+            return with_context(event, context)
         finally:
             flush_metrics()
 

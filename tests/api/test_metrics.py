@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
+import sys
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -81,3 +84,38 @@ def test_an_observed_handler_flushes_its_metrics_even_when_it_fails(capsys: pyte
         failing({})
     assert _totals(_emf_lines(capsys.readouterr().out)) == {"WebhookDeliveryFailures": 2.0}
     assert failing.__name__ == "failing"  # Chalice names the Lambda function after it
+
+
+def test_a_non_http_handler_logs_with_its_lambda_context(api: Api) -> None:
+    client = api.client
+    first = client.lambda_.invoke("sweep_due", client.events.generate_cw_event("Scheduled Event", "", {}, []))
+    assert isinstance(first.payload, dict)
+    second = client.lambda_.invoke("sweep_due", client.events.generate_cw_event("Scheduled Event", "", {}, []))
+    assert isinstance(second.payload, dict)
+    keys = observability.get_logger().get_current_keys()
+    assert keys["function_name"] == "sweep_due" and keys["cold_start"] is False  # the second in this process
+    assert keys["function_request_id"] and keys["function_memory_size"]
+
+
+def test_the_context_reaches_the_handlers_log_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    from chalice.local import LambdaContext
+
+    # The logger's handler holds the stdout it was created with; point it at this test's capture.
+    handler_out = observability.get_logger().registered_handler
+    assert isinstance(handler_out, logging.StreamHandler)
+    before = handler_out.setStream(sys.stdout)
+
+    @observability.observed
+    def handler(event: object) -> str:
+        observability.get_logger().info("swept")
+        return "done"
+
+    context = LambdaContext("sweep_due", memory_size=256)
+    event = SimpleNamespace(context=context)  # what Chalice hands a handler: the event, its context attached
+    try:
+        assert handler(event) == "done"
+    finally:
+        handler_out.setStream(before)
+    [line] = [json.loads(text) for text in capsys.readouterr().out.splitlines() if '"swept"' in text]
+    assert line["function_name"] == "sweep_due" and line["function_memory_size"] == 256
+    assert line["function_request_id"] == context.aws_request_id and isinstance(line["cold_start"], bool)
