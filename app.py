@@ -21,7 +21,7 @@ from chalicelib.api.timekit import bookings as timekit_bookings
 from chalicelib.api.timekit import projects as timekit_projects
 from chalicelib.api.timekit import resources as timekit_resources
 from chalicelib.api.timekit import webhooks as timekit_webhooks
-from chalicelib.observability import get_logger
+from chalicelib.observability import flush_metrics, get_logger, observed
 from chalicelib.services.identity.auth import Scheme
 from chalicelib.services.messaging import fanout_wiring as wiring
 
@@ -44,7 +44,10 @@ app.register_blueprint(pages.bp)
 def _errors_and_logs(event: Any, get_response: Any) -> Response:
     context = app.current_request.context if app.current_request else {}
     get_logger().append_keys(request_id=(context or {}).get("requestId"))
-    return normalise_chalice_errors(event, get_response)
+    try:
+        return normalise_chalice_errors(event, get_response)
+    finally:
+        flush_metrics()
 
 
 @route(
@@ -62,6 +65,7 @@ def health(call: Any) -> Any:
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES))
+@observed
 def sweep_due(event: Any) -> dict[str, Any]:
     """Every minute: apply due timers and expire lapsed holds (budget below the Lambda timeout)."""
     from chalicelib.services.selling import sweeper  # the engine loads here, not in the API's cold start
@@ -73,6 +77,7 @@ def sweep_due(event: Any) -> dict[str, Any]:
 
 
 @app.on_dynamodb_record(stream_arn=wiring.OUTBOX_STREAM_ARN, batch_size=100, starting_position="TRIM_HORIZON")
+@observed
 def publish_outbox(event: Any) -> dict[str, Any]:
     """Each new OUTBOX item on the table's stream is published to the events topic; failures are retried."""
     from chalicelib.services.messaging import fanout
@@ -81,6 +86,7 @@ def publish_outbox(event: Any) -> dict[str, Any]:
 
 
 @app.on_sqs_message(queue=wiring.WEBHOOK_QUEUE, batch_size=10)
+@observed
 def deliver_webhooks(event: Any) -> dict[str, Any]:
     """Events fan out to the company's webhooks; attempts are signed, logged and retried through the queue."""
     from chalicelib.services.messaging import delivery
@@ -89,6 +95,7 @@ def deliver_webhooks(event: Any) -> dict[str, Any]:
 
 
 @app.on_sqs_message(queue=wiring.EMAIL_QUEUE, batch_size=10)
+@observed
 def send_emails(event: Any) -> dict[str, Any]:
     """The notify_* steps of the graphs: templated emails to the owner and the customer."""
     from chalicelib.services.messaging import mail

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LOCAL_ROOT_KEY = "local-root-key-change-me"
 """Development default for the platform key; only the ``local`` stage accepts it."""
 
 
-class Settings(BaseModel):
+class Settings(BaseSettings):
+    """Each field is read from the environment variable of its name in capitals, unless an alias says."""
+
+    # An empty variable counts as unset (the templates leave some empty); nothing else is read:
+    # no .env file, no secrets directory.
+    model_config = SettingsConfigDict(case_sensitive=False, env_ignore_empty=True, extra="ignore")
+
     stage: str = "local"
     table_name: str = Field(default="booking-engine", min_length=3, max_length=255)
-    region: str = "us-east-1"
+    region: str = Field(default="us-east-1", validation_alias="AWS_DEFAULT_REGION")
     dynamodb_endpoint: str | None = None
-    root_key: str = Field(default=LOCAL_ROOT_KEY, min_length=16, repr=False)
+    root_key: str = Field(default=LOCAL_ROOT_KEY, min_length=16, repr=False, validation_alias="BOOKING_ROOT_KEY")
     key_grace_seconds: int = Field(default=86_400, ge=0, le=7 * 86_400)
     auth_token_ttl_seconds: int = Field(default=86_400, gt=0)
     max_body_bytes: int = Field(default=1_048_576, gt=0)
@@ -33,6 +40,8 @@ class Settings(BaseModel):
     mail_dir: str = ".data/mail"  # local stage: emails are written here as .eml files
     # Public routes (the public key, the hosted page): requests a minute per key and address.
     public_requests_per_minute: int = Field(default=300, ge=1, le=100_000)
+    # CloudWatch namespace of the EMF metrics (chalicelib/observability.py).
+    metrics_namespace: str = Field(default="BookingEngine", min_length=1, max_length=255)
 
     def model_post_init(self, _context: object) -> None:
         if self.stage != "local" and self.root_key == LOCAL_ROOT_KEY:
@@ -47,3 +56,11 @@ class Settings(BaseModel):
                 f"AWS_MAX_ATTEMPTS x (AWS_CONNECT_TIMEOUT_SECONDS + AWS_READ_TIMEOUT_SECONDS) + backoff is "
                 f"{worst:.0f} s; at most {CALL_BUDGET_SECONDS:.0f} s fits under API Gateway's 29 s"
             )
+
+
+def environment_names() -> dict[str, str]:
+    """Each setting's environment variable, by field name (the templates must set only these)."""
+    return {
+        name: str(field.validation_alias) if field.validation_alias else name.upper()
+        for name, field in Settings.model_fields.items()
+    }

@@ -119,11 +119,12 @@ def test_every_function_gets_the_resource_names_and_an_errors_alarm() -> None:
 
 
 def test_every_environment_variable_the_template_sets_is_a_setting() -> None:
-    from chalicelib.settings import _ENV
+    from chalicelib.settings_model import environment_names
 
-    assert set(infra.FUNCTION_ENVIRONMENT) <= set(_ENV.values())
+    names = set(environment_names().values())
+    assert set(infra.FUNCTION_ENVIRONMENT) <= names
     for stage in infra.STAGES:
-        assert set(_config()["stages"][stage]["environment_variables"]) - {"POWERTOOLS_LOG_LEVEL"} <= set(_ENV.values())
+        assert set(_config()["stages"][stage]["environment_variables"]) - {"POWERTOOLS_LOG_LEVEL"} <= names
 
 
 def test_config_has_the_three_stages_and_every_function_sized() -> None:

@@ -25,7 +25,9 @@ def _client_error(code: str, status: int = 400, **extra: Any) -> ClientError:
     return ClientError(response, "TransactWriteItems")
 
 
-def test_the_defaults_fit_under_api_gateway_and_larger_limits_are_refused() -> None:
+def test_the_defaults_fit_under_api_gateway_and_larger_limits_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AWS_CONNECT_TIMEOUT_SECONDS", "AWS_READ_TIMEOUT_SECONDS", "AWS_MAX_ATTEMPTS"):
+        monkeypatch.delenv(name, raising=False)  # Settings() reads the environment; the suite sets these
     defaults = Settings()
     worst = worst_case_seconds(
         defaults.aws_connect_timeout_seconds, defaults.aws_read_timeout_seconds, defaults.aws_max_attempts

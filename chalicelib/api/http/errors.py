@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from chalice import Response
 
 from chalicelib.domain.errors import BookingError, ValidationFailed
+from chalicelib.observability import count_refusal
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -26,6 +27,7 @@ def error_body(error: BookingError) -> dict[str, Any]:
 
 
 def error_response(error: BookingError, headers: dict[str, str] | None = None) -> Response:
+    count_refusal(error.code)
     return Response(
         body=error_body(error),
         status_code=error.status,
@@ -50,6 +52,7 @@ def error_in(produces: str, error: BookingError) -> Response:
     if produces in XML_TYPES:
         from chalicelib.api.legacy import xmlio
 
+        count_refusal(error.code)
         return xmlio.error_response(error)
     return error_response(error)
 

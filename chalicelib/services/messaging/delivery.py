@@ -25,10 +25,11 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from chalicelib import observability
 from chalicelib.domain import clock
 from chalicelib.domain import webhooks as rules
 from chalicelib.domain.errors import ErrorCode, NotFound, ValidationFailed
-from chalicelib.observability import get_logger
+from chalicelib.observability import Metric, get_logger
 from chalicelib.services.messaging import fanout, webhooks
 from chalicelib.store import db
 from chalicelib.store.models import Webhook, WebhookDelivery
@@ -171,6 +172,7 @@ def run_attempt(
     if status_code is not None and 200 <= status_code < 300:
         webhooks.record_attempt(delivery, {**entry, "outcome": "delivered"}, "delivered", None)
         return
+    observability.count(Metric.WEBHOOK_DELIVERY_FAILURES)
     first = int(message.get("first") or 1)
     if attempt - first + 1 >= rules.MAX_ATTEMPTS:
         dead = {**attempt_message(webhook, event_id, 1, None), "dead_lettered_at": db.iso_epoch(now)}

@@ -24,12 +24,14 @@ from typing import Any, TypeVar
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
+from chalicelib import observability
 from chalicelib.domain import clock, event_rules, pricing, slot_rules
 from chalicelib.domain import time_claims as claim_rule
 from chalicelib.domain.errors import Conflict, ErrorCode, NotFound, ValidationFailed
 from chalicelib.domain.event_rules import BookingRules
 from chalicelib.domain.lifecycle import BasketStatus, PurchaseStatus
 from chalicelib.domain.slot_rules import SlotRules
+from chalicelib.observability import Metric
 from chalicelib.services.catalogue import catalogue, events
 from chalicelib.services.identity import companies
 from chalicelib.services.identity.auth import new_basket_token
@@ -819,6 +821,7 @@ def _commit(
         outbox.add(tx, "purchase.completed", company_id, purchase_id, snapshot(purchase))
 
     transact(build, lambda refused: _why_refused(refused, basket, counts))
+    observability.count(Metric.BOOKINGS_CREATED, len(booking_ids))
     return purchase
 
 

@@ -20,12 +20,14 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action as UpdateAction
 from pynamodb.transactions import TransactWrite
 
+from chalicelib import observability
 from chalicelib.domain import clock
 from chalicelib.domain.errors import Conflict, ErrorCode, NotFound, PreconditionFailed, ValidationFailed
 from chalicelib.domain.graphs import GRAPHS, Graph, Seats, Step
 from chalicelib.domain.seats import ENFORCED, SeatRule, ShardSeats
 from chalicelib.domain.time_claims import TimeTaken
 from chalicelib.domain.transitions import Due, LogEntry, Plan, next_timer, parse_duration, plan
+from chalicelib.observability import Metric
 from chalicelib.services.messaging import outbox
 from chalicelib.services.selling import capacity, holds, time_claims
 from chalicelib.store import db, keys
@@ -226,6 +228,7 @@ def create(company_id: int, new: NewBooking, *, rule: SeatRule = ENFORCED) -> Bo
     else:
         transact(base_writes)
     booking.fresh_logs = [{**_plain(entry), "created_at": log.created_at} for entry in log.entries]
+    observability.count(Metric.BOOKINGS_CREATED)
     return booking
 
 
