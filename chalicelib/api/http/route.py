@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -22,8 +23,10 @@ from chalicelib.api.http.errors import JSON_TYPE, error_in, error_response, vali
 from chalicelib.domain.errors import (
     BadRequest,
     BookingError,
+    NotFound,
     PayloadTooLarge,
     UnsupportedMediaType,
+    ValidationFailed,
 )
 from chalicelib.observability import get_logger
 from chalicelib.services.identity.auth import Principal, Scheme, authenticate
@@ -165,6 +168,20 @@ def _media_type(request: Request) -> str:
     return raw.split(";", 1)[0].strip().lower()
 
 
+MAX_JSON_DEPTH = 32
+"""Deeper JSON is refused before parsing: no request model nests this deep, and a deep
+enough document makes the parser (and pydantic) recurse out of the stack."""
+MAX_ITEM_BODY_BYTES = 350_000
+"""A body that a route stores must fit one DynamoDB item (400 KB with its own attributes)."""
+MAX_PATH_PARAMETER = 256
+"""Longer path values name nothing: every stored key is shorter, and DynamoDB refuses
+keys over 1,024/2,048 bytes with an error, not a miss."""
+MAX_QUERY_VALUE = 2_000
+_CANONICAL_ID = re.compile(r"[1-9][0-9]{0,17}")
+_JSON_BRACKETS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[{\]}]')
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
 def parse_json_body(request: Request, raw: bytes) -> Any:
     media_type = _media_type(request)
     # Timekit's and BookingBug's own curl examples send JSON with `--data` and no
@@ -172,12 +189,42 @@ def parse_json_body(request: Request, raw: bytes) -> Any:
     lenient = media_type in ("", "application/x-www-form-urlencoded")
     if not (media_type == JSON_TYPE or media_type.endswith("+json") or lenient):
         raise UnsupportedMediaType(f"send the body as {JSON_TYPE}, not {media_type}", field="Content-Type")
+    if _too_deep(raw):
+        raise BadRequest(f"the JSON nests deeper than {MAX_JSON_DEPTH} levels", code="malformed_json")
     try:
-        return json.loads(raw, parse_constant=_no_constants)
-    except (ValueError, UnicodeDecodeError):
+        payload = json.loads(raw, parse_constant=_no_constants)
+    except (ValueError, UnicodeDecodeError, RecursionError):
         if lenient and media_type:
             raise UnsupportedMediaType(f"send the body as {JSON_TYPE}", field="Content-Type") from None
         raise BadRequest("the request body is not valid JSON", code="malformed_json") from None
+    if _SURROGATE_ESCAPE.search(raw) and not _is_unicode(payload):
+        raise ValidationFailed("the body holds a lone surrogate (\\ud800-\\udfff), which is not text")
+    return payload
+
+
+def _too_deep(raw: bytes) -> bool:
+    """Nesting depth over the limit, counted on the bytes (strings skipped) without parsing."""
+    if raw.count(b"[") + raw.count(b"{") <= MAX_JSON_DEPTH:
+        return False
+    depth = 0
+    for match in _JSON_BRACKETS.finditer(raw):
+        token = match.group()
+        if token in (b"[", b"{"):
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                return True
+        elif token in (b"]", b"}"):
+            depth -= 1
+    return False
+
+
+def _is_unicode(payload: Any) -> bool:
+    # A lone surrogate (in a key or a value) cannot be encoded as UTF-8, so it cannot be stored.
+    try:
+        json.dumps(payload, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _no_constants(name: str) -> Any:
@@ -188,22 +235,26 @@ def _no_constants(name: str) -> Any:
 def _query_params(request: Request) -> dict[str, Any]:
     params: Mapping[str, str] = request.query_params or {}
     multi = getattr(request.query_params, "getlist", None)
-    return {name: (multi(name) if multi and len(multi(name)) > 1 else value) for name, value in params.items()}
+    values = {name: (multi(name) if multi and len(multi(name)) > 1 else value) for name, value in params.items()}
+    for name, value in values.items():
+        if sum(len(v) for v in (value if isinstance(value, list) else [value])) > MAX_QUERY_VALUE:
+            raise ValidationFailed(f"{name} is longer than {MAX_QUERY_VALUE} characters", field=name)
+    return values
 
 
 def _path_args(raw: Mapping[str, str], types: Mapping[str, str]) -> dict[str, Any]:
-    from chalicelib.domain.errors import NotFound
-
+    """Path values, bounded here for every route: a value that cannot name anything is 404."""
     args: dict[str, Any] = {}
     for name, value in raw.items():
-        if types.get(name, "integer") == "integer":
-            try:
-                args[name] = int(value)
-            except ValueError:
-                # An id that cannot exist is simply not found.
-                raise NotFound(f"no such {name.removesuffix('_id') or 'resource'}", field=name) from None
-            if args[name] <= 0:
-                raise NotFound(f"no such {name.removesuffix('_id')}", field=name)
+        kind = types.get(name, "integer")
+        what = name.removesuffix("_id").removesuffix("_file") or "resource"
+        if kind == "integer":
+            # One spelling per id: "0001503" and "+1503" are not service 1503.
+            if not _CANONICAL_ID.fullmatch(value):
+                raise NotFound(f"no such {what}", field=name)
+            args[name] = int(value)
+        elif len(value) > MAX_PATH_PARAMETER or len(value.encode(errors="replace")) > 4 * MAX_PATH_PARAMETER:
+            raise NotFound(f"no such {what}", field=name)
         else:
             args[name] = value
     return args
@@ -283,6 +334,8 @@ def route(
             raw = raw_body.encode() if isinstance(raw_body, str) else raw_body
             if len(raw) > get_settings().max_body_bytes:
                 raise PayloadTooLarge(f"the body exceeds {get_settings().max_body_bytes} bytes")
+            if len(raw) > MAX_ITEM_BODY_BYTES and (request is not None or consumes != JSON_TYPE):
+                raise PayloadTooLarge(f"the body exceeds {MAX_ITEM_BODY_BYTES} bytes, more than one item can hold")
             principal = authenticate(scheme, headers_of(current))
             args = _path_args(raw_path, types)
             if principal is not None and "company_id" in args and principal.company_id is not None:
