@@ -28,6 +28,7 @@ class BookingError(Exception):
         if code is not None:
             self.code = code
         self.extra = extra or {}
+        self.headers: dict[str, str] = {}  # response headers the error brings (Retry-After)
 
 
 class BadRequest(BookingError):
@@ -63,6 +64,15 @@ class PreconditionFailed(BookingError):
 class PayloadTooLarge(BookingError):
     status = 413
     code = "payload_too_large"
+
+
+class TooManyRequests(BookingError):
+    status = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message, extra={"retry_after": retry_after})
+        self.headers["Retry-After"] = str(retry_after)
 
 
 class UnsupportedMediaType(BookingError):

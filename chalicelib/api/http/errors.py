@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalice import Response
 
-from chalicelib.domain.errors import BookingError, ValidationFailed
+from chalicelib.domain.errors import BookingError, NotFound, ValidationFailed
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -29,7 +29,7 @@ def error_response(error: BookingError, headers: dict[str, str] | None = None) -
     return Response(
         body=error_body(error),
         status_code=error.status,
-        headers={"Content-Type": JSON_TYPE, **(headers or {})},
+        headers={"Content-Type": JSON_TYPE, **error.headers, **(headers or {})},
     )
 
 
@@ -58,6 +58,8 @@ def normalise_chalice_errors(event: Any, get_response: Callable[[Any], Response]
     """Middleware: rewrite errors Chalice produced itself (405, 500) into our shape."""
     response = get_response(event)
     body = response.body
+    if response.status_code == 405 and _names_nothing(event):
+        return error_response(NotFound("no such resource"))
     if response.status_code >= 400 and isinstance(body, dict) and "Code" in body:
         code = str(body.get("Code", "error"))
         message = str(body.get("Message", ""))
@@ -66,6 +68,14 @@ def normalise_chalice_errors(event: Any, get_response: Callable[[Any], Response]
         response.body = {"error": {"code": _snake(code), "message": message}}
         response.headers["Content-Type"] = JSON_TYPE
     return response
+
+
+def _names_nothing(request: Any) -> bool:
+    from chalicelib.api.http.route import path_names_nothing
+
+    context = getattr(request, "context", None) or {}
+    resource = context.get("resourcePath")
+    return bool(resource) and path_names_nothing(str(resource), getattr(request, "uri_params", None) or {})
 
 
 def _snake(name: str) -> str:

@@ -145,6 +145,10 @@ class Call:
         return self.principal
 
     @property
+    def client_address(self) -> str | None:
+        return client_address(self.request)
+
+    @property
     def base_url(self) -> str:
         """Absolute root of this API, for HAL links (honours API Gateway's stage path)."""
         headers = headers_of(self.request)
@@ -163,6 +167,14 @@ def headers_of(request: Request) -> Mapping[str, str]:
     return cast("Mapping[str, str]", request.headers or {})
 
 
+def client_address(request: Request) -> str | None:
+    """The caller's IP as API Gateway saw it (never a header the caller could forge)."""
+    context: Mapping[str, Any] = request.context or {}
+    identity: Mapping[str, Any] = context.get("identity") or {}
+    address = identity.get("sourceIp")
+    return str(address) if address else None
+
+
 def _media_type(request: Request) -> str:
     raw = headers_of(request).get("content-type", "")
     return raw.split(";", 1)[0].strip().lower()
@@ -178,6 +190,7 @@ MAX_PATH_PARAMETER = 256
 keys over 1,024/2,048 bytes with an error, not a miss."""
 MAX_QUERY_VALUE = 2_000
 _CANONICAL_ID = re.compile(r"[1-9][0-9]{0,17}")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _JSON_BRACKETS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[{\]}]')
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
@@ -253,11 +266,30 @@ def _path_args(raw: Mapping[str, str], types: Mapping[str, str]) -> dict[str, An
             if not _CANONICAL_ID.fullmatch(value):
                 raise NotFound(f"no such {what}", field=name)
             args[name] = int(value)
-        elif len(value) > MAX_PATH_PARAMETER or len(value.encode(errors="replace")) > 4 * MAX_PATH_PARAMETER:
+        elif _names_nothing(kind, value):
             raise NotFound(f"no such {what}", field=name)
         else:
             args[name] = value
     return args
+
+
+def _names_nothing(kind: str, value: str) -> bool:
+    if kind == "uuid":
+        return not _UUID.fullmatch(value)
+    return len(value) > MAX_PATH_PARAMETER or len(value.encode(errors="replace")) > 4 * MAX_PATH_PARAMETER
+
+
+def path_names_nothing(path: str, raw: Mapping[str, str]) -> bool:
+    """True when the values in a routed path cannot name anything on any of its routes:
+    such a request is 404, whatever its method (not 405, which says the resource exists)."""
+    kinds = [op.path_types for op in OPERATIONS if op.path == path]
+    if not kinds:
+        return False
+    try:
+        _path_args(raw, kinds[0])
+    except NotFound:
+        return True
+    return False
 
 
 def route(
@@ -336,7 +368,7 @@ def route(
                 raise PayloadTooLarge(f"the body exceeds {get_settings().max_body_bytes} bytes")
             if len(raw) > MAX_ITEM_BODY_BYTES and (request is not None or consumes != JSON_TYPE):
                 raise PayloadTooLarge(f"the body exceeds {MAX_ITEM_BODY_BYTES} bytes, more than one item can hold")
-            principal = authenticate(scheme, headers_of(current))
+            principal = authenticate(scheme, headers_of(current), client_address(current))
             args = _path_args(raw_path, types)
             if principal is not None and "company_id" in args and principal.company_id is not None:
                 principal.require_company(args["company_id"])

@@ -29,7 +29,7 @@ else:
 bp = Blueprint(__name__)
 TAG = "timekit"
 V2 = Scheme.V2
-NAMES = {"booking_id": "string", "action": "string", "name": "string"}
+NAMES = {"booking_id": "uuid", "action": "string", "name": "string"}
 
 
 def _cid(call: Call) -> int:
