@@ -17,6 +17,7 @@ from chalicelib.api.http.route import route
 from chalicelib.api.legacy import routes as legacy
 from chalicelib.api.platform import routes as platform
 from chalicelib.api.timekit import bookings as timekit_bookings
+from chalicelib.api.timekit import resources as timekit_resources
 from chalicelib.api.timekit import webhooks as timekit_webhooks
 from chalicelib.observability import get_logger
 from chalicelib.services.identity.auth import Scheme
@@ -29,6 +30,7 @@ app.register_blueprint(bookingbug_events.bp)
 app.register_blueprint(legacy.bp)
 app.register_blueprint(bookingbug_basket.bp)
 app.register_blueprint(timekit_bookings.bp)
+app.register_blueprint(timekit_resources.bp)
 app.register_blueprint(timekit_webhooks.bp)
 app.register_blueprint(docs.bp)
 

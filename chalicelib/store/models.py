@@ -334,6 +334,10 @@ class Booking(Item, discriminator="booking"):
     rescheduled_from = UnicodeAttribute(null=True)
     rescheduled_to = UnicodeAttribute(null=True)
     reservation_id = UnicodeAttribute(null=True)
+    # Time claimed on a resource (issue 11): the resource {id, name, timezone} as booked, and the
+    # UTC days (claim-day items) holding its entry.
+    resource: MapAttribute[str, Any] = MapAttribute(null=True)
+    claim_days = _strings(null=True)
     version = VersionAttribute()
     # Not stored: the log entries this process just wrote, so a create's reply needs no re-read.
     fresh_logs: list[dict[str, Any]] | None = None
@@ -488,3 +492,46 @@ class MailSent(Item, discriminator="mail_sent"):
     """``OUTBOX#<event id>`` / ``MAIL#<audience>``: that email went out (put-if-absent before sending)."""
 
     sent_at = UnicodeAttribute()
+
+
+class Resource(Item, discriminator="resource"):
+    """``CO#<company id>`` / ``RESOURCE#<id, 12 digits>``: a person or thing that can be booked.
+
+    One model for Timekit resources and BookingBug people and resources (``resource_kind``).
+    ``constraints`` are Timekit availability constraints as given (validated), evaluated in
+    ``timezone``. Its claimed time lives in its own partition (:class:`ClaimDay`).
+    """
+
+    company_id = NumberAttribute()
+    resource_id = NumberAttribute()
+    resource_kind = UnicodeAttribute(default="resource")  # "person" or "resource"
+    name = UnicodeAttribute()
+    email = UnicodeAttribute(null=True)
+    timezone = UnicodeAttribute()
+    constraints = _maps()
+    first_name = UnicodeAttribute(null=True)
+    last_name = UnicodeAttribute(null=True)
+    image = UnicodeAttribute(null=True)
+    reference = UnicodeAttribute(null=True)
+    meta: MapAttribute[str, Any] = MapAttribute(default=dict)
+    extra: MapAttribute[str, Any] = MapAttribute(default=dict)  # other faces' fields, kept as given
+    disabled = BooleanAttribute(default=False)
+    deleted = BooleanAttribute(default=False)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = VersionAttribute()
+
+
+class ClaimDay(Item, discriminator="claim_day"):
+    """``RES#<resource id>`` / ``DAY#<YYYY-MM-DD>``: the time claimed on one resource that touches
+    one UTC day: ``claims`` maps an owner (booking or hold id) to ``{start, end, busy_from,
+    busy_until, expires_at?}`` (epoch seconds). ``version`` grows with every claim, so a
+    claim is compare-and-set on what it checked; releases remove their entry without it.
+    """
+
+    company_id = NumberAttribute()
+    resource_id = NumberAttribute()
+    claims: MapAttribute[str, Any] = MapAttribute(default=dict)
+    # Not a VersionAttribute: releases must not bump it. Day items are never deleted: a release
+    # is an UpdateItem, which would recreate a deleted day as a bare key.
+    version = NumberAttribute()

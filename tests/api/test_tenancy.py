@@ -33,6 +33,7 @@ SAMPLE_BODIES: dict[str, dict[str, Any]] = {
     "ChainUpdate": {"name": "Intruder"},
     "AddItemIn": {"num_book": 1, "date": "2031-01-07", "time": 600},
     "CheckoutIn": {"client": {"email": "victim@example.com", "first_name": "I", "last_name": "N"}},
+    "ResourceUpdate": {"name": "Intruder"},
 }
 OBJECT_PARAMS = {
     "service_id",
@@ -51,6 +52,7 @@ OBJECT_PARAMS = {
     "purchase_id",
     "webhook_id",
     "delivery_id",
+    "resource_id",
 }
 GLOBAL_PARAMS = {"name"}  # graph names are the same for everyone
 
@@ -106,6 +108,7 @@ def two_companies(api: Api) -> tuple[Tenant, Tenant, dict[str, Any]]:
         "failed",
         None,
     )
+    resource = api.post("/v2/resources", {"name": "Mine", "timezone": "Europe/London"}, victim.v2)
     event_group = api.post(f"/api/v1/admin/{victim.id}/event_groups", {"name": "Mine"}, victim.admin)
     chain = api.post(
         f"/api/v1/admin/{victim.id}/event_chains",
@@ -116,6 +119,7 @@ def two_companies(api: Api) -> tuple[Tenant, Tenant, dict[str, Any]]:
         "webhook_id": hook.body["data"]["id"],
         "delivery_id": event["id"],
         **_baskets(api, victim, intruder),
+        "resource_id": resource.body["data"]["id"],
         "event_group_id": event_group.body["id"],
         "event_chain_id": chain.body["id"],
         "event_id": chain.body["_embedded"]["events"][0]["id"],
@@ -214,6 +218,9 @@ def test_second_company_sees_404_on_every_route(api: Api, two_companies: tuple[T
     deliveries = api.get(f"/v2/webhooks/{ids['webhook_id']}/deliveries", victim.v2).body["data"]
     assert [d["status"] for d in deliveries] == ["failed"]
     assert api.get("/v2/webhooks", intruder.v2).body["data"] == []
+    resource = api.get(f"/v2/resources/{ids['resource_id']}", victim.v2).body["data"]
+    assert resource["name"] == "Mine"
+    assert api.get("/v2/resources", intruder.v2).body["meta"]["total_entries"] == 0
 
 
 def test_listings_and_reservations_stay_in_their_company(
@@ -237,6 +244,18 @@ def test_listings_and_reservations_stay_in_their_company(
     slot = {"service_id": ids["service_id"], "date": "2031-01-07", "time": 600}
     theirs = api.post(f"/api/v1/{intruder.id}/basket/add_item", slot, intruder.public)
     assert theirs.status == 404 and theirs.body["error"]["field"] == "service_id"
+    asked = api.post("/v2/availability", {"resources": [ids["resource_id"]]}, intruder.v2)
+    assert asked.status == 404 and asked.body["error"]["field"] == "resources.0"
+    claim = api.post(
+        "/v2/bookings",
+        {
+            "graph": "instant",
+            "event": {"start": "2031-05-01T08:00:00Z", "end": "2031-05-01T09:00:00Z", "what": "X"},
+            "resource_id": ids["resource_id"],
+        },
+        intruder.v2,
+    )
+    assert claim.status == 404 and claim.body["error"]["field"] == "resource_id"
     mine = api.post("/v2/bookings/reserve", {"related": {"owner_booking_id": ids["booking_id"]}}, victim.v2)
     stolen = api.put("/v2/bookings/reserve/extend", {"reservation_id": mine.body["data"]["id"]}, intruder.v2)
     assert stolen.status == 404

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint, Response
 
+from chalicelib.api.http.hal import v2_page
 from chalicelib.api.http.route import Call, LazyModule, route
 from chalicelib.domain.errors import NotFound, ValidationFailed
 from chalicelib.services.identity import companies
@@ -17,7 +18,7 @@ from chalicelib.store.pages import query_page
 if TYPE_CHECKING:
     from chalicelib.api.timekit import schemas as s
     from chalicelib.domain import graphs as graph_defs
-    from chalicelib.services.selling import bookings
+    from chalicelib.services.selling import bookings, time_claims
     from chalicelib.services.selling import holds as holds_service
 else:
     s = LazyModule("chalicelib.api.timekit.schemas")
@@ -25,6 +26,7 @@ else:
     graph_defs = LazyModule("chalicelib.domain.graphs")
     bookings = LazyModule("chalicelib.services.selling.bookings")
     holds_service = LazyModule("chalicelib.services.selling.holds")
+    time_claims = LazyModule("chalicelib.services.selling.time_claims")
 
 bp = Blueprint(__name__)
 TAG = "timekit"
@@ -110,7 +112,7 @@ def _data(booking: Booking, *, with_logs: bool = False, include: str | None = No
 
 
 def _new_booking(body: Any) -> bookings.NewBooking:
-    event = body.event.model_dump(mode="json", exclude_none=True) if body.event else {}
+    event = body.event.model_dump(mode="json", exclude_none=True, exclude={"resource_id"}) if body.event else {}
     if not event and body.start and body.end:
         event = {
             "start": body.start.isoformat(),
@@ -130,6 +132,7 @@ def _new_booking(body: Any) -> bookings.NewBooking:
         owner_booking_id=body.related.owner_booking_id if body.related else None,
         seats=body.related.seats if body.related else 1,
         reservation_id=body.reservation_id,
+        time=time_claims.ask_for(body.resource_id, body.event.resource_id if body.event else None),
     )
 
 
@@ -184,16 +187,7 @@ def _booking_list(call: Call, filters: dict[str, str], path: str) -> Any:
         index=Booking.listing,
         newest_first=True,
     )
-    links = {"self": {"href": f"{call.base_url}{path}?page={page.page}&per_page={page.per_page}"}}
-    if page.has_next:
-        links["next"] = {"href": f"{call.base_url}{path}?page={page.page + 1}&per_page={page.per_page}"}
-    return s.BookingList.model_validate(
-        {
-            "data": [_data(item) for item in page.items],
-            "meta": {"total_entries": page.total, "page": page.page, "per_page": page.per_page},
-            "_links": links,
-        }
-    )
+    return s.BookingList.model_validate(v2_page(call, path, page, [_data(item) for item in page.items]))
 
 
 @route(
@@ -297,7 +291,15 @@ def act(call: Call, booking_id: str, action: str) -> Any:
 )
 def reschedule(call: Call, booking_id: str) -> Any:
     body = call.body(s.RescheduleIn)
-    moved = bookings.reschedule(_cid(call), booking_id, body.start.isoformat(), body.end.isoformat(), body.message)
+    resource = time_claims.ask_for(body.resource_id, None)
+    moved = bookings.reschedule(
+        _cid(call),
+        booking_id,
+        body.start.isoformat(),
+        body.end.isoformat(),
+        body.message,
+        resource.resource_ids[0] if resource else None,
+    )
     _with_etag(call, moved)
     return s.BookingOut(data=_data(moved, with_logs=True))
 

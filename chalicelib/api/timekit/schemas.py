@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
-from chalicelib.api.http.schemas import Instant, Links, Out, Query, Strict
+from chalicelib.api.http.schemas import Instant, Links, Out, Query, Strict, check_storable
 from chalicelib.domain.graphs import ALL_STEPS, GRAPHS
 
 GraphName = Literal[
@@ -65,6 +73,7 @@ class EventIn(Strict):
     where: Short | None = None
     description: Annotated[str, StringConstraints(max_length=5000)] | None = None
     calendar_id: Short | None = None
+    resource_id: Short | None = None  # the widget and SDK may send it here or at the top level
 
 
 class CustomerIn(Strict):
@@ -195,6 +204,12 @@ class RelatedOut(Out):
     seats: int
 
 
+class ResourceRef(Out):
+    id: str
+    name: str
+    timezone: str
+
+
 class BookingData(Out):
     id: str
     graph: str
@@ -210,6 +225,7 @@ class BookingData(Out):
     rescheduled_to: str | None = None
     reservation_id: str | None = None
     payment: dict[str, Any] | None = None
+    resource: ResourceRef | None = None
     logs: list[LogOut] | None = None
     related_bookings: list[BookingData] | None = None
 
@@ -270,3 +286,85 @@ class GraphOut(Out):
 
 class GraphList(Out):
     data: list[GraphOut]
+
+
+# --- resources and availability (issue 11) ------------------------------------------------------
+
+ResourceName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Zone = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+# Timekit constraints: one-key objects, checked by the schedule rules (a 422 names the entry).
+Constraints = Annotated[list[dict[str, Any]], Field(max_length=500)]
+TimeText = Annotated[str, StringConstraints(max_length=60)]
+ResourceId = Annotated[str, StringConstraints(min_length=1, max_length=40)]
+
+
+class ResourceFields(Strict):
+    email: EmailStr | None = None
+    first_name: Short | None = None
+    last_name: Short | None = None
+    image: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    availability_constraints: Constraints | None = None
+    meta: Annotated[dict[str, Any], Field(max_length=50)] | None = None
+
+    @field_validator("meta")
+    @classmethod
+    def _storable(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        check_storable(value, depth=0)
+        return value
+
+
+class ResourceCreate(ResourceFields):
+    name: ResourceName
+    timezone: Zone
+
+
+class ResourceUpdate(ResourceFields):
+    name: ResourceName | None = None
+    timezone: Zone | None = None
+
+
+class ResourceData(Out):
+    id: str
+    name: str
+    email: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    timezone: str
+    image: str | None = None
+    availability_constraints: list[dict[str, Any]]
+    meta: dict[str, Any]
+    created_at: str
+    updated_at: str
+
+
+class ResourceOut(Out):
+    data: ResourceData
+
+
+class ResourceList(Out):
+    data: list[ResourceData]
+    meta: ListMeta
+    links: Links = Field(alias="_links")
+
+
+class AvailabilityIn(Strict):
+    mode: Literal["roundrobin_random", "roundrobin_prioritized", "exclusive", "mutual"] = "roundrobin_random"
+    resources: Annotated[list[ResourceId], Field(min_length=1, max_length=100)]
+    length: TimeText | None = None
+    start: TimeText | None = Field(default=None, alias="from")
+    end: TimeText | None = Field(default=None, alias="to")
+    constraints: Constraints | None = None
+    buffer: TimeText | None = None
+    timeslot_increments: TimeText | None = None
+    output_timezone: Zone | None = None
+    project_id: Short | None = None
+
+
+class SlotOut(Out):
+    start: str
+    end: str
+    resources: list[ResourceRef]
+
+
+class AvailabilityOut(Out):
+    data: list[SlotOut]
