@@ -33,6 +33,8 @@ _ENV = {
     "email_queue_url": "EMAIL_QUEUE_URL",
     "mail_from": "MAIL_FROM",
     "mail_dir": "MAIL_DIR",
+    "signin_failures_per_account": "SIGNIN_FAILURES_PER_ACCOUNT",
+    "signin_failures_per_address": "SIGNIN_FAILURES_PER_ADDRESS",
 }
 
 

@@ -17,6 +17,9 @@ class Settings(BaseModel):
     auth_token_ttl_seconds: int = Field(default=86_400, gt=0)
     max_body_bytes: int = Field(default=1_048_576, gt=0)
     password_hash_n: int = Field(default=2**14, ge=2**10)
+    # Failed sign-ins allowed per 15-minute window (services/identity/limits.py).
+    signin_failures_per_account: int = Field(default=10, ge=1)
+    signin_failures_per_address: int = Field(default=50, ge=1)
     # Fan-out (issue 5). Unset locally: the local dispatcher stands in with in-process queues.
     events_topic_arn: str | None = None
     webhook_queue_url: str | None = None

@@ -11,6 +11,7 @@ import pytest
 from chalicelib.domain import secrets
 from chalicelib.domain.errors import TooManyRequests
 from chalicelib.services.identity import limits
+from chalicelib.settings import get_settings, reset_settings
 from tests.conftest import ROOT, Api, Tenant
 
 EVENT = {"start": "2031-03-01T08:00:00+00:00", "end": "2031-03-01T09:00:00+00:00", "what": "Haircut"}
@@ -89,7 +90,7 @@ def scrypt_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def test_failed_logins_per_account_are_limited_before_any_scrypt(
     api: Api, tenant: Tenant, scrypt_calls: list[str]
 ) -> None:
-    for _ in range(limits.ACCOUNT_LIMIT):
+    for _ in range(get_settings().signin_failures_per_account):
         assert _login(api, tenant, "wrong password")[0] == 401
     spent = len(scrypt_calls)
     status, headers, body = _login(api, tenant, tenant.admin_password)  # even the right password
@@ -102,7 +103,8 @@ def test_failed_logins_per_account_are_limited_before_any_scrypt(
 
 
 def test_failed_logins_per_address_are_limited(api: Api, tenant: Tenant, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(limits, "ADDRESS_LIMIT", 5)
+    monkeypatch.setenv("SIGNIN_FAILURES_PER_ADDRESS", "5")
+    reset_settings()
     for n in range(5):
         assert _login(api, tenant, "wrong", f"nobody{n}@example.com")[0] == 401
     assert _login(api, tenant, "wrong", "someone-else@example.com")[0] == 429
@@ -110,7 +112,7 @@ def test_failed_logins_per_address_are_limited(api: Api, tenant: Tenant, monkeyp
 
 def test_failed_legacy_basic_auth_is_limited_in_the_xml_error_shape(api: Api, tenant: Tenant) -> None:
     wrong = {**_basic(tenant.admin_email, "wrong"), "Content-Type": "text/xml"}
-    for _ in range(limits.ACCOUNT_LIMIT):
+    for _ in range(get_settings().signin_failures_per_account):
         assert api.call("GET", "/api/sessions.xml", headers=wrong).status == 401
     refused = api.call("GET", "/api/sessions.xml", headers={**tenant.legacy, "Content-Type": "text/xml"})
     assert refused.status == 429 and "Retry-After" in refused.headers
@@ -118,7 +120,8 @@ def test_failed_legacy_basic_auth_is_limited_in_the_xml_error_shape(api: Api, te
 
 
 def test_failed_v2_basic_auth_is_limited_per_address(api: Api, tenant: Tenant, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(limits, "ADDRESS_LIMIT", 3)
+    monkeypatch.setenv("SIGNIN_FAILURES_PER_ADDRESS", "3")
+    reset_settings()
     for _ in range(3):
         assert api.get("/v2/bookings", _basic("", "sk_wrong")).status == 401
     refused = api.get("/v2/bookings", tenant.v2)
@@ -129,7 +132,7 @@ def test_failed_v2_basic_auth_is_limited_per_address(api: Api, tenant: Tenant, m
 def test_the_limit_ends_with_its_window(moto_table: str) -> None:
     subjects = limits.subjects("admin@example.com", "192.0.2.1")
     start = 1_800_000_000 - 1_800_000_000 % limits.WINDOW_SECONDS
-    for _ in range(limits.ACCOUNT_LIMIT):
+    for _ in range(get_settings().signin_failures_per_account):
         limits.failed(subjects, now=start + 10)
     with pytest.raises(TooManyRequests) as refused:
         limits.check(subjects, now=start + 100)

@@ -41,6 +41,7 @@ ADMIN = Scheme.V1_ADMIN
     request="bookingbug.schemas:LoginIn",
     response="bookingbug.schemas:LoginOut",
     status=201,
+    errors=(429,),  # failed logins are limited
 )
 def login(call: Call) -> s.LoginOut:
     body = call.body(s.LoginIn)

@@ -320,7 +320,9 @@ def route(
     model (dumped by alias), a dict, or a chalice ``Response``.
     """
     types = dict(path_types or {})
-    auth_errors = () if scheme is Scheme.NONE else (401,)
+    auth_errors: tuple[int, ...] = () if scheme is Scheme.NONE else (401,)
+    if scheme in (Scheme.V2, Scheme.LEGACY):
+        auth_errors += (429,)  # failed Basic credentials are limited (services/identity/limits.py)
     body_errors = (400, 413, 415, 422) if (request is not None or consumes != JSON_TYPE) else ()
     query_errors = (422,) if query is not None else ()
     all_errors = tuple(sorted(set(errors + auth_errors + body_errors + query_errors)))

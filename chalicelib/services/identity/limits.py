@@ -13,14 +13,13 @@ from dataclasses import dataclass
 
 from chalicelib.domain import secrets
 from chalicelib.domain.errors import TooManyRequests
+from chalicelib.settings import get_settings
 from chalicelib.store import db, keys
 from chalicelib.store.models import FailureCount
 
 WINDOW_SECONDS = 900
-ACCOUNT_LIMIT = 10
-"""Failures per account and window: a person mistyping is far below it, a guesser reaches it fast."""
-ADDRESS_LIMIT = 50
-"""Failures per client address and window: higher, as offices and carriers share addresses."""
+# Failures per window (settings): per account 10 by default, as a person mistyping is far
+# below it and a guesser reaches it fast; per address 50, as offices and carriers share one.
 
 
 @dataclass(frozen=True)
@@ -30,7 +29,10 @@ class Subject:
 
     @property
     def limit(self) -> int:
-        return ACCOUNT_LIMIT if self.scope == "account" else ADDRESS_LIMIT
+        settings = get_settings()
+        if self.scope == "account":
+            return settings.signin_failures_per_account
+        return settings.signin_failures_per_address
 
     def key(self, window: int) -> tuple[str, str]:
         # Hashed: the item names no email or address, and any length fits a key.
