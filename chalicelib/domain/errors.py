@@ -66,15 +66,6 @@ class PayloadTooLarge(BookingError):
     code = "payload_too_large"
 
 
-class TooManyRequests(BookingError):
-    status = 429
-    code = "too_many_requests"
-
-    def __init__(self, message: str, *, retry_after: int) -> None:
-        super().__init__(message, extra={"retry_after": retry_after})
-        self.headers["Retry-After"] = str(retry_after)
-
-
 class UnsupportedMediaType(BookingError):
     status = 415
     code = "unsupported_media_type"
@@ -88,3 +79,17 @@ class ValidationFailed(BookingError):
 class Unavailable(BookingError):
     status = 503
     code = "unavailable"
+
+
+class TooManyRequests(BookingError):
+    """429: a public caller (a key from one address) went past its rate (``rate_limited``), or
+    an account or address has too many failed sign-ins (``too_many_requests``);
+    ``retry_after`` seconds, also sent as ``Retry-After``."""
+
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int, code: str | None = None) -> None:
+        super().__init__(message, code=code, extra={"retry_after": retry_after})
+        self.retry_after = retry_after
+        self.headers["Retry-After"] = str(retry_after)

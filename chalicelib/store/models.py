@@ -56,6 +56,10 @@ class Item(Model):
         table_name = "unbound"  # replaced by bind(); never used unbound
         region = "us-east-1"
         max_pool_connections = 32  # chalice local and the benchmarks share one client across threads
+        # Replaced by bind() from the settings (chalicelib/store/aws.py); PynamoDB hands them to botocore.
+        connect_timeout_seconds = 2.0
+        read_timeout_seconds = 4.0
+        max_retry_attempts = 2
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
@@ -72,11 +76,23 @@ class Item(Model):
     expiry = ExpiryIndex()
 
 
-def bind(table_name: str, region: str, host: str | None) -> None:
-    """Point every model at the table; drops cached connections."""
+def bind(
+    table_name: str,
+    region: str,
+    host: str | None,
+    *,
+    connect_timeout: float,
+    read_timeout: float,
+    max_attempts: int,
+) -> None:
+    """Point every model at the table, with the client's timeouts and attempts; drops cached connections."""
     Item.Meta.table_name = table_name
     Item.Meta.region = region
     Item.Meta.host = host  # type: ignore[attr-defined]  # MetaModel adds it
+    # PynamoDB passes these to botocore (standard retry mode, 1 + max_retry_attempts attempts).
+    Item.Meta.connect_timeout_seconds = connect_timeout
+    Item.Meta.read_timeout_seconds = read_timeout
+    Item.Meta.max_retry_attempts = max_attempts - 1
     for cls in _all_models():
         if cls is not Item and "_connection" in cls.__dict__:
             delattr(cls, "_connection")  # a subclass's own connection would shadow the shared one
@@ -131,6 +147,12 @@ class Company(Item, discriminator="company"):
     hold_time = NumberAttribute(default=900)
     created_at = UnicodeAttribute()
     tokens_revoked_at = NumberAttribute(null=True)  # epoch seconds: Auth-Tokens issued before are void
+    # The current public key in clear: it is publishable (booking pages carry it), and a hosted
+    # project page must hand it to the widget. Null for companies created before issue 12
+    # until their public key is rotated.
+    public_key = UnicodeAttribute(null=True)
+    # Origins whose pages may read the API's answers (CORS); null: any origin.
+    allowed_origins = _strings(null=True)
     version = VersionAttribute()
 
 
@@ -338,6 +360,7 @@ class Booking(Item, discriminator="booking"):
     # UTC days (claim-day items) holding its entry.
     resource: MapAttribute[str, Any] = MapAttribute(null=True)
     claim_days = _strings(null=True)
+    project_id = UnicodeAttribute(null=True)  # the Timekit project (booking page) it was made through
     version = VersionAttribute()
     # Not stored: the log entries this process just wrote, so a create's reply needs no re-read.
     fresh_logs: list[dict[str, Any]] | None = None
@@ -380,6 +403,9 @@ class Hold(Item, discriminator="hold"):
     status = UnicodeAttribute(default="active")  # active, converted, released, expired
     details: MapAttribute[str, Any] = MapAttribute(default=dict)
     created_at = UnicodeAttribute()
+    # A reservation of time (issue 11): the resource and the claim-day items holding its entry.
+    resource: MapAttribute[str, Any] = MapAttribute(null=True)
+    claim_days = _strings(null=True)
 
 
 class Basket(Item, discriminator="basket"):
@@ -486,6 +512,40 @@ class WebhookDelivery(Item, discriminator="delivery"):
     log = _maps()  # [{attempt, at, status_code, latency_ms, error, outcome}]
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
+
+
+class Project(Item, discriminator="project"):
+    """``CO#<company id>`` / ``PROJECT#<uuid>``: a Timekit project (a booking page's settings).
+
+    ``settings`` is the project's JSON as the widget reads it (``ui``, ``booking``,
+    ``availability``, ``customer_fields``, ``resources`` ... with keys this engine does not
+    know kept as sent), stored as text so that it comes back exactly as it went in.
+    """
+
+    company_id = NumberAttribute()
+    project_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    slug = UnicodeAttribute()
+    settings = UnicodeAttribute(default="{}")
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = VersionAttribute()
+
+
+class ProjectSlug(Item, discriminator="project_slug"):
+    """``SLUG#<slug>`` / ``SLUG``: the hosted page's address names one project (put-if-absent)."""
+
+    company_id = NumberAttribute()
+    project_id = UnicodeAttribute()
+
+
+class RateCounter(Item, discriminator="rate"):
+    """``RATE#<key digest>#<address>`` / ``MIN#<window start>``: public requests in one minute.
+
+    One atomic ADD per request; DynamoDB's TTL removes it after the window.
+    """
+
+    requests = NumberAttribute(default=0)
 
 
 class MailSent(Item, discriminator="mail_sent"):

@@ -91,7 +91,7 @@ def server(ddb_endpoint: str) -> Iterator[Server]:
         "SIGNIN_FAILURES_PER_ACCOUNT": "1000000",
     }
     port = free_port()
-    chalice = ChaliceLocal(port, env, reload=False)
+    chalice = ChaliceLocal(port, env)
     assert chalice.start(), "chalice local did not start"
     try:
         yield _world(f"http://127.0.0.1:{port}")

@@ -67,6 +67,7 @@ def check(limited: list[Subject], now: float | None = None) -> None:
             raise TooManyRequests(
                 f"too many failed sign-ins for this {subject.scope}; retry after {retry_after} seconds",
                 retry_after=retry_after,
+                code="too_many_requests",
             )
 
 
