@@ -34,8 +34,9 @@ EVENT = {"start": "2031-03-01T08:00:00+00:00", "end": "2031-03-01T09:00:00+00:00
 CUSTOMER = {"name": "Marty McFly", "email": "marty@example.com"}
 LONG_DIGITS = "9" * 1100
 LONG_TEXT = "b" * 2100
-# Items that a refused request may still write on purpose: failed-attempt counters (rate limits).
-UNSNAPSHOTTED = ("LIMIT#",)
+# Items that a refused request may still write on purpose: counters of failed sign-ins and of
+# public requests (the limits count every attempt, refused or not).
+UNSNAPSHOTTED = ("LIMIT#", "RATE#")
 
 
 @dataclass
@@ -50,7 +51,7 @@ class World:
         scheme = operation.scheme.value
         if scheme == "platform":
             return dict(ROOT)
-        if scheme == "v2":
+        if scheme in ("v2", "v2_public"):
             return self.tenant.v2
         if scheme == "legacy":
             return self.tenant.legacy
@@ -76,6 +77,9 @@ def world() -> Iterator[World]:
     with mock_aws(), pytest.MonkeyPatch.context() as env:
         env.setenv("TABLE_NAME", TABLE)
         env.delenv("DYNAMODB_ENDPOINT", raising=False)
+        # ~1,400 cases from one address: the rate limits have their own tests.
+        env.setenv("PUBLIC_REQUESTS_PER_MINUTE", "100000")
+        env.setenv("SIGNIN_FAILURES_PER_ADDRESS", "1000000")
         reset_settings()
         db._bound_to = None
         create_table_if_absent(boto3.client("dynamodb", region_name="us-east-1"), TABLE)
@@ -129,7 +133,21 @@ def _objects(api: Api, t: Tenant) -> dict[str, str]:
         api.post("/v2/webhooks", {"url": "https://example.com/hook", "events": ["booking.created"]}, t.v2)
     )
     resource = _created(api.post("/v2/resources", {"name": "Chair 1", "timezone": "Europe/London"}, t.v2))
+    project = _created(
+        api.post(
+            "/v2/projects",
+            {
+                "name": "Clinic",
+                "slug": "clinic",
+                "resources": [str(resource["data"]["id"])],
+                "booking": {"graph": "instant"},
+            },
+            t.v2,
+        )
+    )
     return {
+        "project_id": str(project["data"]["id"]),
+        "slug": "clinic",
         "resource_id": str(resource["data"]["id"]),
         "company_id": str(cid),
         "service_id": str(service["id"]),
@@ -186,7 +204,9 @@ def _refused(world: World, method: str, path: str, headers: dict[str, str], raw:
 assert app is not None and OPERATIONS, "importing the app registers every route"
 JSON_BODY_OPERATIONS = [op for op in OPERATIONS if op.request_ref is not None]
 XML_BODY_OPERATIONS = [op for op in OPERATIONS if op.consumes != "application/json"]
-ID_OPERATIONS = [op for op in OPERATIONS if re.search(r"{\w+}", op.path)]
+# The booking page (/book/{slug}) is the same static HTML for any slug (the widget reads the
+# project itself): it names nothing, so it is not an id route.
+ID_OPERATIONS = [op for op in OPERATIONS if re.search(r"{\w+}", op.path) and op.produces != "text/html"]
 
 
 def _name(op: Operation) -> str:

@@ -89,6 +89,7 @@ def server(ddb_endpoint: str) -> Iterator[Server]:
         # schemathesis sends wrong credentials on purpose (ignored_auth), all from 127.0.0.1.
         "SIGNIN_FAILURES_PER_ADDRESS": "1000000",
         "SIGNIN_FAILURES_PER_ACCOUNT": "1000000",
+        "PUBLIC_REQUESTS_PER_MINUTE": "100000",
     }
     port = free_port()
     chalice = ChaliceLocal(port, env)
