@@ -29,7 +29,7 @@ from schemathesis.generation import GenerationMode
 from app import app
 from chalicelib.api.http.openapi import build_openapi
 from chalicelib.api.http.route import OPERATIONS
-from chalicelib.settings import LOCAL_ROOT_KEY
+from chalicelib.settings_model import LOCAL_ROOT_KEY
 from chalicelib.store.schema import create_table_if_absent
 from devtools.ddb_local import free_port
 from devtools.local_stack import ChaliceLocal

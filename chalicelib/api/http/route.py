@@ -207,7 +207,7 @@ def parse_json_body(request: Request, raw: bytes) -> Any:
     if not (media_type == JSON_TYPE or media_type.endswith("+json") or lenient):
         raise UnsupportedMediaType(f"send the body as {JSON_TYPE}, not {media_type}", field="Content-Type")
     if _too_deep(raw):
-        raise BadRequest(f"the JSON nests deeper than {MAX_JSON_DEPTH} levels", code="malformed_json")
+        raise BadRequest(f"the JSON nests deeper than {MAX_JSON_DEPTH} levels", code=ErrorCode.MALFORMED_JSON)
     try:
         payload = json.loads(raw, parse_constant=_no_constants)
     except (ValueError, UnicodeDecodeError, RecursionError):

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 
 from chalicelib.domain import secrets
-from chalicelib.domain.errors import TooManyRequests
+from chalicelib.domain.errors import ErrorCode, TooManyRequests
 from chalicelib.settings import get_settings
 from chalicelib.store import db, keys
 from chalicelib.store.models import FailureCount
@@ -67,7 +67,7 @@ def check(limited: list[Subject], now: float | None = None) -> None:
             raise TooManyRequests(
                 f"too many failed sign-ins for this {subject.scope}; retry after {retry_after} seconds",
                 retry_after=retry_after,
-                code="too_many_requests",
+                code=ErrorCode.TOO_MANY_REQUESTS,
             )
 
 
