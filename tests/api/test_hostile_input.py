@@ -145,7 +145,9 @@ def _objects(api: Api, t: Tenant) -> dict[str, str]:
             t.v2,
         )
     )
+    person = _created(api.post(f"/api/v1/admin/{cid}/people", {"name": "Emma"}, t.admin))
     return {
+        "person_id": str(person["id"]),
         "project_id": str(project["data"]["id"]),
         "slug": "clinic",
         "resource_id": str(resource["data"]["id"]),
