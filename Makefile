@@ -102,8 +102,8 @@ test: java venv node_modules web browser lint cfn-lint
 ifdef PYTEST_ARGS
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 else
-	$(VENV)/bin/pytest -n auto --dist loadfile --ignore=tests/api/test_schemathesis.py
-	$(VENV)/bin/pytest tests/api/test_schemathesis.py
+	$(VENV)/bin/pytest -n auto --dist loadfile --ignore=tests/api/test_schemathesis.py --ignore=tests/api/test_schemathesis_http.py
+	$(VENV)/bin/pytest tests/api/test_schemathesis.py tests/api/test_schemathesis_http.py
 endif
 
 bench: venv

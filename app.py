@@ -12,9 +12,8 @@ from chalicelib.api.bookingbug import catalogue as bookingbug_catalogue
 from chalicelib.api.bookingbug import events as bookingbug_events
 from chalicelib.api.bookingbug import staff as bookingbug_staff
 from chalicelib.api.http import docs, pages
-from chalicelib.api.http.errors import normalise_chalice_errors
 from chalicelib.api.http.health import health_status
-from chalicelib.api.http.route import route
+from chalicelib.api.http.route import normalise_chalice_errors, route
 from chalicelib.api.legacy import routes as legacy
 from chalicelib.api.platform import routes as platform
 from chalicelib.api.timekit import bookings as timekit_bookings

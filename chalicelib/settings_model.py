@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     auth_token_ttl_seconds: int = Field(default=86_400, gt=0)
     max_body_bytes: int = Field(default=1_048_576, gt=0)
     password_hash_n: int = Field(default=2**14, ge=2**10)
+    # Failed sign-ins allowed per 15-minute window (services/identity/limits.py).
+    signin_failures_per_account: int = Field(default=10, ge=1)
+    signin_failures_per_address: int = Field(default=50, ge=1)
     # Every AWS client (chalicelib/store/aws.py): one call ends within attempts x (connect + read)
     # + backoff, which must stay under CALL_BUDGET_SECONDS (API Gateway gives up at 29 s).
     aws_connect_timeout_seconds: float = Field(default=2.0, gt=0)

@@ -79,6 +79,11 @@ class ErrorCode(StrEnum):
     )
     PRECONDITION_FAILED = "precondition_failed", 412, "If-Match names a version the object is no longer at."
     RATE_LIMITED = "rate_limited", 429, "A public caller went past its rate; retry after the seconds given."
+    TOO_MANY_REQUESTS = (
+        "too_many_requests",
+        429,
+        "Too many failed sign-ins for the account or the address; retry after the seconds given.",
+    )
     PAYLOAD_TOO_LARGE = "payload_too_large", 413, "The body is over the size limit."
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type", 415, "The body is not in a media type this route reads."
     VALIDATION_ERROR = "validation_error", 422, "A value is refused; field names it."
@@ -134,6 +139,7 @@ class BookingError(Exception):
         if code is not None:
             self.code = code
         self.extra = extra or {}
+        self.headers: dict[str, str] = {}  # response headers the error brings (Retry-After)
 
 
 class BadRequest(BookingError):
@@ -187,11 +193,14 @@ class Unavailable(BookingError):
 
 
 class TooManyRequests(BookingError):
-    """429: a public caller (a key from one address) went past its rate; ``retry_after`` seconds."""
+    """429: a public caller (a key from one address) went past its rate (``rate_limited``), or
+    an account or address has too many failed sign-ins (``too_many_requests``);
+    ``retry_after`` seconds, also sent as ``Retry-After``."""
 
     status = 429
     code = ErrorCode.RATE_LIMITED
 
-    def __init__(self, message: str, *, retry_after: int) -> None:
-        super().__init__(message, extra={"retry_after": retry_after})
+    def __init__(self, message: str, *, retry_after: int, code: ErrorCode | None = None) -> None:
+        super().__init__(message, code=code, extra={"retry_after": retry_after})
         self.retry_after = retry_after
+        self.headers["Retry-After"] = str(retry_after)

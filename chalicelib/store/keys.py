@@ -28,6 +28,15 @@ def login_sk(company_id: int) -> str:
     return f"CO#{company_id}"
 
 
+def failures_pk(scope: str, subject_hash: str) -> str:
+    """Failed sign-ins of one account or client address (``scope`` says which)."""
+    return f"LIMIT#{scope}#{subject_hash}"
+
+
+def failures_sk(window_start: int) -> str:
+    return f"W#{window_start}"
+
+
 def token_pk(token_hash: str) -> str:
     return f"TOKEN#{token_hash}"
 

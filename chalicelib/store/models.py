@@ -146,6 +146,7 @@ class Company(Item, discriminator="company"):
     reservation_time = NumberAttribute(default=300)
     hold_time = NumberAttribute(default=900)
     created_at = UnicodeAttribute()
+    tokens_revoked_at = NumberAttribute(null=True)  # epoch seconds: Auth-Tokens issued before are void
     # Default opening hours as Timekit constraints (issue 11): the schedule of a person or
     # resource that has none of its own. Empty: Monday to Friday, 09:00 to 17:00.
     opening_hours = _maps()
@@ -182,6 +183,14 @@ class AuthToken(Item, discriminator="token"):
     company_id = NumberAttribute()
     email = UnicodeAttribute()
     expires_at = NumberAttribute()
+    issued_at = NumberAttribute(null=True)  # epoch seconds; a company's revocation ends older tokens
+
+
+class FailureCount(Item, discriminator="failures"):
+    """``LIMIT#<scope>#<sha256 of the subject>`` / ``W#<window start>``: failed sign-ins of one
+    account or client address in one window; TTL removes it after the window."""
+
+    failures = NumberAttribute(default=0)
 
 
 class Guard(Item, discriminator="guard"):

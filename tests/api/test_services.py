@@ -21,11 +21,14 @@ def test_create_accepts_numbers_as_strings_like_the_seed(api: Api, tenant: Tenan
 
 
 def test_public_read_matches_admin_read(api: Api, tenant: Tenant) -> None:
-    service = _create(api, tenant, description="Car Wash + Wax", extra={"brand_event": "Nike"}, detail_group_id=7)
+    group = api.post(f"/api/v1/admin/{tenant.id}/question_groups", {"name": "Intake"}, tenant.admin).body
+    service = _create(
+        api, tenant, description="Car Wash + Wax", extra={"brand_event": "Nike"}, detail_group_id=group["id"]
+    )
     public = api.get(f"/api/v1/{tenant.id}/services/{service['id']}", tenant.public)
     assert public.status == 200
     assert public.body["extra"] == {"brand_event": "Nike"}
-    assert public.body["_links"]["questions"]["href"].endswith("/questions?detail_group_id=7")
+    assert public.body["_links"]["questions"]["href"].endswith(f"/questions?detail_group_id={group['id']}")
 
 
 def test_update_changes_only_given_fields(api: Api, tenant: Tenant) -> None:

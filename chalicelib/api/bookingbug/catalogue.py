@@ -41,13 +41,14 @@ ADMIN = Scheme.V1_ADMIN
     request="bookingbug.schemas:LoginIn",
     response="bookingbug.schemas:LoginOut",
     status=201,
+    errors=(429,),  # failed logins are limited
 )
 def login(call: Call) -> s.LoginOut:
     body = call.body(s.LoginIn)
     company_id = call.auth.company_id if body.id is None else body.id
     if body.id is not None and body.id != call.auth.company_id:
         company_id = -1  # another company's administrator cannot log in through these keys
-    session = companies.login(body.email, body.password, company_id)
+    session = companies.login(body.email, body.password, company_id, call.client_address)
     cid = int(session.company.company_id)
     return s.LoginOut(
         email=session.email,
@@ -60,6 +61,26 @@ def login(call: Call) -> s.LoginOut:
             "administrator": link(f"{v1_root(call)}/admin/{cid}/services"),
         },
     )
+
+
+@route(
+    bp,
+    "/api/v1/login",
+    "DELETE",
+    summary="Log out: the Auth-Token sent stops working at once",
+    scheme=PUBLIC,
+    tag=TAG,
+    status=204,
+)
+def logout(call: Call) -> Response:
+    from chalicelib.domain.errors import Unauthorized
+    from chalicelib.services.identity.auth import revoke_token
+
+    token = call.header("Auth-Token") or ""
+    assert call.auth.company_id is not None
+    if not token or not revoke_token(token, call.auth.company_id):
+        raise Unauthorized("the Auth-Token is not a session of this company", field="Auth-Token")
+    return Response(body="", status_code=204)
 
 
 @route(

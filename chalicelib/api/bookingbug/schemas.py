@@ -7,17 +7,20 @@ the app stays cheap: Lambda cold start is import time.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
 
 from chalicelib.api.http.schemas import (
+    AS_TEXT,
+    Day,
+    Id,
     Links,
     MinorUnits,
     Minutes,
     Name,
     Out,
+    Query,
     Reference,
     Seconds,
     Strict,
@@ -31,9 +34,7 @@ from chalicelib.api.http.schemas import (
 class LoginIn(Strict):
     email: Annotated[str, StringConstraints(min_length=3, max_length=254)]
     password: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    id: Annotated[int, Field(gt=0)] | None = Field(
-        default=None, description="company id, when one email administers several"
-    )
+    id: Id | None = Field(default=None, description="company id, when one email administers several")
 
 
 class LoginOut(Out):
@@ -57,30 +58,30 @@ class CompanyOut(Out):
 
 
 class ServiceFields(Strict):
-    """Fields shared by create and update; numbers may come as strings ("60")."""
+    """Fields shared by create and update; numbers may come as text ("60"), as seed 004 sends them."""
 
     description: Text | None = None
     reference: Reference | None = None
-    duration: Minutes | None = None
+    duration: Annotated[Minutes, AS_TEXT] | None = None
     durations: Annotated[list[Minutes], Field(min_length=1, max_length=50)] | None = None
-    price: MinorUnits | None = None
+    price: Annotated[MinorUnits, AS_TEXT] | None = None
     prices: Annotated[list[MinorUnits], Field(min_length=1, max_length=50)] | None = None
     listed_durations: Annotated[list[Minutes], Field(max_length=50)] | None = None
-    spaces: Annotated[int, Field(ge=1, le=100_000)] | None = None
-    detail_group_id: Annotated[int, Field(gt=0)] | None = None
-    booking_time_step: Minutes | None = None
-    min_advance_period: Seconds | None = None
-    max_advance_period: Seconds | None = None
-    min_cancel_period: Seconds | None = None
-    min_bookings: Annotated[int, Field(ge=1, le=10_000)] | None = None
-    max_bookings: Annotated[int, Field(ge=1, le=10_000)] | None = None
-    pre_time: Annotated[int, Field(ge=0, le=1440)] | None = None
-    post_time: Annotated[int, Field(ge=0, le=1440)] | None = None
+    spaces: Annotated[int, Field(ge=1, le=100_000), AS_TEXT] | None = None
+    detail_group_id: Annotated[Id, AS_TEXT] | None = None
+    booking_time_step: Annotated[Minutes, AS_TEXT] | None = None
+    min_advance_period: Annotated[Seconds, AS_TEXT] | None = None
+    max_advance_period: Annotated[Seconds, AS_TEXT] | None = None
+    min_cancel_period: Annotated[Seconds, AS_TEXT] | None = None
+    min_bookings: Annotated[int, Field(ge=1, le=10_000), AS_TEXT] | None = None
+    max_bookings: Annotated[int, Field(ge=1, le=10_000), AS_TEXT] | None = None
+    pre_time: Annotated[int, Field(ge=0, le=1440), AS_TEXT] | None = None
+    post_time: Annotated[int, Field(ge=0, le=1440), AS_TEXT] | None = None
     booking_type_public: Literal["booking", "request", "none"] | None = None
     booking_type_member: Literal["booking", "request", "none"] | None = None
     queuing_disabled: bool | None = None
     disabled: bool | None = None
-    order: Annotated[int, Field(ge=0)] | None = None
+    order: Annotated[int, Field(ge=0, le=1_000_000), AS_TEXT] | None = None
     extra: Annotated[dict[str, Any], Field(max_length=50)] | None = None
     person_ids: Annotated[list[Annotated[int, Field(gt=0)]], Field(max_length=100)] | None = Field(
         default=None, description="people who deliver it; a slot claims one of them"
@@ -227,9 +228,8 @@ class QuestionGroupList(Out):
     links: Links = Field(alias="_links")
 
 
-class QuestionsQuery(Strict):
-    model_config = ConfigDict(extra="ignore", defer_build=True)
-    detail_group_id: Annotated[int, Field(gt=0)]
+class QuestionsQuery(Query):
+    detail_group_id: Id
 
 
 class QuestionsOut(Out):
@@ -304,7 +304,7 @@ class ClientIn(Strict):
     address5: Short | None = None
     postcode: Annotated[str, StringConstraints(max_length=20)] | None = None
     country: Annotated[str, StringConstraints(max_length=60)] | None = None
-    date_of_birth: date | None = None
+    date_of_birth: Day | None = None
     newsletter: bool | None = None
     reference: Reference | None = None
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, EmailStr, Field, StringConstraints
 
 from chalicelib.api.bookingbug.schemas import ClientIn
-from chalicelib.api.http.schemas import Links, Out, Strict
+from chalicelib.api.http.schemas import Links, Out, Query, Strict
 
 Id = Annotated[int, Field(gt=0, le=10**15)]
 NumBook = Annotated[int, Field(ge=1, le=100)]
@@ -27,7 +27,7 @@ SlotTime = Annotated[int, Field(ge=0, le=1439)]
 SlotDuration = Annotated[int, Field(ge=1, le=7 * 24 * 60)]
 
 
-class AddItemQuery(Strict):
+class AddItemQuery(Query):
     """BookingBug sends these as query parameters (``basket/add_item?event_id=...``) or in the body."""
 
     model_config = ConfigDict(extra="ignore", defer_build=True)

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, StringConstraints, field_validator
+from pydantic import Field, StringConstraints, field_validator
 
-from chalicelib.api.http.schemas import Links, MinorUnits, Minutes, Name, Out, Strict, Text, check_storable
+from chalicelib.api.http.schemas import (
+    AS_TEXT,
+    Day,
+    Id,
+    Links,
+    MinorUnits,
+    Minutes,
+    Name,
+    Out,
+    Query,
+    Strict,
+    Text,
+    check_storable,
+)
 
 ClockTime = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^([01]?\d|2[0-3]):[0-5]\d$")]
-Id = Annotated[int, Field(gt=0)]
 SessionType = Literal[0, 1, 2, "event", "course", "recurring_event"]
 Extra = Annotated[dict[str, Any], Field(max_length=50)]
 
@@ -62,7 +72,7 @@ class EventGroupList(Out):
 
 
 class SlotIn(Strict):
-    date: date
+    date: Day
     time: ClockTime | None = None
     duration: Minutes | None = None
 
@@ -70,46 +80,46 @@ class SlotIn(Strict):
 class SlotUpdate(Strict):
     """One slot's changes (legacy ``PUT /api/slots/<id>.xml``)."""
 
-    date: dt.date | None = None
+    date: Day | None = None
     time: ClockTime | None = None
-    duration: Minutes | None = None
-    spaces: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    duration: Annotated[Minutes, AS_TEXT] | None = None
+    spaces: Annotated[int, Field(ge=1, le=100_000), AS_TEXT] | None = None
 
 
 class ChainFields(_Storable):
-    """Seed 001's session parameters; numbers may come as strings ("60")."""
+    """Seed 001's session parameters; numbers may come as text ("60"), as its XML does."""
 
     description: Text | None = None
     long_description: Text | None = None
     type: SessionType | None = Field(default=None, description="0 one-off event, 1 course, 2 recurring event")
-    repeat: Annotated[int, Field(ge=0, le=8)] | None = Field(
+    repeat: Annotated[int, Field(ge=0, le=8), AS_TEXT] | None = Field(
         default=None,
         description="0 none, 1 weekly, 2 fortnightly, 3 weekdays, 4 weekends, 5 daily, 6 custom slots, "
         "7 monthly by day of month, 8 monthly by weekday (e.g. second Tuesday)",
     )
-    start_date: date | None = None
-    end_date: date | None = None
+    start_date: Day | None = None
+    end_date: Day | None = None
     time: ClockTime | None = Field(default=None, description="HH:MM in the company's time zone")
-    duration: Minutes | None = None
-    event_group_id: Id | None = None
+    duration: Annotated[Minutes, AS_TEXT] | None = None
+    event_group_id: Annotated[Id, AS_TEXT] | None = None
     group: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
-    spaces: Annotated[int, Field(ge=1, le=100_000)] | None = None
-    shards: Annotated[int, Field(ge=1, le=10)] | None = Field(
+    spaces: Annotated[int, Field(ge=1, le=100_000), AS_TEXT] | None = None
+    shards: Annotated[int, Field(ge=1, le=10), AS_TEXT] | None = Field(
         default=None, description="capacity items per event (1; more only for very busy on-sales)"
     )
-    price: MinorUnits | None = None
-    max_num_bookings: Annotated[int, Field(ge=1, le=10_000)] | None = None
-    min_advance: Annotated[int, Field(ge=0, le=366 * 24 * 60)] | None = Field(
+    price: Annotated[MinorUnits, AS_TEXT] | None = None
+    max_num_bookings: Annotated[int, Field(ge=1, le=10_000), AS_TEXT] | None = None
+    min_advance: Annotated[int, Field(ge=0, le=366 * 24 * 60), AS_TEXT] | None = Field(
         default=None, description="minutes before the start when booking closes"
     )
-    max_advance: Annotated[int, Field(ge=0, le=2 * 366)] | None = Field(
+    max_advance: Annotated[int, Field(ge=0, le=2 * 366), AS_TEXT] | None = Field(
         default=None, description="days before the start when booking opens"
     )
-    min_cancel: Annotated[int, Field(ge=0, le=366)] | None = Field(
+    min_cancel: Annotated[int, Field(ge=0, le=366), AS_TEXT] | None = Field(
         default=None, description="days before the start until which a booker may cancel"
     )
-    ticket_type: Annotated[int, Field(ge=0, le=3)] | None = None
-    detail_group_id: Id | None = None
+    ticket_type: Annotated[int, Field(ge=0, le=3), AS_TEXT] | None = None
+    detail_group_id: Annotated[Id, AS_TEXT] | None = None
     ask_address: bool | None = None
     disabled: bool | None = None
     slots: Annotated[list[SlotIn], Field(max_length=400)] | None = None
@@ -118,7 +128,7 @@ class ChainFields(_Storable):
 
 class ChainCreate(ChainFields):
     name: Name
-    start_date: date
+    start_date: Day
 
 
 class ChainUpdate(ChainFields):
@@ -193,10 +203,9 @@ class ChainList(Out):
 # --- events ---------------------------------------------------------------------------------
 
 
-class EventsQuery(Strict):
-    model_config = ConfigDict(extra="ignore", defer_build=True)
-    start_date: date | None = Field(default=None, description="first local date (default today)")
-    end_date: date | None = Field(default=None, description="last local date, inclusive (default a month on)")
+class EventsQuery(Query):
+    start_date: Day | None = Field(default=None, description="first local date (default today)")
+    end_date: Day | None = Field(default=None, description="last local date, inclusive (default a month on)")
     event_group_id: Id | None = None
     event_chain_id: Id | None = None
     page: Annotated[int, Field(ge=1, le=100_000)] = 1

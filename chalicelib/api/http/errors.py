@@ -3,7 +3,6 @@ in the route's own media type, and the rewrite of errors Chalice produces itself
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from chalice import Response
@@ -31,7 +30,7 @@ def error_response(error: BookingError, headers: dict[str, str] | None = None) -
     return Response(
         body=error_body(error),
         status_code=error.status,
-        headers={"Content-Type": JSON_TYPE, **(headers or {})},
+        headers={"Content-Type": JSON_TYPE, **error.headers, **(headers or {})},
     )
 
 
@@ -55,22 +54,3 @@ def error_in(produces: str, error: BookingError) -> Response:
         count_refusal(error.code)
         return xmlio.error_response(error)
     return error_response(error)
-
-
-def normalise_chalice_errors(event: Any, get_response: Callable[[Any], Response]) -> Response:
-    """Middleware: rewrite errors Chalice produced itself (405, 500) into our shape."""
-    response = get_response(event)
-    body = response.body
-    if response.status_code >= 400 and isinstance(body, dict) and "Code" in body:
-        code = str(body.get("Code", "error"))
-        message = str(body.get("Message", ""))
-        if response.status_code >= 500:
-            message = "an internal error occurred"
-        response.body = {"error": {"code": _snake(code), "message": message}}
-        response.headers["Content-Type"] = JSON_TYPE
-    return response
-
-
-def _snake(name: str) -> str:
-    out = [f"_{ch.lower()}" if ch.isupper() else ch for ch in name.removesuffix("Error")]
-    return "".join(out).lstrip("_")

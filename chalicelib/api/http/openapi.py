@@ -155,11 +155,18 @@ def _deref(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+_PATH_SCHEMAS: dict[str, dict[str, Any]] = {
+    # One spelling per id (route.py): digits, no sign, no leading zero.
+    "integer": {"type": "integer", "minimum": 1, "maximum": 10**18 - 1},
+    "uuid": {"type": "string", "format": "uuid"},
+}
+
+
 def _path_parameters(op: Operation) -> list[dict[str, Any]]:
     params = []
     for name in _PARAM.findall(op.path):
         kind = op.path_types.get(name, "integer")
-        schema: dict[str, Any] = {"type": "integer", "minimum": 1} if kind == "integer" else {"type": "string"}
+        schema: dict[str, Any] = _PATH_SCHEMAS.get(kind, {"type": "string", "minLength": 1, "maxLength": 256})
         params.append({"name": name, "in": "path", "required": True, "schema": schema})
     return params
 

@@ -25,10 +25,12 @@ from chalicelib.domain.errors import (
     BadRequest,
     BookingError,
     ErrorCode,
+    NotFound,
     PayloadTooLarge,
     TooManyRequests,
     Unavailable,
     UnsupportedMediaType,
+    ValidationFailed,
 )
 from chalicelib.observability import get_logger
 from chalicelib.services.identity.auth import Principal, Role, Scheme, authenticate, presented_key
@@ -147,6 +149,10 @@ class Call:
         return self.principal
 
     @property
+    def client_address(self) -> str | None:
+        return client_address(self.request)
+
+    @property
     def base_url(self) -> str:
         """Absolute root of this API, for HAL links (honours API Gateway's stage path)."""
         headers = headers_of(self.request)
@@ -165,9 +171,32 @@ def headers_of(request: Request) -> Mapping[str, str]:
     return cast("Mapping[str, str]", request.headers or {})
 
 
+def client_address(request: Request) -> str | None:
+    """The caller's IP as API Gateway saw it (never a header the caller could forge)."""
+    context: Mapping[str, Any] = request.context or {}
+    identity: Mapping[str, Any] = context.get("identity") or {}
+    address = identity.get("sourceIp")
+    return str(address) if address else None
+
+
 def _media_type(request: Request) -> str:
     raw = headers_of(request).get("content-type", "")
     return raw.split(";", 1)[0].strip().lower()
+
+
+MAX_JSON_DEPTH = 32
+"""Deeper JSON is refused before parsing: no request model nests this deep, and a deep
+enough document makes the parser (and pydantic) recurse out of the stack."""
+MAX_ITEM_BODY_BYTES = 350_000
+"""A body that a route stores must fit one DynamoDB item (400 KB with its own attributes)."""
+MAX_PATH_PARAMETER = 256
+"""Longer path values name nothing: every stored key is shorter, and DynamoDB refuses
+keys over 1,024/2,048 bytes with an error, not a miss."""
+MAX_QUERY_VALUE = 2_000
+_CANONICAL_ID = re.compile(r"[1-9][0-9]{0,17}")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_JSON_BRACKETS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[{\]}]')
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def parse_json_body(request: Request, raw: bytes) -> Any:
@@ -177,12 +206,42 @@ def parse_json_body(request: Request, raw: bytes) -> Any:
     lenient = media_type in ("", "application/x-www-form-urlencoded")
     if not (media_type == JSON_TYPE or media_type.endswith("+json") or lenient):
         raise UnsupportedMediaType(f"send the body as {JSON_TYPE}, not {media_type}", field="Content-Type")
+    if _too_deep(raw):
+        raise BadRequest(f"the JSON nests deeper than {MAX_JSON_DEPTH} levels", code=ErrorCode.MALFORMED_JSON)
     try:
-        return json.loads(raw, parse_constant=_no_constants)
-    except (ValueError, UnicodeDecodeError):
+        payload = json.loads(raw, parse_constant=_no_constants)
+    except (ValueError, UnicodeDecodeError, RecursionError):
         if lenient and media_type:
             raise UnsupportedMediaType(f"send the body as {JSON_TYPE}", field="Content-Type") from None
         raise BadRequest("the request body is not valid JSON", code=ErrorCode.MALFORMED_JSON) from None
+    if _SURROGATE_ESCAPE.search(raw) and not _is_unicode(payload):
+        raise ValidationFailed("the body holds a lone surrogate (\\ud800-\\udfff), which is not text")
+    return payload
+
+
+def _too_deep(raw: bytes) -> bool:
+    """Nesting depth over the limit, counted on the bytes (strings skipped) without parsing."""
+    if raw.count(b"[") + raw.count(b"{") <= MAX_JSON_DEPTH:
+        return False
+    depth = 0
+    for match in _JSON_BRACKETS.finditer(raw):
+        token = match.group()
+        if token in (b"[", b"{"):
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                return True
+        elif token in (b"]", b"}"):
+            depth -= 1
+    return False
+
+
+def _is_unicode(payload: Any) -> bool:
+    # A lone surrogate (in a key or a value) cannot be encoded as UTF-8, so it cannot be stored.
+    try:
+        json.dumps(payload, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _no_constants(name: str) -> Any:
@@ -213,25 +272,48 @@ def _error_chain(error: BaseException) -> str:
 def _query_params(request: Request) -> dict[str, Any]:
     params: Mapping[str, str] = request.query_params or {}
     multi = getattr(request.query_params, "getlist", None)
-    return {name: (multi(name) if multi and len(multi(name)) > 1 else value) for name, value in params.items()}
+    values = {name: (multi(name) if multi and len(multi(name)) > 1 else value) for name, value in params.items()}
+    for name, value in values.items():
+        if sum(len(v) for v in (value if isinstance(value, list) else [value])) > MAX_QUERY_VALUE:
+            raise ValidationFailed(f"{name} is longer than {MAX_QUERY_VALUE} characters", field=name)
+    return values
 
 
 def _path_args(raw: Mapping[str, str], types: Mapping[str, str]) -> dict[str, Any]:
-    from chalicelib.domain.errors import NotFound
-
+    """Path values, bounded here for every route: a value that cannot name anything is 404."""
     args: dict[str, Any] = {}
     for name, value in raw.items():
-        if types.get(name, "integer") == "integer":
-            try:
-                args[name] = int(value)
-            except ValueError:
-                # An id that cannot exist is simply not found.
-                raise NotFound(f"no such {name.removesuffix('_id') or 'resource'}", field=name) from None
-            if args[name] <= 0:
-                raise NotFound(f"no such {name.removesuffix('_id')}", field=name)
+        kind = types.get(name, "integer")
+        what = name.removesuffix("_id").removesuffix("_file") or "resource"
+        if kind == "integer":
+            # One spelling per id: "0001503" and "+1503" are not service 1503.
+            if not _CANONICAL_ID.fullmatch(value):
+                raise NotFound(f"no such {what}", field=name)
+            args[name] = int(value)
+        elif _names_nothing(kind, value):
+            raise NotFound(f"no such {what}", field=name)
         else:
             args[name] = value
     return args
+
+
+def _names_nothing(kind: str, value: str) -> bool:
+    if kind == "uuid":
+        return not _UUID.fullmatch(value)
+    return len(value) > MAX_PATH_PARAMETER or len(value.encode(errors="replace")) > 4 * MAX_PATH_PARAMETER
+
+
+def path_names_nothing(path: str, raw: Mapping[str, str]) -> bool:
+    """True when the values in a routed path cannot name anything on any of its routes:
+    such a request is 404, whatever its method (not 405, which says the resource exists)."""
+    kinds = [op.path_types for op in OPERATIONS if op.path == path]
+    if not kinds:
+        return False
+    try:
+        _path_args(raw, kinds[0])
+    except NotFound:
+        return True
+    return False
 
 
 def route(
@@ -267,7 +349,9 @@ def route(
     to ``rate_limited`` routes without credentials, count against the public rate limit.
     """
     types = dict(path_types or {})
-    auth_errors = () if scheme is Scheme.NONE else (401,)
+    auth_errors: tuple[int, ...] = () if scheme is Scheme.NONE else (401,)
+    if scheme in (Scheme.V2, Scheme.LEGACY):
+        auth_errors += (429,)  # failed Basic credentials are limited (services/identity/limits.py)
     body_errors = (400, 413, 415, 422) if (request is not None or consumes != JSON_TYPE) else ()
     query_errors = (422,) if query is not None else ()
     unavailable = (503,)  # any route: AWS unreachable, too slow or throttling (handler below)
@@ -324,7 +408,9 @@ def route(
             raw = raw_body.encode() if isinstance(raw_body, str) else raw_body
             if len(raw) > get_settings().max_body_bytes:
                 raise PayloadTooLarge(f"the body exceeds {get_settings().max_body_bytes} bytes")
-            principal = authenticate(scheme, headers_of(current))
+            if len(raw) > MAX_ITEM_BODY_BYTES and (request is not None or consumes != JSON_TYPE):
+                raise PayloadTooLarge(f"the body exceeds {MAX_ITEM_BODY_BYTES} bytes, more than one item can hold")
+            principal = authenticate(scheme, headers_of(current), client_address(current))
             if principal is not None:
                 seen.append(principal)
             if rate_limited or (principal is not None and principal.role is Role.PUBLIC):
@@ -488,3 +574,33 @@ def _render(result: Any, status: int, headers: dict[str, str], produces: str) ->
     else:
         body = result
     return Response(body=body, status_code=status, headers={"Content-Type": produces, **headers})
+
+
+# --- errors Chalice produced itself ------------------------------------------------------------
+
+
+def normalise_chalice_errors(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """Middleware: rewrite errors Chalice produced itself (405, 500) into our shape."""
+    response = get_response(event)
+    body = response.body
+    if response.status_code == 405 and _request_names_nothing(event):
+        return error_response(NotFound("no such resource"))
+    if response.status_code >= 400 and isinstance(body, dict) and "Code" in body:
+        code = str(body.get("Code", "error"))
+        message = str(body.get("Message", ""))
+        if response.status_code >= 500:
+            message = "an internal error occurred"
+        response.body = {"error": {"code": _snake(code), "message": message}}
+        response.headers["Content-Type"] = JSON_TYPE
+    return response
+
+
+def _request_names_nothing(request: Any) -> bool:
+    context = getattr(request, "context", None) or {}
+    resource = context.get("resourcePath")
+    return bool(resource) and path_names_nothing(str(resource), getattr(request, "uri_params", None) or {})
+
+
+def _snake(name: str) -> str:
+    out = [f"_{ch.lower()}" if ch.isupper() else ch for ch in name.removesuffix("Error")]
+    return "".join(out).lstrip("_")

@@ -134,7 +134,8 @@ def _validated(model: Any, fields: dict[str, Any]) -> dict[str, Any]:
     from pydantic import ValidationError
 
     try:
-        body = model.model_validate(fields)
+        # XML carries only text ("true", "3"): read it as text, where JSON bodies are strict.
+        body = model.model_validate(fields, strict=False)
     except ValidationError as exc:
         raise validation_error(exc) from None
     return events_v1.chain_spec(body.model_dump(exclude_unset=True))

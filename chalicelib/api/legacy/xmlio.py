@@ -60,4 +60,4 @@ def response(root: ET.Element, status: int = 200, headers: Mapping[str, str] | N
 def error_response(error: BookingError) -> Response:
     """The legacy error body: ``<error><code/><message/><field/></error>``."""
     root = element("error", code=error.code, message=error.message, field=error.field)
-    return response(root, error.status)
+    return response(root, error.status, error.headers)

@@ -103,10 +103,11 @@ def update_company(call: Call, company_id: int) -> s.PlatformCompany:
 def rotate_keys(call: Call, company_id: int) -> s.RotatedKeys:
     body = call.body(s.KeyRotation)
     kinds = {name.removesuffix("_key") for name in body.keys}
-    issued = companies.rotate_keys(company_id, kinds, body.grace_seconds)
+    issued = companies.rotate_keys(company_id, kinds, body.grace_seconds, body.revoke_tokens)
     assert issued.old_keys_retire_at is not None
     return s.RotatedKeys(
         app_key=issued.app_key,
         api_key=issued.api_key,
         old_keys_retire_at=datetime.fromtimestamp(issued.old_keys_retire_at, UTC).isoformat(timespec="seconds"),
+        tokens_revoked=body.revoke_tokens,
     )

@@ -54,9 +54,13 @@ class IssuedCompany(PlatformCompany):
 class KeyRotation(Strict):
     keys: list[Literal["api_key", "app_key"]] = Field(default=["api_key", "app_key"], min_length=1)
     grace_seconds: Annotated[int, Field(ge=0, le=7 * 86_400)] | None = None
+    revoke_tokens: bool = Field(
+        default=False, description="also end every Auth-Token of the company's administrators at once"
+    )
 
 
 class RotatedKeys(Out):
     app_key: str | None = None
     api_key: str | None = None
     old_keys_retire_at: str
+    tokens_revoked: bool = False

@@ -42,7 +42,7 @@ TAG = "timekit"
 V2 = Scheme.V2
 T = TypeVar("T")
 PAGE = Scheme.V2_PUBLIC  # also the public key: a booking page, within the limits checked below
-NAMES = {"booking_id": "string", "action": "string", "name": "string"}
+NAMES = {"booking_id": "uuid", "action": "string", "name": "string"}
 
 
 def _cid(call: Call) -> int:

@@ -6,7 +6,6 @@ import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     EmailStr,
@@ -17,7 +16,7 @@ from pydantic import (
     model_validator,
 )
 
-from chalicelib.api.http.schemas import Links, Out, Strict, check_storable
+from chalicelib.api.http.schemas import Instant, Links, Out, Query, Strict, check_storable
 from chalicelib.domain.graphs import ALL_STEPS, GRAPHS
 
 GraphName = Literal[
@@ -52,7 +51,7 @@ class Option(Strict):
 class WithOptions(BaseModel):
     """Known fields plus per-step/per-action option objects, each validated."""
 
-    model_config = ConfigDict(extra="allow", defer_build=True)
+    model_config = ConfigDict(extra="allow", defer_build=True, strict=True)
 
     @model_validator(mode="after")
     def _options_are_known(self) -> WithOptions:
@@ -70,8 +69,8 @@ class WithOptions(BaseModel):
 
 
 class EventIn(Strict):
-    start: AwareDatetime
-    end: AwareDatetime
+    start: Instant
+    end: Instant
     what: Annotated[str, StringConstraints(min_length=1, max_length=500)]
     where: Short | None = None
     description: Annotated[str, StringConstraints(max_length=5000)] | None = None
@@ -142,8 +141,8 @@ class BookingCreate(WithOptions):
     related: RelatedIn | None = None
     reservation_id: Uuid | None = None
     # Seed 002 sends a group's event at the top level.
-    start: AwareDatetime | None = None
-    end: AwareDatetime | None = None
+    start: Instant | None = None
+    end: Instant | None = None
     what: Annotated[str, StringConstraints(max_length=500)] | None = None
     where: Short | None = None
     description: Annotated[str, StringConstraints(max_length=5000)] | None = None
@@ -181,8 +180,8 @@ class BulkAction(_BareArray):
 
 
 class RescheduleIn(Strict):
-    start: AwareDatetime
-    end: AwareDatetime
+    start: Instant
+    end: Instant
     message: Annotated[str, StringConstraints(max_length=2000)] | None = None
     resource_id: Short | None = None
 
@@ -194,8 +193,8 @@ class ReserveIn(Strict):
     related: RelatedIn | None = None
     customer: CustomerIn | None = None
     resource_id: Short | None = None
-    start: AwareDatetime | None = None
-    end: AwareDatetime | None = None
+    start: Instant | None = None
+    end: Instant | None = None
     what: Annotated[str, StringConstraints(max_length=500)] | None = None
     where: Short | None = None
     description: Annotated[str, StringConstraints(max_length=5000)] | None = None
@@ -206,22 +205,19 @@ class ExtendIn(Strict):
     reservation_id: Uuid
 
 
-class BookingsQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore", defer_build=True)
+class BookingsQuery(Query):
     page: Annotated[int, Field(ge=1, le=100_000)] = 1
     per_page: Annotated[int, Field(ge=1, le=100)] = 30
     search: Annotated[str, StringConstraints(max_length=200)] | None = None
-    start: AwareDatetime | None = None
-    end: AwareDatetime | None = None
+    start: Instant | None = None
+    end: Instant | None = None
 
 
-class IncludeQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore", defer_build=True)
+class IncludeQuery(Query):
     include: Annotated[str, StringConstraints(max_length=200)] | None = None
 
 
-class GraphQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore", defer_build=True)
+class GraphQuery(Query):
     format: Literal["json", "dot"] = "json"
 
 

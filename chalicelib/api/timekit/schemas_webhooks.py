@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from chalicelib.api.http.schemas import Out, Strict
+from chalicelib.api.http.schemas import Out, Query, Strict
 
 Url = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 EventType = Annotated[str, StringConstraints(pattern=r"^[a-z_]+\.[a-z_]+$", max_length=60)]
@@ -29,7 +29,7 @@ class RotateIn(Strict):
     grace_seconds: Annotated[int, Field(ge=0, le=7 * 86_400)] = 86_400
 
 
-class DeliveriesQuery(Strict):
+class DeliveriesQuery(Query):
     limit: Annotated[int, Field(ge=1, le=100)] = 30
 
 

@@ -48,6 +48,8 @@ _SERVICE_SCALARS = (
 
 def create_service(company_id: int, fields: dict[str, Any]) -> Service:
     db.ensure_bound()
+    if fields.get("detail_group_id") is not None:
+        require_question_group(company_id, int(fields["detail_group_id"]))
     service_id = db.allocate_ids()
     durations, prices = service_durations_and_prices(fields, [], [])
     service = Service(keys.company_pk(company_id), keys.service_sk(service_id))
@@ -129,6 +131,8 @@ def update_service(company_id: int, service_id: int, fields: dict[str, Any]) -> 
     service = get_service(company_id, service_id, include_deleted=False)
     _check_staff(company_id, fields)
     durations, prices = service_durations_and_prices(fields, service.durations, service.prices)
+    if fields.get("detail_group_id") is not None:
+        require_question_group(company_id, int(fields["detail_group_id"]))
     for name in _SERVICE_SCALARS:
         if fields.get(name) is not None:
             setattr(service, name, fields[name])
@@ -207,6 +211,15 @@ def create_question_group(company_id: int, name: str, questions: list[dict[str, 
     )
     group.save(condition=QuestionGroup.pk.does_not_exist())
     return group
+
+
+def require_question_group(company_id: int, group_id: int) -> None:
+    """The one rule for a ``detail_group_id`` given to a service or an event chain: a question
+    group of the same company (another company's group would fail every booker's checkout)."""
+    try:
+        get_question_group(company_id, group_id)
+    except NotFound:
+        raise ValidationFailed("no such question group", field="detail_group_id") from None
 
 
 def get_question_group(company_id: int, group_id: int) -> QuestionGroup:

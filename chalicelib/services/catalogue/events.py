@@ -25,10 +25,11 @@ from chalicelib.domain import clock, recurrence
 from chalicelib.domain.errors import Conflict, ErrorCode, NotFound, ValidationFailed
 from chalicelib.domain.event_rules import BookingRules
 from chalicelib.domain.recurrence import Occurrence, Repeat, Schedule, Slot
+from chalicelib.services.catalogue import catalogue
 from chalicelib.services.messaging import outbox
 from chalicelib.services.selling import capacity, holds
 from chalicelib.store import db, keys
-from chalicelib.store.models import Event, EventChain, EventGroup, QuestionGroup
+from chalicelib.store.models import Event, EventChain, EventGroup
 from chalicelib.store.pages import Page, query_all, query_page
 from chalicelib.store.transact import OnConditionFailed, transact
 
@@ -349,10 +350,7 @@ def _check_references(company_id: int, chain: EventChain) -> None:
         if not chain.group:
             chain.group = group.name
     if chain.detail_group_id is not None:
-        try:
-            QuestionGroup.get(keys.company_pk(company_id), keys.question_group_sk(int(chain.detail_group_id)))
-        except DoesNotExist:
-            raise ValidationFailed("no such question group", field="detail_group_id") from None
+        catalogue.require_question_group(company_id, int(chain.detail_group_id))
 
 
 def schedule_of(chain: EventChain) -> Schedule:

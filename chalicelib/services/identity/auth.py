@@ -7,7 +7,8 @@ Four faces, four schemes (see docs/architecture.md):
 - Timekit v2: HTTP Basic, empty user, the secret api key as password; on the routes a booking
   page needs (``Scheme.V2_PUBLIC``) the public key too, as a publishable widget key;
 - legacy XML: HTTP Basic with an administrator's email and password.
-Every secret comparison is constant-time or goes through a hash lookup.
+Every secret comparison is constant-time or goes through a hash lookup. Failed Basic
+credentials and logins are limited per account and client address (``limits``).
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.domain import clock, secrets
 from chalicelib.domain.errors import NotFound, Unauthorized
+from chalicelib.services.identity import limits
 from chalicelib.settings import get_settings
 from chalicelib.store import db, keys
-from chalicelib.store.models import AdminLogin, ApiKey, AuthToken, Basket
+from chalicelib.store.models import AdminLogin, ApiKey, AuthToken, Basket, Company
 
 
 class Role(StrEnum):
@@ -61,7 +63,8 @@ class Scheme(StrEnum):
 Headers = Mapping[str, str]
 
 
-def authenticate(scheme: Scheme, headers: Headers) -> Principal | None:
+def authenticate(scheme: Scheme, headers: Headers, address: str | None = None) -> Principal | None:
+    """The caller, from ``headers``; ``address`` (the client's IP) counts failed sign-ins."""
     if scheme is Scheme.NONE:
         return None
     if scheme is Scheme.PLATFORM:
@@ -73,10 +76,10 @@ def authenticate(scheme: Scheme, headers: Headers) -> Principal | None:
     if scheme is Scheme.V1_BASKET:
         return _v1_basket(headers)
     if scheme is Scheme.V2:
-        return _timekit(headers, public=False)
+        return _timekit(headers, address, public=False)
     if scheme is Scheme.V2_PUBLIC:
-        return _timekit(headers, public=True)
-    return _legacy(headers)
+        return _timekit(headers, address, public=True)
+    return _legacy(headers, address)
 
 
 def presented_key(headers: Headers) -> str | None:
@@ -207,7 +210,7 @@ def touch_token(token: str) -> AuthToken | None:
     except DoesNotExist:
         return None
     now = clock.now()
-    if item.expires_at <= now:
+    if item.expires_at <= now or _revoked(item):
         return None
     ttl = get_settings().auth_token_ttl_seconds
     # Slide at most every five minutes: a write per request would cost more than it buys.
@@ -217,6 +220,32 @@ def touch_token(token: str) -> AuthToken | None:
             condition=AuthToken.pk.exists(),
         )
     return item
+
+
+def _revoked(token: AuthToken) -> bool:
+    """Issued before its company last revoked all tokens (a key rotation that asked to)."""
+    try:
+        company = Company.get(keys.company_pk(int(token.company_id)), keys.COMPANY_SK)
+    except DoesNotExist:
+        return True
+    revoked_at = company.tokens_revoked_at
+    return revoked_at is not None and (token.issued_at or 0) < revoked_at
+
+
+def revoke_token(token: str, company_id: int) -> bool:
+    """Log out: delete this session token of this company; False if there was none."""
+    from pynamodb.exceptions import DeleteError
+
+    db.ensure_bound()
+    try:
+        AuthToken(keys.token_pk(secrets.digest(token)), keys.TOKEN_SK).delete(
+            condition=AuthToken.company_id == company_id
+        )
+    except DeleteError as error:
+        if db.condition_failed(error):
+            return False
+        raise
+    return True
 
 
 def _basic(headers: Headers) -> tuple[str, str]:
@@ -234,11 +263,18 @@ def _basic(headers: Headers) -> tuple[str, str]:
     return user, password
 
 
-def _timekit(headers: Headers, *, public: bool) -> Principal:
-    _user, api_key = _basic(headers)
+def _timekit(headers: Headers, address: str | None, *, public: bool) -> Principal:
+    user, api_key = _basic(headers)
+    limited = limits.subjects(None, address)
+    limits.check(limited)
+    if user:
+        # Timekit's rule: an empty user and the app's key (resource keys do not exist here).
+        limits.failed(limited)
+        raise Unauthorized("send an empty user and the API key as the password (Basic :<api key>)")
     item = lookup_key(api_key) if api_key else None
     if item is None or (item.key_kind != "api" and not public):
         # The public key is valid, but not here: the same 401 as an unknown key.
+        limits.failed(limited)
         raise Unauthorized("the API key is not valid")
     timekit_app = headers.get("timekit-app")
     if timekit_app is not None and not secrets.equal(timekit_app, item.app_id):
@@ -246,12 +282,22 @@ def _timekit(headers: Headers, *, public: bool) -> Principal:
     return Principal(Role.ADMIN if item.key_kind == "api" else Role.PUBLIC, int(item.company_id))
 
 
-def _legacy(headers: Headers) -> Principal:
+def _legacy(headers: Headers, address: str | None) -> Principal:
     email, password = _basic(headers)
-    login = find_login(email, password)
+    login = find_login_limited(email, password, None, address)
     if login is None:
         raise Unauthorized("the email or password is not valid")
     return Principal(Role.ADMIN, int(login.company_id), login.email)
+
+
+def find_login_limited(email: str, password: str, company_id: int | None, address: str | None) -> AdminLogin | None:
+    """:func:`find_login` behind the brute-force limits: over a limit is 429 before any scrypt."""
+    limited = limits.subjects(email, address)
+    limits.check(limited)
+    found = find_login(email, password, company_id)
+    if found is None:
+        limits.failed(limited)
+    return found
 
 
 def find_login(email: str, password: str, company_id: int | None = None) -> AdminLogin | None:

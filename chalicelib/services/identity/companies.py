@@ -109,8 +109,9 @@ def get_company(company_id: int) -> Company:
         raise NotFound("company not found", field="company_id") from None
 
 
-def rotate_keys(company_id: int, kinds: set[str], grace_seconds: int | None) -> IssuedKeys:
+def rotate_keys(company_id: int, kinds: set[str], grace_seconds: int | None, revoke_tokens: bool = False) -> IssuedKeys:
     """Issue new keys; the old ones keep working for ``grace_seconds`` then retire.
+    With ``revoke_tokens``, every Auth-Token issued so far stops working at once.
 
     Compare-and-set on the company's current key hashes: of two concurrent
     rotations exactly one wins, the other gets 409.
@@ -122,7 +123,7 @@ def rotate_keys(company_id: int, kinds: set[str], grace_seconds: int | None) -> 
     now = db.iso(clock.utcnow())
     issued: dict[str, str] = {}
     transact(
-        lambda tx: _rotate(tx, company, kinds, issued, retires_at, now),
+        lambda tx: _rotate(tx, company, kinds, issued, retires_at, now, clock.now() if revoke_tokens else None),
         lambda _: Conflict("the keys were rotated concurrently; read the company and retry"),
     )
     from chalicelib.services.identity.auth import forget_cached_keys
@@ -132,9 +133,15 @@ def rotate_keys(company_id: int, kinds: set[str], grace_seconds: int | None) -> 
 
 
 def _rotate(
-    tx: TransactWrite, company: Company, kinds: set[str], issued: dict[str, str], retires_at: int, now: str
+    tx: TransactWrite,
+    company: Company,
+    kinds: set[str],
+    issued: dict[str, str],
+    retires_at: int,
+    now: str,
+    revoked_at: float | None,
 ) -> None:
-    actions: list[Action] = []
+    actions: list[Action] = [] if revoked_at is None else [Company.tokens_revoked_at.set(revoked_at)]
     for kind, attr in (("api", Company.api_key_hash), ("app", Company.app_key_hash)):
         if kind not in kinds:
             continue
@@ -213,21 +220,23 @@ class Session:
     expires_at: int
 
 
-def login(email: str, password: str, company_id: int | None) -> Session:
+def login(email: str, password: str, company_id: int | None, address: str | None = None) -> Session:
     """Exchange an administrator's email and password for an Auth-Token."""
-    from chalicelib.services.identity.auth import find_login
+    from chalicelib.services.identity.auth import find_login_limited
 
-    found = find_login(email, password, company_id)
+    found = find_login_limited(email, password, company_id, address)
     if found is None:
         raise Unauthorized("the email or password is not valid")
     token = secrets.new_secret("tok")
-    expires_at = int(clock.now()) + get_settings().auth_token_ttl_seconds
+    issued_at = clock.now()
+    expires_at = int(issued_at) + get_settings().auth_token_ttl_seconds
     AuthToken(
         keys.token_pk(secrets.digest(token)),
         keys.TOKEN_SK,
         company_id=int(found.company_id),
         email=found.email,
         expires_at=expires_at,
+        issued_at=issued_at,
         ttl=expires_at,
     ).save(condition=AuthToken.pk.does_not_exist())
     return Session(token, get_company(int(found.company_id)), found.email, expires_at)
