@@ -8,7 +8,6 @@ timer, if any, falls due next. Storage applies the plan in one transaction.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -186,15 +185,3 @@ def next_timer(
 def auto_complete_enabled(settings: Mapping[str, Any]) -> bool:
     value = settings.get(AUTO_COMPLETE_SETTING)
     return not (isinstance(value, Mapping) and value.get("enabled") is False)
-
-
-_DURATION = re.compile(r"^\s*(\d+)\s*(second|minute|hour|day|week)s?\s*$")
-_UNIT_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86_400, "week": 604_800}
-
-
-def parse_duration(text: str, field: str) -> int:
-    """Timekit's durations, e.g. "1 day", "2 hours", "30 minutes" -> seconds."""
-    match = _DURATION.match(text.lower())
-    if match is None:
-        raise ValidationFailed(f"{text!r} is not a duration like '2 hours' or '1 day'", field=field)
-    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]

@@ -10,7 +10,7 @@ from chalicelib.api.http.hal import v2_page
 from chalicelib.api.http.route import Call, LazyModule, route
 from chalicelib.domain.errors import NotFound, ValidationFailed
 from chalicelib.services.identity import companies
-from chalicelib.services.identity.auth import Scheme
+from chalicelib.services.identity.auth import Scheme, actor_of
 from chalicelib.store import db, keys
 from chalicelib.store.models import Booking, Hold
 from chalicelib.store.pages import query_page
@@ -151,7 +151,7 @@ def _new_booking(body: Any) -> bookings.NewBooking:
 )
 def create_booking(call: Call) -> Any:
     body = call.body(s.BookingCreate)
-    booking = bookings.create(_cid(call), _new_booking(body))
+    booking = bookings.create(_cid(call), _new_booking(body), actor=actor_of(call.auth))
     _with_etag(call, booking)
     return s.BookingOut(data=_data(booking, with_logs=True))
 
@@ -271,7 +271,9 @@ def get_booking(call: Call, booking_id: str) -> Any:
 )
 def act(call: Call, booking_id: str, action: str) -> Any:
     body = call.body(s.ActionIn)
-    booking = bookings.act(_cid(call), booking_id, action, body.options(), if_match=_if_match(call))
+    booking = bookings.act(
+        _cid(call), booking_id, action, body.options(), if_match=_if_match(call), actor=actor_of(call.auth)
+    )
     _with_etag(call, booking)
     return s.BookingOut(data=_data(booking, with_logs=True))
 
@@ -336,7 +338,7 @@ def _reservation(hold: Hold) -> Any:
 def reserve(call: Call) -> Any:
     body = call.body(s.ReserveIn)
     company = companies.get_company(_cid(call))
-    owner = bookings.reservable_owner(_cid(call), body.related.owner_booking_id)
+    owner = bookings.reservable_owner(_cid(call), body.related.owner_booking_id, actor=actor_of(call.auth))
     hold = holds_service.place(
         _cid(call),
         owner.capacity_id or "",

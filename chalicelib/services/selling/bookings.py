@@ -20,9 +20,11 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action as UpdateAction
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.domain import windows
 from chalicelib.domain.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
 from chalicelib.domain.graphs import GRAPHS, Graph, Seats, Step
-from chalicelib.domain.transitions import Due, LogEntry, Plan, next_timer, parse_duration, plan
+from chalicelib.domain.transitions import Due, LogEntry, Plan, next_timer, plan
+from chalicelib.domain.windows import Actor
 from chalicelib.services.messaging import outbox
 from chalicelib.services.selling import capacity, holds, time_claims
 from chalicelib.store import db, keys
@@ -158,7 +160,7 @@ def _log_item(booking: Booking, number: int, entries: tuple[LogEntry, ...], now:
     )
 
 
-def create(company_id: int, new: NewBooking) -> Booking:
+def create(company_id: int, new: NewBooking, *, actor: Actor = Actor.STAFF) -> Booking:
     graph = GRAPHS.get(new.graph)
     if graph is None:
         raise ValidationFailed(f"unknown graph {new.graph!r}", field="graph")
@@ -171,10 +173,10 @@ def create(company_id: int, new: NewBooking) -> Booking:
     owner: Booking | None = None
     event = dict(new.event)
     if graph.capacity == "seat":
-        owner = reservable_owner(company_id, new.owner_booking_id, now)
+        owner = reservable_owner(company_id, new.owner_booking_id, now, actor=actor)
         event = _plain(owner.event)
     else:
-        _check_event(event)
+        _check_event(event, now)
     end = _when(str(event["end"])) if event.get("end") else None
     first = plan(
         graph,
@@ -214,7 +216,7 @@ def create(company_id: int, new: NewBooking) -> Booking:
     return booking
 
 
-def _check_event(event: Mapping[str, Any]) -> None:
+def _check_event(event: Mapping[str, Any], now: datetime) -> None:
     start, end = event.get("start"), event.get("end")
     if not start or not end:
         raise ValidationFailed(
@@ -222,6 +224,7 @@ def _check_event(event: Mapping[str, Any]) -> None:
         )
     if db.parse_iso(str(end)) <= db.parse_iso(str(start)):
         raise ValidationFailed("event.end must be after event.start", field="event.end")
+    windows.check_future(db.parse_iso(str(start)), now, field="event.start")
 
 
 def _open_group(booking: Booking, settings: Mapping[str, Any], base_writes: Any) -> None:
@@ -244,8 +247,14 @@ def _open_group(booking: Booking, settings: Mapping[str, Any], base_writes: Any)
     capacity.run(writes)
 
 
-def reservable_owner(company_id: int, owner_booking_id: str | None, now: datetime | None = None) -> Booking:
-    """The open group a seat booking or reservation is for (404, 422 or 409 otherwise)."""
+def reservable_owner(
+    company_id: int, owner_booking_id: str | None, now: datetime | None = None, *, actor: Actor = Actor.STAFF
+) -> Booking:
+    """The open group a seat booking or reservation is for (404, 422 or 409 otherwise).
+
+    A customer books inside the group's booking window; the owner and admins any time
+    before the start.
+    """
     now = now or db.utcnow()
     if not owner_booking_id:
         raise ValidationFailed("related.owner_booking_id is required", field="related.owner_booking_id")
@@ -263,14 +272,12 @@ def reservable_owner(company_id: int, owner_booking_id: str | None, now: datetim
             code="group_closed",
             field="related.owner_booking_id",
         )
-    settings = _plain(owner.settings)
     start = _when(owner.start_at)
     if start is not None:
-        lead = (start - now).total_seconds()
-        if settings.get("min_booking_time") and lead < parse_duration(settings["min_booking_time"], "min_booking_time"):
-            raise Conflict("bookings for this group have closed", code="too_late_to_book")
-        if settings.get("max_booking_time") and lead > parse_duration(settings["max_booking_time"], "max_booking_time"):
-            raise Conflict("bookings for this group are not open yet", code="too_early_to_book")
+        if start <= now:
+            raise Conflict("the group has already started", code="group_started", field="related.owner_booking_id")
+        rules = windows.group_windows(_plain(owner.settings))
+        windows.check_booking(rules, start, now, actor, subject="this group", field="related.owner_booking_id")
     return owner
 
 
@@ -390,14 +397,17 @@ def act(
     options: Mapping[str, Any],
     *,
     if_match: int | None = None,
+    actor: Actor = Actor.STAFF,
 ) -> Booking:
     booking = get(company_id, booking_id)
     if if_match is not None and if_match != int(booking.version):
         raise PreconditionFailed(f"the booking is at version {int(booking.version)}, not {if_match}", field="If-Match")
-    return _apply(booking, action_name, options, by_timer=False)
+    return _apply(booking, action_name, options, by_timer=False, actor=actor)
 
 
-def _apply(booking: Booking, action_name: str, options: Mapping[str, Any], *, by_timer: bool) -> Booking:
+def _apply(
+    booking: Booking, action_name: str, options: Mapping[str, Any], *, by_timer: bool, actor: Actor = Actor.STAFF
+) -> Booking:
     graph = _graph(booking)
     now = db.utcnow()
     settings = _plain(booking.settings)
@@ -411,7 +421,7 @@ def _apply(booking: Booking, action_name: str, options: Mapping[str, Any], *, by
         options=options,
         by_timer=by_timer,
     )
-    _check_rules(booking, step, options, now)
+    _check_rules(booking, step, options, now, actor)
     actions: list[UpdateAction] = [
         Booking.state.set(step.to_state),
         Booking.updated_at.set(db.iso(now)),
@@ -472,17 +482,15 @@ def _timer_actions(booking: Booking) -> list[UpdateAction]:
     ]
 
 
-def _check_rules(booking: Booking, step: Plan, options: Mapping[str, Any], now: datetime) -> None:
+def _check_rules(booking: Booking, step: Plan, options: Mapping[str, Any], now: datetime, actor: Actor) -> None:
     if step.action.needs == "pay":
         pay = options.get("pay")
         if not isinstance(pay, Mapping) or not isinstance(pay.get("payment_id"), str) or not pay["payment_id"]:
             raise ValidationFailed("pay.payment_id is required", field="pay.payment_id")
-    if step.action.name == "cancel_by_customer" and booking.owner_booking_id:
-        owner_settings = _owner_settings(booking)
-        start = _when(booking.start_at)
-        limit = owner_settings.get("min_cancel_time")
-        if limit and start is not None and (start - now).total_seconds() < parse_duration(limit, "min_cancel_time"):
-            raise Conflict("it is too late to cancel this booking", code="too_late_to_cancel")
+    start = _when(booking.start_at)
+    if step.action.name == "cancel_by_customer" and booking.owner_booking_id and start is not None:
+        rules = windows.group_windows(_owner_settings(booking))
+        windows.check_cancel(rules, start, now, actor, subject="this booking", field=None)
 
 
 def _owner_settings(booking: Booking) -> dict[str, Any]:
@@ -656,8 +664,8 @@ def reschedule(
             extra={"possible_actions": graph.possible_actions(booking.state), "state": booking.state},
         )
     event = {**_plain(booking.event), "start": start, "end": end}
-    _check_event(event)
     now = db.utcnow()
+    _check_event(event, now)
     moved = LogEntry(
         f"Rescheduled from {booking.start_at} - {booking.end_at} to {db.iso(db.parse_iso(start))} - "
         f"{db.iso(db.parse_iso(end))}",
