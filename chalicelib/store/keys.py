@@ -82,6 +82,11 @@ def log_sk(number: int) -> str:
     return f"LOG#{number}"
 
 
+def mail_log_sk(event_id: str, audience: str) -> str:
+    # After every numbered log item in key order, so a stable sort by seq puts it after its number's.
+    return f"LOG#mail#{event_id}#{audience}"
+
+
 def capacity_pk(capacity_id: str) -> str:
     return f"CAP#{capacity_id}"
 

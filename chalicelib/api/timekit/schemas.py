@@ -17,6 +17,7 @@ from pydantic import (
 
 from chalicelib.api.http.schemas import Links, Out, Strict, check_storable
 from chalicelib.domain.graphs import ALL_STEPS, GRAPHS
+from chalicelib.domain.transitions import STEP_ALIASES
 
 GraphName = Literal[
     "instant", "confirm_decline", "instant_payment", "group_owner", "group_customer", "group_customer_payment"
@@ -32,12 +33,8 @@ _ACTION_NAMES = {a.name for g in GRAPHS.values() for acts in g.states.values() f
 OPTION_KEYS = frozenset(
     {s.value for s in ALL_STEPS}
     | _ACTION_NAMES
-    | {
-        "auto_complete_one_hour_after_booking_ends",
-        "send_confirm_decline_email_to_owner",
-        "notify_customer_declined_by_email",
-        "notify_customer_cancelled_by_email",
-    }
+    | set(STEP_ALIASES)
+    | {"auto_complete_one_hour_after_booking_ends"}
 )
 
 

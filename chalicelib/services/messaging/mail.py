@@ -27,7 +27,7 @@ from chalicelib.services.messaging import mail_templates as templates
 from chalicelib.services.messaging.fanout_wiring import EMAIL_EVENT_TYPES
 from chalicelib.settings import get_settings
 from chalicelib.store import aws, db, keys
-from chalicelib.store.models import Company, MailSent
+from chalicelib.store.models import Booking, BookingLog, Company, MailSent
 
 STEP_AUDIENCE = {
     Step.NOTIFY_OWNER_BY_EMAIL.value: templates.OWNER,
@@ -105,7 +105,37 @@ def send_once(event: Mapping[str, Any], audience: str) -> bool:
     except Exception:
         marker.delete()  # not sent: the retried message may try again
         raise
+    log_sent(event, audience, to)
     return True
+
+
+def log_sent(event: Mapping[str, Any], audience: str, to: str) -> None:
+    """"Email sent to <address>!" in the booking's log, as seed 003's logs read.
+
+    Its own item (put-if-absent per event and audience, so a redelivery logs once), at the
+    booking's current log number: the log reads in the order things happened, and the
+    booking itself is not written (its version and ETag stay).
+    """
+    if not str(event.get("type", "")).startswith("booking."):
+        return
+    pk = keys.booking_pk(str(event["subject_id"]))
+    try:
+        booking = Booking.get(pk, keys.BOOKING_SK, consistent_read=True)
+    except Booking.DoesNotExist:
+        return
+    entry = {"description": f"Email sent to {to}!", "success": True, "state": booking.state, "data": {}}
+    item = BookingLog(
+        pk,
+        keys.mail_log_sk(str(event["id"]), audience),
+        seq=int(booking.log_count),
+        entries=[entry],
+        created_at=db.iso(db.utcnow()),
+    )
+    try:
+        item.save(condition=BookingLog.pk.does_not_exist())
+    except PutError as error:
+        if not db.condition_failed(error):
+            raise
 
 
 def _message(event: Mapping[str, Any], audience: str) -> str | None:

@@ -677,6 +677,12 @@ def reschedule(
     return _replace(booking, graph, event, moved, now, resource_id)
 
 
+def _said(moved: LogEntry) -> str | None:
+    """The message given with a reschedule, for its emails."""
+    message = (moved.data or {}).get("message")
+    return str(message) if message else None
+
+
 def _move_in_place(booking: Booking, event: dict[str, Any], moved: LogEntry, now: datetime) -> Booking:
     start, end = db.iso(db.parse_iso(event["start"])), db.iso(db.parse_iso(event["end"]))
     after = {**snapshot(booking), "event_info": _event_info(event)}
@@ -696,7 +702,13 @@ def _move_in_place(booking: Booking, event: dict[str, Any], moved: LogEntry, now
         )
         tx.save(_log_item(booking, int(booking.log_count) + 1, (moved,), now), condition=BookingLog.pk.does_not_exist())
         outbox.add(
-            tx, "booking.rescheduled", int(booking.company_id), booking.booking_id, after, notify=_RESCHEDULE_NOTIFY
+            tx,
+            "booking.rescheduled",
+            int(booking.company_id),
+            booking.booking_id,
+            after,
+            notify=_RESCHEDULE_NOTIFY,
+            message=_said(moved),
         )
 
     _run_cas(booking, writes)
@@ -746,6 +758,7 @@ def _replace(
             booking.booking_id,
             {**snapshot(booking), "state": ended, "rescheduled_to": successor.booking_id},
             notify=_RESCHEDULE_NOTIFY,
+            message=_said(moved),
         )
 
     if booking.claim_days:
