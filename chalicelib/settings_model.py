@@ -30,6 +30,8 @@ class Settings(BaseModel):
     email_queue_url: str | None = None
     mail_from: str = "bookings@example.com"
     mail_dir: str = ".data/mail"  # local stage: emails are written here as .eml files
+    # Public routes (the public key, the hosted page): requests a minute per key and address.
+    public_requests_per_minute: int = Field(default=300, ge=1, le=100_000)
 
     def model_post_init(self, _context: object) -> None:
         if self.stage != "local" and self.root_key == LOCAL_ROOT_KEY:

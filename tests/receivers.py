@@ -50,12 +50,18 @@ def receiver(
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.port = server.server_address[1]
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), Handler)) as port:
+        state.port = port
+        yield state
+
+
+@contextmanager
+def serving(server: ThreadingHTTPServer) -> Iterator[int]:
+    """Serve in a daemon thread until the block ends; yields the port."""
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield state
+        yield server.server_address[1]
     finally:
         server.shutdown()
         server.server_close()

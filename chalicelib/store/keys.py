@@ -184,6 +184,32 @@ def mail_sk(audience: str) -> str:
     return f"MAIL#{audience}"
 
 
+# --- booking pages (issue 12): projects, their hosted slugs, public rate counters ----------
+
+PROJECT_PREFIX = "PROJECT#"
+SLUG_SK = "SLUG"
+
+
+def project_sk(project_id: str) -> str:
+    """Under the company's partition: one Timekit project."""
+    return f"PROJECT#{project_id}"
+
+
+def slug_pk(slug: str) -> str:
+    """A hosted page's slug, global (the hosted GET carries no credentials): names the project."""
+    return f"SLUG#{slug}"
+
+
+def rate_pk(key_digest: str, address: str) -> str:
+    """One caller of the public routes: a key (its SHA-256, or ``anonymous``) from one address."""
+    return f"RATE#{key_digest}#{address}"
+
+
+def rate_sk(window_start: int) -> str:
+    """``MIN#<epoch seconds of the minute>``: one counter per minute window."""
+    return f"MIN#{window_start}"
+
+
 # --- events (issue 4): groups, chains (sessions) and their occurrences ---------------------
 
 EVENT_GROUP_PREFIX = "EGROUP#"

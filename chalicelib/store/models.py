@@ -146,6 +146,12 @@ class Company(Item, discriminator="company"):
     reservation_time = NumberAttribute(default=300)
     hold_time = NumberAttribute(default=900)
     created_at = UnicodeAttribute()
+    # The current public key in clear: it is publishable (booking pages carry it), and a hosted
+    # project page must hand it to the widget. Null for companies created before issue 12
+    # until their public key is rotated.
+    public_key = UnicodeAttribute(null=True)
+    # Origins whose pages may read the API's answers (CORS); null: any origin.
+    allowed_origins = _strings(null=True)
     version = VersionAttribute()
 
 
@@ -345,6 +351,7 @@ class Booking(Item, discriminator="booking"):
     # UTC days (claim-day items) holding its entry.
     resource: MapAttribute[str, Any] = MapAttribute(null=True)
     claim_days = _strings(null=True)
+    project_id = UnicodeAttribute(null=True)  # the Timekit project (booking page) it was made through
     version = VersionAttribute()
     # Not stored: the log entries this process just wrote, so a create's reply needs no re-read.
     fresh_logs: list[dict[str, Any]] | None = None
@@ -493,6 +500,40 @@ class WebhookDelivery(Item, discriminator="delivery"):
     log = _maps()  # [{attempt, at, status_code, latency_ms, error, outcome}]
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
+
+
+class Project(Item, discriminator="project"):
+    """``CO#<company id>`` / ``PROJECT#<uuid>``: a Timekit project (a booking page's settings).
+
+    ``settings`` is the project's JSON as the widget reads it (``ui``, ``booking``,
+    ``availability``, ``customer_fields``, ``resources`` ... with keys this engine does not
+    know kept as sent), stored as text so that it comes back exactly as it went in.
+    """
+
+    company_id = NumberAttribute()
+    project_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    slug = UnicodeAttribute()
+    settings = UnicodeAttribute(default="{}")
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = VersionAttribute()
+
+
+class ProjectSlug(Item, discriminator="project_slug"):
+    """``SLUG#<slug>`` / ``SLUG``: the hosted page's address names one project (put-if-absent)."""
+
+    company_id = NumberAttribute()
+    project_id = UnicodeAttribute()
+
+
+class RateCounter(Item, discriminator="rate"):
+    """``RATE#<key digest>#<address>`` / ``MIN#<window start>``: public requests in one minute.
+
+    One atomic ADD per request; DynamoDB's TTL removes it after the window.
+    """
+
+    requests = NumberAttribute(default=0)
 
 
 class MailSent(Item, discriminator="mail_sent"):

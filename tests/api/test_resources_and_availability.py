@@ -144,7 +144,6 @@ def test_availability_modes_buffer_and_increments(api: Api, tenant: Tenant) -> N
         ({"constraints": [{"allow_hours": {"start": 30, "end": 2}}]}, "constraints.0.allow_hours.start"),
         ({"timeslot_increments": "30 seconds"}, "timeslot_increments"),
         ({"resources": []}, "resources"),
-        ({"round_to_the_moon": True}, "round_to_the_moon"),
     ],
 )
 def test_bad_availability_requests_are_422(api: Api, tenant: Tenant, extra: dict[str, Any], field: str) -> None:
@@ -154,7 +153,38 @@ def test_bad_availability_requests_are_422(api: Api, tenant: Tenant, extra: dict
     assert reply.error["field"] == field
 
 
-def test_project_ids_are_not_found_yet(api: Api, tenant: Tenant) -> None:
+def test_keys_a_project_posts_back_are_accepted(api: Api, tenant: Tenant) -> None:
+    """The widget posts its project's availability object verbatim: unknown keys are not errors."""
+    doc = _resource(api, tenant)
+    reply = _slots(api, tenant, [doc["id"]], ignore_all_day_events=True, closest_time_interval="15 minutes")
+    assert reply.status == 200, reply.body
+    assert reply.body["data"] == _slots(api, tenant, [doc["id"]]).body["data"]
+
+
+def test_a_projects_resources_and_settings_apply_and_the_request_overrides_them(api: Api, tenant: Tenant) -> None:
+    doc = _resource(api, tenant)
+    project = api.post(
+        "/v2/projects",
+        {
+            "name": "Clinic",
+            "resources": [doc["id"]],
+            "availability": {"length": "2 hours", "from": f"{DAY}T00:00:00Z", "to": f"{DAY}T23:59:00Z"},
+            "availability_constraints": [{"allow_hours": {"start": 9, "end": 13}}],
+        },
+        tenant.v2,
+    ).body["data"]
+    by_project = api.post("/v2/availability", {"project_id": project["id"]}, tenant.v2)
+    assert by_project.status == 200, by_project.body
+    # the resource's hours (lunch 12-13 blocked) and the project's (9-13) both hold
+    assert [(s["start"][11:16], s["end"][11:16]) for s in by_project.body["data"]] == [("09:00", "11:00")]
+    assert by_project.body["data"][0]["resources"][0]["id"] == doc["id"]
+    shorter = api.post("/v2/availability", {"project_id": project["id"], "length": "1 hour"}, tenant.widget)
+    assert shorter.status == 200, shorter.body  # the public key may ask, and the request's length wins
+    assert [s["start"][11:16] for s in shorter.body["data"]] == ["09:00", "10:00", "11:00"]
+    assert api.post("/v2/availability", {"length": "1 hour"}, tenant.v2).error["field"] == "resources"
+
+
+def test_an_unknown_project_is_not_found(api: Api, tenant: Tenant) -> None:
     doc = _resource(api, tenant)
     reply = _slots(api, tenant, [doc["id"]], project_id="5f5e0c0e-0000-0000-0000-000000000000")
     assert reply.status == 404 and reply.error["field"] == "project_id"

@@ -69,6 +69,12 @@ SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
         "scheme": "basic",
         "description": "Timekit v2: HTTP Basic with an empty user and the secret api key as password.",
     },
+    "TimekitWidgetKey": {
+        "type": "http",
+        "scheme": "basic",
+        "description": "Timekit v2 booking pages: HTTP Basic with an empty user and the company's public key "
+        "(`pk_...`, publishable) as password; only on the routes a booking page needs.",
+    },
     "LegacyBasic": {
         "type": "http",
         "scheme": "basic",
@@ -83,6 +89,7 @@ SECURITY: dict[Scheme, list[dict[str, list[str]]]] = {
     Scheme.V1_ADMIN: [{"AppId": [], "AppKey": [], "AuthToken": []}, {"AppId": [], "ApiKey": []}],
     Scheme.V1_BASKET: [{"AppId": [], "AppKey": [], "BasketToken": []}, {"AppId": [], "ApiKey": [], "BasketToken": []}],
     Scheme.V2: [{"TimekitBasic": []}],
+    Scheme.V2_PUBLIC: [{"TimekitBasic": []}, {"TimekitWidgetKey": []}],
     Scheme.LEGACY: [{"LegacyBasic": []}],
 }
 

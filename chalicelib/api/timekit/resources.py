@@ -8,17 +8,18 @@ from chalice import Blueprint
 
 from chalicelib.api.http.hal import v2_page
 from chalicelib.api.http.route import Call, LazyModule, route
-from chalicelib.domain.errors import NotFound
+from chalicelib.domain.errors import ValidationFailed
 from chalicelib.services.identity.auth import Scheme
 
 if TYPE_CHECKING:
     from chalicelib.api.timekit import schemas as s
-    from chalicelib.services.catalogue import resources
+    from chalicelib.services.catalogue import projects, resources
     from chalicelib.services.selling import availability
     from chalicelib.store.models import Resource
 else:
     s = LazyModule("chalicelib.api.timekit.schemas")
     resources = LazyModule("chalicelib.services.catalogue.resources")
+    projects = LazyModule("chalicelib.services.catalogue.projects")
     availability = LazyModule("chalicelib.services.selling.availability")
 
 bp = Blueprint(__name__)
@@ -141,8 +142,8 @@ def delete_resource(call: Call, resource_id: int) -> Any:
     bp,
     "/v2/availability",
     "POST",
-    summary="Free slots of the given resources, in Timekit's modes",
-    scheme=V2,
+    summary="Free slots of the given resources (or a project's), in Timekit's modes; the public key may ask",
+    scheme=Scheme.V2_PUBLIC,
     tag=TAG,
     request="timekit.schemas:AvailabilityIn",
     response="timekit.schemas:AvailabilityOut",
@@ -150,17 +151,35 @@ def delete_resource(call: Call, resource_id: int) -> Any:
 )
 def find_availability(call: Call) -> Any:
     body = call.body(s.AvailabilityIn)
+    sent = body.model_dump(by_alias=False, exclude_none=True, exclude={"project_id"})
+    # A project's availability settings, resources and constraints apply; what the request
+    # says overrides them (constraints add up: the project's and the request's both hold).
+    project: dict[str, Any] = {}
     if body.project_id is not None:
-        raise NotFound("project not found: projects are not supported yet", field="project_id")
+        project = projects.project_view(projects.get_project(_cid(call), body.project_id, field="project_id"))
+    given = {**_project_availability(project), **sent}
+    constraints = [*project.get("availability_constraints", []), *(body.constraints or [])]
+    if not given.get("resources"):
+        raise ValidationFailed("name the resources, or a project_id of a project with resources", field="resources")
     ask = availability.Ask(
-        resources=body.resources,
-        mode=body.mode,
-        length=body.length,
-        start=body.start,
-        end=body.end,
-        constraints=body.constraints,
-        buffer=body.buffer,
-        timeslot_increments=body.timeslot_increments,
-        output_timezone=body.output_timezone,
+        resources=given["resources"],
+        mode=given.get("mode"),
+        length=given.get("length"),
+        start=given.get("start"),
+        end=given.get("end"),
+        constraints=constraints or None,
+        buffer=given.get("buffer"),
+        timeslot_increments=given.get("timeslot_increments"),
+        output_timezone=given.get("output_timezone"),
     )
     return s.AvailabilityOut.model_validate({"data": availability.find(_cid(call), ask)})
+
+
+def _project_availability(project: dict[str, Any]) -> dict[str, Any]:
+    settings = project.get("availability") or {}
+    known = {"mode": "mode", "length": "length", "from": "start", "to": "end", "buffer": "buffer"}
+    known["timeslot_increments"] = "timeslot_increments"
+    found = {ours: settings[theirs] for theirs, ours in known.items() if isinstance(settings.get(theirs), str)}
+    if project.get("resources"):
+        found["resources"] = [str(resource) for resource in project["resources"]]
+    return found

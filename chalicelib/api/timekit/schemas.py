@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -11,6 +12,7 @@ from pydantic import (
     EmailStr,
     Field,
     StringConstraints,
+    TypeAdapter,
     field_validator,
     model_validator,
 )
@@ -74,12 +76,39 @@ class EventIn(Strict):
     resource_id: Short | None = None  # the widget and SDK may send it here or at the top level
 
 
+CustomValue = (
+    Annotated[str, StringConstraints(max_length=2000)]
+    | bool
+    | int
+    | Annotated[list[Annotated[str, StringConstraints(max_length=200)]], Field(max_length=50)]
+    | None
+)
+
+
 class CustomerIn(Strict):
+    """The widget's customer: its native fields, and the project's custom fields (kept as sent)."""
+
+    model_config = ConfigDict(extra="allow", defer_build=True, populate_by_name=True)
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     email: EmailStr
     phone: Annotated[str, StringConstraints(max_length=40)] | None = None
     voip: Annotated[str, StringConstraints(max_length=100)] | None = None
     timezone: Annotated[str, StringConstraints(max_length=64)] | None = None
+    first_name: Short | None = None
+    last_name: Short | None = None
+    where: Short | None = None
+    comment: Annotated[str, StringConstraints(max_length=5000)] | None = None
+
+    @model_validator(mode="after")
+    def _custom_fields(self) -> CustomerIn:
+        extra = self.model_extra or {}
+        if len(extra) > 30:
+            raise ValueError("at most 30 custom fields")
+        for name, value in extra.items():
+            if not re.fullmatch(r"[A-Za-z0-9_]{1,64}", name):
+                raise ValueError(f"a custom field's name is letters, digits and _ (not {name!r})")
+            TypeAdapter(CustomValue).validate_python(value)
+        return self
 
 
 class Toggle(Strict):
@@ -184,6 +213,7 @@ class Attributes(Out):
 
 
 class CustomerOut(Out):
+    model_config = ConfigDict(extra="allow", defer_build=True, populate_by_name=True)  # custom fields shown
     id: str | None = None
     name: str | None = None
     email: str | None = None
@@ -227,6 +257,8 @@ class BookingData(Out):
     reservation_id: str | None = None
     payment: dict[str, Any] | None = None
     resource: ResourceRef | None = None
+    project_id: str | None = None
+    customer_action_links: dict[str, str] | None = None
     logs: list[LogOut] | None = None
     related_bookings: list[BookingData] | None = None
 
@@ -349,8 +381,13 @@ class ResourceList(Out):
 
 
 class AvailabilityIn(Strict):
-    mode: Literal["roundrobin_random", "roundrobin_prioritized", "exclusive", "mutual"] = "roundrobin_random"
-    resources: Annotated[list[ResourceId], Field(min_length=1, max_length=100)]
+    # The widget posts its project's `availability` object back verbatim: keys this engine does
+    # not use (ignore_all_day_events, closest_time_interval ...) are accepted and not read.
+    model_config = ConfigDict(extra="ignore", defer_build=True, populate_by_name=True)
+    mode: Literal["roundrobin_random", "roundrobin_prioritized", "exclusive", "mutual"] | None = None
+    resources: Annotated[list[ResourceId], Field(min_length=1, max_length=100)] | None = Field(
+        default=None, description="required unless project_id names a project with resources"
+    )
     length: TimeText | None = None
     start: TimeText | None = Field(default=None, alias="from")
     end: TimeText | None = Field(default=None, alias="to")

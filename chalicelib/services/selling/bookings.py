@@ -50,6 +50,7 @@ class NewBooking:
     seats: int = 1
     reservation_id: str | None = None
     time: time_claims.TimeAsk | None = None  # claim the event's time on a resource
+    project_id: str | None = None  # the booking page (Timekit project) it came through
 
 
 def _plain(value: Any) -> Any:
@@ -125,6 +126,7 @@ def _new_item(company_id: int, new: NewBooking, graph: Graph, state: str, timer:
         log_count=1,
         gsi1pk=keys.company_bookings(company_id),
         gsi1sk=f"{created}#{booking_id}",
+        project_id=new.project_id,
     )
     if new.event.get("start"):
         booking.start_at = db.iso(db.parse_iso(str(new.event["start"])))
@@ -725,6 +727,7 @@ def _replace(
         customer=_plain(booking.customer),
         settings=settings,
         options=_plain(booking.options),
+        project_id=booking.project_id,
     )
     # The successor rests where the old booking rested, with that state's timer at the new times.
     timer = next_timer(graph, booking.state, now=now, end=db.parse_iso(event["end"]), settings=settings)
@@ -818,6 +821,8 @@ def snapshot(booking: Booking) -> dict[str, Any]:
         data["payment"] = _plain(booking.payment)
     if booking.resource:
         data["resource"] = _plain(booking.resource)
+    if booking.project_id:
+        data["project_id"] = booking.project_id
     return data
 
 
@@ -844,7 +849,7 @@ def view(booking: Booking) -> dict[str, Any]:
 def condition_for(filters: Mapping[str, str]) -> Condition | None:
     condition: Condition | None = None
     for name, value in filters.items():
-        attribute = {"graph": Booking.graph, "state": Booking.state}[name]
+        attribute = {"graph": Booking.graph, "state": Booking.state, "project.id": Booking.project_id}[name]
         clause = attribute == value
         condition = clause if condition is None else condition & clause
     return condition
