@@ -99,3 +99,33 @@ def test_bookings_in_the_past_are_refused_for_everyone(api: Api, tenant: Tenant)
         tenant.v2,
     )
     assert moved.status == 422 and moved.body["error"]["code"] == "in_the_past"
+
+
+def test_the_public_key_is_a_customer_and_bound_by_the_groups_windows(api: Api, tenant: Tenant) -> None:
+    project = api.post("/v2/projects", {"name": "Studio", "booking": {"graph": "group_customer"}}, tenant.v2)
+    assert project.status == 201, project.body
+    project_id = project.body["data"]["id"]
+
+    def klass(**settings: Any) -> str:
+        body = {"graph": "group_owner", "settings": {"max_seats": 5, **settings}, "start": START, "end": END}
+        reply = api.post("/v2/bookings", body | {"what": "Yoga", "project_id": project_id}, tenant.v2)
+        assert reply.status == 201, reply.body
+        return str(reply.body["data"]["id"])
+
+    seat = {"graph": "group_customer", "customer": CUSTOMER, "project_id": project_id}
+    closed = api.post(
+        "/v2/bookings", seat | {"related": {"owner_booking_id": klass(min_booking_time="3000 days")}}, tenant.widget
+    )
+    assert closed.status == 409
+    assert closed.error["message"] == "this group can be booked until 3000 days before the start"
+    assert "seconds" not in closed.error["message"]
+
+    strict = klass(min_cancel_time="3000 days")
+    booked = api.post("/v2/bookings", seat | {"related": {"owner_booking_id": strict}}, tenant.widget)
+    assert booked.status == 201, booked.body
+    data = booked.body["data"]
+    as_customer = {**tenant.widget, "Timekit-Customer-Token": data["customer_action_links"]["token"]}
+    late = api.put(f"/v2/bookings/{data['id']}/cancel_by_customer", {}, as_customer)
+    assert (late.status, late.error["code"]) == (409, "cancellation_closed")
+    assert late.error["message"] == "this booking can be cancelled until 3000 days before the start"
+    assert api.get(f"/v2/bookings/{data['id']}", tenant.v2).body["data"]["state"] == "confirmed"
