@@ -536,6 +536,15 @@ class RateCounter(Item, discriminator="rate"):
     requests = NumberAttribute(default=0)
 
 
+class UsedLink(Item, discriminator="used_link"):
+    """``LINK#<link id>`` / ``USED``: a customer action link was used (its action ran); TTL at its expiry."""
+
+    company_id = NumberAttribute()
+    booking_id = UnicodeAttribute()
+    action = UnicodeAttribute()
+    used_at = UnicodeAttribute()
+
+
 class MailSent(Item, discriminator="mail_sent"):
     """``OUTBOX#<event id>`` / ``MAIL#<audience>``: that email went out (put-if-absent before sending)."""
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from chalice import Blueprint, Response
 
 from chalicelib.api.http.hal import v2_page
 from chalicelib.api.http.route import Call, LazyModule, route
+from chalicelib.domain import cors
 from chalicelib.domain.errors import Forbidden, NotFound, ValidationFailed
 from chalicelib.services.identity import companies, customer_links
 from chalicelib.services.identity.auth import Role, Scheme, actor_of
@@ -21,13 +22,14 @@ if TYPE_CHECKING:
     from chalicelib.domain import graphs as graph_defs
     from chalicelib.domain import projects as project_rules
     from chalicelib.services.catalogue import projects
-    from chalicelib.services.selling import bookings, time_claims
+    from chalicelib.services.selling import action_links, bookings, time_claims
     from chalicelib.services.selling import holds as holds_service
 else:
     s = LazyModule("chalicelib.api.timekit.schemas")
     # The engine loads with the first booking request, not at cold start.
     graph_defs = LazyModule("chalicelib.domain.graphs")
     bookings = LazyModule("chalicelib.services.selling.bookings")
+    action_links = LazyModule("chalicelib.services.selling.action_links")
     holds_service = LazyModule("chalicelib.services.selling.holds")
     projects = LazyModule("chalicelib.services.catalogue.projects")
     project_rules = LazyModule("chalicelib.domain.projects")
@@ -122,11 +124,20 @@ def _data(
 
 
 def _customer_links(call: Call, booking: Booking) -> dict[str, str]:
-    """The customer's own links (Timekit's customer_action_links), signed for this booking."""
+    """The customer's own links (Timekit's customer_action_links), signed for this booking.
+
+    ``token`` lets a booking page act for the customer; each action the graph allows now
+    has a one-click ``external_action`` link (a JWT for that booking and action, used once);
+    a booking made through a page reschedules on that page instead.
+    """
     cid, bid = int(booking.company_id), booking.booking_id
     token = customer_links.token_for(cid, bid)
-    links = {"token": token, "cancel_by_customer": f"{call.base_url}/v2/bookings/{bid}/cancel_by_customer"}
-    if booking.project_id:
+    links = {"token": token}
+    now = db.utcnow()
+    for action in action_links.offered(booking):
+        query = urlencode({"signature": customer_links.action_signature(cid, bid, action, now)})
+        links[action] = f"{call.base_url}/v2/bookings/{bid}/external_action/{action}?{query}"
+    if booking.project_id and "reschedule_by_customer" in links:
         project = projects.get_project(cid, booking.project_id)
         event = bookings.view(booking)["attributes"]["event_info"]
         query = urlencode({"reschedule": bid, "token": token, "start": event.get("start"), "end": event.get("end")})
@@ -318,7 +329,49 @@ def get_group(call: Call, booking_id: str) -> Any:
 def get_booking(call: Call, booking_id: str) -> Any:
     booking = bookings.get(_cid(call), booking_id)
     _with_etag(call, booking)
-    return s.BookingOut(data=_data(booking, with_logs=True, include=call.query(s.IncludeQuery).include))
+    include = call.query(s.IncludeQuery).include
+    links = call if include and "customer_action_links" in include else None
+    return s.BookingOut(data=_data(booking, with_logs=True, include=include, call=links))
+
+
+@route(
+    bp,
+    "/v2/bookings/{booking_id}/external_action/{action}",
+    "GET",
+    summary="A customer's signed action link (from an email): cancel_by_customer or reschedule_by_customer, once",
+    scheme=Scheme.NONE,
+    tag=TAG,
+    query="timekit.schemas:ExternalActionQuery",
+    response="timekit.schemas:BookingOut",
+    errors=(401, 403, 404, 409),
+    also_status=(302,),
+    path_types=NAMES,
+    rate_limited=True,
+)
+def external_action(call: Call, booking_id: str, action: str) -> Any:
+    asked = call.query(s.ExternalActionQuery)
+    now = db.utcnow()
+    link = customer_links.read_action_signature(booking_id, action, asked.signature, now)
+    target = _redirect_target(link.company_id, asked.redirect)
+    booking = action_links.perform(link, now)
+    if target is not None:
+        return Response(body="", status_code=302, headers={"Location": target})
+    return s.BookingOut(data=_data(booking))
+
+
+def _redirect_target(company_id: int, redirect: str | None) -> str | None:
+    """Where to send the customer afterwards: a page of one of the company's origins (no open redirect)."""
+    if redirect is None:
+        return None
+    origins = companies.get_company(company_id).allowed_origins
+    parts = urlsplit(redirect)
+    try:
+        origin = cors.normalise_origin(f"{parts.scheme}://{parts.netloc}", field="redirect")
+    except ValidationFailed:
+        raise ValidationFailed("redirect must be an absolute http(s) URL", field="redirect") from None
+    if not origins or origin not in set(origins):
+        raise ValidationFailed("redirect must be on one of the company's allowed origins", field="redirect")
+    return redirect
 
 
 @route(

@@ -183,6 +183,12 @@ class IncludeQuery(BaseModel):
     include: Annotated[str, StringConstraints(max_length=200)] | None = None
 
 
+class ExternalActionQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore", defer_build=True)
+    signature: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+    redirect: Annotated[str, StringConstraints(min_length=1, max_length=2000)] | None = None
+
+
 class GraphQuery(BaseModel):
     model_config = ConfigDict(extra="ignore", defer_build=True)
     format: Literal["json", "dot"] = "json"

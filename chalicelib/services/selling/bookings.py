@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -400,15 +400,23 @@ def act(
     *,
     if_match: int | None = None,
     actor: Actor = Actor.STAFF,
+    also: Callable[[TransactWrite], None] | None = None,
 ) -> Booking:
+    """Run ``action_name``; ``also`` adds writes to its transaction (a customer link's used-marker)."""
     booking = get(company_id, booking_id)
     if if_match is not None and if_match != int(booking.version):
         raise PreconditionFailed(f"the booking is at version {int(booking.version)}, not {if_match}", field="If-Match")
-    return _apply(booking, action_name, options, by_timer=False, actor=actor)
+    return _apply(booking, action_name, options, by_timer=False, actor=actor, also=also)
 
 
 def _apply(
-    booking: Booking, action_name: str, options: Mapping[str, Any], *, by_timer: bool, actor: Actor = Actor.STAFF
+    booking: Booking,
+    action_name: str,
+    options: Mapping[str, Any],
+    *,
+    by_timer: bool,
+    actor: Actor = Actor.STAFF,
+    also: Callable[[TransactWrite], None] | None = None,
 ) -> Booking:
     graph = _graph(booking)
     now = db.utcnow()
@@ -455,6 +463,8 @@ def _apply(
             capacity.close(tx, booking.capacity_id, shard_count(booking))
         if time_claims.releases_time(booking, step.from_state, step.to_state):
             time_claims.release_booking(tx, booking)
+        if also is not None:
+            also(tx)
 
     _run_cas(booking, writes)
     if step.seats is Seats.CLOSE:
