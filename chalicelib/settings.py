@@ -37,6 +37,7 @@ _ENV = {
     "email_queue_url": "EMAIL_QUEUE_URL",
     "mail_from": "MAIL_FROM",
     "mail_dir": "MAIL_DIR",
+    "public_base_url": "PUBLIC_BASE_URL",
     "public_requests_per_minute": "PUBLIC_REQUESTS_PER_MINUTE",
 }
 

@@ -143,3 +143,22 @@ def test_the_log_reads_as_seed_003s(api: Api, tenant: Tenant, moto_table: str, m
     assert logs[-2:] == ["Changed state to: declined", f"Email sent to {CUSTOMER['email']}!"]
     assert logs.count(f"Email sent to {tenant.admin_email}!") == 1
     assert len(list(mail_dir.glob("*.eml"))) == 2
+
+
+def test_the_customers_email_carries_links_that_work_once(
+    api: Api, tenant: Tenant, moto_table: str, mail_dir: Path
+) -> None:
+    booking_id = _book(api, tenant, "instant")
+    _send_all(moto_table)
+    (sent,) = [m for m in _mails(mail_dir, "booking.created") if m["To"] == CUSTOMER["email"]]
+    text, html = _parts(sent)
+    lines = {line.split(": ", 1)[0]: line.split(": ", 1)[1] for line in text.splitlines() if ": http" in line}
+    assert set(lines) == {"Cancel", "Reschedule"}
+    cancel = lines["Cancel"]
+    assert cancel.startswith(f"http://127.0.0.1:8000/v2/bookings/{booking_id}/external_action/cancel_by_customer?")
+    assert cancel.replace("&", "&amp;") in html or cancel in html
+    path = cancel.removeprefix("http://127.0.0.1:8000")
+    assert api.get(path, {}).body["data"]["state"] == "cancelled_by_customer"
+    assert api.get(path, {}).error["code"] == "link_used"
+    for owner_mail in [m for m in _mails(mail_dir, "booking.created") if m["To"] != CUSTOMER["email"]]:
+        assert "external_action" not in _parts(owner_mail)[0]  # the owner gets no customer links

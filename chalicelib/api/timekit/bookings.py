@@ -132,11 +132,8 @@ def _customer_links(call: Call, booking: Booking) -> dict[str, str]:
     """
     cid, bid = int(booking.company_id), booking.booking_id
     token = customer_links.token_for(cid, bid)
-    links = {"token": token}
-    now = db.utcnow()
-    for action in action_links.offered(booking):
-        query = urlencode({"signature": customer_links.action_signature(cid, bid, action, now)})
-        links[action] = f"{call.base_url}/v2/bookings/{bid}/external_action/{action}?{query}"
+    offered = customer_links.offered(booking.graph, booking.state)
+    links = {"token": token, **customer_links.action_urls(call.base_url, cid, bid, offered, db.utcnow())}
     if booking.project_id and "reschedule_by_customer" in links:
         project = projects.get_project(cid, booking.project_id)
         event = bookings.view(booking)["attributes"]["event_info"]

@@ -20,11 +20,13 @@ import hmac
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlencode
 
 import jwt
 
 from chalicelib.domain import secrets
 from chalicelib.domain.errors import Forbidden, Unauthorized
+from chalicelib.domain.graphs import GRAPHS
 from chalicelib.settings import get_settings
 
 HEADER = "Timekit-Customer-Token"
@@ -60,6 +62,14 @@ class ActionLink:
     expires_at: int  # epoch seconds
 
 
+def offered(graph_name: str, state: str) -> list[str]:
+    """The customer actions a booking of ``graph_name`` resting in ``state`` allows now."""
+    graph = GRAPHS.get(graph_name)
+    if graph is None:
+        return []
+    return [name for name in ACTIONS if (action := graph.action(state, name)) is not None and action.manual]
+
+
 def _company_key(company_id: int) -> bytes:
     # Per company, derived rather than stored: no secret to keep per tenant, and rotating the
     # root key revokes every link at once. A link of one company never verifies for another.
@@ -78,6 +88,16 @@ def action_signature(company_id: int, booking_id: str, action: str, now: datetim
         "exp": int((now + LINK_LIFETIME).timestamp()),
     }
     return jwt.encode(claims, _company_key(company_id), algorithm=_ALGORITHM)
+
+
+def action_urls(base_url: str, company_id: int, booking_id: str, actions: list[str], now: datetime) -> dict[str, str]:
+    """One-click links (``external_action``) for ``actions`` of one booking, each signed on its own."""
+    root = base_url.rstrip("/")
+    return {
+        action: f"{root}/v2/bookings/{booking_id}/external_action/{action}?"
+        + urlencode({"signature": action_signature(company_id, booking_id, action, now)})
+        for action in actions
+    }
 
 
 def read_action_signature(booking_id: str, action: str, signature: str, now: datetime) -> ActionLink:

@@ -23,6 +23,7 @@ from pynamodb.exceptions import PutError
 
 from chalicelib.domain.graphs import GRAPHS, Step
 from chalicelib.observability import get_logger
+from chalicelib.services.identity import customer_links
 from chalicelib.services.messaging import mail_templates as templates
 from chalicelib.services.messaging.fanout_wiring import EMAIL_EVENT_TYPES
 from chalicelib.settings import get_settings
@@ -99,7 +100,9 @@ def send_once(event: Mapping[str, Any], audience: str) -> bool:
             return False  # a duplicate of an event already emailed
         raise
     key = templates.template_key(str(event["type"]), audience)
-    data = templates.template_data(event, company.name if company else "", _message(event, audience))
+    data = templates.template_data(
+        event, company.name if company else "", _message(event, audience), _action_links(event, audience)
+    )
     try:
         deliver(key, data, to, event)
     except Exception:
@@ -140,6 +143,17 @@ def log_sent(event: Mapping[str, Any], audience: str, to: str) -> None:
 
 def _message(event: Mapping[str, Any], audience: str) -> str | None:
     return str(event["message"]) if audience == templates.CUSTOMER and event.get("message") else None
+
+
+def _action_links(event: Mapping[str, Any], audience: str) -> dict[str, str]:
+    """The customer's one-click links for what the booking's graph allows in the state reported."""
+    data = event.get("data") or {}
+    if audience != templates.CUSTOMER or not str(event.get("type", "")).startswith("booking.") or not data.get("id"):
+        return {}
+    offered = customer_links.offered(str(data.get("graph")), str(data.get("state")))
+    return customer_links.action_urls(
+        get_settings().public_base_url, int(event["company_id"]), str(data["id"]), offered, db.utcnow()
+    )
 
 
 def _company(company_id: int) -> Company | None:

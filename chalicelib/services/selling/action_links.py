@@ -14,21 +14,15 @@ from pynamodb.exceptions import DoesNotExist
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.errors import Conflict
-from chalicelib.domain.graphs import GRAPHS
 from chalicelib.domain.windows import Actor
-from chalicelib.services.identity.customer_links import ACTIONS, ActionLink
+from chalicelib.services.identity.customer_links import ActionLink
 from chalicelib.services.selling import bookings
 from chalicelib.store import db, keys
 from chalicelib.store.models import Booking, UsedLink
 
 
-def offered(booking: Booking) -> list[str]:
-    """The customer actions the booking's graph allows in its state now."""
-    graph = GRAPHS[booking.graph]
-    return [name for name in ACTIONS if (action := graph.action(booking.state, name)) is not None and action.manual]
-
-
-def _used(link: ActionLink) -> bool:
+def is_spent(link: ActionLink) -> bool:
+    """Whether the link's action has run (its used-marker exists)."""
     try:
         UsedLink.get(keys.used_link_pk(link.link_id), keys.USED_LINK_SK, consistent_read=True)
     except DoesNotExist:
@@ -40,12 +34,9 @@ def _refuse_used() -> Conflict:
     return Conflict("this link has already been used", field="signature", code="link_used")
 
 
-def perform(link: ActionLink, now: datetime) -> Booking:
-    """Run the link's action once, as the customer."""
-    db.ensure_bound()
-    if _used(link):
-        raise _refuse_used()
-    marker = UsedLink(
+def marker(link: ActionLink, now: datetime) -> UsedLink:
+    """The item that spends ``link``; kept (TTL) while the link could still be presented."""
+    item = UsedLink(
         keys.used_link_pk(link.link_id),
         keys.USED_LINK_SK,
         company_id=link.company_id,
@@ -53,14 +44,23 @@ def perform(link: ActionLink, now: datetime) -> Booking:
         action=link.action,
         used_at=db.iso(now),
     )
-    marker.ttl = link.expires_at  # kept while the link could still be presented
+    item.ttl = link.expires_at
+    return item
+
+
+def perform(link: ActionLink, now: datetime) -> Booking:
+    """Run the link's action once, as the customer."""
+    db.ensure_bound()
+    if is_spent(link):
+        raise _refuse_used()
+    spent = marker(link, now)
 
     def mark_used(tx: TransactWrite) -> None:
-        tx.save(marker, condition=UsedLink.pk.does_not_exist())
+        tx.save(spent, condition=UsedLink.pk.does_not_exist())
 
     try:
         return bookings.act(link.company_id, link.booking_id, link.action, {}, actor=Actor.CUSTOMER, also=mark_used)
     except Conflict as refused:
-        if refused.code == "state_conflict" and _used(link):
+        if refused.code == "state_conflict" and is_spent(link):
             raise _refuse_used() from None  # a concurrent use of the same link won
         raise
