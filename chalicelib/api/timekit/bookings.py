@@ -10,7 +10,7 @@ from chalice import Blueprint, Response
 from chalicelib.api.http.hal import v2_page
 from chalicelib.api.http.route import Call, LazyModule, route
 from chalicelib.domain import cors
-from chalicelib.domain.errors import Forbidden, NotFound, ValidationFailed
+from chalicelib.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from chalicelib.services.identity import companies, customer_links
 from chalicelib.services.identity.auth import Role, Scheme, actor_of
 from chalicelib.store import db, keys
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from chalicelib.domain import graphs as graph_defs
     from chalicelib.domain import projects as project_rules
     from chalicelib.services.catalogue import projects
-    from chalicelib.services.selling import action_links, bookings, time_claims
+    from chalicelib.services.selling import action_links, bookings, calendars, time_claims
     from chalicelib.services.selling import holds as holds_service
 else:
     s = LazyModule("chalicelib.api.timekit.schemas")
@@ -30,6 +30,7 @@ else:
     graph_defs = LazyModule("chalicelib.domain.graphs")
     bookings = LazyModule("chalicelib.services.selling.bookings")
     action_links = LazyModule("chalicelib.services.selling.action_links")
+    calendars = LazyModule("chalicelib.services.selling.calendars")
     holds_service = LazyModule("chalicelib.services.selling.holds")
     projects = LazyModule("chalicelib.services.catalogue.projects")
     project_rules = LazyModule("chalicelib.domain.projects")
@@ -331,6 +332,28 @@ def get_booking(call: Call, booking_id: str) -> Any:
     include = call.query(s.IncludeQuery).include
     links = call if include and "customer_action_links" in include else None
     return s.BookingOut(data=_data(booking, with_logs=True, include=include, call=links))
+
+
+@route(
+    bp,
+    "/v2/bookings/{booking_id}/ical",
+    "GET",
+    summary="The booking as an iCalendar file: one UID through reschedules, SEQUENCE grows per change",
+    scheme=V2,
+    tag=TAG,
+    produces="text/calendar",
+    errors=(404, 409),
+    path_types=NAMES,
+)
+def ical(call: Call, booking_id: str) -> Any:
+    booking = bookings.get(_cid(call), booking_id)
+    if not booking.start_at or not booking.end_at:
+        raise Conflict("this booking has no time to put in a calendar", field="booking_id", code="no_time")
+    return Response(
+        body=calendars.invitation(booking).decode(),
+        status_code=200,
+        headers={"Content-Type": "text/calendar; charset=utf-8"},
+    )
 
 
 @route(

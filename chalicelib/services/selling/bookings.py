@@ -770,6 +770,9 @@ def _replace(
     timer = next_timer(graph, booking.state, now=now, end=db.parse_iso(event["end"]), settings=settings)
     successor = _new_item(int(booking.company_id), new, graph, booking.state, timer, now)
     successor.rescheduled_from = booking.booking_id
+    # One calendar event through the lineage: same UID, a SEQUENCE above the one it replaces.
+    successor.ical_uid = calendar_uid(booking)
+    successor.ical_sequence_base = calendar_sequence(booking) + 1
     ended = graph.rescheduled_state
     booking.timer_action = booking.xpk = booking.xsk = None
     entries = (moved, LogEntry(f"Changed state to: {ended}", ended, data={"rescheduled_to": successor.booking_id}))
@@ -833,6 +836,16 @@ def _event_info(event: Mapping[str, Any]) -> dict[str, Any]:
         for key in ("start", "end", "what", "where", "description", "calendar_id")
         if event.get(key) is not None
     }
+
+
+def calendar_uid(booking: Booking) -> str:
+    """The iCalendar UID: the first booking's id of a reschedule lineage."""
+    return booking.ical_uid or booking.booking_id
+
+
+def calendar_sequence(booking: Booking) -> int:
+    """The iCalendar SEQUENCE: grows with every change (each one bumps ``version``), across reschedules."""
+    return int(booking.ical_sequence_base or 0) + int(booking.version or 1) - 1
 
 
 def snapshot(booking: Booking) -> dict[str, Any]:
