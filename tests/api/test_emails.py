@@ -12,6 +12,7 @@ from typing import Any
 
 import boto3
 import pytest
+from icalendar import Calendar
 
 from chalicelib.services.messaging import fanout, mail
 from chalicelib.settings import reset_settings
@@ -162,3 +163,36 @@ def test_the_customers_email_carries_links_that_work_once(
     assert api.get(path, {}).error["code"] == "link_used"
     for owner_mail in [m for m in _mails(mail_dir, "booking.created") if m["To"] != CUSTOMER["email"]]:
         assert "external_action" not in _parts(owner_mail)[0]  # the owner gets no customer links
+
+
+def _invite(message: EmailMessage) -> tuple[str, Any]:
+    (part,) = [p for p in message.walk() if p.get_content_type() == "text/calendar"]
+    (event,) = Calendar.from_ical(part.get_content()).walk("VEVENT")
+    return str(part.get_param("method")), event
+
+
+def test_emails_attach_the_calendar_file_request_then_cancel(
+    api: Api, tenant: Tenant, moto_table: str, mail_dir: Path
+) -> None:
+    booking_id = _book(api, tenant, "instant")
+    assert api.put(f"/v2/bookings/{booking_id}/cancel", {}, tenant.v2).status == 200
+    _send_all(moto_table)
+    (booked,) = [m for m in _mails(mail_dir, "booking.created") if m["To"] == CUSTOMER["email"]]
+    (cancelled,) = [m for m in _mails(mail_dir, "booking.cancelled") if m["To"] == CUSTOMER["email"]]
+    cancel_method, cancel_event = _invite(cancelled)
+    assert cancel_method == "CANCEL" and str(cancel_event["STATUS"]) == "CANCELLED"
+    _method, booked_event = _invite(booked)  # sent after the cancel here: the file says what is true when sent
+    assert str(booked_event["UID"]) == str(cancel_event["UID"]) == f"{booking_id}@booking-engine"
+
+
+def test_a_reschedule_email_sends_the_new_time_under_the_same_uid(
+    api: Api, tenant: Tenant, moto_table: str, mail_dir: Path
+) -> None:
+    booking_id = _book(api, tenant, "instant")
+    move = {"start": "2031-04-01T08:00:00+00:00", "end": "2031-04-01T09:00:00+00:00"}
+    assert api.post(f"/v2/bookings/{booking_id}/reschedule", move, tenant.v2).status == 201
+    _send_all(moto_table)
+    (sent,) = [m for m in _mails(mail_dir, "booking.rescheduled") if m["To"] == CUSTOMER["email"]]
+    method, event = _invite(sent)
+    assert method == "REQUEST" and str(event["UID"]) == f"{booking_id}@booking-engine"
+    assert event.decoded("DTSTART").isoformat() == "2031-04-01T08:00:00+00:00" and int(event["SEQUENCE"]) >= 1

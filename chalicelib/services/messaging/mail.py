@@ -26,6 +26,7 @@ from chalicelib.observability import get_logger
 from chalicelib.services.identity import customer_links
 from chalicelib.services.messaging import mail_templates as templates
 from chalicelib.services.messaging.fanout_wiring import EMAIL_EVENT_TYPES
+from chalicelib.services.selling import calendars
 from chalicelib.settings import get_settings
 from chalicelib.store import aws, db, keys
 from chalicelib.store.models import Booking, BookingLog, Company, MailSent
@@ -104,7 +105,7 @@ def send_once(event: Mapping[str, Any], audience: str) -> bool:
         event, company.name if company else "", _message(event, audience), _action_links(event, audience)
     )
     try:
-        deliver(key, data, to, event)
+        deliver(key, data, to, event, invitation(event))
     except Exception:
         marker.delete()  # not sent: the retried message may try again
         raise
@@ -163,11 +164,28 @@ def _company(company_id: int) -> Company | None:
         return None
 
 
-def deliver(key: str, data: Mapping[str, str], to: str, event: Mapping[str, Any]) -> None:
+def invitation(event: Mapping[str, Any]) -> bytes | None:
+    """The booking's calendar file to attach (REQUEST, or CANCEL once it has ended); a reschedule's
+    is the new booking's (the same UID, the new time)."""
+    if not str(event.get("type", "")).startswith("booking."):
+        return None
+    try:
+        booking = Booking.get(keys.booking_pk(str(event["subject_id"])), keys.BOOKING_SK, consistent_read=True)
+        if booking.rescheduled_to:
+            booking = Booking.get(keys.booking_pk(booking.rescheduled_to), keys.BOOKING_SK, consistent_read=True)
+    except Booking.DoesNotExist:
+        return None
+    return calendars.invitation(booking) if booking.start_at and booking.end_at else None
+
+
+def deliver(
+    key: str, data: Mapping[str, str], to: str, event: Mapping[str, Any], attachment: bytes | None = None
+) -> None:
     settings = get_settings()
     if settings.stage == "local":
-        write_eml(key, data, to, event)
+        write_eml(key, data, to, event, attachment)
         return
+    # SES templates carry no attachment: deployed emails go without the calendar file for now.
     aws.client("ses").send_templated_email(
         Source=settings.mail_from,
         Destination={"ToAddresses": [to]},
@@ -176,7 +194,9 @@ def deliver(key: str, data: Mapping[str, str], to: str, event: Mapping[str, Any]
     )
 
 
-def write_eml(key: str, data: Mapping[str, str], to: str, event: Mapping[str, Any]) -> Path:
+def write_eml(
+    key: str, data: Mapping[str, str], to: str, event: Mapping[str, Any], attachment: bytes | None = None
+) -> Path:
     rendered = templates.render(key, data)
     message = EmailMessage()
     message["From"] = get_settings().mail_from
@@ -188,6 +208,11 @@ def write_eml(key: str, data: Mapping[str, str], to: str, event: Mapping[str, An
     message["X-Event-Type"] = str(event["type"])
     message.set_content(rendered["text"])
     message.add_alternative(rendered["html"], subtype="html")
+    if attachment is not None:
+        method = "CANCEL" if b"METHOD:CANCEL" in attachment else "REQUEST"
+        message.add_attachment(
+            attachment, maintype="text", subtype="calendar", filename="booking.ics", params={"method": method}
+        )
     folder = Path(get_settings().mail_dir)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{str(event['occurred_at']).replace(':', '')}-{event['id']}-{key}.eml"
