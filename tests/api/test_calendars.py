@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from icalendar import Calendar
@@ -15,6 +16,7 @@ EVENT = {
     "where": "Sesame St, Middleburg",
 }
 CUSTOMER = {"name": "Marty McFly", "email": "marty@example.com"}
+SOON = (datetime.now(UTC) + timedelta(days=10)).date().isoformat()  # inside the feed's year ahead
 
 
 def _ical(api: Api, tenant: Tenant, booking_id: str) -> Any:
@@ -54,3 +56,32 @@ def test_a_booking_served_as_ical_parses_and_keeps_its_uid_through_reschedules(a
 
 def test_unknown_and_another_companys_bookings_are_404(api: Api, tenant: Tenant) -> None:
     assert api.get("/v2/bookings/00000000-0000-0000-0000-000000000000/ical", tenant.v2).status == 404
+
+
+def test_a_resources_secret_feed_lists_its_bookings(api: Api, tenant: Tenant) -> None:
+    body = {
+        "name": "Doc Brown",
+        "timezone": "UTC",
+        "availability_constraints": [{"allow_hours": {"start": 0, "end": 24}}],
+    }
+    doc = api.post("/v2/resources", body, tenant.v2).body["data"]["id"]
+    for hour in (8, 10):
+        event = {
+            "start": f"{SOON}T{hour:02d}:00:00+00:00",
+            "end": f"{SOON}T{hour + 1:02d}:00:00+00:00",
+            "what": f"Visit {hour}",
+        }
+        made = api.post(
+            "/v2/bookings", {"graph": "instant", "event": event, "customer": CUSTOMER, "resource_id": doc}, tenant.v2
+        )
+        assert made.status == 201, made.body
+    api.post("/v2/bookings", {"graph": "instant", "event": EVENT, "customer": CUSTOMER}, tenant.v2)  # no resource
+    url = api.get(f"/v2/resources/{doc}/calendar_feed", tenant.v2).body["data"]["url"]
+    path = "/" + url.split("/", 3)[3]
+    served = api.get(path, {})
+    assert served.status == 200 and served.headers["Content-Type"].startswith("text/calendar")
+    feed = Calendar.from_ical(served.body)
+    assert str(feed["METHOD"]) == "PUBLISH"
+    assert [str(e["SUMMARY"]) for e in feed.walk("VEVENT")] == ["Visit 8", "Visit 10"]
+    assert api.get(path[:-3] + "xyz", {}).status == 404  # the URL is the secret
+    assert api.get(f"/v2/resources/{doc}/calendar_feed", {}).status == 401

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from chalicelib.domain import graphs as graph_defs
     from chalicelib.domain import projects as project_rules
     from chalicelib.services.catalogue import projects
+    from chalicelib.services.catalogue import resources as resources_service
     from chalicelib.services.selling import action_links, bookings, calendars, time_claims
     from chalicelib.services.selling import holds as holds_service
 else:
@@ -31,6 +32,7 @@ else:
     bookings = LazyModule("chalicelib.services.selling.bookings")
     action_links = LazyModule("chalicelib.services.selling.action_links")
     calendars = LazyModule("chalicelib.services.selling.calendars")
+    resources_service = LazyModule("chalicelib.services.catalogue.resources")
     holds_service = LazyModule("chalicelib.services.selling.holds")
     projects = LazyModule("chalicelib.services.catalogue.projects")
     project_rules = LazyModule("chalicelib.domain.projects")
@@ -354,6 +356,44 @@ def ical(call: Call, booking_id: str) -> Any:
         status_code=200,
         headers={"Content-Type": "text/calendar; charset=utf-8"},
     )
+
+
+@route(
+    bp,
+    "/v2/resources/{resource_id}/calendar_feed",
+    "GET",
+    summary="The secret URL of a resource's calendar feed (its bookings, iCalendar)",
+    scheme=V2,
+    tag=TAG,
+    response="timekit.schemas:FeedOut",
+    errors=(404,),
+    path_types={"resource_id": "integer"},
+)
+def calendar_feed(call: Call, resource_id: int) -> Any:
+    rid = resource_id
+    resources_service.get(_cid(call), rid, field="resource_id")
+    token = customer_links.feed_token(_cid(call), rid)
+    return s.FeedOut(data=s.FeedData(url=f"{call.base_url}/v2/feeds/{_cid(call)}/{rid}/{token}"))
+
+
+@route(
+    bp,
+    "/v2/feeds/{company_id}/{resource_id}/{token}",
+    "GET",
+    summary="A resource's bookings as an iCalendar feed; the URL is the secret",
+    scheme=Scheme.NONE,
+    tag=TAG,
+    produces="text/calendar",
+    errors=(404,),
+    path_types={"company_id": "integer", "resource_id": "integer", "token": "string"},
+    rate_limited=True,
+)
+def resource_feed(call: Call, company_id: int, resource_id: int, token: str) -> Any:
+    cid, rid = company_id, resource_id
+    customer_links.check_feed(cid, rid, token)
+    resource = resources_service.get(cid, rid, field="resource_id")
+    body = calendars.resource_feed(cid, rid, str(resource.name), db.utcnow())
+    return Response(body=body.decode(), status_code=200, headers={"Content-Type": "text/calendar; charset=utf-8"})
 
 
 @route(

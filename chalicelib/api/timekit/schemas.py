@@ -192,6 +192,14 @@ class IncludeQuery(BaseModel):
     include: Annotated[str, StringConstraints(max_length=200)] | None = None
 
 
+class FeedData(BaseModel):
+    url: str
+
+
+class FeedOut(BaseModel):
+    data: FeedData
+
+
 class ExternalActionQuery(BaseModel):
     model_config = ConfigDict(extra="ignore", defer_build=True)
     signature: Annotated[str, StringConstraints(min_length=1, max_length=2000)]

@@ -25,17 +25,20 @@ from urllib.parse import urlencode
 import jwt
 
 from chalicelib.domain import secrets
-from chalicelib.domain.errors import Forbidden, Unauthorized
+from chalicelib.domain.errors import Forbidden, NotFound, Unauthorized
 from chalicelib.domain.graphs import GRAPHS
 from chalicelib.settings import get_settings
 
 HEADER = "Timekit-Customer-Token"
 
 
-def token_for(company_id: int, booking_id: str) -> str:
-    message = f"customer-link:{company_id}:{booking_id}".encode()
-    digest = hmac.new(get_settings().root_key.encode(), message, hashlib.sha256).digest()
+def _sign(message: str) -> str:
+    digest = hmac.new(get_settings().root_key.encode(), message.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def token_for(company_id: int, booking_id: str) -> str:
+    return _sign(f"customer-link:{company_id}:{booking_id}")
 
 
 def check(company_id: int, booking_id: str, token: str | None) -> None:
@@ -43,6 +46,16 @@ def check(company_id: int, booking_id: str, token: str | None) -> None:
         raise Unauthorized(
             f"a booking page acts on a booking only through its customer's link ({HEADER})", field=HEADER
         )
+
+
+def feed_token(company_id: int, resource_id: int) -> str:
+    """The secret in a resource's calendar feed URL (rotating the root key changes every feed URL)."""
+    return _sign(f"resource-feed:{company_id}:{resource_id}")
+
+
+def check_feed(company_id: int, resource_id: int, token: str) -> None:
+    if not secrets.equal(token, feed_token(company_id, resource_id)):
+        raise NotFound("no such calendar feed", field="token")  # a wrong secret reveals nothing
 
 
 # --- action links: one click from an email performs one action once ---------------------------------
