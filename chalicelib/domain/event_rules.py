@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from chalicelib.domain import windows
-from chalicelib.domain.errors import Conflict, ValidationFailed
+from chalicelib.domain.errors import Conflict, ErrorCode, ValidationFailed
 from chalicelib.domain.windows import Actor, Windows
 
 TICKET_TYPES = {
@@ -64,11 +64,11 @@ def check_bookable(
     booked on the same event (their basket and earlier purchases).
     """
     if quantity < 1:
-        raise ValidationFailed("book at least one space", field="num_book", code="invalid_quantity")
+        raise ValidationFailed("book at least one space", field="num_book", code=ErrorCode.INVALID_QUANTITY)
     if rules.disabled:
-        raise Conflict("this event is not open for booking", field="event_id", code="event_disabled")
+        raise Conflict("this event is not open for booking", field="event_id", code=ErrorCode.EVENT_DISABLED)
     if event_start <= now:
-        raise Conflict("this event has already started", field="event_id", code="event_started")
+        raise Conflict("this event has already started", field="event_id", code=ErrorCode.EVENT_STARTED)
     windows.check_booking(rules.windows, event_start, now, actor, subject="this event", field="event_id")
     check_per_booker(rules.max_num_bookings, quantity, already_booked_by_this_booker)
 
@@ -79,7 +79,7 @@ def check_per_booker(max_num_bookings: int, quantity: int, already: int) -> None
         raise ValidationFailed(
             f"at most {max_num_bookings} spaces per booker" + (f"; {already} already taken" if already else ""),
             field="num_book",
-            code="max_num_bookings_exceeded",
+            code=ErrorCode.MAX_NUM_BOOKINGS_EXCEEDED,
             extra={"max_num_bookings": max_num_bookings},
         )
 
@@ -87,7 +87,7 @@ def check_per_booker(max_num_bookings: int, quantity: int, already: int) -> None
 def check_cancellable(rules: BookingRules, event_start: datetime, now: datetime, actor: Actor = Actor.CUSTOMER) -> None:
     """Raise unless ``actor`` may still cancel (the windows bind a booker, not an admin)."""
     if event_start <= now:
-        raise Conflict("this event has already started", field="event_id", code="event_started")
+        raise Conflict("this event has already started", field="event_id", code=ErrorCode.EVENT_STARTED)
     windows.check_cancel(rules.windows, event_start, now, actor, subject="this event", field="event_id")
 
 

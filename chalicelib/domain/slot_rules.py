@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from chalicelib.domain import windows
-from chalicelib.domain.errors import Conflict, ValidationFailed
+from chalicelib.domain.errors import Conflict, ErrorCode, ValidationFailed
 from chalicelib.domain.event_rules import check_per_booker
 from chalicelib.domain.windows import Actor, Windows
 
@@ -49,7 +49,7 @@ def check_time(rules: SlotRules, minutes: int) -> None:
         raise ValidationFailed(
             f"this service is booked every {rules.time_step} minutes from midnight",
             field="time",
-            code="time_not_on_step",
+            code=ErrorCode.TIME_NOT_ON_STEP,
             extra={"booking_time_step": rules.time_step},
         )
 
@@ -59,9 +59,9 @@ def check_bookable(
 ) -> None:
     """Raise unless ``quantity`` more spaces on the slot starting at ``start`` may be booked now."""
     if quantity < 1:
-        raise ValidationFailed("book at least one space", field="num_book", code="invalid_quantity")
+        raise ValidationFailed("book at least one space", field="num_book", code=ErrorCode.INVALID_QUANTITY)
     if rules.disabled:
-        raise Conflict("this service is not open for booking", field="service_id", code="service_disabled")
+        raise Conflict("this service is not open for booking", field="service_id", code=ErrorCode.SERVICE_DISABLED)
     windows.check_future(start, now, field="date")
     windows.check_booking(rules.windows, start, now, actor, subject="this service", field="time", opens_field="date")
     check_per_booker(rules.max_num_bookings, quantity, already)
@@ -70,5 +70,5 @@ def check_bookable(
 def check_cancellable(rules: SlotRules, start: datetime, now: datetime, actor: Actor = Actor.CUSTOMER) -> None:
     """Raise unless ``actor`` may still cancel (the windows bind a booker, not an admin)."""
     if start <= now:
-        raise Conflict("this slot has already started", field="service_id", code="slot_started")
+        raise Conflict("this slot has already started", field="service_id", code=ErrorCode.SLOT_STARTED)
     windows.check_cancel(rules.windows, start, now, actor, subject="this booking", field="service_id")

@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from chalicelib.domain.durations import parse_duration
-from chalicelib.domain.errors import Conflict, ValidationFailed
+from chalicelib.domain.errors import Conflict, ErrorCode, ValidationFailed
 
 _WEEK = 604_800
 _UNITS = (("day", 86_400), ("hour", 3600), ("minute", 60), ("second", 1))
@@ -77,7 +77,9 @@ def _term(count: int, unit: str) -> str:
 def check_future(start: datetime, now: datetime, *, field: str) -> None:
     """Nobody books or moves a booking into the past (422: the time asked for is wrong)."""
     if start <= now:
-        raise ValidationFailed("the start is in the past; choose a time from now on", field=field, code="in_the_past")
+        raise ValidationFailed(
+            "the start is in the past; choose a time from now on", field=field, code=ErrorCode.IN_THE_PAST
+        )
 
 
 def check_booking(
@@ -102,13 +104,13 @@ def check_booking(
         raise Conflict(
             f"{subject} can be booked until {_before_start(windows.min_advance)}",
             field=field,
-            code="booking_closed",
+            code=ErrorCode.BOOKING_CLOSED,
         )
     if windows.max_advance is not None and lead > windows.max_advance:
         raise Conflict(
             f"{subject} can be booked from {in_words(windows.max_advance)} before the start",
             field=opens_field or field,
-            code="booking_not_open",
+            code=ErrorCode.BOOKING_NOT_OPEN,
         )
 
 
@@ -122,5 +124,5 @@ def check_cancel(
         raise Conflict(
             f"{subject} can be cancelled until {_before_start(windows.min_cancel)}",
             field=field,
-            code="cancellation_closed",
+            code=ErrorCode.CANCELLATION_CLOSED,
         )

@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
+from chalicelib.domain import clock
 from chalicelib.domain.errors import BookingError
 from chalicelib.domain.windows import Actor
 from chalicelib.services.identity import companies, customer_links
 from chalicelib.services.identity.customer_links import ActionLink
 from chalicelib.services.selling import action_links, bookings
 from chalicelib.services.selling.bookings import NewBooking
-from chalicelib.store import db
 from chalicelib.store.models import Booking
 from tests.integration.races import hammer
 
@@ -40,7 +40,7 @@ def _link(company_id: int, now: datetime) -> tuple[Booking, ActionLink]:
 
 
 def test_one_link_used_eight_times_at_once_runs_its_action_once(company_id: int) -> None:
-    now = db.utcnow()
+    now = clock.utcnow()
     booking, link = _link(company_id, now)
     results = hammer(8, [lambda: action_links.perform(link, now) for _ in range(8)])
     won = [r for r in results if isinstance(r, Booking)]
@@ -56,7 +56,7 @@ def _race_with_the_owner(company_id: int, perform: Callable[[ActionLink, datetim
     """Per round: (the link's action committed, the link is spent), racing the owner's cancel."""
     outcomes = []
     for _ in range(ROUNDS):
-        now = db.utcnow()
+        now = clock.utcnow()
         booking, link = _link(company_id, now)
         customer, _owner = hammer(
             2,

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 
 from chalice import Blueprint, Response
 
 from chalicelib.api.http.hal import v2_page
 from chalicelib.api.http.route import Call, LazyModule, route
-from chalicelib.domain import cors
-from chalicelib.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from chalicelib.domain import clock, cors
+from chalicelib.domain.errors import BookingError, Conflict, ErrorCode, Forbidden, NotFound, ValidationFailed
+from chalicelib.domain.lifecycle import effective_status
 from chalicelib.services.identity import companies, customer_links
 from chalicelib.services.identity.auth import Role, Scheme, actor_of
 from chalicelib.store import db, keys
@@ -23,7 +25,8 @@ if TYPE_CHECKING:
     from chalicelib.domain import projects as project_rules
     from chalicelib.services.catalogue import projects
     from chalicelib.services.catalogue import resources as resources_service
-    from chalicelib.services.selling import action_links, bookings, calendars, time_claims
+    from chalicelib.services.messaging import calendars
+    from chalicelib.services.selling import action_links, bookings, removal, time_claims
     from chalicelib.services.selling import holds as holds_service
 else:
     s = LazyModule("chalicelib.api.timekit.schemas")
@@ -31,9 +34,10 @@ else:
     graph_defs = LazyModule("chalicelib.domain.graphs")
     bookings = LazyModule("chalicelib.services.selling.bookings")
     action_links = LazyModule("chalicelib.services.selling.action_links")
-    calendars = LazyModule("chalicelib.services.selling.calendars")
+    calendars = LazyModule("chalicelib.services.messaging.calendars")
     resources_service = LazyModule("chalicelib.services.catalogue.resources")
     holds_service = LazyModule("chalicelib.services.selling.holds")
+    removal = LazyModule("chalicelib.services.selling.removal")
     projects = LazyModule("chalicelib.services.catalogue.projects")
     project_rules = LazyModule("chalicelib.domain.projects")
     time_claims = LazyModule("chalicelib.services.selling.time_claims")
@@ -41,6 +45,7 @@ else:
 bp = Blueprint(__name__)
 TAG = "timekit"
 V2 = Scheme.V2
+T = TypeVar("T")
 PAGE = Scheme.V2_PUBLIC  # also the public key: a booking page, within the limits checked below
 NAMES = {"booking_id": "string", "action": "string", "name": "string"}
 
@@ -113,9 +118,7 @@ def graph(call: Call, name: str) -> Any:
 # --- bookings --------------------------------------------------------------------------------------
 
 
-def _data(
-    booking: Booking, *, with_logs: bool = False, include: str | None = None, call: Call | None = None
-) -> Any:
+def _data(booking: Booking, *, with_logs: bool = False, include: str | None = None, call: Call | None = None) -> Any:
     data = bookings.view(booking)
     if with_logs:
         data["logs"] = bookings.logs(booking)
@@ -136,7 +139,7 @@ def _customer_links(call: Call, booking: Booking) -> dict[str, str]:
     cid, bid = int(booking.company_id), booking.booking_id
     token = customer_links.token_for(cid, bid)
     offered = customer_links.offered(booking.graph, booking.state)
-    links = {"token": token, **customer_links.action_urls(call.base_url, cid, bid, offered, db.utcnow())}
+    links = {"token": token, **customer_links.action_urls(call.base_url, cid, bid, offered, clock.utcnow())}
     if booking.project_id and "reschedule_by_customer" in links:
         project = projects.get_project(cid, booking.project_id)
         event = bookings.view(booking)["attributes"]["event_info"]
@@ -222,17 +225,33 @@ def create_booking(call: Call) -> Any:
     return s.BookingOut(data=_data(booking, with_logs=not _page(call), call=call))
 
 
+# search=key:value;key:value, as Timekit and its SDK and widget send it; each key names one
+# attribute of the booking, and several keys must all match.
+SEARCH_KEYS = {
+    "graph": "graph",
+    "state": "state",
+    "resource.id": "resource.id",
+    "resource_id": "resource.id",
+    "customer.email": "customer.email",
+    "customers.email": "customer.email",
+    "customer.name": "customer.name",
+    "customers.name": "customer.name",
+    "customer.phone": "customer.phone",
+    "customers.phone": "customer.phone",
+    "project.id": "project.id",  # the widget's group mode lists its project's classes
+}
+
+
 def _filters(search: str | None) -> dict[str, str]:
     filters: dict[str, str] = {}
     for part in (search or "").split(";"):
         if not part.strip():
             continue
-        name, _, value = part.partition(":")
-        if name.strip() not in ("graph", "state", "project.id", "resource.id") or not value.strip():
-            raise ValidationFailed(
-                "search takes graph:<name>;state:<state>;project.id:<id>;resource.id:<id>", field="search"
-            )
-        filters[name.strip()] = value.strip()
+        name, _, value = (piece.strip() for piece in part.partition(":"))
+        if name not in SEARCH_KEYS or not value:
+            keys_text = ", ".join(SEARCH_KEYS)
+            raise ValidationFailed(f"search takes key:value pairs separated by ';', keys {keys_text}", field="search")
+        filters[SEARCH_KEYS[name]] = value
     return filters
 
 
@@ -242,7 +261,7 @@ def _booking_list(call: Call, filters: dict[str, str], path: str, *, open_only: 
     if open_only:
         # A booking page lists classes it can book: not finished, cancelled or past (full ones
         # stay listed with available_seats 0; Timekit's widget does not read seats).
-        clause = (Booking.state == "tentative") & (Booking.start_at > db.iso(db.utcnow()))  # open: tentative
+        clause = (Booking.state == "tentative") & (Booking.start_at > db.iso(clock.utcnow()))  # open: tentative
         condition = clause if condition is None else condition & clause
     if query.start is not None:
         clause = Booking.start_at >= db.iso(query.start)
@@ -267,7 +286,7 @@ def _booking_list(call: Call, filters: dict[str, str], path: str, *, open_only: 
     bp,
     "/v2/bookings",
     "GET",
-    summary="Bookings, newest first; search=graph:x;state:y;resource.id:z, start/end filters",
+    summary="Bookings, newest first; search=graph:x;state:y;resource.id:z;customers.email:e, start/end",
     scheme=V2,
     tag=TAG,
     query="timekit.schemas:BookingsQuery",
@@ -350,7 +369,7 @@ def get_booking(call: Call, booking_id: str) -> Any:
 def ical(call: Call, booking_id: str) -> Any:
     booking = bookings.get(_cid(call), booking_id)
     if not booking.start_at or not booking.end_at:
-        raise Conflict("this booking has no time to put in a calendar", field="booking_id", code="no_time")
+        raise Conflict("this booking has no time to put in a calendar", field="booking_id", code=ErrorCode.NO_TIME)
     return Response(
         body=calendars.invitation(booking).decode(),
         status_code=200,
@@ -392,7 +411,7 @@ def resource_feed(call: Call, company_id: int, resource_id: int, token: str) -> 
     cid, rid = company_id, resource_id
     customer_links.check_feed(cid, rid, token)
     resource = resources_service.get(cid, rid, field="resource_id")
-    body = calendars.resource_feed(cid, rid, str(resource.name), db.utcnow())
+    body = calendars.resource_feed(cid, rid, str(resource.name), clock.utcnow())
     return Response(body=body.decode(), status_code=200, headers={"Content-Type": "text/calendar; charset=utf-8"})
 
 
@@ -412,7 +431,7 @@ def resource_feed(call: Call, company_id: int, resource_id: int, token: str) -> 
 )
 def external_action(call: Call, booking_id: str, action: str) -> Any:
     asked = call.query(s.ExternalActionQuery)
-    now = db.utcnow()
+    now = clock.utcnow()
     link = customer_links.read_action_signature(booking_id, action, asked.signature, now)
     target = _redirect_target(link.company_id, asked.redirect)
     booking = action_links.perform(link, now)
@@ -492,6 +511,82 @@ def reschedule(call: Call, booking_id: str) -> Any:
     return s.BookingOut(data=_data(moved, with_logs=not _page(call), call=call))
 
 
+@route(
+    bp,
+    "/v2/bookings/{booking_id}",
+    "DELETE",
+    summary="Delete an ended booking's record (a live one is 409 booking_active: cancel it first)",
+    scheme=V2,
+    tag=TAG,
+    status=204,
+    errors=(404, 409, 412),
+    path_types=NAMES,
+)
+def delete_booking(call: Call, booking_id: str) -> Any:
+    removal.delete(_cid(call), booking_id, if_match=_if_match(call))
+    return Response(body="", status_code=204)
+
+
+# --- bulk: each item is its own transaction; the reply reports each ------------------------------------
+
+
+def _each(items: Sequence[T], run: Callable[[T], Booking], status: int, id_of: Callable[[T], str | None]) -> Any:
+    """Run each item alone; one item's refusal is its entry in the reply, never the others'."""
+    outcomes: list[s.BulkItem] = []
+    for index, item in enumerate(items):
+        try:
+            booking = run(item)
+        except BookingError as error:
+            detail = s.BulkError.model_validate(
+                {"code": error.code, "message": error.message, "field": error.field, **error.extra}
+            )
+            outcomes.append(s.BulkItem(index=index, id=id_of(item), status=error.status, error=detail))
+            continue
+        outcomes.append(s.BulkItem(index=index, id=booking.booking_id, status=status, data=_data(booking)))
+    failed = sum(1 for outcome in outcomes if outcome.error is not None)
+    return s.BulkOut(data=outcomes, meta=s.BulkMeta(succeeded=len(outcomes) - failed, failed=failed))
+
+
+@route(
+    bp,
+    "/v2/bookings/bulk",
+    "POST",
+    summary="Create several bookings; each is its own transaction and the reply reports each",
+    scheme=V2,
+    tag=TAG,
+    request="timekit.schemas:BulkCreate",
+    idempotent=True,
+    response="timekit.schemas:BulkOut",
+)
+def create_bulk(call: Call) -> Any:
+    return _each(
+        call.body(s.BulkCreate).bookings,
+        lambda item: bookings.create(_cid(call), _new_booking(item)),
+        201,
+        lambda _item: None,
+    )
+
+
+@route(
+    bp,
+    "/v2/bookings/bulk",
+    "PUT",
+    summary="Run an action on several bookings ({id, action} each); each is its own transaction",
+    scheme=V2,
+    tag=TAG,
+    request="timekit.schemas:BulkAction",
+    idempotent=True,
+    response="timekit.schemas:BulkOut",
+)
+def act_bulk(call: Call) -> Any:
+    return _each(
+        call.body(s.BulkAction).bookings,
+        lambda item: bookings.act(_cid(call), item.id, item.action, item.options()),
+        200,
+        lambda item: item.id,
+    )
+
+
 # --- reservations ------------------------------------------------------------------------------------
 
 
@@ -500,7 +595,7 @@ def _reservation(hold: Hold) -> Any:
         data=s.ReservationData(
             id=hold.hold_id,
             seats=int(hold.seats),
-            status="expired" if hold.status == "active" and not holds_service.is_live(hold) else hold.status,
+            status=effective_status(hold, clock.now()),
             expires_at=db.iso_epoch(hold.expires_at),
             extensions=int(hold.extensions),
             owner_booking_id=hold.owner_booking_id,
@@ -519,7 +614,7 @@ def _plain(value: Any) -> Any:
     bp,
     "/v2/bookings/reserve",
     "POST",
-    summary="Hold seats of a group, or (secret key) a resource's time, for reservation_time seconds",
+    summary="Hold seats of a group, or (secret key) a resource's time, for reservation_time seconds (a page: a class)",
     scheme=PAGE,
     tag=TAG,
     request="timekit.schemas:ReserveIn",

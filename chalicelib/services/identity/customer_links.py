@@ -25,7 +25,7 @@ from urllib.parse import urlencode
 import jwt
 
 from chalicelib.domain import secrets
-from chalicelib.domain.errors import Forbidden, NotFound, Unauthorized
+from chalicelib.domain.errors import ErrorCode, Forbidden, NotFound, Unauthorized
 from chalicelib.domain.graphs import GRAPHS
 from chalicelib.settings import get_settings
 
@@ -127,9 +127,9 @@ def read_action_signature(booking_id: str, action: str, signature: str, now: dat
             options={"require": ["exp", "jti", "sub", "act", "cid"], "verify_exp": False},
         )
     except (jwt.InvalidTokenError, KeyError, TypeError, ValueError):
-        raise Unauthorized("this link is not valid", field="signature", code="link_invalid") from None
+        raise Unauthorized("this link is not valid", field="signature", code=ErrorCode.LINK_INVALID) from None
     if int(claims["exp"]) <= int(now.timestamp()):
-        raise Unauthorized("this link has expired", field="signature", code="link_expired")
+        raise Unauthorized("this link has expired", field="signature", code=ErrorCode.LINK_EXPIRED)
     if claims["sub"] != booking_id or claims["act"] != action:
-        raise Forbidden("this link is for another booking or action", field="signature", code="link_mismatch")
+        raise Forbidden("this link is for another booking or action", field="signature", code=ErrorCode.LINK_MISMATCH)
     return ActionLink(company_id, booking_id, action, str(claims["jti"]), int(claims["exp"]))

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
@@ -21,12 +20,13 @@ from typing import Any
 
 from pynamodb.exceptions import PutError
 
+from chalicelib.domain import clock
 from chalicelib.domain.graphs import GRAPHS, Step
 from chalicelib.observability import get_logger
 from chalicelib.services.identity import customer_links
+from chalicelib.services.messaging import calendars
 from chalicelib.services.messaging import mail_templates as templates
 from chalicelib.services.messaging.fanout_wiring import EMAIL_EVENT_TYPES
-from chalicelib.services.selling import calendars
 from chalicelib.settings import get_settings
 from chalicelib.store import aws, db, keys
 from chalicelib.store.models import Booking, BookingLog, Company, MailSent
@@ -39,15 +39,22 @@ MARKER_TTL_SECONDS = 7 * 86_400
 
 
 def handle_messages(records: list[Mapping[str, Any]]) -> dict[str, Any]:
+    """An SQS batch through Powertools' BatchProcessor: each failed message is reported, and only it returns."""
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
     db.ensure_bound()
-    failed = []
-    for record in records:
+
+    def one(record: SQSRecord) -> None:
         try:
-            handle(str(record.get("body") or ""))
+            handle(record.body or "")
         except Exception:
             get_logger().exception("email message failed; it will be retried")
-            failed.append({"itemIdentifier": str(record.get("messageId"))})
-    return {"batchItemFailures": failed}
+            raise
+
+    # An all-failed batch is reported like any other, not raised: the queue retries each message.
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    return dict(process_partial_response({"Records": records}, one, processor))
 
 
 def handle(body: str) -> list[str]:
@@ -92,8 +99,8 @@ def send_once(event: Mapping[str, Any], audience: str) -> bool:
     to = recipient(event, audience, company)
     if not to:
         return False
-    marker = MailSent(keys.outbox_pk(str(event["id"])), keys.mail_sk(audience), sent_at=db.iso(db.utcnow()))
-    marker.ttl = int(datetime.now(UTC).timestamp()) + MARKER_TTL_SECONDS
+    marker = MailSent(keys.outbox_pk(str(event["id"])), keys.mail_sk(audience), sent_at=db.iso(clock.utcnow()))
+    marker.ttl = int(clock.utcnow().timestamp()) + MARKER_TTL_SECONDS
     try:
         marker.save(condition=MailSent.pk.does_not_exist())
     except PutError as error:
@@ -133,7 +140,7 @@ def log_sent(event: Mapping[str, Any], audience: str, to: str) -> None:
         keys.mail_log_sk(str(event["id"]), audience),
         seq=int(booking.log_count),
         entries=[entry],
-        created_at=db.iso(db.utcnow()),
+        created_at=db.iso(clock.utcnow()),
     )
     try:
         item.save(condition=BookingLog.pk.does_not_exist())
@@ -153,7 +160,7 @@ def _action_links(event: Mapping[str, Any], audience: str) -> dict[str, str]:
         return {}
     offered = customer_links.offered(str(data.get("graph")), str(data.get("state")))
     return customer_links.action_urls(
-        get_settings().public_base_url, int(event["company_id"]), str(data["id"]), offered, db.utcnow()
+        get_settings().public_base_url, int(event["company_id"]), str(data["id"]), offered, clock.utcnow()
     )
 
 
@@ -202,7 +209,7 @@ def write_eml(
     message["From"] = get_settings().mail_from
     message["To"] = to
     message["Subject"] = rendered["subject"]
-    message["Date"] = format_datetime(datetime.now(UTC))
+    message["Date"] = format_datetime(clock.utcnow())
     message["Message-ID"] = make_msgid(domain="booking-engine.local")
     message["X-Event-Id"] = str(event["id"])
     message["X-Event-Type"] = str(event["type"])

@@ -13,7 +13,7 @@ from datetime import datetime
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.domain.errors import Conflict
+from chalicelib.domain.errors import Conflict, ErrorCode
 from chalicelib.domain.windows import Actor
 from chalicelib.services.identity.customer_links import ActionLink
 from chalicelib.services.selling import bookings
@@ -31,7 +31,7 @@ def is_spent(link: ActionLink) -> bool:
 
 
 def _refuse_used() -> Conflict:
-    return Conflict("this link has already been used", field="signature", code="link_used")
+    return Conflict("this link has already been used", field="signature", code=ErrorCode.LINK_USED)
 
 
 def marker(link: ActionLink, now: datetime) -> UsedLink:

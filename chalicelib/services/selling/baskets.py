@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import secrets as random_secrets
-import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -25,16 +24,18 @@ from typing import Any, TypeVar
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.domain import event_rules, pricing, slot_rules
-from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
+from chalicelib.domain import clock, event_rules, pricing, slot_rules
+from chalicelib.domain import time_claims as claim_rule
+from chalicelib.domain.errors import Conflict, ErrorCode, NotFound, ValidationFailed
 from chalicelib.domain.event_rules import BookingRules
+from chalicelib.domain.lifecycle import BasketStatus, PurchaseStatus
 from chalicelib.domain.slot_rules import SlotRules
 from chalicelib.services.catalogue import catalogue, events
 from chalicelib.services.identity import companies
 from chalicelib.services.identity.auth import new_basket_token
 from chalicelib.services.messaging import outbox
-from chalicelib.services.selling import bookings, capacity, holds, slots
-from chalicelib.store import db, keys
+from chalicelib.services.selling import bookings, capacity, holds, slots, time_claims
+from chalicelib.store import claim_days, db, keys
 from chalicelib.store.models import (
     Basket,
     BookerCount,
@@ -46,6 +47,7 @@ from chalicelib.store.models import (
     Purchase,
     PurchaseLink,
 )
+from chalicelib.store.transact import Refusal, failed_condition, transact
 
 # Checkout writes, per hold: the hold, its shard (one unless split), the booking, its log
 # and its outbox event (5); plus the purchase, its link, the basket and purchase.completed
@@ -82,6 +84,7 @@ class Picked:
     targets: list[Target]
     ref: Mapping[str, Any]  # stored in the basket item: how checkout picks it again
     course: bool = False
+    staff: StaffSlot | None = None  # a slot on a person or resource: its hold claims that time
 
     @property
     def first_start(self) -> datetime:
@@ -125,11 +128,19 @@ def _event_picked(chain: EventChain, chosen: list[Event], course: bool) -> Picke
     )
 
 
-def _slot_picked(slot: slots.Slot) -> Picked:
+def _slot_picked(slot: slots.Slot, staff: StaffSlot | None = None) -> Picked:
     service_id = int(slot.service.service_id)
-    target = Target(
-        slot.capacity_id, 1, slot.start, slot.duration, {"service_id": service_id}, int(slot.service.spaces)
-    )
+    if staff is None:
+        target = Target(
+            slot.capacity_id, 1, slot.start, slot.duration, {"service_id": service_id}, int(slot.service.spaces)
+        )
+        ref: dict[str, Any] = {"service_id": service_id}
+    else:
+        # One space per person or resource at a time: its claimed time is the real limit, the
+        # seat is what the hold machinery (expiry, checkout, cancel) works on.
+        capacity_id = f"{slot.capacity_id}-R{staff.resource_id}"
+        target = Target(capacity_id, 1, slot.start, slot.duration, {"service_id": service_id}, 1)
+        ref = {"service_id": service_id, **staff.ref()}
     return Picked(
         kind="slot",
         unit=slot.capacity_id,
@@ -137,8 +148,42 @@ def _slot_picked(slot: slots.Slot) -> Picked:
         description=slot.service.description,
         rules=slot.rules,
         targets=[target],
-        ref={"service_id": service_id},
+        ref=ref,
+        staff=staff,
     )
+
+
+@dataclass(frozen=True)
+class StaffSlot:
+    """A service slot delivered by one person or resource: the time its hold claims."""
+
+    resource_id: int
+    kind: str  # "person" or "resource"
+    name: str
+    before: timedelta  # the service's pre_time
+    after: timedelta  # post_time
+
+    def ref(self) -> dict[str, Any]:
+        return {
+            f"{self.kind}_id": self.resource_id,
+            f"{self.kind}_name": self.name,
+            "staff_id": self.resource_id,
+            "pre_time": int(self.before.total_seconds()) // 60,
+            "post_time": int(self.after.total_seconds()) // 60,
+        }
+
+    @classmethod
+    def of(cls, entry: Mapping[str, Any]) -> StaffSlot | None:
+        if entry.get("staff_id") is None:
+            return None
+        kind = "person" if entry.get("person_id") is not None else "resource"
+        return cls(
+            int(entry["staff_id"]),
+            kind,
+            str(entry.get(f"{kind}_name") or ""),
+            timedelta(minutes=int(entry.get("pre_time") or 0)),
+            timedelta(minutes=int(entry.get("post_time") or 0)),
+        )
 
 
 def line_rules(company_id: int, line: Mapping[str, Any]) -> Rules:
@@ -215,35 +260,92 @@ def pick(company_id: int, event_id: int | None, chain_id: int | None) -> Picked:
         return _event_picked(chain, [event], False)
     chosen = events.chain_events(company_id, int(chain.chain_id))
     if not chosen:
-        raise Conflict("this course has no events", code="event_disabled", field="event_chain_id")
+        raise Conflict("this course has no events", code=ErrorCode.EVENT_DISABLED, field="event_chain_id")
     if len(chosen) > MAX_BASKET_HOLDS:
         raise ValidationFailed(
             f"a course of more than {MAX_BASKET_HOLDS} events cannot be booked in one purchase",
             field="event_chain_id",
-            code="course_too_long",
+            code=ErrorCode.COURSE_TOO_LONG,
         )
     return _event_picked(chain, chosen, True)
 
 
-def pick_slot(company_id: int, service_id: int, day: str, minutes: int, duration: int | None) -> Picked:
-    """A service slot: ``minutes`` after local midnight on ``day``, for one of the service's durations."""
+def pick_slot(
+    company_id: int,
+    service_id: int,
+    day: str,
+    minutes: int,
+    duration: int | None,
+    person_id: int | None = None,
+    resource_id: int | None = None,
+    event_id: int | None = None,
+) -> list[Picked]:
+    """A service slot: ``minutes`` after local midnight on ``day``, for one of the service's durations.
+
+    A service delivered by people or resources gives one choice per candidate (the one
+    asked for, or every one: "anyone"), in the service's order; add_item takes the first
+    whose time is free. A service with none gives the slot itself. ``event_id`` is
+    time_data's: it names the person or resource.
+    """
+    from chalicelib.services.catalogue import resources, staff
+
     start = slots.local_start(company_id, day, minutes)
     slot = slots.find(company_id, service_id, start, duration)
     slot_rules.check_time(slot.rules, minutes)
-    return _slot_picked(slot)
+    if not staff.staff_ids(slot.service):
+        if event_id is not None:
+            raise ValidationFailed("give a service slot or an event, not both", field="service_id")
+        if person_id is not None or resource_id is not None:
+            field = "person_id" if person_id is not None else "resource_id"
+            raise NotFound("this service is not delivered by people or resources", field=field)
+        return [_slot_picked(slot)]
+    if event_id is not None and person_id is None and resource_id is None:
+        person_id = event_id  # time_data's event_id names the person or resource (the SDK sends it back)
+    chosen = staff.pick(slot.service, person_id, resource_id)
+    before = timedelta(minutes=int(slot.service.pre_time))
+    after = timedelta(minutes=int(slot.service.post_time))
+    found = [r for r in resources.many(company_id, chosen, "staff") if not r.disabled]
+    if not found:
+        raise Conflict("nobody delivers this service now", field="service_id", code=ErrorCode.RESOURCE_DISABLED)
+    return [
+        _slot_picked(slot, StaffSlot(int(r.resource_id), str(r.resource_kind), r.name, before, after)) for r in found
+    ]
 
 
-def add_item(company_id: int, basket_id: str | None, picked: Picked, num_book: int) -> tuple[Basket, str | None]:
+def add_first_free(
+    company_id: int, basket_id: str | None, choices: Sequence[Picked], num_book: int, *, check: bool = True
+) -> tuple[Basket, str | None]:
+    """add_item for the first choice whose time is free: losing a race to one person moves on
+    to the next; only when every one is taken is it a 409 ``time_taken``."""
+    if len(choices) == 1 and choices[0].staff is None:
+        return add_item(company_id, basket_id, choices[0], num_book)
+    if num_book != 1:
+        raise ValidationFailed("a slot with a person or resource books one space", field="num_book")
+    last: Conflict | None = None
+    for picked in choices:
+        try:
+            return add_item(company_id, basket_id, picked, num_book, check=check)
+        except claim_rule.TimeTaken as taken:
+            last = taken
+        except capacity.NoSpaceLeft:
+            # The person's seat for this very slot went to a racer first: that time is taken.
+            last = claim_rule.TimeTaken("that time is taken", field="person_id")
+    raise last or claim_rule.TimeTaken("no one is free at that time", field="person_id")
+
+
+def add_item(
+    company_id: int, basket_id: str | None, picked: Picked, num_book: int, *, check: bool = True
+) -> tuple[Basket, str | None]:
     """Hold ``num_book`` spaces on every picked event, in one transaction with the basket.
 
     A new basket (no ``basket_id``) is created in that transaction, so a refused
     add_item leaves nothing behind; its token is returned once.
     """
     company = companies.get_company(company_id)
-    now = db.utcnow()
+    now = clock.utcnow()
     basket = get(company_id, basket_id) if basket_id else None
-    if basket is not None and basket.status != "open":
-        raise Conflict("this basket has been checked out", code="basket_checked_out", field="Auth-Token")
+    if basket is not None and basket.status != BasketStatus.OPEN:
+        raise Conflict("this basket has been checked out", code=ErrorCode.BASKET_CHECKED_OUT, field="Auth-Token")
     already = sum(
         int(entry["num_book"]) for entry in (items_of(basket) if basket else []) if entry["unit"] == picked.unit
     )
@@ -253,7 +355,7 @@ def add_item(company_id: int, basket_id: str | None, picked: Picked, num_book: i
         raise ValidationFailed(
             f"a basket holds at most {MAX_BASKET_HOLDS} holds; check out first",
             field="service_id" if picked.kind == "slot" else "event_id",
-            code="basket_full",
+            code=ErrorCode.BASKET_FULL,
         )
     for lazy in picked.targets:
         if lazy.opens_with is not None:
@@ -276,7 +378,7 @@ def add_item(company_id: int, basket_id: str | None, picked: Picked, num_book: i
             company_id=company_id,
             token_hash=secrets.digest(token),
             created_at=db.iso(now),
-            ttl=int(time.time()) + BASKET_RETENTION_SECONDS,
+            ttl=int(clock.now()) + BASKET_RETENTION_SECONDS,
         )
     entry: dict[str, Any] = {
         "id": item_id,
@@ -304,17 +406,102 @@ def add_item(company_id: int, basket_id: str | None, picked: Picked, num_book: i
             tx.update(
                 target,
                 actions=[Basket.items[item_id].set(item), Basket.hold_count.add(count)],
-                condition=(Basket.status == "open") & (Basket.hold_count <= MAX_BASKET_HOLDS - count),
+                condition=(Basket.status == BasketStatus.OPEN) & (Basket.hold_count <= MAX_BASKET_HOLDS - count),
             )
 
     hold_seconds = int(company.hold_time or 900)
-    try:
-        holds.place_many(company_id, asks, hold_seconds, basket_id=basket.basket_id, extra_writes=basket_write)
-    except TransactWriteError as error:
-        if capacity.failed_condition(error):
-            raise Conflict("the basket changed meanwhile (checked out or full)", code="basket_changed") from None
-        raise
+    changed = Conflict("the basket changed meanwhile (checked out or full)", code=ErrorCode.BASKET_CHANGED)
+    if picked.staff is None:
+        holds.place_many(
+            company_id,
+            asks,
+            hold_seconds,
+            basket_id=basket.basket_id,
+            extra_writes=basket_write,
+            on_condition_failed=lambda _: changed,
+        )
+    else:
+        try:
+            _place_claiming(company_id, picked, entry, asks, hold_seconds, basket.basket_id, basket_write, check)
+        except TransactWriteError as error:
+            if failed_condition(error):
+                raise changed from None
+            raise
     return get(company_id, basket.basket_id), token
+
+
+HOLD_CLAIM_MARGIN = 5  # seconds a hold's time claim outlives the hold: it never lapses first
+
+
+def _claim_of(owner: str, target: Target, staff: StaffSlot, expires_at: datetime | None) -> claim_rule.Claim:
+    start = target.start
+    end = start + timedelta(minutes=target.duration)
+    return claim_rule.Claim(owner, start, end, expires_at=expires_at, before=staff.before, after=staff.after)
+
+
+def _place_claiming(
+    company_id: int,
+    picked: Picked,
+    entry: dict[str, Any],
+    asks: Sequence[holds.HoldAsk],
+    hold_seconds: int,
+    basket_id: str,
+    basket_write: Any,
+    check: bool = True,  # False only for the control run of the concurrency proof
+) -> None:
+    """The item's hold and its time claim on the person or resource, in ONE transaction.
+
+    The claim's owner is the basket item and it lapses with the hold (a lapsed hold frees
+    the time with no write). ``time_claims.claim`` checks and retries on the claim-day
+    versions; the seat take runs the transaction."""
+    staff = picked.staff
+    assert staff is not None
+    expires = clock.utcnow() + timedelta(seconds=hold_seconds + HOLD_CLAIM_MARGIN)
+    new = _claim_of(str(entry["id"]), picked.targets[0], staff, expires)
+    entry["claim_days"] = [day.isoformat() for day in claim_rule.days(new.busy)]
+
+    def run(build: time_claims.Writes) -> None:
+        def extra(tx: TransactWrite, placed: list[Hold]) -> None:
+            basket_write(tx, placed)
+            build(tx)
+
+        holds.place_many(company_id, asks, hold_seconds, basket_id=basket_id, extra_writes=extra)
+
+    time_claims.claim(staff.resource_id, company_id, new, lambda _tx: None, run=run, check=check)
+
+
+def _release_item_time(tx: TransactWrite, entry: Mapping[str, Any]) -> None:
+    """Inside the item's removal: its time is free again (idempotent)."""
+    staff = StaffSlot.of(entry)
+    if staff is not None and entry.get("claim_days"):
+        time_claims.release(tx, staff.resource_id, str(entry["id"]), list(entry["claim_days"]))
+
+
+def _convert_item_time(tx: TransactWrite, entry: Mapping[str, Any], booking: Booking, target: Target) -> int:
+    """Inside checkout: the item's claim becomes the booking's (no expiry), day by day.
+
+    No version condition: the checkout converts the hold only while it is live, and the
+    item's claim outlives the hold, so no one else can hold that time now. Returns the
+    writes added."""
+    staff = StaffSlot.of(entry)
+    if staff is None or not entry.get("claim_days"):
+        return 0
+    days = list(entry["claim_days"])
+    kept = claim_rule.as_entry(_claim_of(booking.booking_id, target, staff, None))
+    claim_days.hand_over(tx, staff.resource_id, str(entry["id"]), booking.booking_id, kept, days)
+    return len(days)
+
+
+def _take_over_time(company_id: int, line: _Line, booking: Booking, target: Target, writes: list[Any]) -> int:
+    """The booking names its person or resource and holds the item's claimed time from now on."""
+    from chalicelib.services.catalogue import resources
+
+    staff = line.picked.staff
+    assert staff is not None
+    booking.resource = resources.summary(resources.get(company_id, staff.resource_id, include_deleted=True))
+    booking.claim_days = list(line.entry.get("claim_days") or [])
+    writes.append(lambda tx: _convert_item_time(tx, line.entry, booking, target))
+    return len(booking.claim_days)
 
 
 def remove_item(company_id: int, basket_id: str, item_id: str) -> Basket:
@@ -323,38 +510,36 @@ def remove_item(company_id: int, basket_id: str, item_id: str) -> Basket:
     entries = {str(entry["id"]): entry for entry in items_of(basket)}
     if item_id not in entries:
         raise NotFound("no such item in this basket", field="item_id")
-    if basket.status != "open":
-        raise Conflict("this basket has been checked out", code="basket_checked_out", field="Auth-Token")
+    if basket.status != BasketStatus.OPEN:
+        raise Conflict("this basket has been checked out", code=ErrorCode.BASKET_CHECKED_OUT, field="Auth-Token")
     entry = entries[item_id]
-    now = time.time()
+    now = clock.now()
     live = [hold for hold in holds_of([entry]).values() if holds.is_live(hold, now)]
 
     def build(tx: TransactWrite) -> None:
         for hold in live:
             holds.end_released(tx, hold, now)
+        _release_item_time(tx, entry)
         tx.update(
             basket,
             actions=[Basket.items[item_id].remove(), Basket.hold_count.add(-len(entry["hold_ids"]))],
-            condition=(Basket.status == "open") & Basket.items[item_id].exists(),
+            condition=(Basket.status == BasketStatus.OPEN) & Basket.items[item_id].exists(),
         )
 
-    try:
-        capacity.run(build)
-    except TransactWriteError as error:
-        if capacity.failed_condition(error):
-            raise Conflict("the basket changed meanwhile; read it and retry", code="basket_changed") from None
-        raise
+    transact(
+        build, lambda _: Conflict("the basket changed meanwhile; read it and retry", code=ErrorCode.BASKET_CHANGED)
+    )
     return get(company_id, basket_id)
 
 
 def keep_alive(company_id: int, basket_id: str) -> Basket:
     """Extend every hold of the basket by the company's hold time, at most MAX_EXTENSIONS times."""
     basket = get(company_id, basket_id)
-    if basket.status != "open":
-        raise Conflict("this basket has been checked out", code="basket_checked_out", field="Auth-Token")
+    if basket.status != BasketStatus.OPEN:
+        raise Conflict("this basket has been checked out", code=ErrorCode.BASKET_CHECKED_OUT, field="Auth-Token")
     found = list(holds_of(items_of(basket)).values())
     if not found:
-        raise ValidationFailed("the basket is empty", field="items", code="empty_basket")
+        raise ValidationFailed("the basket is empty", field="items", code=ErrorCode.EMPTY_BASKET)
     hold_seconds = int(companies.get_company(company_id).hold_time or 900)
     holds.extend_many(found, hold_seconds, "Auth-Token")
     return get(company_id, basket_id)
@@ -389,24 +574,26 @@ class _Line:
 
 def checkout(company_id: int, basket_id: str, given: CheckoutIn) -> Purchase:
     basket = get(company_id, basket_id)
-    if basket.status != "open":
-        raise Conflict("this basket has already been checked out", code="basket_checked_out", field="Auth-Token")
+    if basket.status != BasketStatus.OPEN:
+        raise Conflict(
+            "this basket has already been checked out", code=ErrorCode.BASKET_CHECKED_OUT, field="Auth-Token"
+        )
     entries = items_of(basket)
     if not entries:
-        raise ValidationFailed("the basket is empty", field="items", code="empty_basket")
+        raise ValidationFailed("the basket is empty", field="items", code=ErrorCode.EMPTY_BASKET)
     unknown = set(given.lines) - {str(entry["id"]) for entry in entries}
     if unknown:
         raise ValidationFailed(f"no item {sorted(unknown)[0]!r} in this basket", field="items")
     held = holds_of(entries)
-    moment = time.time()
-    now = db.utcnow()
+    moment = clock.now()
+    now = clock.utcnow()
     lines: list[_Line] = []
     for index, entry in enumerate(entries):
         line_holds = [held[hold_id] for hold_id in entry["hold_ids"] if hold_id in held]
         if len(line_holds) != len(entry["hold_ids"]) or not all(holds.is_live(h, moment) for h in line_holds):
             raise Conflict(
                 "a hold in the basket has expired; add the item again",
-                code="hold_expired",
+                code=ErrorCode.HOLD_EXPIRED,
                 field=f"items.{index}",
                 extra={"item_id": entry["id"]},
             )
@@ -436,7 +623,8 @@ def _picked_again(company_id: int, entry: Mapping[str, Any]) -> Picked:
     """The item's chain and events, or service, as they are now (a deleted one cannot be bought)."""
     if entry.get("kind") == "slot":
         start = db.parse_iso(str(entry["datetime"]))
-        return _slot_picked(slots.find(company_id, int(entry["service_id"]), start, int(entry["duration"])))
+        slot = slots.find(company_id, int(entry["service_id"]), start, int(entry["duration"]))
+        return _slot_picked(slot, StaffSlot.of(entry))
     chain = events.get_chain(company_id, int(entry["event_chain_id"]))
     found = [events.get_event(company_id, int(event_id)) for event_id in entry["event_ids"]]
     return _event_picked(chain, found, bool(entry.get("course")))
@@ -539,7 +727,9 @@ def _commit(
         for hold, price in zip(line.holds, prices, strict=True):
             target = target_of.get(hold.capacity_id)
             if target is None:  # the event was moved or the slot re-timed since the hold
-                raise Conflict("an item in the basket changed; add it again", code="hold_expired", field="items")
+                raise Conflict(
+                    "an item in the basket changed; add it again", code=ErrorCode.HOLD_EXPIRED, field="items"
+                )
             start = target.start
             end = start + timedelta(minutes=target.duration)
             new = bookings.NewBooking(
@@ -557,6 +747,8 @@ def _commit(
             booking, write = bookings.from_hold(company_id, new, hold, moment)
             writes.append(write)
             items += bookings.ITEMS_PER_HELD_BOOKING - 1 + len(capacity.from_list(hold.seat_shards))
+            if line.picked.staff is not None:
+                items += _take_over_time(company_id, line, booking, target, writes)
             booking_ids.append(booking.booking_id)
             made.append(
                 {
@@ -604,7 +796,7 @@ def _commit(
         booking_ids=booking_ids,
         lines=stored_lines,
         total_price=sum(line.priced.total for line in lines),
-        created_at=db.iso(db.utcnow()),
+        created_at=db.iso(clock.utcnow()),
     )
     link = PurchaseLink(
         keys.purchase_long_pk(long_id), keys.PURCHASE_LONG_SK, purchase_id=purchase_id, company_id=company_id
@@ -618,40 +810,35 @@ def _commit(
         tx.save(link, condition=PurchaseLink.pk.does_not_exist())
         tx.update(
             basket,
-            actions=[Basket.status.set("checked_out"), Basket.purchase_id.set(purchase_id)],
-            condition=Basket.status == "open",
+            actions=[Basket.status.set(BasketStatus.CHECKED_OUT), Basket.purchase_id.set(purchase_id)],
+            condition=Basket.status == BasketStatus.OPEN,
             return_values="ALL_OLD",
         )
         for unit, (spaces, limit) in counts.items():
             _count_update(tx, company_id, unit, email, spaces, limit)
         outbox.add(tx, "purchase.completed", company_id, purchase_id, snapshot(purchase))
 
-    try:
-        capacity.run(build)
-    except TransactWriteError as error:
-        raise _why_refused(error, company_id, basket, counts, email) from None
+    transact(build, lambda refused: _why_refused(refused, basket, counts))
     return purchase
 
 
-def _why_refused(
-    error: TransactWriteError, company_id: int, basket: Basket, counts: Mapping[str, tuple[int, int]], email: str
-) -> Exception:
-    failed = capacity.failed_condition(error)
-    if not failed:
-        return error
+def _why_refused(refused: Refusal, basket: Basket, counts: Mapping[str, tuple[int, int]]) -> Exception:
+    failed = refused.keys
     pks = {key[0] for key in failed if key}
     sks = {key[1] for key in failed if key}
     if basket.pk in pks:
-        return Conflict("this basket has already been checked out", code="basket_checked_out", field="Auth-Token")
+        return Conflict(
+            "this basket has already been checked out", code=ErrorCode.BASKET_CHECKED_OUT, field="Auth-Token"
+        )
     if any(sk.startswith("BOOKERCOUNT#") for sk in sks):
         limits = {limit for _spaces, limit in counts.values()}
         return ValidationFailed(
             "at most the allowed spaces per booker; this booker already holds some",
             field="num_book",
-            code="max_num_bookings_exceeded",
+            code=ErrorCode.MAX_NUM_BOOKINGS_EXCEEDED,
             extra={"max_num_bookings": min(limits)},
         )
-    return Conflict("a hold in the basket has expired; add the item again", code="hold_expired", field="items")
+    return Conflict("a hold in the basket has expired; add the item again", code=ErrorCode.HOLD_EXPIRED, field="items")
 
 
 def _client_snapshot(client: Client) -> dict[str, Any]:
@@ -706,8 +893,8 @@ def cancel(company_id: int, purchase: Purchase, *, by_admin: bool) -> Purchase:
     engine (compare-and-set on its state; its seats are released in that transaction).
     A repeat resumes what is left, so every space is freed exactly once.
     """
-    now = db.utcnow()
-    if purchase.status == "completed":
+    now = clock.utcnow()
+    if purchase.status == PurchaseStatus.COMPLETED:
         if not by_admin:
             for line in purchase.lines:
                 stored = plain(line)
@@ -733,19 +920,19 @@ def _cancel_purchase(company_id: int, purchase: Purchase, now: datetime) -> None
     def build(tx: TransactWrite) -> None:
         tx.update(
             purchase,
-            actions=[Purchase.status.set("cancelled"), Purchase.cancelled_at.set(db.iso(now))],
-            condition=Purchase.status == "completed",
+            actions=[Purchase.status.set(PurchaseStatus.CANCELLED), Purchase.cancelled_at.set(db.iso(now))],
+            condition=Purchase.status == PurchaseStatus.COMPLETED,
             return_values="ALL_OLD",
         )
         for unit, spaces in given_back.items():
             _count_update(tx, company_id, unit, email, -spaces, None)
         outbox.add(
-            tx, "purchase.cancelled", company_id, purchase.purchase_id, snapshot(purchase) | {"status": "cancelled"}
+            tx,
+            "purchase.cancelled",
+            company_id,
+            purchase.purchase_id,
+            snapshot(purchase) | {"status": PurchaseStatus.CANCELLED.value},
         )
 
-    try:
-        capacity.run(build)
-    except TransactWriteError as error:
-        if not capacity.failed_condition(error):
-            raise
-        # another request cancelled it first; the bookings are resumed below
+    # Refused: another request cancelled it first; the bookings are resumed below.
+    transact(build, lambda _: None)

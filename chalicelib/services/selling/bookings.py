@@ -15,21 +15,23 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action as UpdateAction
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.domain import windows
-from chalicelib.domain.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
+from chalicelib.domain import clock, windows
+from chalicelib.domain.errors import Conflict, ErrorCode, NotFound, PreconditionFailed, ValidationFailed
 from chalicelib.domain.graphs import GRAPHS, Graph, Seats, Step
+from chalicelib.domain.seats import ENFORCED, SeatRule, ShardSeats
 from chalicelib.domain.time_claims import TimeTaken
 from chalicelib.domain.transitions import Due, LogEntry, Plan, next_timer, plan
 from chalicelib.domain.windows import Actor
-from chalicelib.services.messaging import outbox
+from chalicelib.services.messaging import calendars, outbox
 from chalicelib.services.selling import capacity, holds, time_claims
 from chalicelib.store import db, keys
 from chalicelib.store.models import Booking, BookingLog, Hold
+from chalicelib.store.transact import Refusal, Runner, transact
 
 SEAT_HOLDING_STATES = frozenset({"confirmed", "tentative", "paid"})
 CASCADE_BATCH = 25  # seat bookings per transaction: 3 items each plus shard updates stay under 100
@@ -163,7 +165,7 @@ def _log_item(booking: Booking, number: int, entries: tuple[LogEntry, ...], now:
     )
 
 
-def create(company_id: int, new: NewBooking, *, actor: Actor = Actor.STAFF) -> Booking:
+def create(company_id: int, new: NewBooking, *, actor: Actor = Actor.STAFF, rule: SeatRule = ENFORCED) -> Booking:
     graph = GRAPHS.get(new.graph)
     if graph is None:
         raise ValidationFailed(f"unknown graph {new.graph!r}", field="graph")
@@ -174,7 +176,7 @@ def create(company_id: int, new: NewBooking, *, actor: Actor = Actor.STAFF) -> B
         raise ValidationFailed(f"a {graph.name} booking does not claim a resource's time", field=new.time.field)
     if graph.capacity != "seat" and new.owner_booking_id:
         raise ValidationFailed(f"a {graph.name} booking takes no seats of a group", field="related.owner_booking_id")
-    now = db.utcnow()
+    now = clock.utcnow()
     owner: Booking | None = None
     reserved: Hold | None = None
     event = dict(new.event)
@@ -221,9 +223,9 @@ def create(company_id: int, new: NewBooking, *, actor: Actor = Actor.STAFF) -> B
         _open_group(booking, new.settings, base_writes)
     elif first.seats is Seats.TAKE:
         assert owner is not None
-        _take_seats(booking, owner, new, base_writes)
+        _take_seats(booking, owner, new, base_writes, rule)
     else:
-        capacity.run(base_writes)
+        transact(base_writes)
     booking.fresh_logs = [{**_plain(entry), "created_at": log.created_at} for entry in log.entries]
     return booking
 
@@ -256,7 +258,7 @@ def _open_group(booking: Booking, settings: Mapping[str, Any], base_writes: Any)
         capacity.open_capacity(tx, booking.booking_id, int(booking.company_id), max_seats, shards)
         base_writes(tx)
 
-    capacity.run(writes)
+    transact(writes)
 
 
 def reservable_owner(
@@ -267,7 +269,7 @@ def reservable_owner(
     A customer books inside the group's booking window; the owner and admins any time
     before the start.
     """
-    now = now or db.utcnow()
+    now = now or clock.utcnow()
     if not owner_booking_id:
         raise ValidationFailed("related.owner_booking_id is required", field="related.owner_booking_id")
     try:
@@ -281,19 +283,21 @@ def reservable_owner(
     if owner.state != "tentative":
         raise Conflict(
             f"the group is {owner.state}; it takes no more bookings",
-            code="group_closed",
+            code=ErrorCode.GROUP_CLOSED,
             field="related.owner_booking_id",
         )
     start = _when(owner.start_at)
     if start is not None:
         if start <= now:
-            raise Conflict("the group has already started", code="group_started", field="related.owner_booking_id")
+            raise Conflict(
+                "the group has already started", code=ErrorCode.GROUP_STARTED, field="related.owner_booking_id"
+            )
         rules = windows.group_windows(_plain(owner.settings))
         windows.check_booking(rules, start, now, actor, subject="this group", field="related.owner_booking_id")
     return owner
 
 
-def _take_seats(booking: Booking, owner: Booking, new: NewBooking, base_writes: Any) -> None:
+def _take_seats(booking: Booking, owner: Booking, new: NewBooking, base_writes: Any, rule: SeatRule) -> None:
     assert owner.capacity_id is not None
     booking.owner_booking_id = owner.booking_id
     booking.capacity_id = owner.capacity_id
@@ -305,11 +309,11 @@ def _take_seats(booking: Booking, owner: Booking, new: NewBooking, base_writes: 
         return
     booking.seats = new.seats
 
-    def writes(tx: TransactWrite, shard_seats: capacity.ShardSeats) -> None:
+    def writes(tx: TransactWrite, shard_seats: ShardSeats) -> None:
         booking.seat_shards = capacity.as_list(shard_seats)
         base_writes(tx)
 
-    capacity.take(owner.capacity_id, new.seats, shards, writes)
+    capacity.take(owner.capacity_id, new.seats, shards, writes, reclaim=holds.reclaim_lapsed, rule=rule)
 
 
 def _convert_time_hold(booking: Booking, hold: Hold, base_writes: Any) -> None:
@@ -319,7 +323,7 @@ def _convert_time_hold(booking: Booking, hold: Hold, base_writes: Any) -> None:
         # Our own reservation's time, taken by a concurrent conversion of it: say so.
         if not holds.is_live(holds.get(int(booking.company_id), hold.hold_id)):
             raise Conflict(
-                "the reservation has expired or ended", code="hold_expired", field="reservation_id"
+                "the reservation has expired or ended", code=ErrorCode.HOLD_EXPIRED, field="reservation_id"
             ) from None
         raise
 
@@ -331,28 +335,25 @@ def _convert_hold(booking: Booking, new: NewBooking, base_writes: Any) -> None:
         raise ValidationFailed("the reservation belongs to another group", field="reservation_id")
     booking.seats = int(hold.seats)
     booking.seat_shards = capacity.as_list(capacity.from_list(hold.seat_shards))
-    _take_over(hold, booking, base_writes, capacity.run)
+    _take_over(hold, booking, base_writes)
 
 
-def _take_over(hold: Hold, booking: Booking, base_writes: Any, run: Any) -> None:
-    """The booking replaces a live hold in one transaction (``run``), compare-and-set on the hold."""
-    now = time.time()
+def _take_over(hold: Hold, booking: Booking, base_writes: Any, using: Runner | None = None) -> None:
+    """The booking replaces a live hold in one transaction (``using``), compare-and-set on the hold."""
+    now = clock.now()
     if not holds.is_live(hold, now):
-        raise Conflict("the reservation has expired", code="hold_expired", field="reservation_id")
+        raise Conflict("the reservation has expired", code=ErrorCode.HOLD_EXPIRED, field="reservation_id")
     booking.reservation_id = hold.hold_id
 
     def writes(tx: TransactWrite) -> None:
         holds.convert(tx, hold, now)
         base_writes(tx)
 
-    try:
-        run(writes)
-    except TransactWriteError as error:
-        if capacity.failed_condition(error):
-            raise Conflict(
-                "the reservation has expired or ended", code="hold_expired", field="reservation_id"
-            ) from None
-        raise
+    transact(
+        writes,
+        lambda _: Conflict("the reservation has expired or ended", code=ErrorCode.HOLD_EXPIRED, field="reservation_id"),
+        using=using,
+    )
 
 
 def from_hold(company_id: int, new: NewBooking, hold: Hold, now: float) -> tuple[Booking, Any]:
@@ -366,7 +367,7 @@ def from_hold(company_id: int, new: NewBooking, hold: Hold, now: float) -> tuple
     graph = GRAPHS[new.graph]
     if graph.capacity != "none":
         raise ValueError("only a graph without its own capacity books on an event's")
-    moment = db.utcnow()
+    moment = clock.utcnow()
     first = plan(
         graph,
         "initialized",
@@ -446,7 +447,7 @@ def _apply(
     also: Callable[[TransactWrite], None] | None = None,
 ) -> Booking:
     graph = _graph(booking)
-    now = db.utcnow()
+    now = clock.utcnow()
     settings = _plain(booking.settings)
     step = plan(
         graph,
@@ -570,17 +571,13 @@ def cascade_owner_cancel(owner: Booking, budget: int | None = None) -> Booking:
         def writes(tx: TransactWrite, seats: list[Booking] = batch) -> None:
             _cancel_seats(tx, owner, seats)
 
-        try:
-            capacity.run(writes)
-        except TransactWriteError as error:
-            if not capacity.failed_condition(error):
-                raise
-            # a seat changed under us (its booker cancelled): read again and retry
+        # Refused: a seat changed under us (its booker cancelled): read again and retry.
+        transact(writes, lambda _: None)
     return _schedule_resume(owner)
 
 
 def _cancel_seats(tx: TransactWrite, owner: Booking, seats: list[Booking]) -> None:
-    now = db.utcnow()
+    now = clock.utcnow()
     released: dict[str, int] = defaultdict(int)
     for seat in seats:
         step = plan(_graph(seat), seat.state, "cancel_by_owner", now=now, end=None, settings={}, options={})
@@ -612,7 +609,7 @@ def _cancel_seats(tx: TransactWrite, owner: Booking, seats: list[Booking]) -> No
 
 
 def _finish_owner_cancel(owner: Booking) -> Booking:
-    now = db.utcnow()
+    now = clock.utcnow()
     entries = (
         LogEntry("Every seat booking is cancelled", "cancelling"),
         LogEntry("Changed state to: cancelled", "cancelled"),
@@ -640,17 +637,13 @@ def _finish_owner_cancel(owner: Booking) -> Booking:
             _after(owner, "cancelled", now),
         )
 
-    try:
-        capacity.run(writes)
-    except TransactWriteError as error:
-        if not capacity.failed_condition(error):
-            raise  # otherwise another run finished it first
+    transact(writes, lambda _: None)  # refused: another run finished it first
     return get(int(owner.company_id), owner.booking_id)
 
 
 def _schedule_resume(owner: Booking) -> Booking:
     """Leave the rest to the sweeper: the owner is due now with the cancel timer."""
-    due = db.iso(db.utcnow())
+    due = db.iso(clock.utcnow())
     owner.update(
         actions=[
             Booking.timer_action.set("cancel"),
@@ -694,16 +687,16 @@ def reschedule(
     if holds_seats_elsewhere(booking):
         raise Conflict(
             "a booking of an event keeps the event's time; cancel it and book another occurrence",
-            code="action_not_allowed",
+            code=ErrorCode.ACTION_NOT_ALLOWED,
         )
     if booking.state not in graph.reschedulable:
         raise Conflict(
             f"a {graph.name} booking in state {booking.state} cannot be rescheduled",
-            code="action_not_allowed",
+            code=ErrorCode.ACTION_NOT_ALLOWED,
             extra={"possible_actions": graph.possible_actions(booking.state), "state": booking.state},
         )
     event = {**_plain(booking.event), "start": start, "end": end}
-    now = db.utcnow()
+    now = clock.utcnow()
     _check_event(event, now)
     moved = LogEntry(
         f"Rescheduled from {booking.start_at} - {booking.end_at} to {db.iso(db.parse_iso(start))} - "
@@ -771,8 +764,8 @@ def _replace(
     successor = _new_item(int(booking.company_id), new, graph, booking.state, timer, now)
     successor.rescheduled_from = booking.booking_id
     # One calendar event through the lineage: same UID, a SEQUENCE above the one it replaces.
-    successor.ical_uid = calendar_uid(booking)
-    successor.ical_sequence_base = calendar_sequence(booking) + 1
+    successor.ical_uid = calendars.calendar_uid(booking)
+    successor.ical_sequence_base = calendars.calendar_sequence(booking) + 1
     ended = graph.rescheduled_state
     booking.timer_action = booking.xpk = booking.xsk = None
     entries = (moved, LogEntry(f"Changed state to: {ended}", ended, data={"rescheduled_to": successor.booking_id}))
@@ -806,25 +799,24 @@ def _replace(
 
     if booking.claim_days:
         # The new time is claimed and the old released in this same transaction, or nothing changes.
-        _run_cas(booking, writes, run=lambda build: time_claims.move_booking(booking, successor, resource_id, build))
+        _run_cas(booking, writes, using=lambda build: time_claims.move_booking(booking, successor, resource_id, build))
     else:
         _run_cas(booking, writes)
     return successor
 
 
-def _run_cas(booking: Booking, writes: Any, run: Any = capacity.run) -> None:
+def _run_cas(booking: Booking, writes: Any, using: Runner | None = None) -> None:
     """Run a transaction whose booking update is compare-and-set; a lost race is a 409."""
-    try:
-        run(writes)
-    except TransactWriteError as error:
-        if capacity.failed_condition(error):
-            current = get(int(booking.company_id), booking.booking_id)
-            raise Conflict(
-                f"the booking changed meanwhile; it is now {current.state}",
-                code="state_conflict",
-                extra={"state": current.state, "possible_actions": _graph(current).possible_actions(current.state)},
-            ) from None
-        raise
+
+    def lost(_: Refusal) -> Conflict:
+        current = get(int(booking.company_id), booking.booking_id)
+        return Conflict(
+            f"the booking changed meanwhile; it is now {current.state}",
+            code=ErrorCode.STATE_CONFLICT,
+            extra={"state": current.state, "possible_actions": _graph(current).possible_actions(current.state)},
+        )
+
+    transact(writes, lost, using=using)
 
 
 # --- the shape clients and webhooks see -------------------------------------------------------------
@@ -836,16 +828,6 @@ def _event_info(event: Mapping[str, Any]) -> dict[str, Any]:
         for key in ("start", "end", "what", "where", "description", "calendar_id")
         if event.get(key) is not None
     }
-
-
-def calendar_uid(booking: Booking) -> str:
-    """The iCalendar UID: the first booking's id of a reschedule lineage."""
-    return booking.ical_uid or booking.booking_id
-
-
-def calendar_sequence(booking: Booking) -> int:
-    """The iCalendar SEQUENCE: grows with every change (each one bumps ``version``), across reschedules."""
-    return int(booking.ical_sequence_base or 0) + int(booking.version or 1) - 1
 
 
 def snapshot(booking: Booking) -> dict[str, Any]:
@@ -902,8 +884,11 @@ def condition_for(filters: Mapping[str, str]) -> Condition | None:
         attribute = {
             "graph": Booking.graph,
             "state": Booking.state,
-            "project.id": Booking.project_id,
             "resource.id": Booking.resource["id"],
+            "customer.email": Booking.customer["email"],
+            "customer.name": Booking.customer["name"],
+            "customer.phone": Booking.customer["phone"],
+            "project.id": Booking.project_id,
         }[name]
         clause = attribute == value
         condition = clause if condition is None else condition & clause

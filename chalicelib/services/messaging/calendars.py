@@ -1,4 +1,8 @@
-"""Bookings as calendar files: one booking's invitation, and email attachments."""
+"""Bookings as calendar files: one booking's invitation (served and attached to emails), a resource's feed.
+
+It lives with messaging, not selling, because the emails attach it and selling already
+depends on messaging (the outbox); selling takes the UID and SEQUENCE rules from here.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +11,27 @@ from typing import Any
 
 from chalicelib.domain import calendar
 from chalicelib.domain.calendar import CalendarEntry
-from chalicelib.services.selling import bookings
 from chalicelib.store import claim_days, db, keys
 from chalicelib.store.models import Booking
 
 
+def calendar_uid(booking: Booking) -> str:
+    """The iCalendar UID: the first booking's id of a reschedule lineage."""
+    return booking.ical_uid or booking.booking_id
+
+
+def calendar_sequence(booking: Booking) -> int:
+    """The iCalendar SEQUENCE: grows with every change (each one bumps ``version``), across reschedules."""
+    return int(booking.ical_sequence_base or 0) + int(booking.version or 1) - 1
+
+
 def entry(booking: Booking) -> CalendarEntry:
     """The calendar event a booking stands for (its event's time, what and where)."""
-    event: dict[str, Any] = dict(bookings.view(booking)["attributes"]["event_info"])
+    raw = booking.event
+    event: dict[str, Any] = raw.as_dict() if hasattr(raw, "as_dict") else dict(raw or {})
     return CalendarEntry(
-        uid=f"{bookings.calendar_uid(booking)}@booking-engine",
-        sequence=bookings.calendar_sequence(booking),
+        uid=f"{calendar_uid(booking)}@booking-engine",
+        sequence=calendar_sequence(booking),
         start=db.parse_iso(str(booking.start_at)),
         end=db.parse_iso(str(booking.end_at)),
         summary=str(event.get("what") or "Booking"),
