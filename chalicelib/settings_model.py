@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     email_queue_url: str | None = None
     mail_from: str = "bookings@example.com"
     mail_dir: str = ".data/mail"  # local stage: emails are written here as .eml files
+    # This API's public root, for the customer action links in emails (an email has no request to ask).
+    public_base_url: str = Field(default="http://127.0.0.1:8000", pattern=r"^https?://[^/\s]+(/[^\s]*)?$")
     # Public routes (the public key, the hosted page): requests a minute per key and address.
     public_requests_per_minute: int = Field(default=300, ge=1, le=100_000)
     # CloudWatch namespace of the EMF metrics (chalicelib/observability.py).

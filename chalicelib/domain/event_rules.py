@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from chalicelib.domain import windows
 from chalicelib.domain.errors import Conflict, ErrorCode, ValidationFailed
+from chalicelib.domain.windows import Actor, Windows
 
 TICKET_TYPES = {
     0: "no per-ticket information",
@@ -40,12 +42,21 @@ class BookingRules:
         return self.ticket_type in (2, 3)
 
     @property
-    def min_cancel(self) -> timedelta:
-        return timedelta(days=self.min_cancel_days)
+    def windows(self) -> Windows:
+        return Windows(
+            min_advance=timedelta(minutes=self.min_advance_minutes),
+            max_advance=None if self.max_advance_days is None else timedelta(days=self.max_advance_days),
+            min_cancel=timedelta(days=self.min_cancel_days),
+        )
 
 
 def check_bookable(
-    rules: BookingRules, event_start: datetime, now: datetime, quantity: int, already_booked_by_this_booker: int = 0
+    rules: BookingRules,
+    event_start: datetime,
+    now: datetime,
+    quantity: int,
+    already_booked_by_this_booker: int = 0,
+    actor: Actor = Actor.CUSTOMER,
 ) -> None:
     """Raise unless ``quantity`` more spaces on an event starting at ``event_start`` may be booked now.
 
@@ -58,18 +69,7 @@ def check_bookable(
         raise Conflict("this event is not open for booking", field="event_id", code=ErrorCode.EVENT_DISABLED)
     if event_start <= now:
         raise Conflict("this event has already started", field="event_id", code=ErrorCode.EVENT_STARTED)
-    if event_start - now < timedelta(minutes=rules.min_advance_minutes):
-        raise Conflict(
-            f"booking closes {rules.min_advance_minutes} minutes before the start",
-            field="event_id",
-            code=ErrorCode.BOOKING_CLOSED,
-        )
-    if rules.max_advance_days is not None and event_start - now > timedelta(days=rules.max_advance_days):
-        raise Conflict(
-            f"booking opens {rules.max_advance_days} days before the start",
-            field="event_id",
-            code=ErrorCode.BOOKING_NOT_OPEN,
-        )
+    windows.check_booking(rules.windows, event_start, now, actor, subject="this event", field="event_id")
     check_per_booker(rules.max_num_bookings, quantity, already_booked_by_this_booker)
 
 
@@ -84,16 +84,11 @@ def check_per_booker(max_num_bookings: int, quantity: int, already: int) -> None
         )
 
 
-def check_cancellable(rules: BookingRules, event_start: datetime, now: datetime) -> None:
-    """Raise unless a booker may still cancel (an admin's cancel skips this)."""
+def check_cancellable(rules: BookingRules, event_start: datetime, now: datetime, actor: Actor = Actor.CUSTOMER) -> None:
+    """Raise unless ``actor`` may still cancel (the windows bind a booker, not an admin)."""
     if event_start <= now:
         raise Conflict("this event has already started", field="event_id", code=ErrorCode.EVENT_STARTED)
-    if event_start - now < timedelta(days=rules.min_cancel_days):
-        raise Conflict(
-            f"bookings can be cancelled until {rules.min_cancel_days} days before the start",
-            field="event_id",
-            code=ErrorCode.CANCELLATION_CLOSED,
-        )
+    windows.check_cancel(rules.windows, event_start, now, actor, subject="this event", field="event_id")
 
 
 def allows_booking(rules: BookingRules, event_start: datetime, now: datetime) -> bool:

@@ -10,8 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from chalicelib.domain import windows
 from chalicelib.domain.errors import Conflict, ErrorCode, ValidationFailed
 from chalicelib.domain.event_rules import check_per_booker
+from chalicelib.domain.windows import Actor, Windows
 
 MINUTES_PER_DAY = 24 * 60
 
@@ -31,8 +33,12 @@ class SlotRules:
     email_per_ticket: bool = False
 
     @property
-    def min_cancel(self) -> timedelta:
-        return timedelta(seconds=self.min_cancel_seconds)
+    def windows(self) -> Windows:
+        return Windows(
+            min_advance=timedelta(seconds=self.min_advance_seconds),
+            max_advance=timedelta(seconds=self.max_advance_seconds),
+            min_cancel=timedelta(seconds=self.min_cancel_seconds),
+        )
 
 
 def check_time(rules: SlotRules, minutes: int) -> None:
@@ -48,34 +54,21 @@ def check_time(rules: SlotRules, minutes: int) -> None:
         )
 
 
-def check_bookable(rules: SlotRules, start: datetime, now: datetime, quantity: int, already: int = 0) -> None:
+def check_bookable(
+    rules: SlotRules, start: datetime, now: datetime, quantity: int, already: int = 0, actor: Actor = Actor.CUSTOMER
+) -> None:
     """Raise unless ``quantity`` more spaces on the slot starting at ``start`` may be booked now."""
     if quantity < 1:
         raise ValidationFailed("book at least one space", field="num_book", code=ErrorCode.INVALID_QUANTITY)
     if rules.disabled:
         raise Conflict("this service is not open for booking", field="service_id", code=ErrorCode.SERVICE_DISABLED)
-    if start - now < timedelta(seconds=rules.min_advance_seconds) or start <= now:
-        raise ValidationFailed(
-            f"this service is booked at least {rules.min_advance_seconds} seconds ahead",
-            field="time",
-            code=ErrorCode.BOOKING_CLOSED,
-        )
-    if start - now > timedelta(seconds=rules.max_advance_seconds):
-        raise ValidationFailed(
-            f"this service is booked at most {rules.max_advance_seconds} seconds ahead",
-            field="date",
-            code=ErrorCode.BOOKING_NOT_OPEN,
-        )
+    windows.check_future(start, now, field="date")
+    windows.check_booking(rules.windows, start, now, actor, subject="this service", field="time", opens_field="date")
     check_per_booker(rules.max_num_bookings, quantity, already)
 
 
-def check_cancellable(rules: SlotRules, start: datetime, now: datetime) -> None:
-    """Raise unless a booker may still cancel (an admin's cancel skips this)."""
+def check_cancellable(rules: SlotRules, start: datetime, now: datetime, actor: Actor = Actor.CUSTOMER) -> None:
+    """Raise unless ``actor`` may still cancel (the windows bind a booker, not an admin)."""
     if start <= now:
         raise Conflict("this slot has already started", field="service_id", code=ErrorCode.SLOT_STARTED)
-    if start - now < rules.min_cancel:
-        raise Conflict(
-            f"bookings can be cancelled until {rules.min_cancel_seconds} seconds before the start",
-            field="service_id",
-            code=ErrorCode.CANCELLATION_CLOSED,
-        )
+    windows.check_cancel(rules.windows, start, now, actor, subject="this booking", field="service_id")

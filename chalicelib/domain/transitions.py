@@ -8,7 +8,6 @@ timer, if any, falls due next. Storage applies the plan in one transaction.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -51,6 +50,19 @@ ESSENTIAL_STEPS = frozenset(
         Step.CANCEL_SEAT_BOOKINGS,
     }
 )
+
+# Timekit's own step names (its docs and seed 003) for the engine's steps: each switches off,
+# or carries the message of, the step it names.
+STEP_ALIASES: dict[str, Step] = {
+    "send_confirm_decline_email_to_owner": Step.NOTIFY_OWNER_BY_EMAIL,
+    "notify_owner_by_action_email": Step.NOTIFY_OWNER_BY_EMAIL,
+    "notify_customer_declined_by_email": Step.NOTIFY_CUSTOMER_BY_EMAIL,
+    "notify_customer_cancelled_by_email": Step.NOTIFY_CUSTOMER_BY_EMAIL,
+    "notify_customer_cancelled_by_customer_by_email": Step.NOTIFY_CUSTOMER_BY_EMAIL,
+    "notify_customer_confirmed_by_email": Step.NOTIFY_CUSTOMER_BY_EMAIL,
+    "notify_customer_rescheduled_by_email": Step.NOTIFY_CUSTOMER_BY_EMAIL,
+    "notify_owner_cancelled_by_customer_by_email": Step.NOTIFY_OWNER_BY_EMAIL,
+}
 
 NOTIFY_STEPS = frozenset({Step.NOTIFY_OWNER_BY_EMAIL, Step.NOTIFY_CUSTOMER_BY_EMAIL, Step.TRIGGER_WEBHOOK})
 
@@ -100,11 +112,11 @@ class Plan:
 
 
 def disabled_steps(options: Mapping[str, Any]) -> frozenset[str]:
-    """Steps switched off with ``{"<step>": {"enabled": false}}``."""
+    """Steps switched off with ``{"<step>": {"enabled": false}}``, by the engine's name or Timekit's."""
     off = set()
     for name, value in options.items():
         if isinstance(value, Mapping) and value.get("enabled") is False:
-            off.add(name)
+            off.add(STEP_ALIASES[name].value if name in STEP_ALIASES else name)
     return frozenset(off)
 
 
@@ -161,8 +173,12 @@ def plan(
     )
 
 
+_CUSTOMER_NOTICES = tuple(name for name, step in STEP_ALIASES.items() if step is Step.NOTIFY_CUSTOMER_BY_EMAIL)
+
+
 def _message(options: Mapping[str, Any], action: Action) -> str | None:
-    for key in (action.name, f"notify_customer_{action.to}_by_email", "notify_customer_by_email"):
+    """The business's words for the customer: under the action's name or the customer email step's."""
+    for key in (action.name, f"notify_customer_{action.to}_by_email", *_CUSTOMER_NOTICES, "notify_customer_by_email"):
         value = options.get(key)
         if isinstance(value, Mapping) and isinstance(value.get("message"), str):
             return str(value["message"])
@@ -186,15 +202,3 @@ def next_timer(
 def auto_complete_enabled(settings: Mapping[str, Any]) -> bool:
     value = settings.get(AUTO_COMPLETE_SETTING)
     return not (isinstance(value, Mapping) and value.get("enabled") is False)
-
-
-_DURATION = re.compile(r"^\s*(\d+)\s*(second|minute|hour|day|week)s?\s*$")
-_UNIT_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86_400, "week": 604_800}
-
-
-def parse_duration(text: str, field: str) -> int:
-    """Timekit's durations, e.g. "1 day", "2 hours", "30 minutes" -> seconds."""
-    match = _DURATION.match(text.lower())
-    if match is None:
-        raise ValidationFailed(f"{text!r} is not a duration like '2 hours' or '1 day'", field=field)
-    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]

@@ -91,6 +91,19 @@ def log_sk(number: int) -> str:
     return f"LOG#{number}"
 
 
+def used_link_pk(link_id: str) -> str:
+    """A customer action link (its JWT id) that has been used: put-if-absent in the action's transaction."""
+    return f"LINK#{link_id}"
+
+
+USED_LINK_SK = "USED"
+
+
+def mail_log_sk(event_id: str, audience: str) -> str:
+    # After every numbered log item in key order, so a stable sort by seq puts it after its number's.
+    return f"LOG#mail#{event_id}#{audience}"
+
+
 def capacity_pk(capacity_id: str) -> str:
     return f"CAP#{capacity_id}"
 

@@ -368,6 +368,10 @@ class Booking(Item, discriminator="booking"):
     resource: MapAttribute[str, Any] = MapAttribute(null=True)
     claim_days = _strings(null=True)
     project_id = UnicodeAttribute(null=True)  # the Timekit project (booking page) it was made through
+    # Its calendar identity across reschedules (issue 14): the first booking's id, and the
+    # SEQUENCE the lineage had reached when this booking replaced the last one (null: 0).
+    ical_uid = UnicodeAttribute(null=True)
+    ical_sequence_base = NumberAttribute(null=True)
     version = VersionAttribute()
     # Not stored: the log entries this process just wrote, so a create's reply needs no re-read.
     fresh_logs: list[dict[str, Any]] | None = None
@@ -553,6 +557,15 @@ class RateCounter(Item, discriminator="rate"):
     """
 
     requests = NumberAttribute(default=0)
+
+
+class UsedLink(Item, discriminator="used_link"):
+    """``LINK#<link id>`` / ``USED``: a customer action link was used (its action ran); TTL at its expiry."""
+
+    company_id = NumberAttribute()
+    booking_id = UnicodeAttribute()
+    action = UnicodeAttribute()
+    used_at = UnicodeAttribute()
 
 
 class MailSent(Item, discriminator="mail_sent"):

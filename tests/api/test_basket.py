@@ -252,6 +252,7 @@ def test_cancelling_frees_the_space_once_and_min_cancel_binds_the_booker(api: Ap
     purchase = api.post(f"/api/v1/{tenant.id}/basket/checkout", {"client": CLIENT}, _basket(tenant, token)).body
     late = api.delete(f"/api/v1/{tenant.id}/purchases/{purchase['long_id']}", tenant.public)
     assert late.status == 409 and late.body["error"]["code"] == "cancellation_closed"
+    assert late.body["error"]["message"] == "this event can be cancelled until 3 days before the start"
     assert _event(api, tenant, event["id"])["spaces_booked"] == 1
     cancelled = api.delete(f"/api/v1/admin/{tenant.id}/purchases/{purchase['id']}", tenant.admin)
     assert cancelled.status == 200

@@ -133,10 +133,13 @@ def test_each_refusal_names_its_field_and_holds_nothing(api: Api, tenant: Tenant
     assert _refusal(_add(api, tenant, _slot(service, time=9 * 60 + 15))) == (422, "time", "time_not_on_step")
     assert _refusal(_add(api, tenant, _slot(service, time=1440)))[:2] == (422, "time")
     assert _refusal(_add(api, tenant, _slot(service, duration=45)))[:2] == (422, "duration")
-    assert _refusal(_add(api, tenant, _slot(service, date="2020-01-06")))[::2] == (422, "booking_closed")
-    assert _refusal(_add(api, tenant, _slot(near))) == (422, "date", "booking_not_open")
+    assert _refusal(_add(api, tenant, _slot(service, date="2020-01-06"))) == (422, "date", "in_the_past")
+    # a window refusal is a 409 (the time is valid, not now) that says the window in words
+    not_open = _add(api, tenant, _slot(near))
+    assert _refusal(not_open) == (409, "date", "booking_not_open")
+    assert not_open.body["error"]["message"] == "this service can be booked from 30 days before the start"
     too_soon = _service(api, tenant, name="Soon", min_advance_period=TEN_YEARS)
-    assert _refusal(_add(api, tenant, _slot(too_soon))) == (422, "time", "booking_closed")
+    assert _refusal(_add(api, tenant, _slot(too_soon))) == (409, "time", "booking_closed")
     assert _refusal(_add(api, tenant, _slot(service, num_book=3))) == (422, "num_book", "max_num_bookings_exceeded")
     assert _refusal(_add(api, tenant, _slot(service, date="2031-02-30")))[:2] == (422, "date")
     # 01:30 on the day the clocks go forward does not exist in London

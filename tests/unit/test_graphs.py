@@ -7,7 +7,7 @@ import pytest
 from chalicelib.domain.errors import Conflict, ValidationFailed
 from chalicelib.domain.graph_docs import to_document, to_dot
 from chalicelib.domain.graphs import GRAPHS, Action, Seats
-from chalicelib.domain.transitions import Plan, next_timer, parse_duration, plan
+from chalicelib.domain.transitions import Plan, next_timer, plan
 
 NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 END = NOW + timedelta(hours=2)
@@ -144,16 +144,6 @@ def test_auto_complete_one_hour_after_the_end_unless_disabled() -> None:
 def test_group_owner_cancel_rests_in_cancelling() -> None:
     step = _plan("group_owner", "tentative", "cancel")
     assert step.to_state == "cancelling"
-
-
-@pytest.mark.parametrize(("text", "seconds"), [("1 day", 86_400), ("2 hours", 7200), ("30 minutes", 1800)])
-def test_durations(text: str, seconds: int) -> None:
-    assert parse_duration(text, "f") == seconds
-
-
-def test_bad_duration_is_refused() -> None:
-    with pytest.raises(ValidationFailed):
-        parse_duration("soon", "min_cancel_time")
 
 
 @pytest.mark.parametrize("name", sorted(GRAPHS))

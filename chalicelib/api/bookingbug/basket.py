@@ -293,7 +293,7 @@ def _render_purchase(call: Call, purchase: Purchase, *, admin: bool) -> b.Purcha
         slot = plain.get("kind") == "slot"
         first = min(db.parse_iso(str(booking["datetime"])) for booking in plain["bookings"])
         try:
-            min_cancel: str | None = db.iso(first - baskets.line_rules(cid, plain).min_cancel)
+            min_cancel: str | None = db.iso(first - baskets.line_rules(cid, plain).windows.min_cancel)
         except (NotFound, ValidationFailed):
             min_cancel = None  # the chain or service is gone; only an admin can cancel now
         for booking in plain["bookings"]:

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from chalice import Blueprint, Response
 
 from chalicelib.api.http.hal import v2_page
 from chalicelib.api.http.route import Call, LazyModule, route
-from chalicelib.domain import clock
-from chalicelib.domain.errors import BookingError, Forbidden, NotFound, ValidationFailed
+from chalicelib.domain import clock, cors
+from chalicelib.domain.errors import BookingError, Conflict, ErrorCode, Forbidden, NotFound, ValidationFailed
 from chalicelib.domain.lifecycle import effective_status
 from chalicelib.services.identity import companies, customer_links
-from chalicelib.services.identity.auth import Role, Scheme
+from chalicelib.services.identity.auth import Role, Scheme, actor_of
 from chalicelib.store import db, keys
 from chalicelib.store.models import Booking, Hold
 from chalicelib.store.pages import query_page
@@ -24,13 +24,18 @@ if TYPE_CHECKING:
     from chalicelib.domain import graphs as graph_defs
     from chalicelib.domain import projects as project_rules
     from chalicelib.services.catalogue import projects
-    from chalicelib.services.selling import bookings, removal, time_claims
+    from chalicelib.services.catalogue import resources as resources_service
+    from chalicelib.services.messaging import calendars
+    from chalicelib.services.selling import action_links, bookings, removal, time_claims
     from chalicelib.services.selling import holds as holds_service
 else:
     s = LazyModule("chalicelib.api.timekit.schemas")
     # The engine loads with the first booking request, not at cold start.
     graph_defs = LazyModule("chalicelib.domain.graphs")
     bookings = LazyModule("chalicelib.services.selling.bookings")
+    action_links = LazyModule("chalicelib.services.selling.action_links")
+    calendars = LazyModule("chalicelib.services.messaging.calendars")
+    resources_service = LazyModule("chalicelib.services.catalogue.resources")
     holds_service = LazyModule("chalicelib.services.selling.holds")
     removal = LazyModule("chalicelib.services.selling.removal")
     projects = LazyModule("chalicelib.services.catalogue.projects")
@@ -125,11 +130,17 @@ def _data(booking: Booking, *, with_logs: bool = False, include: str | None = No
 
 
 def _customer_links(call: Call, booking: Booking) -> dict[str, str]:
-    """The customer's own links (Timekit's customer_action_links), signed for this booking."""
+    """The customer's own links (Timekit's customer_action_links), signed for this booking.
+
+    ``token`` lets a booking page act for the customer; each action the graph allows now
+    has a one-click ``external_action`` link (a JWT for that booking and action, used once);
+    a booking made through a page reschedules on that page instead.
+    """
     cid, bid = int(booking.company_id), booking.booking_id
     token = customer_links.token_for(cid, bid)
-    links = {"token": token, "cancel_by_customer": f"{call.base_url}/v2/bookings/{bid}/cancel_by_customer"}
-    if booking.project_id:
+    offered = customer_links.offered(booking.graph, booking.state)
+    links = {"token": token, **customer_links.action_urls(call.base_url, cid, bid, offered, clock.utcnow())}
+    if booking.project_id and "reschedule_by_customer" in links:
         project = projects.get_project(cid, booking.project_id)
         event = bookings.view(booking)["attributes"]["event_info"]
         query = urlencode({"reschedule": bid, "token": token, "start": event.get("start"), "end": event.get("end")})
@@ -209,7 +220,7 @@ def _new_booking(body: Any) -> bookings.NewBooking:
 def create_booking(call: Call) -> Any:
     body = call.body(s.BookingCreate)
     _check_page_booking(call, body)
-    booking = bookings.create(_cid(call), _new_booking(body))
+    booking = bookings.create(_cid(call), _new_booking(body), actor=actor_of(call.auth))
     _with_etag(call, booking)
     return s.BookingOut(data=_data(booking, with_logs=not _page(call), call=call))
 
@@ -339,7 +350,109 @@ def get_group(call: Call, booking_id: str) -> Any:
 def get_booking(call: Call, booking_id: str) -> Any:
     booking = bookings.get(_cid(call), booking_id)
     _with_etag(call, booking)
-    return s.BookingOut(data=_data(booking, with_logs=True, include=call.query(s.IncludeQuery).include))
+    include = call.query(s.IncludeQuery).include
+    links = call if include and "customer_action_links" in include else None
+    return s.BookingOut(data=_data(booking, with_logs=True, include=include, call=links))
+
+
+@route(
+    bp,
+    "/v2/bookings/{booking_id}/ical",
+    "GET",
+    summary="The booking as an iCalendar file: one UID through reschedules, SEQUENCE grows per change",
+    scheme=V2,
+    tag=TAG,
+    produces="text/calendar",
+    errors=(404, 409),
+    path_types=NAMES,
+)
+def ical(call: Call, booking_id: str) -> Any:
+    booking = bookings.get(_cid(call), booking_id)
+    if not booking.start_at or not booking.end_at:
+        raise Conflict("this booking has no time to put in a calendar", field="booking_id", code=ErrorCode.NO_TIME)
+    return Response(
+        body=calendars.invitation(booking).decode(),
+        status_code=200,
+        headers={"Content-Type": "text/calendar; charset=utf-8"},
+    )
+
+
+@route(
+    bp,
+    "/v2/resources/{resource_id}/calendar_feed",
+    "GET",
+    summary="The secret URL of a resource's calendar feed (its bookings, iCalendar)",
+    scheme=V2,
+    tag=TAG,
+    response="timekit.schemas:FeedOut",
+    errors=(404,),
+    path_types={"resource_id": "integer"},
+)
+def calendar_feed(call: Call, resource_id: int) -> Any:
+    rid = resource_id
+    resources_service.get(_cid(call), rid, field="resource_id")
+    token = customer_links.feed_token(_cid(call), rid)
+    return s.FeedOut(data=s.FeedData(url=f"{call.base_url}/v2/feeds/{_cid(call)}/{rid}/{token}"))
+
+
+@route(
+    bp,
+    "/v2/feeds/{company_id}/{resource_id}/{token}",
+    "GET",
+    summary="A resource's bookings as an iCalendar feed; the URL is the secret",
+    scheme=Scheme.NONE,
+    tag=TAG,
+    produces="text/calendar",
+    errors=(404,),
+    path_types={"company_id": "integer", "resource_id": "integer", "token": "string"},
+    rate_limited=True,
+)
+def resource_feed(call: Call, company_id: int, resource_id: int, token: str) -> Any:
+    cid, rid = company_id, resource_id
+    customer_links.check_feed(cid, rid, token)
+    resource = resources_service.get(cid, rid, field="resource_id")
+    body = calendars.resource_feed(cid, rid, str(resource.name), clock.utcnow())
+    return Response(body=body.decode(), status_code=200, headers={"Content-Type": "text/calendar; charset=utf-8"})
+
+
+@route(
+    bp,
+    "/v2/bookings/{booking_id}/external_action/{action}",
+    "GET",
+    summary="A customer's signed action link (from an email): cancel_by_customer or reschedule_by_customer, once",
+    scheme=Scheme.NONE,
+    tag=TAG,
+    query="timekit.schemas:ExternalActionQuery",
+    response="timekit.schemas:BookingOut",
+    errors=(401, 403, 404, 409),
+    also_status=(302,),
+    path_types=NAMES,
+    rate_limited=True,
+)
+def external_action(call: Call, booking_id: str, action: str) -> Any:
+    asked = call.query(s.ExternalActionQuery)
+    now = clock.utcnow()
+    link = customer_links.read_action_signature(booking_id, action, asked.signature, now)
+    target = _redirect_target(link.company_id, asked.redirect)
+    booking = action_links.perform(link, now)
+    if target is not None:
+        return Response(body="", status_code=302, headers={"Location": target})
+    return s.BookingOut(data=_data(booking))
+
+
+def _redirect_target(company_id: int, redirect: str | None) -> str | None:
+    """Where to send the customer afterwards: a page of one of the company's origins (no open redirect)."""
+    if redirect is None:
+        return None
+    origins = companies.get_company(company_id).allowed_origins
+    parts = urlsplit(redirect)
+    try:
+        origin = cors.normalise_origin(f"{parts.scheme}://{parts.netloc}", field="redirect")
+    except ValidationFailed:
+        raise ValidationFailed("redirect must be an absolute http(s) URL", field="redirect") from None
+    if not origins or origin not in set(origins):
+        raise ValidationFailed("redirect must be on one of the company's allowed origins", field="redirect")
+    return redirect
 
 
 @route(
@@ -361,7 +474,9 @@ def act(call: Call, booking_id: str, action: str) -> Any:
         if action != "cancel_by_customer":
             raise Forbidden("a booking page may only cancel_by_customer", field="action")
         customer_links.check(_cid(call), booking_id, call.header(customer_links.HEADER))
-    booking = bookings.act(_cid(call), booking_id, action, body.options(), if_match=_if_match(call))
+    booking = bookings.act(
+        _cid(call), booking_id, action, body.options(), if_match=_if_match(call), actor=actor_of(call.auth)
+    )
     _with_etag(call, booking)
     return s.BookingOut(data=_data(booking, with_logs=True))
 
@@ -521,7 +636,7 @@ def reserve(call: Call) -> Any:
         )
     if body.graph is not None and body.graph not in ("group_customer", "group_customer_payment"):
         raise ValidationFailed("seats of a group are reserved for a group_customer graph", field="graph")
-    owner = bookings.reservable_owner(_cid(call), body.related.owner_booking_id)
+    owner = bookings.reservable_owner(_cid(call), body.related.owner_booking_id, actor=actor_of(call.auth))
     if _page(call) and not owner.project_id:
         raise NotFound("no such group booking on a booking page", field="related.owner_booking_id")
     hold = holds_service.place(

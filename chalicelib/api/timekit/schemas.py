@@ -18,6 +18,7 @@ from pydantic import (
 
 from chalicelib.api.http.schemas import Instant, Links, Out, Query, Strict, check_storable
 from chalicelib.domain.graphs import ALL_STEPS, GRAPHS
+from chalicelib.domain.transitions import STEP_ALIASES
 
 GraphName = Literal[
     "instant", "confirm_decline", "instant_payment", "group_owner", "group_customer", "group_customer_payment"
@@ -33,12 +34,8 @@ _ACTION_NAMES = {a.name for g in GRAPHS.values() for acts in g.states.values() f
 OPTION_KEYS = frozenset(
     {s.value for s in ALL_STEPS}
     | _ACTION_NAMES
-    | {
-        "auto_complete_one_hour_after_booking_ends",
-        "send_confirm_decline_email_to_owner",
-        "notify_customer_declined_by_email",
-        "notify_customer_cancelled_by_email",
-    }
+    | set(STEP_ALIASES)
+    | {"auto_complete_one_hour_after_booking_ends"}
 )
 
 
@@ -215,6 +212,19 @@ class BookingsQuery(Query):
 
 class IncludeQuery(Query):
     include: Annotated[str, StringConstraints(max_length=200)] | None = None
+
+
+class FeedData(BaseModel):
+    url: str
+
+
+class FeedOut(BaseModel):
+    data: FeedData
+
+
+class ExternalActionQuery(Query):
+    signature: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+    redirect: Annotated[str, StringConstraints(min_length=1, max_length=2000)] | None = None
 
 
 class GraphQuery(Query):

@@ -24,6 +24,7 @@ from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.domain import clock, secrets
 from chalicelib.domain.errors import NotFound, Unauthorized
+from chalicelib.domain.windows import Actor
 from chalicelib.services.identity import limits
 from chalicelib.settings import get_settings
 from chalicelib.store import db, keys
@@ -47,6 +48,11 @@ class Principal:
         """A company other than the caller's does not exist, as far as they can tell."""
         if self.company_id != company_id:
             raise NotFound("company not found", field="company_id")
+
+
+def actor_of(principal: Principal) -> Actor:
+    """Booking windows bind whoever books with a public key; the secret key and admins are staff."""
+    return Actor.CUSTOMER if principal.role is Role.PUBLIC else Actor.STAFF
 
 
 class Scheme(StrEnum):

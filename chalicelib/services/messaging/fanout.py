@@ -49,6 +49,8 @@ def event_message(item: Mapping[str, Any]) -> dict[str, Any]:
     }
     if item.get("notify") is not None:
         message["notify"] = [str(step) for step in item["notify"]]
+    if item.get("message"):
+        message["message"] = str(item["message"])  # what the business wrote with the action, for its emails
     return message
 
 

@@ -23,11 +23,13 @@ from pynamodb.exceptions import PutError
 from chalicelib.domain import clock
 from chalicelib.domain.graphs import GRAPHS, Step
 from chalicelib.observability import get_logger
+from chalicelib.services.identity import customer_links
+from chalicelib.services.messaging import calendars
 from chalicelib.services.messaging import mail_templates as templates
 from chalicelib.services.messaging.fanout_wiring import EMAIL_EVENT_TYPES
 from chalicelib.settings import get_settings
 from chalicelib.store import aws, db, keys
-from chalicelib.store.models import Company, MailSent
+from chalicelib.store.models import Booking, BookingLog, Company, MailSent
 
 STEP_AUDIENCE = {
     Step.NOTIFY_OWNER_BY_EMAIL.value: templates.OWNER,
@@ -106,17 +108,60 @@ def send_once(event: Mapping[str, Any], audience: str) -> bool:
             return False  # a duplicate of an event already emailed
         raise
     key = templates.template_key(str(event["type"]), audience)
-    data = templates.template_data(event, company.name if company else "", _message(event, audience))
+    data = templates.template_data(
+        event, company.name if company else "", _message(event, audience), _action_links(event, audience)
+    )
     try:
-        deliver(key, data, to, event)
+        deliver(key, data, to, event, invitation(event))
     except Exception:
         marker.delete()  # not sent: the retried message may try again
         raise
+    log_sent(event, audience, to)
     return True
+
+
+def log_sent(event: Mapping[str, Any], audience: str, to: str) -> None:
+    """"Email sent to <address>!" in the booking's log, as seed 003's logs read.
+
+    Its own item (put-if-absent per event and audience, so a redelivery logs once), at the
+    booking's current log number: the log reads in the order things happened, and the
+    booking itself is not written (its version and ETag stay).
+    """
+    if not str(event.get("type", "")).startswith("booking."):
+        return
+    pk = keys.booking_pk(str(event["subject_id"]))
+    try:
+        booking = Booking.get(pk, keys.BOOKING_SK, consistent_read=True)
+    except Booking.DoesNotExist:
+        return
+    entry = {"description": f"Email sent to {to}!", "success": True, "state": booking.state, "data": {}}
+    item = BookingLog(
+        pk,
+        keys.mail_log_sk(str(event["id"]), audience),
+        seq=int(booking.log_count),
+        entries=[entry],
+        created_at=db.iso(clock.utcnow()),
+    )
+    try:
+        item.save(condition=BookingLog.pk.does_not_exist())
+    except PutError as error:
+        if not db.condition_failed(error):
+            raise
 
 
 def _message(event: Mapping[str, Any], audience: str) -> str | None:
     return str(event["message"]) if audience == templates.CUSTOMER and event.get("message") else None
+
+
+def _action_links(event: Mapping[str, Any], audience: str) -> dict[str, str]:
+    """The customer's one-click links for what the booking's graph allows in the state reported."""
+    data = event.get("data") or {}
+    if audience != templates.CUSTOMER or not str(event.get("type", "")).startswith("booking.") or not data.get("id"):
+        return {}
+    offered = customer_links.offered(str(data.get("graph")), str(data.get("state")))
+    return customer_links.action_urls(
+        get_settings().public_base_url, int(event["company_id"]), str(data["id"]), offered, clock.utcnow()
+    )
 
 
 def _company(company_id: int) -> Company | None:
@@ -126,11 +171,28 @@ def _company(company_id: int) -> Company | None:
         return None
 
 
-def deliver(key: str, data: Mapping[str, str], to: str, event: Mapping[str, Any]) -> None:
+def invitation(event: Mapping[str, Any]) -> bytes | None:
+    """The booking's calendar file to attach (REQUEST, or CANCEL once it has ended); a reschedule's
+    is the new booking's (the same UID, the new time)."""
+    if not str(event.get("type", "")).startswith("booking."):
+        return None
+    try:
+        booking = Booking.get(keys.booking_pk(str(event["subject_id"])), keys.BOOKING_SK, consistent_read=True)
+        if booking.rescheduled_to:
+            booking = Booking.get(keys.booking_pk(booking.rescheduled_to), keys.BOOKING_SK, consistent_read=True)
+    except Booking.DoesNotExist:
+        return None
+    return calendars.invitation(booking) if booking.start_at and booking.end_at else None
+
+
+def deliver(
+    key: str, data: Mapping[str, str], to: str, event: Mapping[str, Any], attachment: bytes | None = None
+) -> None:
     settings = get_settings()
     if settings.stage == "local":
-        write_eml(key, data, to, event)
+        write_eml(key, data, to, event, attachment)
         return
+    # SES templates carry no attachment: deployed emails go without the calendar file for now.
     aws.client("ses").send_templated_email(
         Source=settings.mail_from,
         Destination={"ToAddresses": [to]},
@@ -139,7 +201,9 @@ def deliver(key: str, data: Mapping[str, str], to: str, event: Mapping[str, Any]
     )
 
 
-def write_eml(key: str, data: Mapping[str, str], to: str, event: Mapping[str, Any]) -> Path:
+def write_eml(
+    key: str, data: Mapping[str, str], to: str, event: Mapping[str, Any], attachment: bytes | None = None
+) -> Path:
     rendered = templates.render(key, data)
     message = EmailMessage()
     message["From"] = get_settings().mail_from
@@ -151,6 +215,11 @@ def write_eml(key: str, data: Mapping[str, str], to: str, event: Mapping[str, An
     message["X-Event-Type"] = str(event["type"])
     message.set_content(rendered["text"])
     message.add_alternative(rendered["html"], subtype="html")
+    if attachment is not None:
+        method = "CANCEL" if b"METHOD:CANCEL" in attachment else "REQUEST"
+        message.add_attachment(
+            attachment, maintype="text", subtype="calendar", filename="booking.ics", params={"method": method}
+        )
     folder = Path(get_settings().mail_dir)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{str(event['occurred_at']).replace(':', '')}-{event['id']}-{key}.eml"

@@ -43,13 +43,18 @@ def _template(event_type: str, audience: str) -> dict[str, str]:
     happened = _HAPPENED[event_type]
     greeting = "Hello {{customer_name}}," if audience == CUSTOMER else "Hello,"
     who = "Your booking" if audience == CUSTOMER else "The booking of {{customer_name}} ({{customer_email}})"
+    # A customer's email carries their one-click action links (empty when the state offers none).
+    links_text = "{{action_links}}\n" if audience == CUSTOMER else ""
+    links_html = '<p style="white-space: pre-line">{{action_links}}</p>' if audience == CUSTOMER else ""
     text = (
         f"{greeting}\n\n{who} for {{{{what}}}} on {{{{start}}}} {happened}.\n"
-        "State: {{state}}. Reference: {{booking_id}}.\n{{message}}\n\n{{company_name}}\n"
+        "State: {{state}}. Reference: {{booking_id}}.\n{{message}}\n"
+        f"{links_text}\n{{{{company_name}}}}\n"
     )
     body_html = (
         f"<p>{greeting}</p><p>{who} for <b>{{{{what}}}}</b> on {{{{start}}}} {happened}.</p>"
-        "<p>State: {{state}}. Reference: {{booking_id}}.</p><p>{{message}}</p><p>{{company_name}}</p>"
+        "<p>State: {{state}}. Reference: {{booking_id}}.</p><p>{{message}}</p>"
+        f"{links_html}<p>{{{{company_name}}}}</p>"
     )
     return {
         "subject": f"{{{{what}}}} on {{{{start}}}} {happened}",
@@ -85,7 +90,17 @@ def render(key: str, data: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
-def template_data(event: Mapping[str, Any], company_name: str, message: str | None) -> dict[str, str]:
+ACTION_WORDS = {"cancel_by_customer": "Cancel", "reschedule_by_customer": "Reschedule"}
+
+
+def links_text(links: Mapping[str, str]) -> str:
+    """ "Cancel: <url>" lines, in a fixed order."""
+    return "\n".join(f"{ACTION_WORDS.get(action, action)}: {url}" for action, url in sorted(links.items()))
+
+
+def template_data(
+    event: Mapping[str, Any], company_name: str, message: str | None, links: Mapping[str, str] | None = None
+) -> dict[str, str]:
     data = event.get("data") or {}
     customers = data.get("customers") or [{}]
     customer = customers[0] if isinstance(customers[0], Mapping) else {}
@@ -99,4 +114,5 @@ def template_data(event: Mapping[str, Any], company_name: str, message: str | No
         "customer_email": str(customer.get("email") or ""),
         "company_name": company_name,
         "message": message or "",
+        "action_links": links_text(links or {}),
     }

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -21,14 +21,15 @@ from pynamodb.expressions.update import Action as UpdateAction
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import observability
-from chalicelib.domain import clock
+from chalicelib.domain import clock, windows
 from chalicelib.domain.errors import Conflict, ErrorCode, NotFound, PreconditionFailed, ValidationFailed
 from chalicelib.domain.graphs import GRAPHS, Graph, Seats, Step
 from chalicelib.domain.seats import ENFORCED, SeatRule, ShardSeats
 from chalicelib.domain.time_claims import TimeTaken
-from chalicelib.domain.transitions import Due, LogEntry, Plan, next_timer, parse_duration, plan
+from chalicelib.domain.transitions import Due, LogEntry, Plan, next_timer, plan
+from chalicelib.domain.windows import Actor
 from chalicelib.observability import Metric
-from chalicelib.services.messaging import outbox
+from chalicelib.services.messaging import calendars, outbox
 from chalicelib.services.selling import capacity, holds, time_claims
 from chalicelib.store import db, keys
 from chalicelib.store.models import Booking, BookingLog, Hold
@@ -166,7 +167,7 @@ def _log_item(booking: Booking, number: int, entries: tuple[LogEntry, ...], now:
     )
 
 
-def create(company_id: int, new: NewBooking, *, rule: SeatRule = ENFORCED) -> Booking:
+def create(company_id: int, new: NewBooking, *, actor: Actor = Actor.STAFF, rule: SeatRule = ENFORCED) -> Booking:
     graph = GRAPHS.get(new.graph)
     if graph is None:
         raise ValidationFailed(f"unknown graph {new.graph!r}", field="graph")
@@ -186,10 +187,10 @@ def create(company_id: int, new: NewBooking, *, rule: SeatRule = ENFORCED) -> Bo
         reserved = holds.get(company_id, new.reservation_id)
         event = {**event, **time_claims.reserved_event(reserved)}
     if graph.capacity == "seat":
-        owner = reservable_owner(company_id, new.owner_booking_id, now)
+        owner = reservable_owner(company_id, new.owner_booking_id, now, actor=actor)
         event = _plain(owner.event)
     else:
-        _check_event(event)
+        _check_event(event, now)
     end = _when(str(event["end"])) if event.get("end") else None
     first = plan(
         graph,
@@ -232,7 +233,7 @@ def create(company_id: int, new: NewBooking, *, rule: SeatRule = ENFORCED) -> Bo
     return booking
 
 
-def _check_event(event: Mapping[str, Any]) -> None:
+def _check_event(event: Mapping[str, Any], now: datetime) -> None:
     start, end = event.get("start"), event.get("end")
     if not start or not end:
         raise ValidationFailed(
@@ -240,6 +241,7 @@ def _check_event(event: Mapping[str, Any]) -> None:
         )
     if db.parse_iso(str(end)) <= db.parse_iso(str(start)):
         raise ValidationFailed("event.end must be after event.start", field="event.end")
+    windows.check_future(db.parse_iso(str(start)), now, field="event.start")
 
 
 def _open_group(booking: Booking, settings: Mapping[str, Any], base_writes: Any) -> None:
@@ -262,8 +264,14 @@ def _open_group(booking: Booking, settings: Mapping[str, Any], base_writes: Any)
     transact(writes)
 
 
-def reservable_owner(company_id: int, owner_booking_id: str | None, now: datetime | None = None) -> Booking:
-    """The open group a seat booking or reservation is for (404, 422 or 409 otherwise)."""
+def reservable_owner(
+    company_id: int, owner_booking_id: str | None, now: datetime | None = None, *, actor: Actor = Actor.STAFF
+) -> Booking:
+    """The open group a seat booking or reservation is for (404, 422 or 409 otherwise).
+
+    A customer books inside the group's booking window; the owner and admins any time
+    before the start.
+    """
     now = now or clock.utcnow()
     if not owner_booking_id:
         raise ValidationFailed("related.owner_booking_id is required", field="related.owner_booking_id")
@@ -281,14 +289,14 @@ def reservable_owner(company_id: int, owner_booking_id: str | None, now: datetim
             code=ErrorCode.GROUP_CLOSED,
             field="related.owner_booking_id",
         )
-    settings = _plain(owner.settings)
     start = _when(owner.start_at)
     if start is not None:
-        lead = (start - now).total_seconds()
-        if settings.get("min_booking_time") and lead < parse_duration(settings["min_booking_time"], "min_booking_time"):
-            raise Conflict("bookings for this group have closed", code=ErrorCode.TOO_LATE_TO_BOOK)
-        if settings.get("max_booking_time") and lead > parse_duration(settings["max_booking_time"], "max_booking_time"):
-            raise Conflict("bookings for this group are not open yet", code=ErrorCode.TOO_EARLY_TO_BOOK)
+        if start <= now:
+            raise Conflict(
+                "the group has already started", code=ErrorCode.GROUP_STARTED, field="related.owner_booking_id"
+            )
+        rules = windows.group_windows(_plain(owner.settings))
+        windows.check_booking(rules, start, now, actor, subject="this group", field="related.owner_booking_id")
     return owner
 
 
@@ -422,14 +430,25 @@ def act(
     options: Mapping[str, Any],
     *,
     if_match: int | None = None,
+    actor: Actor = Actor.STAFF,
+    also: Callable[[TransactWrite], None] | None = None,
 ) -> Booking:
+    """Run ``action_name``; ``also`` adds writes to its transaction (a customer link's used-marker)."""
     booking = get(company_id, booking_id)
     if if_match is not None and if_match != int(booking.version):
         raise PreconditionFailed(f"the booking is at version {int(booking.version)}, not {if_match}", field="If-Match")
-    return _apply(booking, action_name, options, by_timer=False)
+    return _apply(booking, action_name, options, by_timer=False, actor=actor, also=also)
 
 
-def _apply(booking: Booking, action_name: str, options: Mapping[str, Any], *, by_timer: bool) -> Booking:
+def _apply(
+    booking: Booking,
+    action_name: str,
+    options: Mapping[str, Any],
+    *,
+    by_timer: bool,
+    actor: Actor = Actor.STAFF,
+    also: Callable[[TransactWrite], None] | None = None,
+) -> Booking:
     graph = _graph(booking)
     now = clock.utcnow()
     settings = _plain(booking.settings)
@@ -443,7 +462,7 @@ def _apply(booking: Booking, action_name: str, options: Mapping[str, Any], *, by
         options=options,
         by_timer=by_timer,
     )
-    _check_rules(booking, step, options, now)
+    _check_rules(booking, step, options, now, actor)
     actions: list[UpdateAction] = [
         Booking.state.set(step.to_state),
         Booking.updated_at.set(db.iso(now)),
@@ -475,6 +494,8 @@ def _apply(booking: Booking, action_name: str, options: Mapping[str, Any], *, by
             capacity.close(tx, booking.capacity_id, shard_count(booking))
         if time_claims.releases_time(booking, step.from_state, step.to_state):
             time_claims.release_booking(tx, booking)
+        if also is not None:
+            also(tx)
 
     _run_cas(booking, writes)
     if step.seats is Seats.CLOSE:
@@ -504,17 +525,15 @@ def _timer_actions(booking: Booking) -> list[UpdateAction]:
     ]
 
 
-def _check_rules(booking: Booking, step: Plan, options: Mapping[str, Any], now: datetime) -> None:
+def _check_rules(booking: Booking, step: Plan, options: Mapping[str, Any], now: datetime, actor: Actor) -> None:
     if step.action.needs == "pay":
         pay = options.get("pay")
         if not isinstance(pay, Mapping) or not isinstance(pay.get("payment_id"), str) or not pay["payment_id"]:
             raise ValidationFailed("pay.payment_id is required", field="pay.payment_id")
-    if step.action.name == "cancel_by_customer" and booking.owner_booking_id:
-        owner_settings = _owner_settings(booking)
-        start = _when(booking.start_at)
-        limit = owner_settings.get("min_cancel_time")
-        if limit and start is not None and (start - now).total_seconds() < parse_duration(limit, "min_cancel_time"):
-            raise Conflict("it is too late to cancel this booking", code=ErrorCode.TOO_LATE_TO_CANCEL)
+    start = _when(booking.start_at)
+    if step.action.name == "cancel_by_customer" and booking.owner_booking_id and start is not None:
+        rules = windows.group_windows(_owner_settings(booking))
+        windows.check_cancel(rules, start, now, actor, subject="this booking", field=None)
 
 
 def _owner_settings(booking: Booking) -> dict[str, Any]:
@@ -680,8 +699,8 @@ def reschedule(
             extra={"possible_actions": graph.possible_actions(booking.state), "state": booking.state},
         )
     event = {**_plain(booking.event), "start": start, "end": end}
-    _check_event(event)
     now = clock.utcnow()
+    _check_event(event, now)
     moved = LogEntry(
         f"Rescheduled from {booking.start_at} - {booking.end_at} to {db.iso(db.parse_iso(start))} - "
         f"{db.iso(db.parse_iso(end))}",
@@ -691,6 +710,12 @@ def reschedule(
     if graph.capacity == "owner":
         return _move_in_place(booking, event, moved, now)
     return _replace(booking, graph, event, moved, now, resource_id)
+
+
+def _said(moved: LogEntry) -> str | None:
+    """The message given with a reschedule, for its emails."""
+    message = (moved.data or {}).get("message")
+    return str(message) if message else None
 
 
 def _move_in_place(booking: Booking, event: dict[str, Any], moved: LogEntry, now: datetime) -> Booking:
@@ -712,7 +737,13 @@ def _move_in_place(booking: Booking, event: dict[str, Any], moved: LogEntry, now
         )
         tx.save(_log_item(booking, int(booking.log_count) + 1, (moved,), now), condition=BookingLog.pk.does_not_exist())
         outbox.add(
-            tx, "booking.rescheduled", int(booking.company_id), booking.booking_id, after, notify=_RESCHEDULE_NOTIFY
+            tx,
+            "booking.rescheduled",
+            int(booking.company_id),
+            booking.booking_id,
+            after,
+            notify=_RESCHEDULE_NOTIFY,
+            message=_said(moved),
         )
 
     _run_cas(booking, writes)
@@ -735,6 +766,9 @@ def _replace(
     timer = next_timer(graph, booking.state, now=now, end=db.parse_iso(event["end"]), settings=settings)
     successor = _new_item(int(booking.company_id), new, graph, booking.state, timer, now)
     successor.rescheduled_from = booking.booking_id
+    # One calendar event through the lineage: same UID, a SEQUENCE above the one it replaces.
+    successor.ical_uid = calendars.calendar_uid(booking)
+    successor.ical_sequence_base = calendars.calendar_sequence(booking) + 1
     ended = graph.rescheduled_state
     booking.timer_action = booking.xpk = booking.xsk = None
     entries = (moved, LogEntry(f"Changed state to: {ended}", ended, data={"rescheduled_to": successor.booking_id}))
@@ -763,6 +797,7 @@ def _replace(
             booking.booking_id,
             {**snapshot(booking), "state": ended, "rescheduled_to": successor.booking_id},
             notify=_RESCHEDULE_NOTIFY,
+            message=_said(moved),
         )
 
     if booking.claim_days:

@@ -1,0 +1,59 @@
+"""Bookings as calendar files: one booking's invitation (served and attached to emails), a resource's feed.
+
+It lives with messaging, not selling, because the emails attach it and selling already
+depends on messaging (the outbox); selling takes the UID and SEQUENCE rules from here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from chalicelib.domain import calendar
+from chalicelib.domain.calendar import CalendarEntry
+from chalicelib.store import claim_days, db, keys
+from chalicelib.store.models import Booking
+
+
+def calendar_uid(booking: Booking) -> str:
+    """The iCalendar UID: the first booking's id of a reschedule lineage."""
+    return booking.ical_uid or booking.booking_id
+
+
+def calendar_sequence(booking: Booking) -> int:
+    """The iCalendar SEQUENCE: grows with every change (each one bumps ``version``), across reschedules."""
+    return int(booking.ical_sequence_base or 0) + int(booking.version or 1) - 1
+
+
+def entry(booking: Booking) -> CalendarEntry:
+    """The calendar event a booking stands for (its event's time, what and where)."""
+    raw = booking.event
+    event: dict[str, Any] = raw.as_dict() if hasattr(raw, "as_dict") else dict(raw or {})
+    return CalendarEntry(
+        uid=f"{calendar_uid(booking)}@booking-engine",
+        sequence=calendar_sequence(booking),
+        start=db.parse_iso(str(booking.start_at)),
+        end=db.parse_iso(str(booking.end_at)),
+        summary=str(event.get("what") or "Booking"),
+        state=booking.state,
+        stamp=db.parse_iso(booking.updated_at),
+        location=str(event["where"]) if event.get("where") else None,
+        description=str(event["description"]) if event.get("description") else None,
+    )
+
+
+def invitation(booking: Booking) -> bytes:
+    return calendar.invitation(entry(booking))
+
+
+FEED_PAST = timedelta(days=30)
+FEED_AHEAD = timedelta(days=365)
+
+
+def resource_feed(company_id: int, resource_id: int, name: str, now: datetime) -> bytes:
+    """The bookings holding time on a resource, a month back to a year ahead (its claim days)."""
+    days = claim_days.read(resource_id, (now - FEED_PAST).date(), (now + FEED_AHEAD).date(), consistent=False)
+    owners = sorted({owner for day in days.values() for owner in day.entries})
+    found = Booking.batch_get([(keys.booking_pk(owner), keys.BOOKING_SK) for owner in owners]) if owners else []
+    held = [b for b in found if int(b.company_id) == company_id and b.start_at and b.end_at]
+    return calendar.feed(name, [entry(b) for b in sorted(held, key=lambda b: str(b.start_at))])
