@@ -48,7 +48,7 @@ What it does not cover, and why (see also :data:`UNMIRRORED`):
 * Timers that need "now + N seconds" (a graph's own timer, e.g. ``payment_timeout``;
   no action of today's graphs comes to rest in such a state) and the auto-complete
   timer when the booking has no ``xpk`` yet: the expiry partition is
-  ``crc32(pk) % 4``, which ASL cannot compute, so the mirror can only reuse the
+  ``crc32(pk) % keys.EXPIRY_SHARDS``, which ASL cannot compute, so the mirror can only reuse the
   partition a booking already carries. Those writes REMOVE the timer.
 * Duplicate shards in ``seat_shards`` (the engine merges them; the engine never
   writes any); more than 16 entries fails ``TooManySeatShards``.
@@ -903,11 +903,22 @@ def _cascade(top: _Scope, owner_graph: Graph, budget: int) -> None:
             "Default": "Done",
         },
     )
+    # Seat bookings are listed under one gsi2 partition per capacity shard (keys.owner_seats):
+    # the cascade reads them partition by partition, 0 to the owner's capacity_shards - 1.
+    first_partition = _fmt(keys.owner_seats("{}"), f"{booking}.booking_id.S")
+    later_partition = keys.owner_seats("{}", 1).removesuffix("1") + "{}"  # OWNER#{owner}#{partition}
+    kept = {"partition.$": "$.cascade.partition", "shards.$": "$.cascade.shards", "owner.$": "$.cascade.owner"}
     top.add(
         "Cascade: start",
         {
             "Type": "Pass",
-            "Result": {"pages": 0, "dirty": False},
+            "Parameters": {
+                "pages": 0,
+                "dirty": False,
+                "partition": 0,
+                "shards.$": f"States.StringToJson({booking}.settings.M.capacity_shards.N)",
+                "owner.$": first_partition,
+            },
             "ResultPath": "$.cascade",
             "Next": "Cascade: first page",
         },
@@ -925,7 +936,7 @@ def _cascade(top: _Scope, owner_graph: Graph, budget: int) -> None:
             **_projection(SEAT_READ)["ExpressionAttributeNames"],
         },
         "ExpressionAttributeValues": {
-            ":owner": {"S.$": _fmt(keys.owner_seats("{}"), f"{booking}.booking_id.S")},
+            ":owner": {"S.$": "$.cascade.owner"},
             ":booking": {"S": "booking"},
             **{f":s{i}": {"S": state} for i, state in enumerate(holding)},
         },
@@ -971,7 +982,7 @@ def _cascade(top: _Scope, owner_graph: Graph, budget: int) -> None:
         "Cascade: seen seats",
         {
             "Type": "Pass",
-            "Parameters": {"pages.$": "$.cascade.pages", "dirty": True},
+            "Parameters": {"pages.$": "$.cascade.pages", "dirty": True, **kept},
             "ResultPath": "$.cascade",
             "Next": "Cascade: more pages?",
         },
@@ -985,7 +996,70 @@ def _cascade(top: _Scope, owner_graph: Graph, budget: int) -> None:
                 {**_is_present("$.page.LastEvaluatedKey"), "Next": "Cascade: count page"},
                 {"Variable": "$.cascade.dirty", "BooleanEquals": True, "Next": "Cascade: again"},
             ],
+            "Default": "Cascade: next partition",
+        },
+    )
+    top.add(
+        "Cascade: next partition",
+        {
+            "Type": "Pass",
+            "Parameters": {
+                "pages.$": "$.cascade.pages",
+                "dirty": False,
+                "partition.$": "States.MathAdd($.cascade.partition, 1)",
+                "shards.$": "$.cascade.shards",
+                "owner.$": "$.cascade.owner",
+            },
+            "ResultPath": "$.cascade",
+            "Next": "Cascade: partitions left?",
+        },
+    )
+    top.add(
+        "Cascade: partitions left?",
+        {
+            "Type": "Choice",
+            "Choices": [
+                {
+                    "Variable": "$.cascade.partition",
+                    "NumericLessThanPath": "$.cascade.shards",
+                    "Next": "Cascade: partition key",
+                }
+            ],
             "Default": "Cascade: seats booked?",
+        },
+    )
+    top.add(
+        "Cascade: partition key",
+        {
+            "Type": "Pass",
+            "Parameters": {"key.$": _fmt(later_partition, f"{booking}.booking_id.S", "$.cascade.partition")},
+            "ResultPath": "$.cascade_key",
+            "Next": "Cascade: partition owner",
+        },
+    )
+    top.add(
+        "Cascade: partition owner",
+        {
+            "Type": "Pass",
+            "InputPath": "$.cascade_key.key",
+            "ResultPath": "$.cascade.owner",
+            "Next": "Cascade: first page",
+        },
+    )
+    top.add(
+        "Cascade: rewind",
+        {
+            "Type": "Pass",
+            "Comment": "after a full pass over every partition: start again from partition 0",
+            "Parameters": {
+                "pages.$": "$.cascade.pages",
+                "dirty": False,
+                "partition": 0,
+                "shards.$": "$.cascade.shards",
+                "owner.$": first_partition,
+            },
+            "ResultPath": "$.cascade",
+            "Next": "Cascade: again",
         },
     )
     for name, dirty, follow in (
@@ -999,6 +1073,7 @@ def _cascade(top: _Scope, owner_graph: Graph, budget: int) -> None:
                 "Parameters": {
                     "pages.$": "States.MathAdd($.cascade.pages, 1)",
                     **({"dirty.$": dirty} if isinstance(dirty, str) else {"dirty": dirty}),
+                    **kept,
                 },
                 "ResultPath": "$.cascade",
                 "Next": f"{name}: budget left?",
@@ -1054,7 +1129,7 @@ def _cascade(top: _Scope, owner_graph: Graph, budget: int) -> None:
             "Type": "Wait",
             "Comment": "a seat booking too new for the index yet: look again",
             "Seconds": 1,
-            "Next": "Cascade: again",
+            "Next": "Cascade: rewind",
         },
     )
     top.add("Cascade: finish read", _get_booking(f"{booking}.pk.S", "$.owner", "Cascade: finish plan"))

@@ -25,7 +25,7 @@ from chalicelib.domain.graphs import GRAPHS, Graph, Seats, Step
 from chalicelib.domain.transitions import Due, LogEntry, Plan, next_timer, parse_duration, plan
 from chalicelib.services.messaging import outbox
 from chalicelib.services.selling import capacity, holds
-from chalicelib.store import db, keys
+from chalicelib.store import db, keys, pages
 from chalicelib.store.models import Booking, BookingLog, Hold
 
 SEAT_HOLDING_STATES = frozenset({"confirmed", "tentative", "paid"})
@@ -89,9 +89,12 @@ def logs(booking: Booking) -> list[dict[str, Any]]:
     return entries
 
 
-def seat_bookings(owner_booking_id: str) -> Iterator[Booking]:
+def seat_bookings(owner: Booking) -> Iterator[Booking]:
+    """A group's seat bookings, oldest first: one Query per capacity shard's partition."""
     db.ensure_bound()
-    for item in Booking.children.query(keys.owner_seats(owner_booking_id)):
+    partitions = range(shard_count(owner))
+    streams = [Booking.children.query(keys.owner_seats(owner.booking_id, n)) for n in partitions]
+    for item in pages.merge_by(streams, "gsi2sk", newest_first=False):
         if isinstance(item, Booking):
             yield item
 
@@ -120,7 +123,7 @@ def _new_item(company_id: int, new: NewBooking, graph: Graph, state: str, timer:
         options=dict(new.options),
         seats=0,
         log_count=1,
-        gsi1pk=keys.company_bookings(company_id),
+        gsi1pk=keys.company_bookings(company_id, keys.spread(booking_id, keys.BOOKING_LISTING_PARTITIONS)),
         gsi1sk=f"{created}#{booking_id}",
     )
     if new.event.get("start"):
@@ -275,7 +278,6 @@ def _take_seats(booking: Booking, owner: Booking, new: NewBooking, base_writes: 
     assert owner.capacity_id is not None
     booking.owner_booking_id = owner.booking_id
     booking.capacity_id = owner.capacity_id
-    booking.gsi2pk = keys.owner_seats(owner.booking_id)
     booking.gsi2sk = booking.gsi1sk
     shards = int(_plain(owner.settings).get("capacity_shards") or 1)
     if new.reservation_id:
@@ -285,6 +287,7 @@ def _take_seats(booking: Booking, owner: Booking, new: NewBooking, base_writes: 
 
     def writes(tx: TransactWrite, shard_seats: capacity.ShardSeats) -> None:
         booking.seat_shards = capacity.as_list(shard_seats)
+        booking.gsi2pk = keys.owner_seats(owner.booking_id, keys.first_shard(list(shard_seats)))
         base_writes(tx)
 
     capacity.take(owner.capacity_id, new.seats, shards, writes)
@@ -299,7 +302,9 @@ def _convert_hold(booking: Booking, new: NewBooking, base_writes: Any) -> None:
     if not holds.is_live(hold, now):
         raise Conflict("the reservation has expired", code="hold_expired", field="reservation_id")
     booking.seats = int(hold.seats)
-    booking.seat_shards = capacity.as_list(capacity.from_list(hold.seat_shards))
+    taken = capacity.from_list(hold.seat_shards)
+    booking.seat_shards = capacity.as_list(taken)
+    booking.gsi2pk = keys.owner_seats(str(hold.owner_booking_id), keys.first_shard(list(taken)))
     booking.reservation_id = hold.hold_id
 
     def writes(tx: TransactWrite) -> None:
@@ -508,7 +513,7 @@ def cascade_owner_cancel(owner: Booking, budget: int | None = None) -> Booking:
     """
     assert owner.capacity_id is not None
     for _ in range(CASCADE_BUDGET if budget is None else budget):
-        batch = [seat for seat in seat_bookings(owner.booking_id) if seat.state in SEAT_HOLDING_STATES][:CASCADE_BATCH]
+        batch = [seat for seat in seat_bookings(owner) if seat.state in SEAT_HOLDING_STATES][:CASCADE_BATCH]
         if not batch:
             if capacity.read(owner.capacity_id, shard_count(owner)).booked == 0:
                 return _finish_owner_cancel(owner)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -202,7 +202,7 @@ def take(capacity_id: str, seats: int, shards: int, writes: Writes, *, hold: boo
         if last_look or all(s.held <= 0 for s in state):
             break
         # Look again even when a concurrent taker released the lapsed holds first: the seats are back.
-        reclaim_lapsed_holds(capacity_id)
+        reclaim_lapsed_holds(capacity_id, _holding(state))
         state = read_shards(capacity_id, shards)
     free = max(sum(s.available for s in state if s.open), 0)
     raise NoSpaceLeft(
@@ -273,7 +273,7 @@ def _replan(ask: Ask, old: list[ShardState], reclaimed: set[str]) -> ShardSeats:
             break
         reclaimed.add(ask.capacity_id)
         # Look again even when another taker released the lapsed holds first: the seats are back.
-        reclaim_lapsed_holds(ask.capacity_id)
+        reclaim_lapsed_holds(ask.capacity_id, _holding(state))
         state = read_shards(ask.capacity_id, ask.shards)
     free = max(sum(s.available for s in state if s.open), 0)
     raise NoSpaceLeft(
@@ -307,6 +307,11 @@ def _attempt_many(
                 raise
             backoff(attempt)
     return {}
+
+
+def _holding(state: Sequence[ShardState]) -> list[int]:
+    """The shards that hold seats: only their hold listings can hold a lapsed hold."""
+    return [keys.shard_number(shard.sk) for shard in state if shard.held > 0]
 
 
 def _state(item: Mapping[str, Any]) -> ShardState:
@@ -380,7 +385,8 @@ def read(capacity_id: str, shards: int) -> Availability:
     """Counters summed over shards, lapsed holds counted as free (the sweeper only tidies up)."""
     items = _shard_items(capacity_id, shards)
     anything_held = any(int(shard.held) > 0 for shard in items)
-    lapsed = sum(int(hold.seats) for hold in lapsed_holds(capacity_id)) if anything_held else 0
+    holding = [keys.shard_number(shard.sk) for shard in items if int(shard.held) > 0]
+    lapsed = sum(int(hold.seats) for hold in lapsed_holds(capacity_id, holding)) if anything_held else 0
     held = sum(int(s.held) for s in items) - lapsed
     return Availability(
         capacity=sum(int(s.capacity) for s in items),
@@ -391,19 +397,24 @@ def read(capacity_id: str, shards: int) -> Availability:
     )
 
 
-def lapsed_holds(capacity_id: str, now: float | None = None) -> list[Hold]:
+def lapsed_holds(capacity_id: str, shards: Iterable[int], now: float | None = None) -> list[Hold]:
+    """Lapsed active holds listed under the given shards' partitions (one Query each)."""
     db.ensure_bound()
     moment = db.iso_epoch(now if now is not None else time.time())
-    found = Hold.listing.query(keys.capacity_holds(capacity_id), Hold.gsi1sk <= moment)
-    return [hold for hold in found if isinstance(hold, Hold) and hold.status == "active"]
+    found: list[Hold] = []
+    for shard in shards:
+        for hold in Hold.listing.query(keys.capacity_holds(capacity_id, shard), Hold.gsi1sk <= moment):
+            if isinstance(hold, Hold) and hold.status == "active":
+                found.append(hold)
+    return found
 
 
-def reclaim_lapsed_holds(capacity_id: str) -> int:
-    """Release the seats of lapsed holds on one capacity now; how many holds were released."""
+def reclaim_lapsed_holds(capacity_id: str, shards: Iterable[int]) -> int:
+    """Release the seats of lapsed holds on one capacity's given shards now; how many holds were released."""
     from chalicelib.services.selling import holds
 
     released = 0
-    for hold in lapsed_holds(capacity_id):
+    for hold in lapsed_holds(capacity_id, shards):
         if holds.expire(hold):
             released += 1
     return released

@@ -31,10 +31,16 @@ MAX_EXTENSIONS = 3
 
 def _index(hold: Hold, expires_at: float) -> None:
     due = db.iso_epoch(expires_at)
-    hold.gsi1pk = keys.capacity_holds(hold.capacity_id)
     hold.gsi1sk = due
     hold.xpk = keys.expiry_partition(hold.pk)
     hold.xsk = f"{due}#{hold.pk}"
+
+
+def _place_on(hold: Hold, shard_seats: capacity.ShardSeats) -> None:
+    """Record the shards a hold took; it is listed under its capacity's partition for the
+    lowest of them, so a capacity's holds spread over its shards as its writes do."""
+    hold.seat_shards = capacity.as_list(shard_seats)
+    hold.gsi1pk = keys.capacity_holds(hold.capacity_id, keys.first_shard(list(shard_seats)))
 
 
 def place(
@@ -63,7 +69,7 @@ def place(
     _index(hold, hold.expires_at)
 
     def writes(tx: TransactWrite, shard_seats: capacity.ShardSeats) -> None:
-        hold.seat_shards = capacity.as_list(shard_seats)
+        _place_on(hold, shard_seats)
         tx.save(hold, condition=Hold.pk.does_not_exist())
         outbox.add(tx, "hold.created", company_id, hold_id, snapshot(hold))
 
@@ -118,7 +124,7 @@ def place_many(
 
     def writes(tx: TransactWrite, plan: dict[str, capacity.ShardSeats]) -> None:
         for hold in placed:
-            hold.seat_shards = capacity.as_list(plan[hold.capacity_id])
+            _place_on(hold, plan[hold.capacity_id])
             tx.save(hold, condition=Hold.pk.does_not_exist())
             outbox.add(tx, "hold.created", company_id, hold.hold_id, snapshot(hold))
         if extra_writes is not None:
