@@ -132,6 +132,7 @@ def _elsewhere(module: str, function: str) -> Benchmark:
 benchmark("flash_sale")(_elsewhere("devtools.bench_flash_sale", "flash_sale"))
 benchmark("sweep_cost")(_elsewhere("devtools.bench_fanout", "sweep_cost"))
 benchmark("fanout")(_elsewhere("devtools.bench_fanout", "fanout"))
+benchmark("accounting")(_elsewhere("devtools.bench_accounting", "accounting"))
 
 
 # --- runner -----------------------------------------------------------------------------------

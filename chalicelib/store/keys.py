@@ -6,6 +6,13 @@ import zlib
 
 COUNTER_PK = "COUNTER"
 COUNTER_SK = "IDS"
+ID_COUNTERS = 16  # counters ids made at a sale's rate (clients) come from, chosen at random
+ID_RANGE = 10**10  # ids of spread counter n are n * ID_RANGE + 1 ...; the single COUNTER stays below
+
+
+def counter_pk(counter: int) -> str:
+    """Counter 0 is the single ``COUNTER`` (ordered ids for the catalogue); 1.. are spread."""
+    return COUNTER_PK if counter == 0 else f"{COUNTER_PK}#{counter}"
 COMPANY_SK = "COMPANY"
 KEY_SK = "KEY"
 TOKEN_SK = "TOKEN"
@@ -85,8 +92,10 @@ def log_sk(number: int) -> str:
     return f"LOG#{number}"
 
 
-def capacity_pk(capacity_id: str) -> str:
-    return f"CAP#{capacity_id}"
+def shard_pk(capacity_id: str, shard: str) -> str:
+    """One capacity shard's own partition (``CAP#<capacity>#SHARD#03``): shards of one capacity
+    under one partition key would share that partition's 1,000 write units/s."""
+    return f"CAP#{capacity_id}#{shard}"
 
 
 def shard_sk(shard: int) -> str:
@@ -167,6 +176,12 @@ def purchase_long_pk(long_id: str) -> str:
 
 
 PURCHASE_LONG_SK = "PURCHASELONG"
+
+
+def booker_count_pk(company_id: int, unit: str, email: str) -> str:
+    """A booker count's own partition: an on-sale writes one per purchase, which under the
+    company's partition would put every purchase of the sale on one key."""
+    return f"CO#{company_id}#{booker_count_sk(unit, email)}"
 
 
 def booker_count_sk(unit: str, email: str) -> str:

@@ -411,7 +411,8 @@ class PurchaseLink(Item, discriminator="purchase_long"):
 
 
 class BookerCount(Item, discriminator="booker_count"):
-    """``CO#<company id>`` / ``BOOKERCOUNT#<unit>#<email>``: spaces one booker holds on a course
+    """``CO#<company id>#BOOKERCOUNT#<unit>#<email>`` / ``BOOKERCOUNT#<unit>#<email>``: spaces one booker
+    holds on a course
     or an occurrence, for max_num_bookings; changed only inside checkout and cancel transactions."""
 
     company_id = NumberAttribute()

@@ -123,7 +123,7 @@ def open_capacity(tx: TransactWrite, capacity_id: str, company_id: int, total: i
         cap = total // shards + (1 if shard < total % shards else 0)
         tx.save(
             CapacityShard(
-                keys.capacity_pk(capacity_id),
+                keys.shard_pk(capacity_id, keys.shard_sk(shard)),
                 keys.shard_sk(shard),
                 company_id=company_id,
                 capacity=cap,
@@ -144,7 +144,8 @@ def open_once(capacity_id: str, company_id: int, total: int) -> bool:
     the other simply goes on to take seats from it (never resetting its counters).
     """
     db.ensure_bound()
-    pk, sk = keys.capacity_pk(capacity_id), keys.shard_sk(0)
+    sk = keys.shard_sk(0)
+    pk = keys.shard_pk(capacity_id, sk)
     try:
         CapacityShard.get(pk, sk, consistent_read=True)
         return False
@@ -167,7 +168,7 @@ def _take(tx: TransactWrite, capacity_id: str, shard_seats: Mapping[str, int], *
         if CHECK_CAPACITY:
             condition &= CapacityShard.available >= seats
         tx.update(
-            CapacityShard(keys.capacity_pk(capacity_id), shard),
+            CapacityShard(keys.shard_pk(capacity_id, shard), shard),
             actions=[CapacityShard.available.add(-seats), counter.add(seats)],
             condition=condition,
             return_values="ALL_OLD",
@@ -287,7 +288,7 @@ def _attempt_many(
     plan: Mapping[str, ShardSeats], writes: ManyWrites, *, hold: bool
 ) -> dict[str, list[ShardState]] | None:
     """None when taken; else the refusing shards' old images by capacity. Other refusals propagate."""
-    capacity_of = {keys.capacity_pk(capacity_id): capacity_id for capacity_id in plan}
+    capacity_of = {keys.shard_pk(cid, shard): cid for cid, taken in plan.items() for shard in taken}
     for attempt in range(CONFLICT_RETRIES):
         try:
             with transaction() as tx:
@@ -341,7 +342,7 @@ def release(tx: TransactWrite, capacity_id: str, shard_seats: Mapping[str, int],
     counter = CapacityShard.held if held else CapacityShard.booked
     for shard, seats in shard_seats.items():
         tx.update(
-            CapacityShard(keys.capacity_pk(capacity_id), shard),
+            CapacityShard(keys.shard_pk(capacity_id, shard), shard),
             actions=[CapacityShard.available.add(int(seats)), counter.add(-int(seats))],
         )
 
@@ -350,7 +351,7 @@ def convert(tx: TransactWrite, capacity_id: str, shard_seats: Mapping[str, int])
     """Held seats become booked without ever being free in between (not once the group closed)."""
     for shard, seats in shard_seats.items():
         tx.update(
-            CapacityShard(keys.capacity_pk(capacity_id), shard),
+            CapacityShard(keys.shard_pk(capacity_id, shard), shard),
             actions=[CapacityShard.held.add(-int(seats)), CapacityShard.booked.add(int(seats))],
             condition=CapacityShard.open == True,  # noqa: E712
             return_values="ALL_OLD",
@@ -361,17 +362,22 @@ def close(tx: TransactWrite, capacity_id: str, shards: int) -> None:
     """No more seats can be taken (the owner is cancelling the whole group)."""
     for shard in range(shards):
         tx.update(
-            CapacityShard(keys.capacity_pk(capacity_id), keys.shard_sk(shard)),
+            _shard(capacity_id, shard),
             actions=[CapacityShard.open.set(False)],
         )
 
 
+def _shard(capacity_id: str, shard: int) -> CapacityShard:
+    sk = keys.shard_sk(shard)
+    return CapacityShard(keys.shard_pk(capacity_id, sk), sk)
+
+
 def _shard_items(capacity_id: str, shards: int) -> list[CapacityShard]:
+    """Every shard, consistently: one BatchGetItem (each shard is its own partition)."""
     db.ensure_bound()
-    found = CapacityShard.query(
-        keys.capacity_pk(capacity_id), CapacityShard.sk.startswith(keys.SHARD_PREFIX), consistent_read=True
-    )
-    return list(found)[:shards]
+    wanted = [(keys.shard_pk(capacity_id, keys.shard_sk(n)), keys.shard_sk(n)) for n in range(shards)]
+    found = CapacityShard.batch_get(wanted, consistent_read=True)
+    return sorted((item for item in found if isinstance(item, CapacityShard)), key=lambda item: str(item.sk))
 
 
 def read_shards(capacity_id: str, shards: int) -> list[ShardState]:
@@ -437,7 +443,7 @@ def resize(tx: TransactWrite, capacity_id: str, shards: int, new_total: int) -> 
         if delta < 0:
             condition &= CapacityShard.available >= -delta
         tx.update(
-            CapacityShard(keys.capacity_pk(capacity_id), shard.sk),
+            CapacityShard(keys.shard_pk(capacity_id, shard.sk), shard.sk),
             actions=[CapacityShard.capacity.add(delta), CapacityShard.available.add(delta)],
             condition=condition,
             return_values="ALL_OLD",
@@ -448,7 +454,7 @@ def retire(tx: TransactWrite, capacity_id: str, shards: int) -> None:
     """Close a capacity for good, only while nothing is booked or held on it (its bookable is going away)."""
     for shard in range(shards):
         tx.update(
-            CapacityShard(keys.capacity_pk(capacity_id), keys.shard_sk(shard)),
+            _shard(capacity_id, shard),
             actions=[CapacityShard.open.set(False)],
             condition=(CapacityShard.booked == 0) & (CapacityShard.held == 0),
             return_values="ALL_OLD",
