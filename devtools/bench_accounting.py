@@ -231,13 +231,20 @@ def hottest(units: Mapping[str, float], bookings: int, limit: float, top: int = 
         for key, amount in ranked
     ]
     per_kind: Counter[str] = Counter()
-    for key in units:
-        per_kind[_general(key)] += 1
+    hottest_of_kind: dict[str, float] = {}
+    for key, amount in units.items():
+        kind = _general(key)
+        per_kind[kind] += 1
+        hottest_of_kind[kind] = max(hottest_of_kind.get(kind, 0.0), amount)
     return {
         "total_units": round(total, 1),
         "units_per_booking": round(total / bookings, 2),
         "partitions": len(units),
         "partitions_by_kind": dict(per_kind.most_common(12)),
+        "hottest_of_kind_units_per_s": {
+            kind: round(amount / bookings * RATE)
+            for kind, amount in sorted(hottest_of_kind.items(), key=lambda pair: -pair[1])[:12]
+        },
         "hottest": rows,
         "hottest_units_per_s": rows[0]["units_per_s_at_rate"] if rows else 0,
         "limit_units_per_s": limit,
