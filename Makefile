@@ -1,6 +1,9 @@
 # Booking engine: developer tasks (GNU make).
 #   make venv          create .venv; pip install -r requirements-dev.txt (again only when requirements*.txt change)
 #   make node_modules  install DynamoDB Local from package-lock.json (npm ci; again only when it changes)
+#   make web           build the browser assets into chalicelib/static/build/ (git-ignored): Timekit's widget from
+#                      npm (web/package-lock.json) with its own webpack config, and Swagger UI for /docs
+#   make browser       Debian's chromium for the browser tests (apt-get, only when missing; needs root)
 #   make run           DynamoDB Local (.data/dynamodb) + demo company + chalice local at http://127.0.0.1:$(PORT)
 #                      (PORT=8000 DDB_PORT=8001 BOOKING_ROOT_KEY=... RELOAD=0 to not restart on code changes)
 #   make lint          ruff check + mypy
@@ -13,7 +16,8 @@
 #   make deploy        STAGE=dev|prod: package, upload to S3 and deploy the CloudFormation stack (needs AWS
 #                      credentials, DEPLOY_BUCKET and BOOKING_ROOT_KEY; see README "Deploying to AWS")
 #   make bench         all benchmarks (devtools/bench.py); one: make bench BENCH=startup; results in .data/bench/
-#   make clean         remove .data (local database, demo credentials), dist and caches; keeps .venv, node_modules
+#   make clean         remove .data (local database, demo credentials), dist, caches and the web build;
+#                      keeps .venv, node_modules, web/node_modules
 # run and test need Java 17+ (for DynamoDB Local) and stop at once without it.
 
 SHELL := /bin/bash
@@ -24,14 +28,19 @@ VENV := .venv
 PY := $(VENV)/bin/python
 VENV_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+WEB_STAMP := web/node_modules/.installed
+WEB_OUT := chalicelib/static/build
+WEB_BUILT := $(WEB_OUT)/.built
+CHROMIUM := /usr/bin/chromium
 
 # PORT, DDB_PORT, BOOKING_ROOT_KEY, RELOAD reach devtools.local_stack from the
 # environment; make passes command-line variables on too (make run PORT=9000).
 
-.PHONY: help venv node_modules java run lint test bench docs asl package cfn-lint deploy clean
+
+.PHONY: help venv node_modules web browser java run lint test bench docs asl package cfn-lint deploy clean
 
 help:
-	@sed -n '2,17s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
+	@sed -n '2,21s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
 
 venv: $(VENV_STAMP)
 
@@ -46,6 +55,31 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
+# The browser assets. npm prints each package it fetches (--loglevel=http): the first install
+# takes a minute or two. --ignore-scripts: none of these packages needs an install script, and
+# the widget's own dev tooling (puppeteer, karma) is not installed at all.
+web: $(WEB_BUILT)
+
+$(WEB_STAMP): web/package.json web/package-lock.json
+	@echo "web: installing the widget and its build tools from web/package-lock.json (about 250 packages)"
+	cd web && npm ci --no-audit --no-fund --ignore-scripts --loglevel=http
+	touch $@
+
+$(WEB_BUILT): $(WEB_STAMP) web/webpack.config.js
+	@echo "web: building timekit-booking's src with its webpack.prod.js into $(WEB_OUT)/"
+	cd web && npm run --silent build
+	cp web/node_modules/swagger-ui-dist/swagger-ui.css web/node_modules/swagger-ui-dist/swagger-ui-bundle.js $(WEB_OUT)/
+	touch $@
+
+# Headless Chromium for the browser tests (Playwright drives it through executable_path:
+# Playwright's own browser download is not used).
+browser: $(CHROMIUM)
+
+$(CHROMIUM):
+	@[ "$$(id -u)" = 0 ] || { echo "Chromium is needed for the browser tests: sudo apt-get install -y chromium"; exit 1; }
+	apt-get update
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
+
 # Stops with the install advice when Java 17+ is missing; devtools.ddb_local
 # imports only the standard library, so the system python works before .venv exists.
 java:
@@ -53,7 +87,7 @@ java:
 
 # exec: make's SIGTERM (which make passes on to its child) and Ctrl-C reach the
 # Python process itself, which stops chalice and DynamoDB Local.
-run: java venv node_modules
+run: java venv node_modules web
 	exec $(PY) -m devtools.local_stack
 
 lint: venv
@@ -63,7 +97,7 @@ lint: venv
 # Two passes: everything on every core (pytest-xdist; each worker starts its own DynamoDB
 # Local), then schemathesis on its own: its cases share one node id, which xdist would fold
 # into one. PYTEST_ARGS=... runs plain pytest with those arguments instead.
-test: java venv node_modules lint cfn-lint
+test: java venv node_modules web browser lint cfn-lint
 ifdef PYTEST_ARGS
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 else
@@ -93,7 +127,7 @@ STAGES := dev prod
 REGION = $${AWS_DEFAULT_REGION:-us-east-1}
 STACK = booking-engine-$(STAGE)
 
-package: venv
+package: venv web
 	@case "$(STAGE)" in dev|prod) ;; *) echo "STAGE must be dev or prod, not '$(STAGE)'"; exit 1;; esac
 	rm -rf dist/$(STAGE)
 	$(PY) -m devtools.infra template --stage $(STAGE) --out dist/merge-template.$(STAGE).json
@@ -120,6 +154,6 @@ deploy: package
 	aws cloudformation describe-stacks --stack-name $(STACK) --query 'Stacks[0].Outputs' --output table
 
 clean:
-	rm -rf .data dist .pytest_cache .mypy_cache .ruff_cache .hypothesis
-	find . \( -path ./.venv -o -path ./node_modules -o -path ./.git \) -prune -o \
+	rm -rf .data dist .pytest_cache .mypy_cache .ruff_cache .hypothesis $(WEB_OUT)
+	find . \( -path ./.venv -o -path ./node_modules -o -path ./web/node_modules -o -path ./.git \) -prune -o \
 		-name __pycache__ -type d -exec rm -rf {} +

@@ -10,13 +10,15 @@ from chalice import Chalice, Rate, Response
 from chalicelib.api.bookingbug import basket as bookingbug_basket
 from chalicelib.api.bookingbug import catalogue as bookingbug_catalogue
 from chalicelib.api.bookingbug import events as bookingbug_events
-from chalicelib.api.http import docs
+from chalicelib.api.http import docs, pages
 from chalicelib.api.http.errors import normalise_chalice_errors
 from chalicelib.api.http.health import health_status
 from chalicelib.api.http.route import route
 from chalicelib.api.legacy import routes as legacy
 from chalicelib.api.platform import routes as platform
 from chalicelib.api.timekit import bookings as timekit_bookings
+from chalicelib.api.timekit import projects as timekit_projects
+from chalicelib.api.timekit import resources as timekit_resources
 from chalicelib.api.timekit import webhooks as timekit_webhooks
 from chalicelib.observability import get_logger
 from chalicelib.services.identity.auth import Scheme
@@ -29,8 +31,11 @@ app.register_blueprint(bookingbug_events.bp)
 app.register_blueprint(legacy.bp)
 app.register_blueprint(bookingbug_basket.bp)
 app.register_blueprint(timekit_bookings.bp)
+app.register_blueprint(timekit_resources.bp)
 app.register_blueprint(timekit_webhooks.bp)
+app.register_blueprint(timekit_projects.bp)
 app.register_blueprint(docs.bp)
+app.register_blueprint(pages.bp)
 
 
 @app.middleware("http")

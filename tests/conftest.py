@@ -27,6 +27,13 @@ os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ["PASSWORD_HASH_N"] = "1024"  # scrypt's cost is not under test; keep tests fast
+# DynamoDB Local on a loaded 2-core machine can stall past the production read timeout (4 s);
+# the outage tests set their own limits, everything else waits longer rather than flake.
+os.environ.setdefault("AWS_READ_TIMEOUT_SECONDS", "10")
+os.environ.setdefault("AWS_MAX_ATTEMPTS", "2")
+# The public rate limit is tested on its own (tests/api/test_public_key.py); elsewhere a test's
+# burst of requests with one key must not meet it.
+os.environ["PUBLIC_REQUESTS_PER_MINUTE"] = "100000"
 os.environ.pop("DYNAMODB_ENDPOINT", None)
 os.environ.pop("BOOKING_ROOT_KEY", None)
 
@@ -151,6 +158,11 @@ class Tenant:
     @property
     def v2(self) -> dict[str, str]:
         return {"Authorization": "Basic " + base64.b64encode(f":{self.api_key}".encode()).decode()}
+
+    @property
+    def widget(self) -> dict[str, str]:
+        """The public key as Timekit's booking widget sends it: Basic with an empty user."""
+        return {"Authorization": "Basic " + base64.b64encode(f":{self.app_key}".encode()).decode()}
 
     @property
     def legacy(self) -> dict[str, str]:

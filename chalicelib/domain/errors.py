@@ -78,3 +78,14 @@ class ValidationFailed(BookingError):
 class Unavailable(BookingError):
     status = 503
     code = "unavailable"
+
+
+class TooManyRequests(BookingError):
+    """429: a public caller (a key from one address) went past its rate; ``retry_after`` seconds."""
+
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message, extra={"retry_after": retry_after})
+        self.retry_after = retry_after

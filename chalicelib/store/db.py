@@ -11,19 +11,27 @@ from chalicelib.settings import get_settings
 from chalicelib.store import keys, models
 
 _lock = threading.Lock()
-_bound_to: tuple[str, str, str | None] | None = None
+_bound_to: tuple[str, str, str | None, float, float, int] | None = None
 
 
 def ensure_bound() -> None:
     """Bind the models on first use (and again if the settings changed)."""
     global _bound_to
     settings = get_settings()
-    target = (settings.table_name, settings.region, settings.dynamodb_endpoint)
+    target = (
+        settings.table_name,
+        settings.region,
+        settings.dynamodb_endpoint,
+        settings.aws_connect_timeout_seconds,
+        settings.aws_read_timeout_seconds,
+        settings.aws_max_attempts,
+    )
     if _bound_to == target:
         return
     with _lock:
         if _bound_to != target:
-            models.bind(*target)
+            table, region, host, connect, read, attempts = target
+            models.bind(table, region, host, connect_timeout=connect, read_timeout=read, max_attempts=attempts)
             _bound_to = target
 
 

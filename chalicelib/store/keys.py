@@ -227,6 +227,32 @@ def mail_sk(audience: str) -> str:
     return f"MAIL#{audience}"
 
 
+# --- booking pages (issue 12): projects, their hosted slugs, public rate counters ----------
+
+PROJECT_PREFIX = "PROJECT#"
+SLUG_SK = "SLUG"
+
+
+def project_sk(project_id: str) -> str:
+    """Under the company's partition: one Timekit project."""
+    return f"PROJECT#{project_id}"
+
+
+def slug_pk(slug: str) -> str:
+    """A hosted page's slug, global (the hosted GET carries no credentials): names the project."""
+    return f"SLUG#{slug}"
+
+
+def rate_pk(key_digest: str, address: str) -> str:
+    """One caller of the public routes: a key (its SHA-256, or ``anonymous``) from one address."""
+    return f"RATE#{key_digest}#{address}"
+
+
+def rate_sk(window_start: int) -> str:
+    """``MIN#<epoch seconds of the minute>``: one counter per minute window."""
+    return f"MIN#{window_start}"
+
+
 # --- events (issue 4): groups, chains (sessions) and their occurrences ---------------------
 
 EVENT_GROUP_PREFIX = "EGROUP#"
@@ -272,3 +298,29 @@ def slot_capacity(service_id: int, start_utc_compact: str, duration: int) -> str
     different durations that overlap are separate capacities.
     """
     return f"SLOT-{service_id}-{start_utc_compact}-{duration}"
+
+
+# --- time as a capacity (issue 11): resources and their claimed time ------------------------
+
+RESOURCE_PREFIX = "RESOURCE#"
+CLAIM_DAY_PREFIX = "DAY#"
+
+
+def resource_sk(resource_id: int) -> str:
+    """Under the company's partition: one resource (a Timekit resource, a BookingBug person or resource)."""
+    return f"RESOURCE#{resource_id:012d}"
+
+
+def resource_ref_sk(reference: str) -> str:
+    """Under the company's partition: the guard that finds a resource by reference and keeps it unique."""
+    return f"RESOURCEREF#{reference}"
+
+
+def resource_pk(resource_id: int) -> str:
+    """A resource's own partition: its claimed time, one item per UTC day."""
+    return f"RES#{resource_id}"
+
+
+def claim_day_sk(day_iso: str) -> str:
+    """``DAY#2024-05-06``: ISO dates sort as dates, so a window of days is one key range."""
+    return f"DAY#{day_iso}"

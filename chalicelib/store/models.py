@@ -56,6 +56,10 @@ class Item(Model):
         table_name = "unbound"  # replaced by bind(); never used unbound
         region = "us-east-1"
         max_pool_connections = 32  # chalice local and the benchmarks share one client across threads
+        # Replaced by bind() from the settings (chalicelib/store/aws.py); PynamoDB hands them to botocore.
+        connect_timeout_seconds = 2.0
+        read_timeout_seconds = 4.0
+        max_retry_attempts = 2
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
@@ -72,11 +76,23 @@ class Item(Model):
     expiry = ExpiryIndex()
 
 
-def bind(table_name: str, region: str, host: str | None) -> None:
-    """Point every model at the table; drops cached connections."""
+def bind(
+    table_name: str,
+    region: str,
+    host: str | None,
+    *,
+    connect_timeout: float,
+    read_timeout: float,
+    max_attempts: int,
+) -> None:
+    """Point every model at the table, with the client's timeouts and attempts; drops cached connections."""
     Item.Meta.table_name = table_name
     Item.Meta.region = region
     Item.Meta.host = host  # type: ignore[attr-defined]  # MetaModel adds it
+    # PynamoDB passes these to botocore (standard retry mode, 1 + max_retry_attempts attempts).
+    Item.Meta.connect_timeout_seconds = connect_timeout
+    Item.Meta.read_timeout_seconds = read_timeout
+    Item.Meta.max_retry_attempts = max_attempts - 1
     for cls in _all_models():
         if cls is not Item and "_connection" in cls.__dict__:
             delattr(cls, "_connection")  # a subclass's own connection would shadow the shared one
@@ -130,6 +146,12 @@ class Company(Item, discriminator="company"):
     reservation_time = NumberAttribute(default=300)
     hold_time = NumberAttribute(default=900)
     created_at = UnicodeAttribute()
+    # The current public key in clear: it is publishable (booking pages carry it), and a hosted
+    # project page must hand it to the widget. Null for companies created before issue 12
+    # until their public key is rotated.
+    public_key = UnicodeAttribute(null=True)
+    # Origins whose pages may read the API's answers (CORS); null: any origin.
+    allowed_origins = _strings(null=True)
     version = VersionAttribute()
 
 
@@ -325,6 +347,11 @@ class Booking(Item, discriminator="booking"):
     rescheduled_from = UnicodeAttribute(null=True)
     rescheduled_to = UnicodeAttribute(null=True)
     reservation_id = UnicodeAttribute(null=True)
+    # Time claimed on a resource (issue 11): the resource {id, name, timezone} as booked, and the
+    # UTC days (claim-day items) holding its entry.
+    resource: MapAttribute[str, Any] = MapAttribute(null=True)
+    claim_days = _strings(null=True)
+    project_id = UnicodeAttribute(null=True)  # the Timekit project (booking page) it was made through
     version = VersionAttribute()
     # Not stored: the log entries this process just wrote, so a create's reply needs no re-read.
     fresh_logs: list[dict[str, Any]] | None = None
@@ -339,7 +366,7 @@ class BookingLog(Item, discriminator="booking_log"):
 
 
 class CapacityShard(Item, discriminator="capacity"):
-    """``CAP#<id>`` / ``SHARD#<n>``: seats of one bookable, or one shard of them.
+    """``CAP#<id>#SHARD#<nn>`` / ``SHARD#<nn>``: seats of one bookable, or one shard of them.
 
     ``available`` = ``capacity - booked - held`` is kept as its own counter because
     a condition expression cannot add: every seat change is conditional on it.
@@ -476,7 +503,84 @@ class WebhookDelivery(Item, discriminator="delivery"):
     updated_at = UnicodeAttribute()
 
 
+class Project(Item, discriminator="project"):
+    """``CO#<company id>`` / ``PROJECT#<uuid>``: a Timekit project (a booking page's settings).
+
+    ``settings`` is the project's JSON as the widget reads it (``ui``, ``booking``,
+    ``availability``, ``customer_fields``, ``resources`` ... with keys this engine does not
+    know kept as sent), stored as text so that it comes back exactly as it went in.
+    """
+
+    company_id = NumberAttribute()
+    project_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    slug = UnicodeAttribute()
+    settings = UnicodeAttribute(default="{}")
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = VersionAttribute()
+
+
+class ProjectSlug(Item, discriminator="project_slug"):
+    """``SLUG#<slug>`` / ``SLUG``: the hosted page's address names one project (put-if-absent)."""
+
+    company_id = NumberAttribute()
+    project_id = UnicodeAttribute()
+
+
+class RateCounter(Item, discriminator="rate"):
+    """``RATE#<key digest>#<address>`` / ``MIN#<window start>``: public requests in one minute.
+
+    One atomic ADD per request; DynamoDB's TTL removes it after the window.
+    """
+
+    requests = NumberAttribute(default=0)
+
+
 class MailSent(Item, discriminator="mail_sent"):
     """``OUTBOX#<event id>`` / ``MAIL#<audience>``: that email went out (put-if-absent before sending)."""
 
     sent_at = UnicodeAttribute()
+
+
+class Resource(Item, discriminator="resource"):
+    """``CO#<company id>`` / ``RESOURCE#<id, 12 digits>``: a person or thing that can be booked.
+
+    One model for Timekit resources and BookingBug people and resources (``resource_kind``).
+    ``constraints`` are Timekit availability constraints as given (validated), evaluated in
+    ``timezone``. Its claimed time lives in its own partition (:class:`ClaimDay`).
+    """
+
+    company_id = NumberAttribute()
+    resource_id = NumberAttribute()
+    resource_kind = UnicodeAttribute(default="resource")  # "person" or "resource"
+    name = UnicodeAttribute()
+    email = UnicodeAttribute(null=True)
+    timezone = UnicodeAttribute()
+    constraints = _maps()
+    first_name = UnicodeAttribute(null=True)
+    last_name = UnicodeAttribute(null=True)
+    image = UnicodeAttribute(null=True)
+    reference = UnicodeAttribute(null=True)
+    meta: MapAttribute[str, Any] = MapAttribute(default=dict)
+    extra: MapAttribute[str, Any] = MapAttribute(default=dict)  # other faces' fields, kept as given
+    disabled = BooleanAttribute(default=False)
+    deleted = BooleanAttribute(default=False)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = VersionAttribute()
+
+
+class ClaimDay(Item, discriminator="claim_day"):
+    """``RES#<resource id>`` / ``DAY#<YYYY-MM-DD>``: the time claimed on one resource that touches
+    one UTC day: ``claims`` maps an owner (booking or hold id) to ``{start, end, busy_from,
+    busy_until, expires_at?}`` (epoch seconds). ``version`` grows with every claim, so a
+    claim is compare-and-set on what it checked; releases remove their entry without it.
+    """
+
+    company_id = NumberAttribute()
+    resource_id = NumberAttribute()
+    claims: MapAttribute[str, Any] = MapAttribute(default=dict)
+    # Not a VersionAttribute: releases must not bump it. Day items are never deleted: a release
+    # is an UpdateItem, which would recreate a deleted day as a bare key.
+    version = NumberAttribute()

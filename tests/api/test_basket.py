@@ -280,3 +280,25 @@ def test_a_booker_cancels_by_long_id_in_time(api: Api, tenant: Tenant) -> None:
     assert cancelled.body["_embedded"]["bookings"][0]["state"] == "cancelled_by_customer"
     assert _event(api, tenant, event["id"])["spaces_left"] == 3
     assert api.get(f"/api/v1/{tenant.id}/purchases/not-a-real-id", tenant.public).status == 404
+
+
+def test_checkout_accepts_the_basket_posted_back(api: Api, tenant: Tenant) -> None:
+    """BookingBug clients send the basket's own fields with the checkout: accepted, not trusted."""
+    chain = _chain(api, tenant)
+    (event,) = _events(api, tenant, chain["id"])
+    added = _add(api, tenant, {"event_id": event["id"], "num_book": 1})
+    basket = added.body
+    echoed = {
+        **{k: v for k, v in basket.items() if not k.startswith("_")},
+        "_links": basket["_links"],
+        "total_price": 1,  # a client's price is never used
+        "client": CLIENT,
+        "items": [{**item, "price": 0} for item in basket["_embedded"]["items"]],
+    }
+    checkout = api.post(f"/api/v1/{tenant.id}/basket/checkout", echoed, _basket(tenant, added.headers["Auth-Token"]))
+    assert checkout.status == 201, checkout.body
+    assert checkout.body["total_price"] == 1500
+    wrong = api.post(
+        f"/api/v1/{tenant.id}/basket/checkout", {"items": "all"}, _basket(tenant, added.headers["Auth-Token"])
+    )
+    assert wrong.status == 422 and wrong.error["field"] == "items"

@@ -7,7 +7,8 @@ def test_create_company_shows_secrets_once(api: Api) -> None:
     created = api.post("/platform/companies", NEW, ROOT)
     assert created.status == 201
     body = created.body
-    assert set(body) == {"id", "name", "app_id", "app_key", "api_key", "admin", "timezone", "created_at"}
+    shown = {"id", "name", "app_id", "app_key", "api_key", "admin", "timezone", "created_at", "allowed_origins"}
+    assert set(body) == shown
     assert body["admin"] == {"email": "owner@acme.example"}
     assert body["app_key"].startswith("pk_") and body["api_key"].startswith("sk_")
     read = api.get(f"/platform/companies/{body['id']}", ROOT)

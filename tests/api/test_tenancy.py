@@ -33,6 +33,9 @@ SAMPLE_BODIES: dict[str, dict[str, Any]] = {
     "ChainUpdate": {"name": "Intruder"},
     "AddItemIn": {"num_book": 1, "date": "2031-01-07", "time": 600},
     "CheckoutIn": {"client": {"email": "victim@example.com", "first_name": "I", "last_name": "N"}},
+    "ProjectCreate": {"name": "Intruder"},
+    "ProjectUpdate": {"name": "Intruder"},
+    "ResourceUpdate": {"name": "Intruder"},
 }
 OBJECT_PARAMS = {
     "service_id",
@@ -51,6 +54,8 @@ OBJECT_PARAMS = {
     "purchase_id",
     "webhook_id",
     "delivery_id",
+    "project_id",
+    "resource_id",
 }
 GLOBAL_PARAMS = {"name"}  # graph names are the same for everyone
 
@@ -61,6 +66,7 @@ def _headers(tenant: Tenant, scheme: Scheme, basket_token: str = "") -> dict[str
         Scheme.V1_PUBLIC: tenant.public,
         Scheme.V1_ADMIN: tenant.admin,
         Scheme.V2: tenant.v2,
+        Scheme.V2_PUBLIC: tenant.v2,  # the intruder's secret key: more than its public key may do
         Scheme.LEGACY: tenant.legacy,
     }[scheme]
 
@@ -106,16 +112,20 @@ def two_companies(api: Api) -> tuple[Tenant, Tenant, dict[str, Any]]:
         "failed",
         None,
     )
+    resource = api.post("/v2/resources", {"name": "Mine", "timezone": "Europe/London"}, victim.v2)
     event_group = api.post(f"/api/v1/admin/{victim.id}/event_groups", {"name": "Mine"}, victim.admin)
     chain = api.post(
         f"/api/v1/admin/{victim.id}/event_chains",
         {"name": "Mine", "start_date": "2031-05-01", "time": "09:00", "event_group_id": event_group.body["id"]},
         victim.admin,
     )
+    project = api.post("/v2/projects", {"name": "Mine", "slug": "victims-page"}, victim.v2)
     ids = {
+        "project_id": project.body["data"]["id"],
         "webhook_id": hook.body["data"]["id"],
         "delivery_id": event["id"],
         **_baskets(api, victim, intruder),
+        "resource_id": resource.body["data"]["id"],
         "event_group_id": event_group.body["id"],
         "event_chain_id": chain.body["id"],
         "event_id": chain.body["_embedded"]["events"][0]["id"],
@@ -214,6 +224,40 @@ def test_second_company_sees_404_on_every_route(api: Api, two_companies: tuple[T
     deliveries = api.get(f"/v2/webhooks/{ids['webhook_id']}/deliveries", victim.v2).body["data"]
     assert [d["status"] for d in deliveries] == ["failed"]
     assert api.get("/v2/webhooks", intruder.v2).body["data"] == []
+    assert api.get(f"/v2/projects/{ids['project_id']}", victim.v2).body["data"]["name"] == "Mine"
+    assert api.get("/v2/projects", intruder.v2).body["meta"]["total_entries"] == 0
+    resource = api.get(f"/v2/resources/{ids['resource_id']}", victim.v2).body["data"]
+    assert resource["name"] == "Mine"
+    assert api.get("/v2/resources", intruder.v2).body["meta"]["total_entries"] == 0
+
+
+# Where the public key is meant to work: BookingBug's public routes and baskets, and the /v2
+# routes a booking page needs (each with its own limits: tests/api/test_public_key.py).
+PUBLIC_KEY_SCHEMES = (Scheme.NONE, Scheme.PLATFORM, Scheme.V1_PUBLIC, Scheme.V1_BASKET, Scheme.V2_PUBLIC)
+
+
+def test_the_public_key_is_refused_on_every_other_route(
+    api: Api, two_companies: tuple[Tenant, Tenant, dict[str, Any]]
+) -> None:
+    """The third identity: the victim's own public key, on the victim's own objects."""
+    victim, _intruder, ids = two_companies
+    headers = {
+        Scheme.V1_ADMIN: victim.public,  # the public key without an administrator's Auth-Token
+        Scheme.V2: victim.widget,
+        Scheme.LEGACY: victim.widget,
+    }
+    walked = 0
+    for op in OPERATIONS:
+        if op.scheme in PUBLIC_KEY_SCHEMES:
+            continue
+        body = SAMPLE_BODIES.get(op.request.__name__) if op.request else None
+        path = _fill(op.path, {**ids, "company_id": victim.id, "name": "instant"})
+        reply = api.call(op.method, path, body, headers[op.scheme])
+        assert reply.status == 401, f"{op.method} {path}: {reply.status} {reply.body}"
+        walked += 1
+    assert walked >= 40
+    assert api.get(f"/v2/projects/{ids['project_id']}", victim.v2).body["data"]["name"] == "Mine"
+    assert api.get(f"/v2/bookings/{ids['booking_id']}", victim.v2).body["data"]["state"] == "tentative"
 
 
 def test_listings_and_reservations_stay_in_their_company(
@@ -237,6 +281,18 @@ def test_listings_and_reservations_stay_in_their_company(
     slot = {"service_id": ids["service_id"], "date": "2031-01-07", "time": 600}
     theirs = api.post(f"/api/v1/{intruder.id}/basket/add_item", slot, intruder.public)
     assert theirs.status == 404 and theirs.body["error"]["field"] == "service_id"
+    asked = api.post("/v2/availability", {"resources": [ids["resource_id"]]}, intruder.v2)
+    assert asked.status == 404 and asked.body["error"]["field"] == "resources.0"
+    claim = api.post(
+        "/v2/bookings",
+        {
+            "graph": "instant",
+            "event": {"start": "2031-05-01T08:00:00Z", "end": "2031-05-01T09:00:00Z", "what": "X"},
+            "resource_id": ids["resource_id"],
+        },
+        intruder.v2,
+    )
+    assert claim.status == 404 and claim.body["error"]["field"] == "resource_id"
     mine = api.post("/v2/bookings/reserve", {"related": {"owner_booking_id": ids["booking_id"]}}, victim.v2)
     stolen = api.put("/v2/bookings/reserve/extend", {"reservation_id": mine.body["data"]["id"]}, intruder.v2)
     assert stolen.status == 404

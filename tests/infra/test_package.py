@@ -115,3 +115,26 @@ def test_deployment_zip_is_small_and_holds_the_app(packaged: Path) -> None:
     assert {"app.py", "chalicelib/settings.py", "chalicelib/services/messaging/fanout_wiring.py"} <= names
     assert not any(name.startswith(("tests/", "devtools/", ".venv/")) for name in names)
     assert any(name.startswith("pydantic_core/") and name.endswith("x86_64-linux-gnu.so") for name in names)
+
+
+def test_the_stage_is_throttled_and_gateway_answers_carry_cors(sam: dict[str, Any]) -> None:
+    api = sam["Resources"]["RestAPI"]["Properties"]
+    (throttle,) = api["MethodSettings"]
+    assert (throttle["ResourcePath"], throttle["HttpMethod"]) == ("/*", "*")
+    assert throttle["ThrottlingRateLimit"] == {"Ref": "ThrottleRate"}
+    assert throttle["ThrottlingBurstLimit"] == {"Ref": "ThrottleBurst"}
+    for kind in ("DEFAULT_4XX", "DEFAULT_5XX"):
+        assert api["GatewayResponses"][kind]["ResponseParameters"]["Headers"]["Access-Control-Allow-Origin"] == "'*'"
+
+
+def test_unknown_paths_answer_preflights_with_the_apps_headers(sam: dict[str, Any]) -> None:
+    from chalicelib.domain import cors
+
+    paths = sam["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["paths"]
+    assert list(paths["/{proxy+}"]) == ["options"]  # only preflights: other methods stay 403
+    integration = paths["/{proxy+}"]["options"]["x-amazon-apigateway-integration"]
+    assert integration["type"] == "mock"
+    answered = integration["responses"]["default"]["responseParameters"]
+    allowed = answered["method.response.header.Access-Control-Allow-Headers"].strip("'").split(",")
+    assert set(cors.ALLOWED_HEADERS) <= set(allowed)
+    assert {"Timekit-Context", "Timekit-Timezone", "Timekit-App"} <= set(allowed)

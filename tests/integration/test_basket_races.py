@@ -20,7 +20,7 @@ from chalicelib.services.identity import companies
 from chalicelib.services.selling import baskets, capacity
 from chalicelib.store import keys
 from chalicelib.store.models import Booking, Purchase
-from tests.integration.test_seat_races import _hammer
+from tests.integration.races import hammer as _hammer
 
 pytestmark = pytest.mark.integration
 

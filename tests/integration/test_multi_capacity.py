@@ -14,7 +14,7 @@ from chalicelib.services.identity import companies
 from chalicelib.services.selling import bookings, capacity, holds
 from chalicelib.services.selling.bookings import NewBooking
 from chalicelib.store.models import Booking
-from tests.integration.test_seat_races import _hammer
+from tests.integration.races import hammer as _hammer
 
 pytestmark = pytest.mark.integration
 

@@ -8,20 +8,19 @@ test can see the race it claims to win.
 from __future__ import annotations
 
 import random
-import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
 import pytest
 
-from chalicelib.domain.errors import BookingError, Conflict
+from chalicelib.domain.errors import Conflict
 from chalicelib.services.identity import companies
 from chalicelib.services.selling import bookings, capacity
 from chalicelib.services.selling.bookings import NewBooking
 from chalicelib.store import keys
 from chalicelib.store.models import Booking
+from tests.integration.races import hammer
 
 pytestmark = pytest.mark.integration
 
@@ -57,29 +56,11 @@ def _seat(company_id: int, owner: Booking, seats: int) -> Booking:
     )
 
 
-def _hammer(threads: int, jobs: list[Callable[[], Any]]) -> list[Any]:
-    gate = threading.Barrier(threads)
-
-    def worker(chunk: list[Callable[[], Any]]) -> list[Any]:
-        gate.wait()
-        out = []
-        for job in chunk:
-            try:
-                out.append(job())
-            except BookingError as error:
-                out.append(error)
-        return out
-
-    chunks = [jobs[i::threads] for i in range(threads)]
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        return [result for chunk in pool.map(worker, chunks) for result in chunk]
-
-
 def _flash_sale(company_id: int, shards: int) -> tuple[int, int, list[Any]]:
     owner = _owner(company_id, 50, shards)
     rng = random.Random(7)
     asks = [rng.randint(1, 3) for _ in range(400)]
-    results = _hammer(16, [partial(_seat, company_id, owner, n) for n in asks])
+    results = hammer(16, [partial(_seat, company_id, owner, n) for n in asks])
     sold = sum(int(r.seats) for r in results if isinstance(r, Booking))
     group = bookings.group_booking(bookings.get(company_id, owner.booking_id))
     assert group is not None
@@ -109,7 +90,7 @@ def test_confirm_and_decline_race_exactly_one_wins(company_id: int) -> None:
     wins = []
     for _ in range(rounds):
         booking = bookings.create(company_id, NewBooking(graph="confirm_decline", event=EVENT, customer=CUSTOMER))
-        results = _hammer(
+        results = hammer(
             2,
             [
                 partial(bookings.act, company_id, booking.booking_id, "confirm", {}),
@@ -131,7 +112,7 @@ def test_ten_concurrent_cancels_free_the_seat_once(company_id: int) -> None:
     _seat(company_id, owner, 1)
     before = bookings.group_booking(bookings.get(company_id, owner.booking_id))
     assert before is not None and before["current_seats"] == 3
-    results = _hammer(10, [lambda: bookings.act(company_id, seat.booking_id, "cancel_by_customer", {})] * 10)
+    results = hammer(10, [lambda: bookings.act(company_id, seat.booking_id, "cancel_by_customer", {})] * 10)
     assert sum(isinstance(r, Booking) for r in results) == 1
     assert all(isinstance(r, Conflict) for r in results if not isinstance(r, Booking))
     after = bookings.group_booking(bookings.get(company_id, owner.booking_id))
@@ -143,7 +124,7 @@ def test_cancel_racing_the_owner_cascade_releases_each_seat_once(company_id: int
     seats = [_seat(company_id, owner, 1) for _ in range(30)]
     jobs: list[Callable[[], Any]] = [lambda: bookings.act(company_id, owner.booking_id, "cancel", {})]
     jobs += [partial(bookings.act, company_id, s.booking_id, "cancel_by_customer", {}) for s in seats[:10]]
-    _hammer(11, jobs)
+    hammer(11, jobs)
     final_owner = bookings.get(company_id, owner.booking_id)
     assert final_owner.state == "cancelled"
     states = [bookings.get(company_id, s.booking_id).state for s in seats]
@@ -160,7 +141,7 @@ def test_same_idempotency_key_twenty_times_at_once_makes_one_booking(company_id:
         return {"status": 201, "body": {"id": booking.booking_id}, "headers": {}}
 
     fingerprint = {"operation": "POST /v2/bookings", "body": {"graph": "instant"}}
-    results = _hammer(20, [partial(idempotency.run_once, company_id, "same-key", fingerprint, create)] * 20)
+    results = hammer(20, [partial(idempotency.run_once, company_id, "same-key", fingerprint, create)] * 20)
     replies = [r for r in results if isinstance(r, dict)]
     in_flight = [r for r in results if isinstance(r, Conflict)]
     assert len(replies) + len(in_flight) == 20, results

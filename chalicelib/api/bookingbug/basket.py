@@ -184,6 +184,26 @@ def get_basket(call: Call, company_id: int) -> b.BasketOut:
 
 @route(
     bp,
+    "/api/v1/{company_id}/basket/items",
+    "GET",
+    summary="The basket's items (its _links.items)",
+    scheme=Scheme.V1_BASKET,
+    tag=TAG,
+    response="bookingbug.schemas_basket:BasketItemList",
+    errors=(404,),
+)
+def basket_items(call: Call, company_id: int) -> b.BasketItemList:
+    rendered = _render_basket(call, baskets.get(company_id, _basket_id(call)))
+    items = rendered.embedded.items
+    return b.BasketItemList(
+        total_entries=len(items),
+        _embedded=b.BasketEmbedded(items=items),
+        _links={"self": rendered.links["items"], "basket": rendered.links["self"]},
+    )
+
+
+@route(
+    bp,
     "/api/v1/{company_id}/basket/items/{item_id}",
     "DELETE",
     summary="Remove an item: its held spaces are free at once",

@@ -193,6 +193,47 @@ def public_service(call: Call, company_id: int, service_id: int) -> s.ServiceOut
 
 @route(
     bp,
+    "/api/v1/{company_id}/items",
+    "GET",
+    summary="Bookable items (a service's _links.items): one per bookable service; ?service_id= filters",
+    scheme=PUBLIC,
+    tag=TAG,
+    query="bookingbug.schemas:ItemsQuery",
+    response="bookingbug.schemas:BookableItemList",
+    errors=(404,),
+)
+def bookable_items(call: Call, company_id: int) -> s.BookableItemList:
+    wanted = call.query(s.ItemsQuery).service_id
+    if wanted is not None:
+        found = [catalogue.get_service(company_id, wanted, include_deleted=False)]
+    else:
+        found = catalogue.list_services(company_id, 1, 100, admin=False).items
+    api = f"{v1_root(call)}/{company_id}"
+    items = [
+        s.BookableItem(
+            service_id=int(service.service_id),
+            name=service.name,
+            type="service",
+            durations=[int(d) for d in service.durations],
+            prices=[int(p) for p in service.prices],
+            _links={
+                "service": link(f"{api}/services/{int(service.service_id)}"),
+                "book": link(
+                    f"{api}/basket/add_item?service_id={int(service.service_id)}{{&date,time,duration}}", True
+                ),
+            },
+        )
+        for service in found
+        if not service.disabled
+    ]
+    query = f"?service_id={wanted}" if wanted is not None else ""
+    return s.BookableItemList(
+        total_entries=len(items), _embedded={"items": items}, _links={"self": link(f"{api}/items{query}")}
+    )
+
+
+@route(
+    bp,
     "/api/v1/admin/{company_id}/services",
     "GET",
     summary="All services, disabled and deleted too",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, EmailStr, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
 
 from chalicelib.api.http.schemas import (
     Links,
@@ -329,4 +329,27 @@ class ClientOut(Out):
 class ClientList(Out):
     total_entries: int
     embedded: dict[Literal["clients"], list[ClientOut]] = Field(alias="_embedded")
+    links: Links = Field(alias="_links")
+
+
+# --- bookable items (what a service's _links.items lists) --------------------------------
+
+
+class ItemsQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore", defer_build=True)
+    service_id: Annotated[int, Field(gt=0)] | None = None
+
+
+class BookableItem(Out):
+    service_id: int
+    name: str
+    type: Literal["service"]
+    durations: list[int]
+    prices: list[int]
+    links: Links = Field(alias="_links")
+
+
+class BookableItemList(Out):
+    total_entries: int
+    embedded: dict[Literal["items"], list[BookableItem]] = Field(alias="_embedded")
     links: Links = Field(alias="_links")

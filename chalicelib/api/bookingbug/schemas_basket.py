@@ -66,13 +66,22 @@ class TicketIn(Strict):
     answers: Answers = Field(default_factory=list)
 
 
+# BookingBug clients post the basket back at checkout: its own fields (total_price, company_id,
+# status, _links, and each item's event_id, price, num_book ...) come with the answers. They are
+# the server's own values (prices are computed here), so they are accepted and not read; the
+# fields checkout does read are still validated.
+_BASKET_ECHO = ConfigDict(extra="ignore", defer_build=True, populate_by_name=True)
+
+
 class CheckoutItemIn(Strict):
+    model_config = _BASKET_ECHO
     id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     answers: Answers = Field(default_factory=list)
     tickets: Annotated[list[TicketIn], Field(max_length=100)] = Field(default_factory=list)
 
 
 class CheckoutIn(Strict):
+    model_config = _BASKET_ECHO
     client: ClientIn | None = None
     client_id: Id | None = None
     answers: Answers = Field(default_factory=list, description="answers for every item not listed in items")
@@ -115,6 +124,14 @@ class BasketOut(Out):
     total_price: int
     total_due_price: int
     purchase_id: str | None = None
+    embedded: BasketEmbedded = Field(alias="_embedded")
+    links: Links = Field(alias="_links")
+
+
+class BasketItemList(Out):
+    """``_links.items`` of a basket: its items without the basket around them."""
+
+    total_entries: int
     embedded: BasketEmbedded = Field(alias="_embedded")
     links: Links = Field(alias="_links")
 

@@ -39,3 +39,16 @@ def page_links(call: Call, path: str, page: Page[Any], extra_query: str = "") ->
     if page.page > 1:
         links["prev"] = link(f"{base}page={page.page - 1}&per_page={page.per_page}")
     return links
+
+
+def v2_page(call: Call, path: str, page: Page[Any], data: list[Any]) -> dict[str, Any]:
+    """A Timekit-face collection: ``data``, ``meta`` (total, page, per_page) and paging links."""
+    base = f"{call.base_url}{path}"
+    links = {"self": {"href": f"{base}?page={page.page}&per_page={page.per_page}"}}
+    if page.has_next:
+        links["next"] = {"href": f"{base}?page={page.page + 1}&per_page={page.per_page}"}
+    return {
+        "data": data,
+        "meta": {"total_entries": page.total, "page": page.page, "per_page": page.per_page},
+        "_links": links,
+    }

@@ -69,6 +69,12 @@ SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
         "scheme": "basic",
         "description": "Timekit v2: HTTP Basic with an empty user and the secret api key as password.",
     },
+    "TimekitWidgetKey": {
+        "type": "http",
+        "scheme": "basic",
+        "description": "Timekit v2 booking pages: HTTP Basic with an empty user and the company's public key "
+        "(`pk_...`, publishable) as password; only on the routes a booking page needs.",
+    },
     "LegacyBasic": {
         "type": "http",
         "scheme": "basic",
@@ -83,6 +89,7 @@ SECURITY: dict[Scheme, list[dict[str, list[str]]]] = {
     Scheme.V1_ADMIN: [{"AppId": [], "AppKey": [], "AuthToken": []}, {"AppId": [], "ApiKey": []}],
     Scheme.V1_BASKET: [{"AppId": [], "AppKey": [], "BasketToken": []}, {"AppId": [], "ApiKey": [], "BasketToken": []}],
     Scheme.V2: [{"TimekitBasic": []}],
+    Scheme.V2_PUBLIC: [{"TimekitBasic": []}, {"TimekitWidgetKey": []}],
     Scheme.LEGACY: [{"LegacyBasic": []}],
 }
 
@@ -97,6 +104,11 @@ IDEMPOTENCY_KEY: dict[str, Any] = {
 REPLAYED: dict[str, Any] = {
     "description": "`true` when this response is the stored reply to an earlier request with the same key.",
     "schema": {"type": "string", "enum": ["true"]},
+}
+RETRY_AFTER: dict[str, Any] = {
+    "description": "Seconds to wait before retrying: the database or another AWS service is unreachable, "
+    "too slow or throttling.",
+    "schema": {"type": "integer", "minimum": 1},
 }
 GENERIC_OBJECT: dict[str, Any] = {"type": "object", "additionalProperties": True}
 TEXT: dict[str, Any] = {"type": "string"}
@@ -237,6 +249,8 @@ def build_openapi(operations: Sequence[Operation], server_url: str | None = None
                 schema = {"anyOf": [error_ref, refs[(other, "serialization")]]}
             content = _content(op.produces, TEXT) if _is_xml(op.produces) else _content(JSON_TYPE, schema)
             responses[str(status)] = {"description": _describe(status), "content": content}
+            if status == HTTPStatus.SERVICE_UNAVAILABLE:
+                responses[str(status)]["headers"] = {"Retry-After": RETRY_AFTER}
         doc["responses"] = responses
 
         paths.setdefault(op.path, {})[method] = doc

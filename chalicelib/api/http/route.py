@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -19,14 +20,17 @@ from chalice import Response
 from chalice.app import Request
 
 from chalicelib.api.http.errors import JSON_TYPE, error_in, error_response, validation_error
+from chalicelib.domain import cors
 from chalicelib.domain.errors import (
     BadRequest,
     BookingError,
     PayloadTooLarge,
+    TooManyRequests,
+    Unavailable,
     UnsupportedMediaType,
 )
 from chalicelib.observability import get_logger
-from chalicelib.services.identity.auth import Principal, Scheme, authenticate
+from chalicelib.services.identity.auth import Principal, Role, Scheme, authenticate, presented_key
 from chalicelib.settings import get_settings
 
 if TYPE_CHECKING:
@@ -185,6 +189,26 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+def _error(produces: str, error: BookingError) -> Response:
+    """The error in the route's media type; a 503 or 429 says when to come back (``Retry-After``, seconds)."""
+    response = error_in(produces, error)
+    if isinstance(error, Unavailable):
+        response.headers["Retry-After"] = str(get_settings().unavailable_retry_after_seconds)
+    elif isinstance(error, TooManyRequests):
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
+
+
+def _error_chain(error: BaseException) -> str:
+    """The exception and its causes, by type (the messages may carry request details)."""
+    names = [type(error).__name__]
+    current: BaseException | None = error.__cause__ or error.__context__
+    while current is not None and len(names) < 5:
+        names.append(type(current).__name__)
+        current = current.__cause__ or current.__context__
+    return " <- ".join(names)
+
+
 def _query_params(request: Request) -> dict[str, Any]:
     params: Mapping[str, str] = request.query_params or {}
     multi = getattr(request.query_params, "getlist", None)
@@ -230,17 +254,24 @@ def route(
     also_status: tuple[int, ...] = (),
     also_produces: tuple[str, ...] = (),
     error_bodies: tuple[tuple[int, ModelRef], ...] = (),
+    rate_limited: bool = False,
 ) -> Callable[[View], View]:
     """Register ``view`` on ``registrar`` (the app or a blueprint) at ``path``.
 
     The view is called as ``view(call, **path_args)`` and returns a pydantic
     model (dumped by alias), a dict, or a chalice ``Response``.
+
+    Every answer carries CORS headers (:func:`_cors_allowed`), and the path answers CORS
+    preflights (:func:`_register_preflight`). Requests made with a public key, and those
+    to ``rate_limited`` routes without credentials, count against the public rate limit.
     """
     types = dict(path_types or {})
     auth_errors = () if scheme is Scheme.NONE else (401,)
     body_errors = (400, 413, 415, 422) if (request is not None or consumes != JSON_TYPE) else ()
     query_errors = (422,) if query is not None else ()
-    all_errors = tuple(sorted(set(errors + auth_errors + body_errors + query_errors)))
+    unavailable = (503,)  # any route: AWS unreachable, too slow or throttling (handler below)
+    limit_errors = (429,) if rate_limited or scheme in PUBLIC_KEY_SCHEMES else ()
+    all_errors = tuple(sorted(set(errors + auth_errors + body_errors + query_errors + unavailable + limit_errors)))
     OPERATIONS.append(
         Operation(
             path=prefix + path,
@@ -266,17 +297,28 @@ def route(
     def decorate(view: View) -> View:
         def handler(**raw_path: str) -> Response:
             current: Request = registrar.current_request
+            seen: list[Principal] = []
             try:
-                return _run(view, current, raw_path)
+                response = _run(view, current, raw_path, seen)
             except BookingError as error:
-                return error_in(produces, error)
-            except Exception:
-                get_logger().exception("unhandled error", extra={"path": current.path})
-                internal = BookingError("an internal error occurred", code="internal_error")
-                internal.status = 500
-                return error_in(produces, internal)
+                response = _error(produces, error)
+            except Exception as error:
+                from chalicelib.store.aws import is_unavailable
 
-        def _run(view: View, current: Request, raw_path: Mapping[str, str]) -> Response:
+                if is_unavailable(error):  # timed out, refused, throttled: not the caller's fault, nor a bug
+                    get_logger().warning(
+                        "AWS unavailable", extra={"path": current.path, "error": _error_chain(error)}
+                    )
+                    response = _error(produces, Unavailable("the service is unavailable; retry later"))
+                else:
+                    get_logger().exception("unhandled error", extra={"path": current.path})
+                    internal = BookingError("an internal error occurred", code="internal_error")
+                    internal.status = 500
+                    response = error_in(produces, internal)
+            _add_cors(response, current, scheme, raw_path, seen)
+            return response
+
+        def _run(view: View, current: Request, raw_path: Mapping[str, str], seen: list[Principal]) -> Response:
             from pydantic import ValidationError
 
             raw_body = current.raw_body or b""
@@ -284,6 +326,10 @@ def route(
             if len(raw) > get_settings().max_body_bytes:
                 raise PayloadTooLarge(f"the body exceeds {get_settings().max_body_bytes} bytes")
             principal = authenticate(scheme, headers_of(current))
+            if principal is not None:
+                seen.append(principal)
+            if rate_limited or (principal is not None and principal.role is Role.PUBLIC):
+                _count_public_request(current)
             args = _path_args(raw_path, types)
             if principal is not None and "company_id" in args and principal.company_id is not None:
                 principal.require_company(args["company_id"])
@@ -316,9 +362,97 @@ def route(
         handler.__name__ = view.__name__
         handler.__doc__ = view.__doc__
         registrar.route(path, methods=[method], content_types=["*/*"])(handler)
+        _register_preflight(registrar, prefix + path, path, method, scheme)
         return view
 
     return decorate
+
+
+# --- CORS and the public rate limit --------------------------------------------------------
+
+PUBLIC_KEY_SCHEMES = frozenset({Scheme.V1_PUBLIC, Scheme.V1_BASKET, Scheme.V1_ADMIN, Scheme.V2_PUBLIC})
+
+
+@dataclass
+class _PathMethods:
+    methods: set[str] = field(default_factory=set)
+    schemes: set[Scheme] = field(default_factory=set)
+
+
+_PREFLIGHTS: dict[str, _PathMethods] = {}
+
+
+def _register_preflight(registrar: Any, full_path: str, path: str, method: str, scheme: Scheme) -> None:
+    """One OPTIONS route per path, answering for every method the path has (added as they come)."""
+    known = _PREFLIGHTS.get(full_path)
+    if known is not None:
+        known.methods.add(method)
+        known.schemes.add(scheme)
+        return
+    known = _PREFLIGHTS[full_path] = _PathMethods({method}, {scheme})
+
+    def preflight(**raw_path: str) -> Response:
+        current: Request = registrar.current_request
+        headers = headers_of(current)
+        if Scheme.PLATFORM in known.schemes:
+            return Response(body="", status_code=204, headers={"Vary": "Origin"})
+        try:
+            allowed = _cors_allowed(known.schemes, raw_path, [])
+        except Exception:  # a preflight never fails on a lookup: it then allows no origin
+            get_logger().exception("preflight lookup failed", extra={"path": current.path})
+            allowed = []
+        answer: dict[str, str | list[str]] = {}
+        answer.update(
+            cors.preflight_headers(
+                headers.get("origin"), headers.get("access-control-request-headers"), known.methods, allowed
+            )
+        )
+        return Response(body="", status_code=204, headers=answer)
+
+    preflight.__name__ = f"preflight_{re.sub(r'[^A-Za-z0-9]+', '_', full_path).strip('_') or 'root'}"
+    registrar.route(path, methods=["OPTIONS"], content_types=["*/*"])(preflight)
+
+
+def _cors_allowed(schemes: set[Scheme], raw_path: Mapping[str, str], seen: list[Principal]) -> list[str] | None:
+    """The origins that may read this answer: ``*`` for public routes, else the company's
+    (None: any origin, by name)."""
+    from chalicelib.services.identity import companies
+
+    if schemes == {Scheme.NONE}:
+        return [cors.ANY]
+    company_id = next((p.company_id for p in seen if p.company_id is not None), None)
+    if company_id is None and str(raw_path.get("company_id", "")).isdigit():
+        company_id = int(raw_path["company_id"])
+    if company_id is None:
+        return None  # not authenticated (a 401): nothing of any company in the answer
+    return companies.allowed_origins(company_id)
+
+
+def _add_cors(
+    response: Response, current: Request, scheme: Scheme, raw_path: Mapping[str, str], seen: list[Principal]
+) -> None:
+    """The platform face gets none (operators' tools, not browsers); a request without Origin
+    (not from a page) costs no lookup."""
+    if scheme is Scheme.PLATFORM:
+        return
+    origin = headers_of(current).get("origin")
+    if origin is None:
+        response.headers["Vary"] = "Origin"
+        return
+    try:
+        allowed = _cors_allowed({scheme}, raw_path, seen)
+    except Exception:
+        get_logger().exception("CORS lookup failed", extra={"path": current.path})
+        allowed = []
+    response.headers.update(cors.response_headers(origin, allowed))
+
+
+def _count_public_request(current: Request) -> None:
+    from chalicelib.services.identity import ratelimit
+
+    context: Mapping[str, Any] = current.context or {}
+    address = str((context.get("identity") or {}).get("sourceIp") or "unknown")
+    ratelimit.count_request(presented_key(headers_of(current)), address, get_settings().public_requests_per_minute)
 
 
 def _once(call: Call, key: str, fingerprint: Any, registrar: Any, respond: Callable[[], Response]) -> Response:

@@ -29,6 +29,7 @@ def _company(company: Company) -> s.PlatformCompany:
         timezone=company.timezone,
         created_at=company.created_at,
         admin=s.AdminOut(email=company.admin_email),
+        allowed_origins=None if company.allowed_origins is None else list(company.allowed_origins),
     )
 
 
@@ -45,7 +46,9 @@ def _company(company: Company) -> s.PlatformCompany:
 )
 def create_company(call: Call) -> s.IssuedCompany:
     body = call.body(s.CompanyCreate)
-    created = companies.create_company(body.name, str(body.admin_email), body.admin_password, body.timezone)
+    created = companies.create_company(
+        body.name, str(body.admin_email), body.admin_password, body.timezone, body.allowed_origins
+    )
     assert created.keys.app_key and created.keys.api_key
     return s.IssuedCompany(
         **_company(created.company).model_dump(),
@@ -65,6 +68,23 @@ def create_company(call: Call) -> s.IssuedCompany:
     errors=(404,),
 )
 def get_company(call: Call, company_id: int) -> s.PlatformCompany:
+    return _company(companies.get_company(company_id))
+
+
+@route(
+    bp,
+    "/platform/companies/{company_id}",
+    "PUT",
+    summary="Change a company's settings: allowed_origins (CORS)",
+    scheme=Scheme.PLATFORM,
+    tag=TAG,
+    request="platform.schemas:CompanyUpdate",
+    response="platform.schemas:PlatformCompany",
+    errors=(404, 409),
+)
+def update_company(call: Call, company_id: int) -> s.PlatformCompany:
+    body = call.body(s.CompanyUpdate)
+    companies.set_allowed_origins(company_id, body.allowed_origins)
     return _company(companies.get_company(company_id))
 
 

@@ -13,12 +13,23 @@ from chalicelib.api.http.schemas import Name, Out, Strict
 
 # --- platform ---------------------------------------------------------------
 
+Origins = Annotated[list[Annotated[str, StringConstraints(max_length=300)]], Field(max_length=20)]
+ORIGINS_HELP = (
+    "Origins (https://shop.example) whose pages may read the API's answers (CORS); "
+    '["*"] or null: any origin.'
+)
+
 
 class CompanyCreate(Strict):
     name: Name
     admin_email: EmailStr
     admin_password: Annotated[str, StringConstraints(min_length=10, max_length=200)]
     timezone: Annotated[str, StringConstraints(min_length=1, max_length=64)] = "Europe/London"
+    allowed_origins: Origins | None = Field(default=None, description=ORIGINS_HELP)
+
+
+class CompanyUpdate(Strict):
+    allowed_origins: Origins | None = Field(description=ORIGINS_HELP)
 
 
 class AdminOut(Out):
@@ -32,6 +43,7 @@ class PlatformCompany(Out):
     timezone: str
     created_at: str
     admin: AdminOut
+    allowed_origins: list[str] | None = None
 
 
 class IssuedCompany(PlatformCompany):

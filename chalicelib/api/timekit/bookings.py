@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from chalice import Blueprint, Response
 
+from chalicelib.api.http.hal import v2_page
 from chalicelib.api.http.route import Call, LazyModule, route
-from chalicelib.domain.errors import NotFound, ValidationFailed
-from chalicelib.services.identity import companies
-from chalicelib.services.identity.auth import Scheme
+from chalicelib.domain.errors import Forbidden, NotFound, ValidationFailed
+from chalicelib.services.identity import companies, customer_links
+from chalicelib.services.identity.auth import Role, Scheme
 from chalicelib.store import db, keys
 from chalicelib.store.models import Booking, Hold
 from chalicelib.store.pages import query_page
@@ -17,7 +19,9 @@ from chalicelib.store.pages import query_page
 if TYPE_CHECKING:
     from chalicelib.api.timekit import schemas as s
     from chalicelib.domain import graphs as graph_defs
-    from chalicelib.services.selling import bookings
+    from chalicelib.domain import projects as project_rules
+    from chalicelib.services.catalogue import projects
+    from chalicelib.services.selling import bookings, time_claims
     from chalicelib.services.selling import holds as holds_service
 else:
     s = LazyModule("chalicelib.api.timekit.schemas")
@@ -25,10 +29,14 @@ else:
     graph_defs = LazyModule("chalicelib.domain.graphs")
     bookings = LazyModule("chalicelib.services.selling.bookings")
     holds_service = LazyModule("chalicelib.services.selling.holds")
+    projects = LazyModule("chalicelib.services.catalogue.projects")
+    project_rules = LazyModule("chalicelib.domain.projects")
+    time_claims = LazyModule("chalicelib.services.selling.time_claims")
 
 bp = Blueprint(__name__)
 TAG = "timekit"
 V2 = Scheme.V2
+PAGE = Scheme.V2_PUBLIC  # also the public key: a booking page, within the limits checked below
 NAMES = {"booking_id": "string", "action": "string", "name": "string"}
 
 
@@ -100,17 +108,64 @@ def graph(call: Call, name: str) -> Any:
 # --- bookings --------------------------------------------------------------------------------------
 
 
-def _data(booking: Booking, *, with_logs: bool = False, include: str | None = None) -> Any:
+def _data(
+    booking: Booking, *, with_logs: bool = False, include: str | None = None, call: Call | None = None
+) -> Any:
     data = bookings.view(booking)
     if with_logs:
         data["logs"] = bookings.logs(booking)
     if include and "related_bookings" in include and booking.graph == "group_owner":
         data["related_bookings"] = [bookings.snapshot(seat) for seat in bookings.seat_bookings(booking)]
+    if call is not None and booking.graph != "group_owner":
+        data["customer_action_links"] = _customer_links(call, booking)
     return s.BookingData.model_validate(data)
 
 
+def _customer_links(call: Call, booking: Booking) -> dict[str, str]:
+    """The customer's own links (Timekit's customer_action_links), signed for this booking."""
+    cid, bid = int(booking.company_id), booking.booking_id
+    token = customer_links.token_for(cid, bid)
+    links = {"token": token, "cancel_by_customer": f"{call.base_url}/v2/bookings/{bid}/cancel_by_customer"}
+    if booking.project_id:
+        project = projects.get_project(cid, booking.project_id)
+        event = bookings.view(booking)["attributes"]["event_info"]
+        query = urlencode({"reschedule": bid, "token": token, "start": event.get("start"), "end": event.get("end")})
+        links["reschedule_by_customer"] = f"{call.base_url}/book/{project.slug}?{query}"
+    return links
+
+
+def _page(call: Call) -> bool:
+    """The caller is a booking page (the public key), not the business."""
+    return call.auth.role is Role.PUBLIC
+
+
+def _check_page_booking(call: Call, body: Any) -> None:
+    """A project names what its page may book: its graph, its resources, its classes."""
+    cid = _cid(call)
+    if body.project_id is None:
+        if _page(call):
+            raise ValidationFailed("a booking page books through its project: send project_id", field="project_id")
+        return
+    project = projects.project_view(projects.get_project(cid, body.project_id, field="project_id"))
+    if not _page(call):
+        return
+    graph = project["booking"]["graph"]
+    if body.graph != graph:
+        raise Forbidden(f"this project's page books {graph} bookings", field="graph")
+    if project_rules.is_group_project(project):
+        owner_id = body.related.owner_booking_id if body.related else None
+        owner = bookings.get(cid, owner_id) if owner_id else None
+        if owner is None or owner.project_id != body.project_id:
+            raise NotFound("no such group booking in this project", field="related.owner_booking_id")
+        return
+    resource_id = body.resource_id or (body.event.resource_id if body.event else None)
+    allowed = [str(resource) for resource in project.get("resources") or []]
+    if allowed and str(resource_id) not in allowed:
+        raise Forbidden("book one of the project's resources", field="resource_id")
+
+
 def _new_booking(body: Any) -> bookings.NewBooking:
-    event = body.event.model_dump(mode="json", exclude_none=True) if body.event else {}
+    event = body.event.model_dump(mode="json", exclude_none=True, exclude={"resource_id"}) if body.event else {}
     if not event and body.start and body.end:
         event = {
             "start": body.start.isoformat(),
@@ -130,6 +185,8 @@ def _new_booking(body: Any) -> bookings.NewBooking:
         owner_booking_id=body.related.owner_booking_id if body.related else None,
         seats=body.related.seats if body.related else 1,
         reservation_id=body.reservation_id,
+        time=time_claims.ask_for(body.resource_id, body.event.resource_id if body.event else None),
+        project_id=body.project_id,
     )
 
 
@@ -137,8 +194,8 @@ def _new_booking(body: Any) -> bookings.NewBooking:
     bp,
     "/v2/bookings",
     "POST",
-    summary="Create a booking: it runs its graph's first action",
-    scheme=V2,
+    summary="Create a booking: it runs its graph's first action (a booking page: its project's graph and resources)",
+    scheme=PAGE,
     tag=TAG,
     request="timekit.schemas:BookingCreate",
     idempotent=True,
@@ -148,9 +205,10 @@ def _new_booking(body: Any) -> bookings.NewBooking:
 )
 def create_booking(call: Call) -> Any:
     body = call.body(s.BookingCreate)
+    _check_page_booking(call, body)
     booking = bookings.create(_cid(call), _new_booking(body))
     _with_etag(call, booking)
-    return s.BookingOut(data=_data(booking, with_logs=True))
+    return s.BookingOut(data=_data(booking, with_logs=not _page(call), call=call))
 
 
 def _filters(search: str | None) -> dict[str, str]:
@@ -159,15 +217,20 @@ def _filters(search: str | None) -> dict[str, str]:
         if not part.strip():
             continue
         name, _, value = part.partition(":")
-        if name.strip() not in ("graph", "state") or not value.strip():
-            raise ValidationFailed("search takes graph:<name>;state:<state>", field="search")
+        if name.strip() not in ("graph", "state", "project.id") or not value.strip():
+            raise ValidationFailed("search takes graph:<name>;state:<state>;project.id:<id>", field="search")
         filters[name.strip()] = value.strip()
     return filters
 
 
-def _booking_list(call: Call, filters: dict[str, str], path: str) -> Any:
+def _booking_list(call: Call, filters: dict[str, str], path: str, *, open_only: bool = False) -> Any:
     query = call.query(s.BookingsQuery)
     condition = bookings.condition_for(filters)
+    if open_only:
+        # A booking page lists classes it can book: not finished, cancelled or past (full ones
+        # stay listed with available_seats 0; Timekit's widget does not read seats).
+        clause = (Booking.state == "tentative") & (Booking.start_at > db.iso(db.utcnow()))  # open: tentative
+        condition = clause if condition is None else condition & clause
     if query.start is not None:
         clause = Booking.start_at >= db.iso(query.start)
         condition = clause if condition is None else condition & clause
@@ -184,16 +247,7 @@ def _booking_list(call: Call, filters: dict[str, str], path: str) -> Any:
         index=Booking.listing,
         newest_first=True,
     )
-    links = {"self": {"href": f"{call.base_url}{path}?page={page.page}&per_page={page.per_page}"}}
-    if page.has_next:
-        links["next"] = {"href": f"{call.base_url}{path}?page={page.page + 1}&per_page={page.per_page}"}
-    return s.BookingList.model_validate(
-        {
-            "data": [_data(item) for item in page.items],
-            "meta": {"total_entries": page.total, "page": page.page, "per_page": page.per_page},
-            "_links": links,
-        }
-    )
+    return s.BookingList.model_validate(v2_page(call, path, page, [_data(item) for item in page.items]))
 
 
 @route(
@@ -214,15 +268,20 @@ def list_bookings(call: Call) -> Any:
     bp,
     "/v2/bookings/groups",
     "GET",
-    summary="Group bookings (group_owner) with their seats",
-    scheme=V2,
+    summary="Group bookings (group_owner) with their seats; a booking page: its project's open ones",
+    scheme=PAGE,
     tag=TAG,
     query="timekit.schemas:BookingsQuery",
     response="timekit.schemas:BookingList",
+    errors=(404,),
 )
 def list_groups(call: Call) -> Any:
     filters = {**_filters(call.query(s.BookingsQuery).search), "graph": "group_owner"}
-    return _booking_list(call, filters, "/v2/bookings/groups")
+    if _page(call):
+        if "project.id" not in filters:
+            raise ValidationFailed("a booking page lists its project's classes: search=project.id:<id>", field="search")
+        projects.get_project(_cid(call), filters["project.id"], field="search")
+    return _booking_list(call, filters, "/v2/bookings/groups", open_only=_page(call))
 
 
 @route(
@@ -266,8 +325,8 @@ def get_booking(call: Call, booking_id: str) -> Any:
     bp,
     "/v2/bookings/{booking_id}/{action}",
     "PUT",
-    summary="Run an action the booking's graph allows now",
-    scheme=V2,
+    summary="Run an action the booking's graph allows now (a booking page: cancel_by_customer with its link)",
+    scheme=PAGE,
     tag=TAG,
     request="timekit.schemas:ActionIn",
     idempotent=True,
@@ -277,6 +336,10 @@ def get_booking(call: Call, booking_id: str) -> Any:
 )
 def act(call: Call, booking_id: str, action: str) -> Any:
     body = call.body(s.ActionIn)
+    if _page(call):
+        if action != "cancel_by_customer":
+            raise Forbidden("a booking page may only cancel_by_customer", field="action")
+        customer_links.check(_cid(call), booking_id, call.header(customer_links.HEADER))
     booking = bookings.act(_cid(call), booking_id, action, body.options(), if_match=_if_match(call))
     _with_etag(call, booking)
     return s.BookingOut(data=_data(booking, with_logs=True))
@@ -286,8 +349,8 @@ def act(call: Call, booking_id: str, action: str) -> Any:
     bp,
     "/v2/bookings/{booking_id}/reschedule",
     "POST",
-    summary="Move a booking in time, keeping lineage",
-    scheme=V2,
+    summary="Move a booking in time, keeping lineage (a booking page: with its customer's link)",
+    scheme=PAGE,
     tag=TAG,
     request="timekit.schemas:RescheduleIn",
     response="timekit.schemas:BookingOut",
@@ -297,9 +360,19 @@ def act(call: Call, booking_id: str, action: str) -> Any:
 )
 def reschedule(call: Call, booking_id: str) -> Any:
     body = call.body(s.RescheduleIn)
-    moved = bookings.reschedule(_cid(call), booking_id, body.start.isoformat(), body.end.isoformat(), body.message)
+    if _page(call):
+        customer_links.check(_cid(call), booking_id, call.header(customer_links.HEADER))
+    resource = time_claims.ask_for(body.resource_id, None)
+    moved = bookings.reschedule(
+        _cid(call),
+        booking_id,
+        body.start.isoformat(),
+        body.end.isoformat(),
+        body.message,
+        resource.resource_ids[0] if resource else None,
+    )
     _with_etag(call, moved)
-    return s.BookingOut(data=_data(moved, with_logs=True))
+    return s.BookingOut(data=_data(moved, with_logs=not _page(call), call=call))
 
 
 # --- reservations ------------------------------------------------------------------------------------
@@ -322,8 +395,8 @@ def _reservation(hold: Hold) -> Any:
     bp,
     "/v2/bookings/reserve",
     "POST",
-    summary="Hold seats of a group for the company's reservation_time",
-    scheme=V2,
+    summary="Hold seats of a group for the company's reservation_time (a booking page: a class of a project)",
+    scheme=PAGE,
     tag=TAG,
     request="timekit.schemas:ReserveIn",
     idempotent=True,
@@ -335,6 +408,8 @@ def reserve(call: Call) -> Any:
     body = call.body(s.ReserveIn)
     company = companies.get_company(_cid(call))
     owner = bookings.reservable_owner(_cid(call), body.related.owner_booking_id)
+    if _page(call) and not owner.project_id:
+        raise NotFound("no such group booking on a booking page", field="related.owner_booking_id")
     hold = holds_service.place(
         _cid(call),
         owner.capacity_id or "",

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    field_validator,
+    model_validator,
+)
 
-from chalicelib.api.http.schemas import Links, Out, Strict
+from chalicelib.api.http.schemas import Links, Out, Strict, check_storable
 from chalicelib.domain.graphs import ALL_STEPS, GRAPHS
 
 GraphName = Literal[
@@ -65,14 +76,42 @@ class EventIn(Strict):
     where: Short | None = None
     description: Annotated[str, StringConstraints(max_length=5000)] | None = None
     calendar_id: Short | None = None
+    resource_id: Short | None = None  # the widget and SDK may send it here or at the top level
+
+
+CustomValue = (
+    Annotated[str, StringConstraints(max_length=2000)]
+    | bool
+    | int
+    | Annotated[list[Annotated[str, StringConstraints(max_length=200)]], Field(max_length=50)]
+    | None
+)
 
 
 class CustomerIn(Strict):
+    """The widget's customer: its native fields, and the project's custom fields (kept as sent)."""
+
+    model_config = ConfigDict(extra="allow", defer_build=True, populate_by_name=True)
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     email: EmailStr
     phone: Annotated[str, StringConstraints(max_length=40)] | None = None
     voip: Annotated[str, StringConstraints(max_length=100)] | None = None
     timezone: Annotated[str, StringConstraints(max_length=64)] | None = None
+    first_name: Short | None = None
+    last_name: Short | None = None
+    where: Short | None = None
+    comment: Annotated[str, StringConstraints(max_length=5000)] | None = None
+
+    @model_validator(mode="after")
+    def _custom_fields(self) -> CustomerIn:
+        extra = self.model_extra or {}
+        if len(extra) > 30:
+            raise ValueError("at most 30 custom fields")
+        for name, value in extra.items():
+            if not re.fullmatch(r"[A-Za-z0-9_]{1,64}", name):
+                raise ValueError(f"a custom field's name is letters, digits and _ (not {name!r})")
+            TypeAdapter(CustomValue).validate_python(value)
+        return self
 
 
 class Toggle(Strict):
@@ -177,6 +216,7 @@ class Attributes(Out):
 
 
 class CustomerOut(Out):
+    model_config = ConfigDict(extra="allow", defer_build=True, populate_by_name=True)  # custom fields shown
     id: str | None = None
     name: str | None = None
     email: str | None = None
@@ -198,6 +238,12 @@ class RelatedOut(Out):
     seats: int
 
 
+class ResourceRef(Out):
+    id: str
+    name: str
+    timezone: str
+
+
 class BookingData(Out):
     id: str
     graph: str
@@ -213,6 +259,9 @@ class BookingData(Out):
     rescheduled_to: str | None = None
     reservation_id: str | None = None
     payment: dict[str, Any] | None = None
+    resource: ResourceRef | None = None
+    project_id: str | None = None
+    customer_action_links: dict[str, str] | None = None
     logs: list[LogOut] | None = None
     related_bookings: list[BookingData] | None = None
 
@@ -273,3 +322,90 @@ class GraphOut(Out):
 
 class GraphList(Out):
     data: list[GraphOut]
+
+
+# --- resources and availability (issue 11) ------------------------------------------------------
+
+ResourceName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Zone = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+# Timekit constraints: one-key objects, checked by the schedule rules (a 422 names the entry).
+Constraints = Annotated[list[dict[str, Any]], Field(max_length=500)]
+TimeText = Annotated[str, StringConstraints(max_length=60)]
+ResourceId = Annotated[str, StringConstraints(min_length=1, max_length=40)]
+
+
+class ResourceFields(Strict):
+    email: EmailStr | None = None
+    first_name: Short | None = None
+    last_name: Short | None = None
+    image: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    availability_constraints: Constraints | None = None
+    meta: Annotated[dict[str, Any], Field(max_length=50)] | None = None
+
+    @field_validator("meta")
+    @classmethod
+    def _storable(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        check_storable(value, depth=0)
+        return value
+
+
+class ResourceCreate(ResourceFields):
+    name: ResourceName
+    timezone: Zone
+
+
+class ResourceUpdate(ResourceFields):
+    name: ResourceName | None = None
+    timezone: Zone | None = None
+
+
+class ResourceData(Out):
+    id: str
+    name: str
+    email: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    timezone: str
+    image: str | None = None
+    availability_constraints: list[dict[str, Any]]
+    meta: dict[str, Any]
+    created_at: str
+    updated_at: str
+
+
+class ResourceOut(Out):
+    data: ResourceData
+
+
+class ResourceList(Out):
+    data: list[ResourceData]
+    meta: ListMeta
+    links: Links = Field(alias="_links")
+
+
+class AvailabilityIn(Strict):
+    # The widget posts its project's `availability` object back verbatim: keys this engine does
+    # not use (ignore_all_day_events, closest_time_interval ...) are accepted and not read.
+    model_config = ConfigDict(extra="ignore", defer_build=True, populate_by_name=True)
+    mode: Literal["roundrobin_random", "roundrobin_prioritized", "exclusive", "mutual"] | None = None
+    resources: Annotated[list[ResourceId], Field(min_length=1, max_length=100)] | None = Field(
+        default=None, description="required unless project_id names a project with resources"
+    )
+    length: TimeText | None = None
+    start: TimeText | None = Field(default=None, alias="from")
+    end: TimeText | None = Field(default=None, alias="to")
+    constraints: Constraints | None = None
+    buffer: TimeText | None = None
+    timeslot_increments: TimeText | None = None
+    output_timezone: Zone | None = None
+    project_id: Short | None = None
+
+
+class SlotOut(Out):
+    start: str
+    end: str
+    resources: list[ResourceRef]
+
+
+class AvailabilityOut(Out):
+    data: list[SlotOut]

@@ -4,7 +4,8 @@ Four faces, four schemes (see docs/architecture.md):
 - platform operator: ``Authorization: Bearer <root key>``;
 - BookingBug v1: ``App-Id`` + ``App-Key`` (public app key, or the secret api key,
   which also grants admin), admin routes also ``Auth-Token`` from login;
-- Timekit v2: HTTP Basic, empty user, the secret api key as password;
+- Timekit v2: HTTP Basic, empty user, the secret api key as password; on the routes a booking
+  page needs (``Scheme.V2_PUBLIC``) the public key too, as a publishable widget key;
 - legacy XML: HTTP Basic with an administrator's email and password.
 Every secret comparison is constant-time or goes through a hash lookup.
 """
@@ -54,6 +55,7 @@ class Scheme(StrEnum):
     V1_ADMIN = "v1_admin"
     V1_BASKET = "v1_basket"
     V2 = "v2"
+    V2_PUBLIC = "v2_public"  # the secret key, or the public key as a widget key (a PUBLIC principal)
     LEGACY = "legacy"
 
 
@@ -72,8 +74,20 @@ def authenticate(scheme: Scheme, headers: Headers) -> Principal | None:
     if scheme is Scheme.V1_BASKET:
         return _v1_basket(headers)
     if scheme is Scheme.V2:
-        return _timekit(headers)
+        return _timekit(headers, public=False)
+    if scheme is Scheme.V2_PUBLIC:
+        return _timekit(headers, public=True)
     return _legacy(headers)
+
+
+def presented_key(headers: Headers) -> str | None:
+    """The key a request carries (BookingBug's App-Key, or Timekit's Basic password), for rate limits."""
+    if headers.get("app-key"):
+        return headers["app-key"]
+    try:
+        return _basic(headers)[1] or None
+    except Unauthorized:
+        return None
 
 
 def _platform(headers: Headers) -> Principal:
@@ -221,15 +235,16 @@ def _basic(headers: Headers) -> tuple[str, str]:
     return user, password
 
 
-def _timekit(headers: Headers) -> Principal:
+def _timekit(headers: Headers, *, public: bool) -> Principal:
     _user, api_key = _basic(headers)
     item = lookup_key(api_key) if api_key else None
-    if item is None or item.key_kind != "api":
+    if item is None or (item.key_kind != "api" and not public):
+        # The public key is valid, but not here: the same 401 as an unknown key.
         raise Unauthorized("the API key is not valid")
     timekit_app = headers.get("timekit-app")
     if timekit_app is not None and not secrets.equal(timekit_app, item.app_id):
         raise Unauthorized("Timekit-App does not match the API key's app", field="Timekit-App")
-    return Principal(Role.ADMIN, int(item.company_id))
+    return Principal(Role.ADMIN if item.key_kind == "api" else Role.PUBLIC, int(item.company_id))
 
 
 def _legacy(headers: Headers) -> Principal:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.domain import secrets
+from chalicelib.domain import cors, secrets
 from chalicelib.domain.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from chalicelib.settings import get_settings
 from chalicelib.store import db, keys
@@ -19,7 +20,8 @@ from chalicelib.store.models import AdminLogin, ApiKey, AuthToken, Company, Item
 
 @dataclass(frozen=True)
 class IssuedKeys:
-    """Secrets as issued: shown to the caller once, never stored in clear."""
+    """Secrets as issued: shown to the caller once; the secret key is never stored in clear (the
+    public key is, on the company: it is publishable, and hosted booking pages hand it out)."""
 
     app_key: str | None
     api_key: str | None
@@ -40,7 +42,13 @@ def check_timezone(name: str) -> str:
     return name
 
 
-def create_company(name: str, admin_email: str, admin_password: str, timezone: str = "Europe/London") -> NewCompany:
+def create_company(
+    name: str,
+    admin_email: str,
+    admin_password: str,
+    timezone: str = "Europe/London",
+    allowed_origins: list[str] | None = None,
+) -> NewCompany:
     db.ensure_bound()
     settings = get_settings()
     check_timezone(timezone)
@@ -60,6 +68,8 @@ def create_company(name: str, admin_email: str, admin_password: str, timezone: s
         api_key_hash=secrets.digest(api_key),
         app_key_hash=secrets.digest(app_key),
         created_at=now,
+        public_key=app_key,
+        allowed_origins=None if allowed_origins is None else cors.normalise_origins(allowed_origins),
     )
     login = AdminLogin(
         keys.login_pk(admin_email),
@@ -138,8 +148,58 @@ def _rotate(
             condition=ApiKey.pk.exists() & ApiKey.retires_at.does_not_exist(),
         )
         actions.append(attr.set(secrets.digest(raw)))
+        if kind == "app":
+            actions.append(Company.public_key.set(raw))
     # Compare-and-set on the version read above.
     tx.update(company, actions=actions, condition=Company.version == company.version)
+
+
+def set_allowed_origins(company_id: int, origins: list[str] | None) -> Company:
+    """Replace the company's CORS origins (None: any origin); compare-and-set on its version."""
+    company = get_company(company_id)
+    kept = None if origins is None else cors.normalise_origins(origins)
+    action = Company.allowed_origins.remove() if kept is None else Company.allowed_origins.set(kept)
+    try:
+        company.update(actions=[action], condition=Company.version == company.version)
+    except UpdateError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            raise Conflict("the company changed since it was read; retry") from None
+        raise
+    with _origins_lock:
+        _origins_cache.pop(company_id, None)
+    return company
+
+
+ORIGINS_CACHE_SECONDS = 30.0
+"""A company's origins are remembered this long per process: CORS costs no read per request.
+A change reaches other warm processes within this time."""
+_origins_cache: dict[int, tuple[float, list[str] | None]] = {}
+_origins_lock = threading.Lock()
+
+
+def allowed_origins(company_id: int) -> list[str] | None:
+    """The company's CORS origins (None: any origin, also for a company that does not exist)."""
+    now = time.monotonic()
+    with _origins_lock:
+        cached = _origins_cache.get(company_id)
+    if cached is not None and now - cached[0] < ORIGINS_CACHE_SECONDS:
+        return cached[1]
+    db.ensure_bound()
+    try:
+        origins = Company.get(keys.company_pk(company_id), keys.COMPANY_SK).allowed_origins
+    except DoesNotExist:
+        origins = None
+    found = None if origins is None else list(origins)
+    with _origins_lock:
+        if len(_origins_cache) > 10_000:
+            _origins_cache.clear()
+        _origins_cache[company_id] = (now, found)
+    return found
+
+
+def forget_cached_origins() -> None:
+    with _origins_lock:
+        _origins_cache.clear()
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from chalicelib.observability import get_logger
 from chalicelib.services.messaging import mail_templates as templates
 from chalicelib.services.messaging.fanout_wiring import EMAIL_EVENT_TYPES
 from chalicelib.settings import get_settings
-from chalicelib.store import db, keys
+from chalicelib.store import aws, db, keys
 from chalicelib.store.models import Company, MailSent
 
 STEP_AUDIENCE = {
@@ -124,9 +124,7 @@ def deliver(key: str, data: Mapping[str, str], to: str, event: Mapping[str, Any]
     if settings.stage == "local":
         write_eml(key, data, to, event)
         return
-    import boto3
-
-    boto3.client("ses", region_name=settings.region).send_templated_email(
+    aws.client("ses").send_templated_email(
         Source=settings.mail_from,
         Destination={"ToAddresses": [to]},
         Template=templates.template_name(key, settings.stage),

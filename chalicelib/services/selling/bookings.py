@@ -24,7 +24,7 @@ from chalicelib.domain.errors import Conflict, NotFound, PreconditionFailed, Val
 from chalicelib.domain.graphs import GRAPHS, Graph, Seats, Step
 from chalicelib.domain.transitions import Due, LogEntry, Plan, next_timer, parse_duration, plan
 from chalicelib.services.messaging import outbox
-from chalicelib.services.selling import capacity, holds
+from chalicelib.services.selling import capacity, holds, time_claims
 from chalicelib.store import db, keys, pages
 from chalicelib.store.models import Booking, BookingLog, Hold
 
@@ -47,6 +47,8 @@ class NewBooking:
     owner_booking_id: str | None = None
     seats: int = 1
     reservation_id: str | None = None
+    time: time_claims.TimeAsk | None = None  # claim the event's time on a resource
+    project_id: str | None = None  # the booking page (Timekit project) it came through
 
 
 def _plain(value: Any) -> Any:
@@ -125,6 +127,7 @@ def _new_item(company_id: int, new: NewBooking, graph: Graph, state: str, timer:
         log_count=1,
         gsi1pk=keys.company_bookings(company_id, keys.spread(booking_id, keys.BOOKING_LISTING_PARTITIONS)),
         gsi1sk=f"{created}#{booking_id}",
+        project_id=new.project_id,
     )
     if new.event.get("start"):
         booking.start_at = db.iso(db.parse_iso(str(new.event["start"])))
@@ -203,7 +206,9 @@ def create(company_id: int, new: NewBooking) -> Booking:
             message=first.message,
         )
 
-    if first.seats is Seats.OPEN:
+    if new.time is not None and graph.capacity == "none":
+        time_claims.claim_for_booking(booking, new.time, base_writes)
+    elif first.seats is Seats.OPEN:
         _open_group(booking, new.settings, base_writes)
     elif first.seats is Seats.TAKE:
         assert owner is not None
@@ -443,6 +448,8 @@ def _apply(booking: Booking, action_name: str, options: Mapping[str, Any], *, by
             capacity.release(tx, booking.capacity_id, _seat_shards(booking))
         if step.seats is Seats.CLOSE and booking.capacity_id:
             capacity.close(tx, booking.capacity_id, shard_count(booking))
+        if time_claims.releases_time(booking, step.from_state, step.to_state):
+            time_claims.release_booking(tx, booking)
 
     _run_cas(booking, writes)
     if step.seats is Seats.CLOSE:
@@ -633,7 +640,9 @@ def run_timer(booking: Booking) -> Booking | None:
 # --- rescheduling --------------------------------------------------------------------------------------
 
 
-def reschedule(company_id: int, booking_id: str, start: str, end: str, message: str | None) -> Booking:
+def reschedule(
+    company_id: int, booking_id: str, start: str, end: str, message: str | None, resource_id: int | None = None
+) -> Booking:
     """Move a booking in time, keeping lineage.
 
     A group moves in place (its seats follow it); any other booking is replaced by
@@ -664,7 +673,7 @@ def reschedule(company_id: int, booking_id: str, start: str, end: str, message: 
     )
     if graph.capacity == "owner":
         return _move_in_place(booking, event, moved, now)
-    return _replace(booking, graph, event, moved, now)
+    return _replace(booking, graph, event, moved, now, resource_id)
 
 
 def _move_in_place(booking: Booking, event: dict[str, Any], moved: LogEntry, now: datetime) -> Booking:
@@ -693,7 +702,9 @@ def _move_in_place(booking: Booking, event: dict[str, Any], moved: LogEntry, now
     return get(int(booking.company_id), booking.booking_id)
 
 
-def _replace(booking: Booking, graph: Graph, event: dict[str, Any], moved: LogEntry, now: datetime) -> Booking:
+def _replace(
+    booking: Booking, graph: Graph, event: dict[str, Any], moved: LogEntry, now: datetime, resource_id: int | None
+) -> Booking:
     settings = _plain(booking.settings)
     new = NewBooking(
         graph=graph.name,
@@ -701,6 +712,7 @@ def _replace(booking: Booking, graph: Graph, event: dict[str, Any], moved: LogEn
         customer=_plain(booking.customer),
         settings=settings,
         options=_plain(booking.options),
+        project_id=booking.project_id,
     )
     # The successor rests where the old booking rested, with that state's timer at the new times.
     timer = next_timer(graph, booking.state, now=now, end=db.parse_iso(event["end"]), settings=settings)
@@ -736,14 +748,18 @@ def _replace(booking: Booking, graph: Graph, event: dict[str, Any], moved: LogEn
             notify=_RESCHEDULE_NOTIFY,
         )
 
-    _run_cas(booking, writes)
+    if booking.claim_days:
+        # The new time is claimed and the old released in this same transaction, or nothing changes.
+        _run_cas(booking, writes, run=lambda build: time_claims.move_booking(booking, successor, resource_id, build))
+    else:
+        _run_cas(booking, writes)
     return successor
 
 
-def _run_cas(booking: Booking, writes: Any) -> None:
+def _run_cas(booking: Booking, writes: Any, run: Any = capacity.run) -> None:
     """Run a transaction whose booking update is compare-and-set; a lost race is a 409."""
     try:
-        capacity.run(writes)
+        run(writes)
     except TransactWriteError as error:
         if capacity.failed_condition(error):
             current = get(int(booking.company_id), booking.booking_id)
@@ -787,6 +803,10 @@ def snapshot(booking: Booking) -> dict[str, Any]:
             data[name] = getattr(booking, name)
     if booking.payment:
         data["payment"] = _plain(booking.payment)
+    if booking.resource:
+        data["resource"] = _plain(booking.resource)
+    if booking.project_id:
+        data["project_id"] = booking.project_id
     return data
 
 
@@ -813,7 +833,7 @@ def view(booking: Booking) -> dict[str, Any]:
 def condition_for(filters: Mapping[str, str]) -> Condition | None:
     condition: Condition | None = None
     for name, value in filters.items():
-        attribute = {"graph": Booking.graph, "state": Booking.state}[name]
+        attribute = {"graph": Booking.graph, "state": Booking.state, "project.id": Booking.project_id}[name]
         clause = attribute == value
         condition = clause if condition is None else condition & clause
     return condition

@@ -1,0 +1,225 @@
+"""Resources: people and things that can be booked, for both faces.
+
+One item per resource under its company's partition (``CO#<company>`` /
+``RESOURCE#<id>``). Its id is an integer from the global counter, like every
+catalogue id: BookingBug uses it as it is, and the Timekit face shows it as a
+string of digits (Timekit clients treat ids as opaque strings), so one id serves
+both faces and no second lookup item is needed. A reference, when given, is unique
+per company (a guard item, as for services) and finds the resource.
+
+Deleting is soft: bookings keep naming the resource, find_by_ref still finds it,
+and it is no longer listed, bookable or offered by availability.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+
+from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
+from chalicelib.domain.schedules import Constraint, parse_constraints, zone_of
+from chalicelib.services.selling import capacity
+from chalicelib.store import db, keys
+from chalicelib.store.models import Guard, Resource
+from chalicelib.store.pages import Page, query_page
+
+KINDS = ("person", "resource")
+FIELDS = (
+    "name",
+    "email",
+    "timezone",
+    "constraints",
+    "first_name",
+    "last_name",
+    "image",
+    "reference",
+    "meta",
+    "extra",
+    "disabled",
+)
+MAX_BATCH = 100  # BatchGetItem's limit; availability asks about fewer resources than that
+
+
+def _check(fields: Mapping[str, Any]) -> None:
+    if "timezone" in fields:
+        zone_of(fields["timezone"], "timezone")
+    if "constraints" in fields:
+        parse_constraints(fields["constraints"], "availability_constraints")
+    if "name" in fields and not str(fields["name"] or "").strip():
+        raise ValidationFailed("a resource has a name", field="name")
+
+
+def create(company_id: int, fields: Mapping[str, Any], *, kind: str = "resource") -> Resource:
+    """A new resource; ``fields`` as in ``FIELDS`` (name and timezone required)."""
+    if kind not in KINDS:
+        raise ValueError(f"kind is one of {KINDS}")
+    for required in ("name", "timezone"):
+        if not fields.get(required):
+            raise ValidationFailed(f"{required} is required", field=required)
+    _check(fields)
+    db.ensure_bound()
+    resource_id = db.allocate_ids()
+    now = db.iso(db.utcnow())
+    resource = Resource(
+        keys.company_pk(company_id),
+        keys.resource_sk(resource_id),
+        company_id=company_id,
+        resource_id=resource_id,
+        resource_kind=kind,
+        created_at=now,
+        updated_at=now,
+    )
+    for name in FIELDS:
+        if fields.get(name) is not None:
+            setattr(resource, name, fields[name])
+
+    def writes(tx: Any) -> None:
+        tx.save(resource, condition=Resource.pk.does_not_exist())
+        if resource.reference:
+            tx.save(_guard(company_id, resource.reference, resource_id), condition=Guard.pk.does_not_exist())
+
+    try:
+        capacity.run(writes)
+    except TransactWriteError as error:
+        if capacity.failed_condition(error) or _condition_failed(error):
+            raise _duplicate(resource.reference) from None
+        raise
+    return resource
+
+
+def get(company_id: int, resource_id: int, *, include_deleted: bool = False, field: str = "id") -> Resource:
+    db.ensure_bound()
+    try:
+        resource = Resource.get(keys.company_pk(company_id), keys.resource_sk(resource_id))
+    except DoesNotExist:
+        raise NotFound("resource not found", field=field) from None
+    if resource.deleted and not include_deleted:
+        raise NotFound("resource not found", field=field)
+    return resource
+
+
+def bookable(company_id: int, resource_id: int, field: str = "resource_id") -> Resource:
+    """A resource a booking may claim: this company's, not deleted; 404 naming ``field`` otherwise."""
+    resource = get(company_id, resource_id, field=field)
+    if resource.disabled:
+        raise Conflict("this resource is not taking bookings", field=field, code="resource_disabled")
+    return resource
+
+
+def many(company_id: int, resource_ids: Sequence[int], field: str = "resources") -> list[Resource]:
+    """Several resources in the order asked, with one BatchGetItem; 404 for any unknown or deleted."""
+    db.ensure_bound()
+    if len(resource_ids) > MAX_BATCH:
+        raise ValidationFailed(f"at most {MAX_BATCH} resources at once", field=field)
+    wanted = list(dict.fromkeys(resource_ids))
+    found = {
+        int(item.resource_id): item
+        for item in Resource.batch_get([(keys.company_pk(company_id), keys.resource_sk(rid)) for rid in wanted])
+    }
+    for index, rid in enumerate(wanted):
+        if rid not in found or found[rid].deleted:
+            raise NotFound(f"resource {rid} not found", field=f"{field}.{index}")
+    return [found[rid] for rid in wanted]
+
+
+def listing(
+    company_id: int, page: int, per_page: int, *, kind: str | None = None, admin: bool = True
+) -> Page[Resource]:
+    condition = Resource.deleted.is_in(False)
+    if kind is not None:
+        condition &= Resource.resource_kind == kind
+    if not admin:
+        condition &= Resource.disabled.is_in(False)
+    return query_page(Resource, keys.company_pk(company_id), keys.RESOURCE_PREFIX, page, per_page, condition)
+
+
+def find_by_ref(company_id: int, reference: str) -> Resource:
+    db.ensure_bound()
+    try:
+        guard = Guard.get(keys.company_pk(company_id), keys.resource_ref_sk(reference))
+    except DoesNotExist:
+        raise NotFound(f"no resource with reference {reference!r}", field="reference") from None
+    return get(company_id, int(guard.target_id), include_deleted=True)
+
+
+def update(company_id: int, resource_id: int, fields: Mapping[str, Any]) -> Resource:
+    """Partial update, compare-and-set on the version read; a new reference moves its guard."""
+    _check(fields)
+    resource = get(company_id, resource_id)
+    old_reference = resource.reference
+    for name in FIELDS:
+        if fields.get(name) is not None:
+            setattr(resource, name, fields[name])
+    resource.updated_at = db.iso(db.utcnow())
+    new_reference = resource.reference
+
+    def writes(tx: Any) -> None:
+        tx.save(resource)  # its VersionAttribute makes this compare-and-set
+        if new_reference != old_reference:
+            if new_reference:
+                tx.save(_guard(company_id, new_reference, resource_id), condition=Guard.pk.does_not_exist())
+            if old_reference:
+                tx.delete(Guard(keys.company_pk(company_id), keys.resource_ref_sk(old_reference)))
+
+    try:
+        capacity.run(writes)
+    except TransactWriteError as error:
+        if _condition_failed(error):
+            if new_reference and new_reference != old_reference and _reference_taken(company_id, new_reference):
+                raise _duplicate(new_reference) from None
+            raise Conflict(
+                "the resource changed while you edited it; read it and retry", code="version_conflict"
+            ) from None
+        raise
+    return resource
+
+
+def delete(company_id: int, resource_id: int) -> Resource:
+    """Soft delete (idempotent); the reference stays reserved."""
+    resource = get(company_id, resource_id, include_deleted=True)
+    if resource.deleted:
+        return resource
+    try:
+        resource.update(actions=[Resource.deleted.set(True), Resource.updated_at.set(db.iso(db.utcnow()))])
+    except UpdateError as error:
+        if db.condition_failed(error):
+            raise Conflict("the resource changed while you deleted it; retry", code="version_conflict") from None
+        raise
+    return resource
+
+
+def constraints_of(resource: Resource) -> list[Constraint]:
+    return parse_constraints([_plain(c) for c in resource.constraints], "availability_constraints")
+
+
+def summary(resource: Resource) -> dict[str, Any]:
+    """How a booking or an availability slot names its resource."""
+    return {"id": str(int(resource.resource_id)), "name": resource.name, "timezone": resource.timezone}
+
+
+def _plain(value: Any) -> Any:
+    return value.as_dict() if hasattr(value, "as_dict") else value
+
+
+def _guard(company_id: int, reference: str, resource_id: int) -> Guard:
+    return Guard(keys.company_pk(company_id), keys.resource_ref_sk(reference), target_id=resource_id)
+
+
+def _reference_taken(company_id: int, reference: str) -> bool:
+    try:
+        Guard.get(keys.company_pk(company_id), keys.resource_ref_sk(reference))
+    except DoesNotExist:
+        return False
+    return True
+
+
+def _duplicate(reference: str | None) -> Conflict:
+    return Conflict(
+        f"a resource with reference {reference!r} already exists", field="reference", code="duplicate_reference"
+    )
+
+
+def _condition_failed(error: TransactWriteError) -> bool:
+    return any(code == "ConditionalCheckFailed" for code, _key, _item in capacity.reasons(error))

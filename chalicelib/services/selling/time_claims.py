@@ -1,0 +1,296 @@
+"""Claimed time on resources: the one place claim-day items change.
+
+A resource's claims live in its own partition, one item per UTC day
+(``RES#<id>`` / ``DAY#<date>``), each holding a map ``claims`` {owner -> entry} and a
+``version``. A claim is stored on every day its padded interval touches, so whoever
+checks an interval reads exactly the days it touches (one Query) and sees every claim
+that could overlap it.
+
+Claiming: read those days, check with the domain rule (``domain.time_claims.fits``),
+then in ONE transaction with the caller's writes (the booking or hold, its log, its
+outbox event) set this owner's entry on each day, conditional on the ``version`` read
+(``attribute_not_exists`` for a day nobody claimed yet) and bumping it. A concurrent
+claim on any of those days makes the transaction fail: re-read and re-check (bounded,
+jittered retries), so a real overlap ends as 409 ``time_taken``. Lapsed hold entries
+count as free on every read and are removed by the next claim of their day.
+
+Releasing removes the owner's entry (idempotent) inside the caller's compare-and-set
+transaction (the booking leaving a time-holding state, a hold ending), so it happens
+once. Releases do not bump ``version``: they only free time, which can make a
+concurrent check conservative, never wrong.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.update import Action
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.domain import time_claims as rule
+from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
+from chalicelib.domain.intervals import Span
+from chalicelib.services.catalogue import resources
+from chalicelib.services.selling import capacity
+from chalicelib.store import db, keys
+from chalicelib.store.models import Booking, ClaimDay
+
+CLAIM_RETRIES = 10
+Writes = Callable[[TransactWrite], None]
+
+
+class TimeContended(Conflict):
+    code = "time_contended"
+
+
+@dataclass
+class Day:
+    """One claim-day item as read: its version (None: no item) and its entries."""
+
+    day: date
+    version: int | None = None
+    entries: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def claims(self) -> list[rule.Claim]:
+        return [rule.from_entry(owner, entry) for owner, entry in self.entries.items()]
+
+
+@dataclass(frozen=True)
+class Release:
+    """A claim to give back in the same transaction (a reschedule's old time)."""
+
+    resource_id: int
+    owner: str
+    days: tuple[str, ...]  # ISO dates, as the booking stores them
+
+
+def read_days(resource_id: int, first: date, last: date, *, consistent: bool = True) -> dict[date, Day]:
+    """The claim-day items from ``first`` to ``last`` (inclusive): one Query."""
+    db.ensure_bound()
+    found = {first.fromordinal(n): Day(first.fromordinal(n)) for n in range(first.toordinal(), last.toordinal() + 1)}
+    condition = ClaimDay.sk.between(keys.claim_day_sk(first.isoformat()), keys.claim_day_sk(last.isoformat()))
+    for item in ClaimDay.query(keys.resource_pk(resource_id), condition, consistent_read=consistent):
+        day = date.fromisoformat(item.sk.removeprefix(keys.CLAIM_DAY_PREFIX))
+        raw = item.claims
+        entries = raw.as_dict() if hasattr(raw, "as_dict") else dict(raw or {})
+        found[day] = Day(day, int(item.version), entries)
+    return found
+
+
+def busy(resource_id: int, window: Span, now: datetime) -> list[Span]:
+    """Busy intervals of one resource touching ``window``: one Query of its days."""
+    days = rule.days(window)
+    read = read_days(resource_id, days[0], days[-1], consistent=False)
+    return rule.busy((c for d in read.values() for c in d.claims()), now)
+
+
+def claim(
+    resource_id: int,
+    company_id: int,
+    new: rule.Claim,
+    writes: Writes,
+    *,
+    releasing: Release | None = None,
+    check: bool = True,
+) -> list[str]:
+    """Claim ``new`` on the resource together with ``writes``, or raise (nothing written).
+
+    Returns the ISO days the claim was stored on. ``check=False`` skips the rule and the
+    conditions: only the control run of the concurrency proof uses it, to show that the
+    check is what prevents double booking.
+    """
+    rule.check(new)
+    touched = rule.days(new.busy)
+    giving_back = {releasing.owner} if releasing else set()
+    for attempt in range(CLAIM_RETRIES):
+        now = db.utcnow()
+        read = read_days(resource_id, touched[0], touched[-1])
+        if check:
+            rule.fits((c for d in read.values() for c in d.claims()), new, now, releasing=giving_back)
+        day_keys = {(keys.resource_pk(resource_id), keys.claim_day_sk(d.isoformat())) for d in touched}
+
+        def build(tx: TransactWrite, read: dict[date, Day] = read, now: datetime = now) -> None:
+            writes(tx)
+            for day in touched:
+                _claim_day(tx, resource_id, company_id, read[day], new, now, releasing, check=check)
+            if releasing is not None:
+                _release_elsewhere(tx, releasing, resource_id, touched)
+
+        try:
+            capacity.run(build)
+            return [d.isoformat() for d in touched]
+        except TransactWriteError as error:
+            if not capacity.failed_condition(error) & day_keys:
+                raise  # the caller's own condition (its booking changed meanwhile): theirs to report
+            capacity.backoff(attempt)  # another claim changed one of these days: read again
+    raise TimeContended("this resource's calendar is changing too fast; try again", field="resource_id")
+
+
+def _claim_day(
+    tx: TransactWrite,
+    resource_id: int,
+    company_id: int,
+    day: Day,
+    new: rule.Claim,
+    now: datetime,
+    releasing: Release | None,
+    *,
+    check: bool,
+) -> None:
+    pk, sk = keys.resource_pk(resource_id), keys.claim_day_sk(day.day.isoformat())
+    entry = rule.as_entry(new)
+    lapsed = [owner for owner, c in zip(day.entries, day.claims(), strict=True) if not c.live(now)]
+    gone = set(lapsed)
+    if releasing is not None and releasing.resource_id == resource_id and day.day.isoformat() in releasing.days:
+        gone.add(releasing.owner)
+    gone.discard(new.owner)
+    if day.version is None:
+        item = ClaimDay(pk, sk, company_id=company_id, resource_id=resource_id, claims={new.owner: entry}, version=1)
+        tx.save(item, condition=ClaimDay.pk.does_not_exist() if check else None, return_values="ALL_OLD")
+        return
+    # Per-entry SET and REMOVE, never the whole map: a release that ran after our read
+    # (without bumping the version) must not be undone.
+    actions: list[Action] = [ClaimDay.claims[new.owner].set(entry), ClaimDay.version.set(day.version + 1)]
+    actions += [ClaimDay.claims[owner].remove() for owner in sorted(gone)]
+    condition = ClaimDay.version == day.version if check else None
+    tx.update(ClaimDay(pk, sk), actions=actions, condition=condition, return_values="ALL_OLD")
+
+
+def _release_elsewhere(tx: TransactWrite, releasing: Release, resource_id: int, touched: Sequence[date]) -> None:
+    """Release the old claim's days not already written by the new claim's updates."""
+    written = {d.isoformat() for d in touched} if releasing.resource_id == resource_id else set()
+    release(tx, releasing.resource_id, releasing.owner, [d for d in releasing.days if d not in written])
+
+
+def release(tx: TransactWrite, resource_id: int, owner: str, days: Iterable[str]) -> None:
+    """Remove ``owner``'s entry from each day (idempotent); ride on the caller's compare-and-set."""
+    for day in days:
+        item = ClaimDay(keys.resource_pk(resource_id), keys.claim_day_sk(day))
+        tx.update(item, actions=[ClaimDay.claims[owner].remove()])
+
+
+def claim_any(
+    resource_ids: Sequence[int],
+    company_id: int,
+    new_for: Callable[[int], rule.Claim],
+    writes_for: Callable[[int], Writes],
+    *,
+    check: bool = True,
+) -> tuple[int, list[str]]:
+    """ "Anyone": claim the first resource (in the order given) that is free, atomically.
+
+    Losing a race to one resource moves on to the next; only when every one refused is it
+    a 409 ``time_taken``. Returns the resource taken and its days.
+    """
+    last: Conflict | None = None
+    for resource_id in resource_ids:
+        try:
+            return resource_id, claim(
+                resource_id, company_id, new_for(resource_id), writes_for(resource_id), check=check
+            )
+        except rule.TimeTaken as taken:
+            last = taken
+    raise last or rule.TimeTaken("no resource is free at that time", field="resource_id")
+
+
+def owners_on(resource_id: int, days: Collection[str]) -> set[str]:
+    """Owners holding an entry on any of ``days`` (tests and repairs; one Query)."""
+    if not days:
+        return set()
+    ordered = sorted(days)
+    read = read_days(resource_id, date.fromisoformat(ordered[0]), date.fromisoformat(ordered[-1]))
+    return {owner for d in read.values() for owner in d.entries}
+
+
+# --- bookings: the glue the booking engine calls ---------------------------------------------
+
+TIME_HOLDING_STATES = frozenset({"confirmed", "tentative", "paid"})
+
+
+@dataclass(frozen=True)
+class TimeAsk:
+    """A booking's wish for time: on ``resource_ids[0]``, or on the first free of several ("anyone")."""
+
+    resource_ids: tuple[int, ...]
+    before: timedelta = timedelta()  # preparation time (BookingBug pre_time)
+    after: timedelta = timedelta()  # clean-up time (post_time)
+    check: bool = True  # False only for the control run of the concurrency proof
+    field: str = "resource_id"
+
+
+def ask_for(top_level: str | int | None, in_event: str | int | None) -> TimeAsk | None:
+    """The v2 face's ``resource_id`` (top level or in ``event``) as a time ask; None when absent."""
+    if top_level is not None and in_event is not None and str(top_level) != str(in_event):
+        raise ValidationFailed("resource_id and event.resource_id name different resources", field="resource_id")
+    chosen, field_name = (top_level, "resource_id") if top_level is not None else (in_event, "event.resource_id")
+    if chosen is None:
+        return None
+    text = str(chosen).strip()
+    if not text.isdigit() or not 0 < int(text) < 2**63:
+        raise NotFound("resource not found", field=field_name)
+    return TimeAsk((int(text),), field=field_name)
+
+
+def _event_claim(owner: str, event: Mapping[str, Any], ask: TimeAsk) -> rule.Claim:
+    start, end = db.parse_iso(str(event["start"])), db.parse_iso(str(event["end"]))
+    return rule.Claim(owner, start, end, before=ask.before, after=ask.after)
+
+
+def claim_for_booking(booking: Booking, ask: TimeAsk, writes: Writes) -> None:
+    """Create ``booking`` (``writes``) holding its event's time on the asked resource, atomically.
+
+    Sets ``booking.resource`` and ``booking.claim_days`` before ``writes`` runs, so the
+    booking item and its outbox event name the resource taken."""
+    company_id = int(booking.company_id)
+    new = _event_claim(booking.booking_id, _plain(booking.event), ask)
+    rule.check(new)
+    candidates = [resources.bookable(company_id, rid, ask.field) for rid in ask.resource_ids]
+    by_id = {int(r.resource_id): r for r in candidates}
+
+    def writes_for(resource_id: int) -> Writes:
+        def build(tx: TransactWrite) -> None:
+            booking.resource = resources.summary(by_id[resource_id])
+            booking.claim_days = [d.isoformat() for d in rule.days(new.busy)]
+            writes(tx)
+
+        return build
+
+    claim_any(list(by_id), company_id, lambda _rid: new, writes_for, check=ask.check)
+
+
+def releases_time(booking: Booking, from_state: str, to_state: str) -> bool:
+    """A booking gives its time back when it stops holding it (cancelled, declined, unpaid,
+    moved away), not when it completes: that time was used."""
+    return (
+        bool(booking.claim_days)
+        and from_state in TIME_HOLDING_STATES
+        and to_state not in TIME_HOLDING_STATES
+        and to_state != "completed"
+    )
+
+
+def release_booking(tx: TransactWrite, booking: Booking) -> None:
+    """Inside the booking's compare-and-set transaction: its time is free again, once."""
+    if booking.resource and booking.claim_days:
+        release(tx, int(_plain(booking.resource)["id"]), booking.booking_id, list(booking.claim_days))
+
+
+def move_booking(old: Booking, successor: Booking, resource_id: int | None, writes: Writes) -> None:
+    """A reschedule: ``successor`` claims its time (on ``resource_id`` or the old resource) and the
+    old booking's claim is released, in the one transaction that ``writes`` belongs to."""
+    company_id = int(old.company_id)
+    old_resource = int(_plain(old.resource)["id"])
+    target = resources.bookable(company_id, resource_id or old_resource)
+    new = _event_claim(successor.booking_id, _plain(successor.event), TimeAsk((int(target.resource_id),)))
+    successor.resource = resources.summary(target)
+    successor.claim_days = [d.isoformat() for d in rule.days(new.busy)]
+    releasing = Release(old_resource, old.booking_id, tuple(old.claim_days or ()))
+    claim(int(target.resource_id), company_id, new, writes, releasing=releasing)
+
+
+def _plain(value: Any) -> Any:
+    return value.as_dict() if hasattr(value, "as_dict") else dict(value or {})
