@@ -154,3 +154,17 @@ def test_lapsed_holds_on_every_shard_count_as_free_and_are_reclaimed(api: Api, t
     assert statuses == {"expired"}
     assert len(list(bookings.seat_bookings(bookings.get(tenant.id, owner_id)))) == 4
     assert all(isinstance(b, Booking) for b in bookings.seat_bookings(bookings.get(tenant.id, owner_id)))
+
+
+def test_spread_id_counters_hand_out_distinct_ids_above_the_ordered_ones(api: Api, tenant: Tenant) -> None:
+    ordered = [db.allocate_ids() for _ in range(3)]
+    assert ordered == sorted(ordered) and ordered[-1] < keys.ID_RANGE
+    spread = [db.allocate_ids(2, spread=True) for _ in range(40)]
+    blocks = {first + n for first in spread for n in range(2)}
+    assert len(blocks) == 80  # blocks of two, never overlapping
+    assert all(keys.ID_RANGE < first < keys.ID_COUNTERS * keys.ID_RANGE for first in spread)
+    assert len({first // keys.ID_RANGE for first in spread}) > 1  # more than one counter took the load
+    client = api.post(f"/api/v1/{tenant.id}/client", {"email": "new@example.com", "first_name": "N", "last_name": "W"}, tenant.public)
+    assert client.status == 201 and client.body["id"] > keys.ID_RANGE
+    again = api.get(f"/api/v1/admin/{tenant.id}/client/{client.body['id']}", tenant.admin)
+    assert again.status == 200 and again.body["email"] == "new@example.com"
