@@ -164,7 +164,8 @@ def test_spread_id_counters_hand_out_distinct_ids_above_the_ordered_ones(api: Ap
     assert len(blocks) == 80  # blocks of two, never overlapping
     assert all(keys.ID_RANGE < first < keys.ID_COUNTERS * keys.ID_RANGE for first in spread)
     assert len({first // keys.ID_RANGE for first in spread}) > 1  # more than one counter took the load
-    client = api.post(f"/api/v1/{tenant.id}/client", {"email": "new@example.com", "first_name": "N", "last_name": "W"}, tenant.public)
+    fields = {"email": "new@example.com", "first_name": "N", "last_name": "W"}
+    client = api.post(f"/api/v1/{tenant.id}/client", fields, tenant.public)
     assert client.status == 201 and client.body["id"] > keys.ID_RANGE
     again = api.get(f"/api/v1/admin/{tenant.id}/client/{client.body['id']}", tenant.admin)
     assert again.status == 200 and again.body["email"] == "new@example.com"
