@@ -394,6 +394,9 @@ class Hold(Item, discriminator="hold"):
     status = UnicodeAttribute(default="active")  # active, converted, released, expired
     details: MapAttribute[str, Any] = MapAttribute(default=dict)
     created_at = UnicodeAttribute()
+    # A reservation of time (issue 11): the resource and the claim-day items holding its entry.
+    resource: MapAttribute[str, Any] = MapAttribute(null=True)
+    claim_days = _strings(null=True)
 
 
 class Basket(Item, discriminator="basket"):

@@ -132,6 +132,7 @@ def world(moto_app: Chalice) -> Iterator[World]:
     v2 = {"Authorization": _basic("", company["api_key"])}
     booking = _post(client, "/v2/bookings", {"graph": "confirm_decline", "event": EVENT, "customer": CUSTOMER}, v2)
     group_booking = _post(client, "/v2/bookings", {"graph": "group_owner", "settings": {"max_seats": 3}, **EVENT}, v2)
+    resource = _post(client, "/v2/resources", {"name": "Doc", "timezone": "Europe/London"}, v2)
     event_group = _post(client, f"/api/v1/admin/{cid}/event_groups", {"name": "Fitness"}, admin)
     chain = _post(
         client,
@@ -172,6 +173,7 @@ def world(moto_app: Chalice) -> Iterator[World]:
         "item_id": item_id,
         "long_id": purchase["long_id"],
         "purchase_id": purchase["id"],
+        "resource_id": resource["data"]["id"],
     }
     world = World(credentials, path_values)
     yield world

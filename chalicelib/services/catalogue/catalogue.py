@@ -13,7 +13,7 @@ from chalicelib.domain.catalogue import (
     service_durations_and_prices,
 )
 from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
-from chalicelib.store import db, keys
+from chalicelib.store import db, guards, keys
 from chalicelib.store.models import Client, ClientDetails, Guard, Item, QuestionGroup, Service
 from chalicelib.store.pages import Page, query_page
 
@@ -113,12 +113,10 @@ def list_services(company_id: int, page: int, per_page: int, *, admin: bool) -> 
 
 
 def find_service_by_ref(company_id: int, reference: str) -> Service:
-    db.ensure_bound()
-    try:
-        guard = Guard.get(keys.company_pk(company_id), keys.service_ref_sk(reference))
-    except DoesNotExist:
-        raise NotFound(f"no service with reference {reference!r}", field="reference") from None
-    return get_service(company_id, int(guard.target_id), include_deleted=True)
+    service_id = guards.target(company_id, keys.service_ref_sk(reference))
+    if service_id is None:
+        raise NotFound(f"no service with reference {reference!r}", field="reference")
+    return get_service(company_id, service_id, include_deleted=True)
 
 
 def update_service(company_id: int, service_id: int, fields: dict[str, Any]) -> Service:
@@ -152,11 +150,7 @@ def update_service(company_id: int, service_id: int, fields: dict[str, Any]) -> 
 
 
 def _reference_taken(company_id: int, reference: str) -> bool:
-    try:
-        Guard.get(keys.company_pk(company_id), keys.service_ref_sk(reference))
-    except DoesNotExist:
-        return False
-    return True
+    return guards.target(company_id, keys.service_ref_sk(reference)) is not None
 
 
 def delete_service(company_id: int, service_id: int) -> Service:
@@ -415,11 +409,8 @@ def _update_client(client: Client, details: dict[str, Any], reference: str | Non
 
 
 def _client_by_guard(company_id: int, guard_sk: str) -> Client | None:
-    try:
-        guard = Guard.get(keys.company_pk(company_id), guard_sk)
-    except DoesNotExist:
-        return None
-    return get_client(company_id, int(guard.target_id))
+    client_id = guards.target(company_id, guard_sk)
+    return None if client_id is None else get_client(company_id, client_id)
 
 
 def get_client(company_id: int, client_id: int) -> Client:

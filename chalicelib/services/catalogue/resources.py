@@ -21,7 +21,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.domain.schedules import Constraint, parse_constraints, zone_of
 from chalicelib.services.selling import capacity
-from chalicelib.store import db, keys
+from chalicelib.store import db, guards, keys
 from chalicelib.store.models import Guard, Resource
 from chalicelib.store.pages import Page, query_page
 
@@ -136,12 +136,10 @@ def listing(
 
 
 def find_by_ref(company_id: int, reference: str) -> Resource:
-    db.ensure_bound()
-    try:
-        guard = Guard.get(keys.company_pk(company_id), keys.resource_ref_sk(reference))
-    except DoesNotExist:
-        raise NotFound(f"no resource with reference {reference!r}", field="reference") from None
-    return get(company_id, int(guard.target_id), include_deleted=True)
+    resource_id = guards.target(company_id, keys.resource_ref_sk(reference))
+    if resource_id is None:
+        raise NotFound(f"no resource with reference {reference!r}", field="reference")
+    return get(company_id, resource_id, include_deleted=True)
 
 
 def update(company_id: int, resource_id: int, fields: Mapping[str, Any]) -> Resource:
@@ -208,11 +206,7 @@ def _guard(company_id: int, reference: str, resource_id: int) -> Guard:
 
 
 def _reference_taken(company_id: int, reference: str) -> bool:
-    try:
-        Guard.get(keys.company_pk(company_id), keys.resource_ref_sk(reference))
-    except DoesNotExist:
-        return False
-    return True
+    return guards.target(company_id, keys.resource_ref_sk(reference)) is not None
 
 
 def _duplicate(reference: str | None) -> Conflict:

@@ -22,6 +22,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
 from chalicelib.domain.graphs import GRAPHS, Graph, Seats, Step
+from chalicelib.domain.time_claims import TimeTaken
 from chalicelib.domain.transitions import Due, LogEntry, Plan, next_timer, parse_duration, plan
 from chalicelib.services.messaging import outbox
 from chalicelib.services.selling import capacity, holds, time_claims
@@ -169,12 +170,19 @@ def create(company_id: int, new: NewBooking) -> Booking:
         raise ValidationFailed(f"unknown graph {new.graph!r}", field="graph")
     if new.action and new.action != graph.create.name:
         raise ValidationFailed(f"a {graph.name} booking starts with the action {graph.create.name!r}", field="action")
-    if graph.capacity != "seat" and (new.owner_booking_id or new.reservation_id):
-        field_name = "reservation_id" if new.reservation_id else "related.owner_booking_id"
-        raise ValidationFailed(f"a {graph.name} booking takes no seats of a group", field=field_name)
+    if new.time is not None and graph.capacity != "none":
+        # Not yet: a group's time on a resource would also have to move with the group.
+        raise ValidationFailed(f"a {graph.name} booking does not claim a resource's time", field=new.time.field)
+    if graph.capacity != "seat" and new.owner_booking_id:
+        raise ValidationFailed(f"a {graph.name} booking takes no seats of a group", field="related.owner_booking_id")
     now = db.utcnow()
     owner: Booking | None = None
+    reserved: Hold | None = None
     event = dict(new.event)
+    if graph.capacity == "none" and new.reservation_id:
+        # A reservation of time becomes this booking: its time, whatever else the body says.
+        reserved = holds.get(company_id, new.reservation_id)
+        event = {**event, **time_claims.reserved_event(reserved)}
     if graph.capacity == "seat":
         owner = reservable_owner(company_id, new.owner_booking_id, now)
         event = _plain(owner.event)
@@ -206,7 +214,9 @@ def create(company_id: int, new: NewBooking) -> Booking:
             message=first.message,
         )
 
-    if new.time is not None and graph.capacity == "none":
+    if reserved is not None:
+        _convert_time_hold(booking, reserved, base_writes)
+    elif new.time is not None and graph.capacity == "none":
         time_claims.claim_for_booking(booking, new.time, base_writes)
     elif first.seats is Seats.OPEN:
         _open_group(booking, new.settings, base_writes)
@@ -298,18 +308,35 @@ def _take_seats(booking: Booking, owner: Booking, new: NewBooking, base_writes: 
     capacity.take(owner.capacity_id, new.seats, shards, writes)
 
 
+def _convert_time_hold(booking: Booking, hold: Hold, base_writes: Any) -> None:
+    try:
+        _take_over(hold, booking, base_writes, lambda writes: time_claims.convert_hold(booking, hold, writes))
+    except TimeTaken:
+        # Our own reservation's time, taken by a concurrent conversion of it: say so.
+        if not holds.is_live(holds.get(int(booking.company_id), hold.hold_id)):
+            raise Conflict(
+                "the reservation has expired or ended", code="hold_expired", field="reservation_id"
+            ) from None
+        raise
+
+
 def _convert_hold(booking: Booking, new: NewBooking, base_writes: Any) -> None:
     assert new.reservation_id is not None
     hold: Hold = holds.get(int(booking.company_id), new.reservation_id)
     if hold.owner_booking_id != booking.owner_booking_id:
         raise ValidationFailed("the reservation belongs to another group", field="reservation_id")
-    now = time.time()
-    if not holds.is_live(hold, now):
-        raise Conflict("the reservation has expired", code="hold_expired", field="reservation_id")
     booking.seats = int(hold.seats)
     taken = capacity.from_list(hold.seat_shards)
     booking.seat_shards = capacity.as_list(taken)
     booking.gsi2pk = keys.owner_seats(str(hold.owner_booking_id), keys.first_shard(list(taken)))
+    _take_over(hold, booking, base_writes, capacity.run)
+
+
+def _take_over(hold: Hold, booking: Booking, base_writes: Any, run: Any) -> None:
+    """The booking replaces a live hold in one transaction (``run``), compare-and-set on the hold."""
+    now = time.time()
+    if not holds.is_live(hold, now):
+        raise Conflict("the reservation has expired", code="hold_expired", field="reservation_id")
     booking.reservation_id = hold.hold_id
 
     def writes(tx: TransactWrite) -> None:
@@ -317,7 +344,7 @@ def _convert_hold(booking: Booking, new: NewBooking, base_writes: Any) -> None:
         base_writes(tx)
 
     try:
-        capacity.run(writes)
+        run(writes)
     except TransactWriteError as error:
         if capacity.failed_condition(error):
             raise Conflict(
@@ -833,7 +860,12 @@ def view(booking: Booking) -> dict[str, Any]:
 def condition_for(filters: Mapping[str, str]) -> Condition | None:
     condition: Condition | None = None
     for name, value in filters.items():
-        attribute = {"graph": Booking.graph, "state": Booking.state, "project.id": Booking.project_id}[name]
+        attribute = {
+            "graph": Booking.graph,
+            "state": Booking.state,
+            "project.id": Booking.project_id,
+            "resource.id": Booking.resource["id"],
+        }[name]
         clause = attribute == value
         condition = clause if condition is None else condition & clause
     return condition

@@ -22,7 +22,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.services.messaging import outbox
-from chalicelib.services.selling import capacity
+from chalicelib.services.selling import capacity, time_claims
 from chalicelib.store import db, keys
 from chalicelib.store.models import Hold
 
@@ -31,6 +31,8 @@ MAX_EXTENSIONS = 3
 
 def _index(hold: Hold, expires_at: float) -> None:
     due = db.iso_epoch(expires_at)
+    # Listed under its capacity's partition for the lowest shard it holds (0 until it holds any).
+    hold.gsi1pk = keys.capacity_holds(hold.capacity_id, keys.first_shard(list(capacity.from_list(hold.seat_shards))))
     hold.gsi1sk = due
     hold.xpk = keys.expiry_partition(hold.pk)
     hold.xsk = f"{due}#{hold.pk}"
@@ -43,6 +45,32 @@ def _place_on(hold: Hold, shard_seats: capacity.ShardSeats) -> None:
     hold.gsi1pk = keys.capacity_holds(hold.capacity_id, keys.first_shard(list(shard_seats)))
 
 
+def new_hold(
+    company_id: int,
+    capacity_id: str,
+    seats: int,
+    hold_seconds: int,
+    details: Mapping[str, Any],
+    owner_booking_id: str | None = None,
+) -> Hold:
+    """A hold item (not yet written), indexed for its expiry."""
+    hold_id = str(uuid.uuid4())
+    hold = Hold(
+        keys.hold_pk(hold_id),
+        keys.HOLD_SK,
+        hold_id=hold_id,
+        company_id=company_id,
+        capacity_id=capacity_id,
+        owner_booking_id=owner_booking_id,
+        seats=seats,
+        expires_at=int(time.time() + hold_seconds),
+        details=dict(details),
+        created_at=db.iso(db.utcnow()),
+    )
+    _index(hold, hold.expires_at)
+    return hold
+
+
 def place(
     company_id: int,
     capacity_id: str,
@@ -52,28 +80,30 @@ def place(
     details: Mapping[str, Any],
     owner_booking_id: str | None = None,
 ) -> Hold:
-    hold_id = str(uuid.uuid4())
-    now = time.time()
-    hold = Hold(
-        keys.hold_pk(hold_id),
-        keys.HOLD_SK,
-        hold_id=hold_id,
-        company_id=company_id,
-        capacity_id=capacity_id,
-        owner_booking_id=owner_booking_id,
-        seats=seats,
-        expires_at=int(now + hold_seconds),
-        details=dict(details),
-        created_at=db.iso(db.utcnow()),
-    )
-    _index(hold, hold.expires_at)
+    hold = new_hold(company_id, capacity_id, seats, hold_seconds, details, owner_booking_id)
 
     def writes(tx: TransactWrite, shard_seats: capacity.ShardSeats) -> None:
         _place_on(hold, shard_seats)
         tx.save(hold, condition=Hold.pk.does_not_exist())
-        outbox.add(tx, "hold.created", company_id, hold_id, snapshot(hold))
+        outbox.add(tx, "hold.created", company_id, hold.hold_id, snapshot(hold))
 
     capacity.take(capacity_id, seats, shards, writes, hold=True)
+    return hold
+
+
+def place_time(
+    company_id: int, ask: time_claims.TimeAsk, event: Mapping[str, Any], hold_seconds: int, details: Mapping[str, Any]
+) -> Hold:
+    """Reserve ``event``'s time on a resource (Timekit's 1:1 reserve): no seats, a time claim."""
+    hold = new_hold(company_id, "", 0, hold_seconds, {**details, "event": dict(event)})
+    hold.capacity_id = f"TIME-{hold.hold_id}"  # it holds no seats; the name only keys its index entry
+    _index(hold, hold.expires_at)
+
+    def writes(tx: TransactWrite) -> None:
+        tx.save(hold, condition=Hold.pk.does_not_exist())
+        outbox.add(tx, "hold.created", company_id, hold.hold_id, snapshot(hold))
+
+    time_claims.claim_for(hold, hold.hold_id, ask, time_claims.hold_claim(hold, ask, event), writes)
     return hold
 
 
@@ -163,6 +193,8 @@ def extend(company_id: int, hold_id: str, hold_seconds: int) -> Hold:
     """Push the expiry to now + hold time, at most MAX_EXTENSIONS times, while it is live."""
     hold = get(company_id, hold_id)
     now = time.time()
+    if hold.claim_days:
+        return extend_many([hold], hold_seconds, "reservation_id")[0]  # its time claim lapses later too
     actions, condition = _extension(hold, now, hold_seconds, "reservation_id")
     try:
         hold.update(actions=actions, condition=condition)
@@ -181,6 +213,7 @@ def extend_many(placed: Sequence[Hold], hold_seconds: int, field: str) -> list[H
     def build(tx: TransactWrite) -> None:
         for hold, actions, condition in updates:
             tx.update(hold, actions=list(actions), condition=condition)
+            time_claims.extend_hold(tx, hold)
 
     try:
         capacity.run(build)
@@ -241,6 +274,7 @@ def expire(hold: Hold, now: float | None = None) -> bool:
     def build(tx: TransactWrite) -> None:
         _end(tx, hold, "expired", condition_live=False, now=moment)
         capacity.release(tx, hold.capacity_id, _shards(hold), held=True)
+        time_claims.release_hold(tx, hold)
         outbox.add(tx, "hold.expired", int(hold.company_id), hold.hold_id, snapshot(hold) | {"status": "expired"})
 
     try:
@@ -274,6 +308,7 @@ def end_released(tx: TransactWrite, hold: Hold, now: float) -> None:
     """Inside a caller's transaction: a live hold ends as released, its seats free at once."""
     _end(tx, hold, "released", condition_live=True, now=now)
     capacity.release(tx, hold.capacity_id, _shards(hold), held=True)
+    time_claims.release_hold(tx, hold)
     outbox.add(tx, "hold.released", int(hold.company_id), hold.hold_id, snapshot(hold) | {"status": "released"})
 
 
