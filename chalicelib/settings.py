@@ -14,9 +14,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from chalicelib.settings_model import Settings
 
-LOCAL_ROOT_KEY = "local-root-key-change-me"
-"""Development default for the platform key; only the ``local`` stage accepts it."""
-
 _ENV = {
     "stage": "STAGE",
     "table_name": "TABLE_NAME",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from chalicelib.settings import LOCAL_ROOT_KEY
+LOCAL_ROOT_KEY = "local-root-key-change-me"
+"""Development default for the platform key; only the ``local`` stage accepts it."""
 
 
 class Settings(BaseModel):

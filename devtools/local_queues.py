@@ -12,7 +12,7 @@ standard library; WAL with ``synchronous=NORMAL`` survives a killed process (not
 cut, which is fine for a local stand-in). Each call opens its own connection: the
 dispatcher's thread and the tests' in-process API share the file, never a connection.
 
-Time is :func:`chalicelib.services.messaging.fanout.now`, so tests travel through the delays.
+Time is :func:`chalicelib.domain.clock.now`, so tests travel through the delays.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from chalicelib.domain import clock
 from chalicelib.services.messaging import fanout
 from chalicelib.services.messaging import fanout_wiring as wiring
 
@@ -141,12 +142,12 @@ class LocalQueue:
         with self.state.connect() as db:
             db.execute(
                 "INSERT INTO messages (queue, body, visible_at) VALUES (?, ?, ?)",
-                (self.name, body, fanout.now() + delay),
+                (self.name, body, clock.now() + delay),
             )
 
     def receive(self, limit: int = 10) -> list[Received]:
         """Messages visible now, hidden for the visibility timeout until deleted or released."""
-        at = fanout.now()
+        at = clock.now()
         with self.state.transaction() as db:
             rows = db.execute(
                 "SELECT id, body, receives FROM messages WHERE queue = ? AND visible_at <= ?"
@@ -171,7 +172,7 @@ class LocalQueue:
         with self.state.connect() as db:
             db.execute(
                 "UPDATE messages SET queue = ?, visible_at = ?, receives = 0 WHERE id = ? AND queue = ?",
-                (self.dead.name, fanout.now(), int(message.message_id), self.name),
+                (self.dead.name, clock.now(), int(message.message_id), self.name),
             )
 
     def next_visible_at(self) -> float | None:

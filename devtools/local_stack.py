@@ -148,7 +148,7 @@ class Options:
 
 
 def read_options(environ: Mapping[str, str]) -> Options:
-    from chalicelib.settings import LOCAL_ROOT_KEY
+    from chalicelib.settings_model import LOCAL_ROOT_KEY
 
     def number(name: str, default: int) -> int:
         raw = environ.get(name) or str(default)

@@ -12,7 +12,8 @@ import base64
 import itertools
 import json
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +21,9 @@ import boto3
 import pytest
 from chalice.test import Client
 
-from chalicelib.settings import LOCAL_ROOT_KEY, reset_settings
+from chalicelib.domain import clock
+from chalicelib.settings import reset_settings
+from chalicelib.settings_model import LOCAL_ROOT_KEY
 from chalicelib.store import db, schema
 
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
@@ -52,6 +55,18 @@ def _use_table(monkeypatch: pytest.MonkeyPatch, name: str, endpoint: str | None)
         monkeypatch.setenv("DYNAMODB_ENDPOINT", endpoint)
     reset_settings()
     db._bound_to = None
+
+
+@pytest.fixture
+def travel() -> Iterator[Callable[[float], None]]:
+    """Move the one clock (chalicelib.domain.clock) the given seconds ahead of the system time;
+    it is the system time again after the test."""
+
+    def to(seconds: float) -> None:
+        clock.set_clock(lambda: time.time() + seconds)
+
+    yield to
+    clock.set_clock(None)
 
 
 @pytest.fixture

@@ -41,10 +41,6 @@ def low_level_client() -> Any:
     return models.Item._get_connection().connection.client
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 

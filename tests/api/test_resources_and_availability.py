@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from chalicelib.services.selling import bookings
-from chalicelib.store import db
 from tests.conftest import Api, Tenant
 
 WORKING_HOURS = [
@@ -294,17 +293,16 @@ def test_reserving_time_holds_it_until_booked_or_lapsed(api: Api, tenant: Tenant
 
 
 def test_a_lapsed_time_reservation_is_free_before_any_sweep_and_the_sweep_releases_it(
-    api: Api, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+    api: Api, tenant: Tenant, travel: Callable[[float], None]
 ) -> None:
+    from chalicelib.domain import clock
     from chalicelib.services.selling import holds, sweeper, time_claims
 
     doc = _resource(api, tenant)
     window = {"resource_id": doc["id"], "start": f"{DAY}T09:00:00Z", "end": f"{DAY}T10:00:00Z"}
     held = api.post("/v2/bookings/reserve", {**window, "reservation_time": 10}, tenant.v2).body["data"]
-    later = time.time() + 60
-    monkeypatch.setattr(time, "time", lambda: later)
-    moved_now = datetime.fromtimestamp(later, UTC)
-    monkeypatch.setattr(db, "utcnow", lambda: moved_now)
+    travel(60)
+    later = clock.now()
     booked = _book(api, tenant, doc["id"], f"{DAY}T09:00:00Z", f"{DAY}T10:00:00Z")
     assert booked.status == 201, booked.body
     assert sweeper.sweep(later).by_kind.get("Hold") == 1

@@ -35,7 +35,8 @@ from werkzeug.test import Client
 from app import app
 from chalicelib.api.http.openapi import build_openapi
 from chalicelib.api.http.route import OPERATIONS
-from chalicelib.settings import LOCAL_ROOT_KEY, reset_settings
+from chalicelib.settings import reset_settings
+from chalicelib.settings_model import LOCAL_ROOT_KEY
 from chalicelib.store import db
 from chalicelib.store.schema import create_table_if_absent
 from tests.wsgi_adapter import ChaliceWSGI

@@ -19,6 +19,7 @@ import boto3
 import pytest
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
+from chalicelib.domain import clock as system_clock
 from chalicelib.domain import webhooks as rules
 from chalicelib.services.messaging import fanout
 from chalicelib.settings import reset_settings
@@ -48,9 +49,9 @@ class Clock:
 @pytest.fixture
 def clock() -> Iterator[Clock]:
     travelling = Clock()
-    fanout.set_clock(travelling)
+    system_clock.set_clock(travelling)
     yield travelling
-    fanout.set_clock(None)
+    system_clock.set_clock(None)
 
 
 @pytest.fixture

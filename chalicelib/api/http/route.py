@@ -24,6 +24,7 @@ from chalicelib.domain import cors
 from chalicelib.domain.errors import (
     BadRequest,
     BookingError,
+    ErrorCode,
     PayloadTooLarge,
     TooManyRequests,
     Unavailable,
@@ -181,7 +182,7 @@ def parse_json_body(request: Request, raw: bytes) -> Any:
     except (ValueError, UnicodeDecodeError):
         if lenient and media_type:
             raise UnsupportedMediaType(f"send the body as {JSON_TYPE}", field="Content-Type") from None
-        raise BadRequest("the request body is not valid JSON", code="malformed_json") from None
+        raise BadRequest("the request body is not valid JSON", code=ErrorCode.MALFORMED_JSON) from None
 
 
 def _no_constants(name: str) -> Any:
@@ -306,13 +307,11 @@ def route(
                 from chalicelib.store.aws import is_unavailable
 
                 if is_unavailable(error):  # timed out, refused, throttled: not the caller's fault, nor a bug
-                    get_logger().warning(
-                        "AWS unavailable", extra={"path": current.path, "error": _error_chain(error)}
-                    )
+                    get_logger().warning("AWS unavailable", extra={"path": current.path, "error": _error_chain(error)})
                     response = _error(produces, Unavailable("the service is unavailable; retry later"))
                 else:
                     get_logger().exception("unhandled error", extra={"path": current.path})
-                    internal = BookingError("an internal error occurred", code="internal_error")
+                    internal = BookingError("an internal error occurred", code=ErrorCode.INTERNAL_ERROR)
                     internal.status = 500
                     response = error_in(produces, internal)
             _add_cors(response, current, scheme, raw_path, seen)

@@ -9,7 +9,9 @@ from chalice import Blueprint, Response
 
 from chalicelib.api.http.hal import v2_page
 from chalicelib.api.http.route import Call, LazyModule, route
+from chalicelib.domain import clock
 from chalicelib.domain.errors import Forbidden, NotFound, ValidationFailed
+from chalicelib.domain.lifecycle import effective_status
 from chalicelib.services.identity import companies, customer_links
 from chalicelib.services.identity.auth import Role, Scheme
 from chalicelib.store import db, keys
@@ -108,9 +110,7 @@ def graph(call: Call, name: str) -> Any:
 # --- bookings --------------------------------------------------------------------------------------
 
 
-def _data(
-    booking: Booking, *, with_logs: bool = False, include: str | None = None, call: Call | None = None
-) -> Any:
+def _data(booking: Booking, *, with_logs: bool = False, include: str | None = None, call: Call | None = None) -> Any:
     data = bookings.view(booking)
     if with_logs:
         data["logs"] = bookings.logs(booking)
@@ -231,7 +231,7 @@ def _booking_list(call: Call, filters: dict[str, str], path: str, *, open_only: 
     if open_only:
         # A booking page lists classes it can book: not finished, cancelled or past (full ones
         # stay listed with available_seats 0; Timekit's widget does not read seats).
-        clause = (Booking.state == "tentative") & (Booking.start_at > db.iso(db.utcnow()))  # open: tentative
+        clause = (Booking.state == "tentative") & (Booking.start_at > db.iso(clock.utcnow()))  # open: tentative
         condition = clause if condition is None else condition & clause
     if query.start is not None:
         clause = Booking.start_at >= db.iso(query.start)
@@ -385,7 +385,7 @@ def _reservation(hold: Hold) -> Any:
         data=s.ReservationData(
             id=hold.hold_id,
             seats=int(hold.seats),
-            status="expired" if hold.status == "active" and not holds_service.is_live(hold) else hold.status,
+            status=effective_status(hold, clock.now()),
             expires_at=db.iso_epoch(hold.expires_at),
             extensions=int(hold.extensions),
             owner_booking_id=hold.owner_booking_id,

@@ -11,31 +11,17 @@ same event and the consumers deduplicate on it. boto3 is imported on first use.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Protocol
 
+from chalicelib.domain import clock
 from chalicelib.observability import get_logger
 from chalicelib.services.messaging import fanout_wiring as wiring
 from chalicelib.settings import get_settings
 from chalicelib.store import aws
-
-# --- clock (tests travel in time through it) -------------------------------------------------------
-
-_clock: Callable[[], float] = time.time
-
-
-def now() -> float:
-    return _clock()
-
-
-def set_clock(clock: Callable[[], float] | None) -> None:
-    global _clock
-    _clock = clock or time.time
-
 
 # --- event messages ---------------------------------------------------------------------------------
 
@@ -146,7 +132,7 @@ class TableQueue:
                 "queue": {"S": self.name},
                 "body": {"S": body},
                 "delay": {"N": str(max(0, delay_seconds))},
-                "ttl": {"N": str(int(time.time()) + 86_400)},
+                "ttl": {"N": str(int(clock.now()) + 86_400)},
             },
         )
 
@@ -202,27 +188,44 @@ def transport() -> Transport:
 
 
 def publish_records(records: list[Mapping[str, Any]]) -> dict[str, Any]:
-    """Publish the batch's outbox inserts in order; stop at the first failure and report it.
+    """Publish the batch's outbox inserts in order (Powertools' BatchProcessor); stop at the first failure.
 
-    Lambda then retries from that record (records after it come again too: they are
-    published again with the same event id, which the consumers deduplicate).
+    That record and every one after it are reported failed, none of the later ones
+    published, so Lambda retries from the first failure in order (records published
+    before it may come again with the same event id, which the consumers deduplicate).
     """
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+    from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+
     out = transport()
-    for record in records:
-        sequence = str((record.get("dynamodb") or {}).get("SequenceNumber", ""))
+    stopped: list[str] = []  # the sequence of the first record that failed, once one has
+
+    def one(record: DynamoDBRecord) -> None:
+        raw = record.raw_event
+        sequence = str((raw.get("dynamodb") or {}).get("SequenceNumber", ""))
+        if stopped:
+            # In order: nothing after a failure is published now; Lambda retries from the first failure.
+            raise NotPublished(f"after {stopped[0]}")
         try:
-            message = _from_stream(record)
+            message = _from_stream(raw)
         except Exception:  # a record we cannot read will never publish: say so, do not block the shard
             get_logger().exception("outbox record unreadable; skipped", extra={"sequence": sequence})
-            continue
+            return
         if message is None:
-            continue
+            return
         try:
             out.publish(message)
         except Exception as error:
+            stopped.append(sequence)
             get_logger().warning(
                 "publish failed; the record will be retried",
                 extra={"event_id": message["id"], "sequence": sequence, "error": repr(error)},
             )
-            return {"batchItemFailures": [{"itemIdentifier": sequence}]}
-    return {"batchItemFailures": []}
+            raise
+
+    processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
+    return dict(process_partial_response({"Records": records}, one, processor))
+
+
+class NotPublished(Exception):
+    """A record after a failed one in the same batch: left for Lambda's retry, to keep the order."""

@@ -9,22 +9,25 @@ read even before anyone tidies it up.
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.domain.errors import Conflict, NotFound
+from chalicelib.domain import clock, lifecycle
+from chalicelib.domain.errors import Conflict, ErrorCode, NotFound
+from chalicelib.domain.lifecycle import HoldStatus
+from chalicelib.domain.seats import ShardSeats
 from chalicelib.services.messaging import outbox
 from chalicelib.services.selling import capacity, time_claims
 from chalicelib.store import db, keys
 from chalicelib.store.models import Hold
+from chalicelib.store.transact import OnConditionFailed, transact
 
 MAX_EXTENSIONS = 3
 
@@ -38,7 +41,7 @@ def _index(hold: Hold, expires_at: float) -> None:
     hold.xsk = f"{due}#{hold.pk}"
 
 
-def _place_on(hold: Hold, shard_seats: capacity.ShardSeats) -> None:
+def _place_on(hold: Hold, shard_seats: ShardSeats) -> None:
     """Record the shards a hold took; it is listed under its capacity's partition for the
     lowest of them, so a capacity's holds spread over its shards as its writes do."""
     hold.seat_shards = capacity.as_list(shard_seats)
@@ -63,9 +66,9 @@ def new_hold(
         capacity_id=capacity_id,
         owner_booking_id=owner_booking_id,
         seats=seats,
-        expires_at=int(time.time() + hold_seconds),
+        expires_at=int(clock.now() + hold_seconds),
         details=dict(details),
-        created_at=db.iso(db.utcnow()),
+        created_at=db.iso(clock.utcnow()),
     )
     _index(hold, hold.expires_at)
     return hold
@@ -82,12 +85,12 @@ def place(
 ) -> Hold:
     hold = new_hold(company_id, capacity_id, seats, hold_seconds, details, owner_booking_id)
 
-    def writes(tx: TransactWrite, shard_seats: capacity.ShardSeats) -> None:
+    def writes(tx: TransactWrite, shard_seats: ShardSeats) -> None:
         _place_on(hold, shard_seats)
         tx.save(hold, condition=Hold.pk.does_not_exist())
         outbox.add(tx, "hold.created", company_id, hold.hold_id, snapshot(hold))
 
-    capacity.take(capacity_id, seats, shards, writes, hold=True)
+    capacity.take(capacity_id, seats, shards, writes, reclaim=reclaim_lapsed, hold=True)
     return hold
 
 
@@ -124,14 +127,16 @@ def place_many(
     *,
     basket_id: str | None = None,
     extra_writes: Callable[[TransactWrite, list[Hold]], None] | None = None,
+    on_condition_failed: OnConditionFailed | None = None,
 ) -> list[Hold]:
     """Hold seats on several capacities in one transaction (with ``extra_writes``), or none.
 
     Three items per hold (shard, hold, outbox event): with DynamoDB's 100 a take
-    holds at most 33 capacities, less whatever ``extra_writes`` add.
+    holds at most 33 capacities, less whatever ``extra_writes`` add. A refusal by
+    ``extra_writes``' conditions goes to ``on_condition_failed`` (see ``transact``).
     """
-    now = time.time()
-    created = db.iso(db.utcnow())
+    now = clock.now()
+    created = db.iso(clock.utcnow())
     placed: list[Hold] = []
     for ask in asks:
         hold_id = str(uuid.uuid4())
@@ -152,7 +157,7 @@ def place_many(
             hold.gsi2sk = f"{created}#{hold_id}"
         placed.append(hold)
 
-    def writes(tx: TransactWrite, plan: dict[str, capacity.ShardSeats]) -> None:
+    def writes(tx: TransactWrite, plan: dict[str, ShardSeats]) -> None:
         for hold in placed:
             _place_on(hold, plan[hold.capacity_id])
             tx.save(hold, condition=Hold.pk.does_not_exist())
@@ -160,7 +165,8 @@ def place_many(
         if extra_writes is not None:
             extra_writes(tx, placed)
 
-    capacity.take_many([capacity.Ask(a.capacity_id, a.seats, a.shards) for a in asks], writes, hold=True)
+    asked = [capacity.Ask(a.capacity_id, a.seats, a.shards) for a in asks]
+    capacity.take_many(asked, writes, reclaim=reclaim_lapsed, hold=True, on_condition_failed=on_condition_failed)
     return placed
 
 
@@ -186,13 +192,13 @@ def get(company_id: int, hold_id: str) -> Hold:
 
 
 def is_live(hold: Hold, now: float | None = None) -> bool:
-    return hold.status == "active" and hold.expires_at > (now if now is not None else time.time())
+    return lifecycle.is_live(hold, now if now is not None else clock.now())
 
 
 def extend(company_id: int, hold_id: str, hold_seconds: int) -> Hold:
     """Push the expiry to now + hold time, at most MAX_EXTENSIONS times, while it is live."""
     hold = get(company_id, hold_id)
-    now = time.time()
+    now = clock.now()
     if hold.claim_days:
         return extend_many([hold], hold_seconds, "reservation_id")[0]  # its time claim lapses later too
     actions, condition = _extension(hold, now, hold_seconds, "reservation_id")
@@ -200,14 +206,16 @@ def extend(company_id: int, hold_id: str, hold_seconds: int) -> Hold:
         hold.update(actions=actions, condition=condition)
     except UpdateError as error:
         if db.condition_failed(error):
-            raise Conflict("the reservation changed meanwhile; read it and retry", code="hold_expired") from None
+            raise Conflict(
+                "the reservation changed meanwhile; read it and retry", code=ErrorCode.HOLD_EXPIRED
+            ) from None
         raise
     return hold
 
 
 def extend_many(placed: Sequence[Hold], hold_seconds: int, field: str) -> list[Hold]:
     """Extend several holds in one transaction (a basket's keep-alive): all or none."""
-    now = time.time()
+    now = clock.now()
     updates = [(hold, *_extension(hold, now, hold_seconds, field)) for hold in placed]
 
     def build(tx: TransactWrite) -> None:
@@ -215,20 +223,17 @@ def extend_many(placed: Sequence[Hold], hold_seconds: int, field: str) -> list[H
             tx.update(hold, actions=list(actions), condition=condition)
             time_claims.extend_hold(tx, hold)
 
-    try:
-        capacity.run(build)
-    except TransactWriteError as error:
-        if capacity.failed_condition(error):
-            raise Conflict("a hold changed meanwhile; read the basket and retry", code="hold_expired") from None
-        raise
+    transact(
+        build, lambda _: Conflict("a hold changed meanwhile; read the basket and retry", code=ErrorCode.HOLD_EXPIRED)
+    )
     return list(placed)
 
 
 def _extension(hold: Hold, now: float, hold_seconds: int, field: str) -> tuple[list[Action], Condition]:
     if not is_live(hold, now):
-        raise Conflict("the hold has expired or ended", code="hold_expired", field=field)
+        raise Conflict("the hold has expired or ended", code=ErrorCode.HOLD_EXPIRED, field=field)
     if int(hold.extensions) >= MAX_EXTENSIONS:
-        raise Conflict(f"a hold can be extended {MAX_EXTENSIONS} times", code="extension_limit", field=field)
+        raise Conflict(f"a hold can be extended {MAX_EXTENSIONS} times", code=ErrorCode.EXTENSION_LIMIT, field=field)
     expires_at = int(now + hold_seconds)
     _index(hold, expires_at)
     hold.expires_at = expires_at
@@ -239,12 +244,12 @@ def _extension(hold: Hold, now: float, hold_seconds: int, field: str) -> tuple[l
         Hold.gsi1sk.set(hold.gsi1sk or ""),
         Hold.xsk.set(hold.xsk or ""),
     ]
-    condition = (Hold.status == "active") & (Hold.expires_at > int(now)) & (Hold.extensions < MAX_EXTENSIONS)
+    condition = (Hold.status == HoldStatus.ACTIVE) & (Hold.expires_at > int(now)) & (Hold.extensions < MAX_EXTENSIONS)
     return actions, condition
 
 
-def _end(tx: TransactWrite, hold: Hold, status: str, condition_live: bool, now: float) -> None:
-    condition = Hold.status == "active"
+def _end(tx: TransactWrite, hold: Hold, status: HoldStatus, condition_live: bool, now: float) -> None:
+    condition = Hold.status == HoldStatus.ACTIVE
     condition &= (Hold.expires_at > int(now)) if condition_live else (Hold.expires_at <= int(now))
     tx.update(
         hold,
@@ -263,53 +268,57 @@ def _end(tx: TransactWrite, hold: Hold, status: str, condition_live: bool, now: 
 
 def convert(tx: TransactWrite, hold: Hold, now: float) -> None:
     """Inside the booking's transaction: the hold ends and its seats become booked."""
-    _end(tx, hold, "converted", condition_live=True, now=now)
+    _end(tx, hold, HoldStatus.CONVERTED, condition_live=True, now=now)
     capacity.convert(tx, hold.capacity_id, {k: int(v) for k, v in _shards(hold).items()})
 
 
 def expire(hold: Hold, now: float | None = None) -> bool:
     """Release a lapsed hold's seats; False when it had already ended (or is not due)."""
-    moment = now if now is not None else time.time()
+    moment = now if now is not None else clock.now()
 
     def build(tx: TransactWrite) -> None:
-        _end(tx, hold, "expired", condition_live=False, now=moment)
+        _end(tx, hold, HoldStatus.EXPIRED, condition_live=False, now=moment)
         capacity.release(tx, hold.capacity_id, _shards(hold), held=True)
         time_claims.release_hold(tx, hold)
-        outbox.add(tx, "hold.expired", int(hold.company_id), hold.hold_id, snapshot(hold) | {"status": "expired"})
+        outbox.add(
+            tx,
+            "hold.expired",
+            int(hold.company_id),
+            hold.hold_id,
+            snapshot(hold) | {"status": HoldStatus.EXPIRED.value},
+        )
 
-    try:
-        capacity.run(build)
-    except TransactWriteError as error:
-        if capacity.failed_condition(error):
-            return False
-        raise
-    return True
+    return transact(build, lambda _: None)
+
+
+def reclaim_lapsed(capacity_id: str, shards: Iterable[int]) -> int:
+    """Release the seats of lapsed holds on the given shards of one capacity now (only those
+    that hold seats can list one); how many holds were released."""
+    return sum(1 for hold in capacity.lapsed_holds(capacity_id, shards) if expire(hold))
 
 
 def release(company_id: int, hold_id: str) -> Hold:
     """End a live hold on request (a basket item removed); its seats are free at once."""
     hold = get(company_id, hold_id)
-    now = time.time()
+    now = clock.now()
 
     def build(tx: TransactWrite) -> None:
         end_released(tx, hold, now)
 
-    try:
-        capacity.run(build)
-    except TransactWriteError as error:
-        if capacity.failed_condition(error):
-            raise Conflict("the reservation has already ended", code="hold_expired", field="reservation_id") from None
-        raise
-    hold.status = "released"
+    ended = Conflict("the reservation has already ended", code=ErrorCode.HOLD_EXPIRED, field="reservation_id")
+    transact(build, lambda _: ended)
+    hold.status = HoldStatus.RELEASED
     return hold
 
 
 def end_released(tx: TransactWrite, hold: Hold, now: float) -> None:
     """Inside a caller's transaction: a live hold ends as released, its seats free at once."""
-    _end(tx, hold, "released", condition_live=True, now=now)
+    _end(tx, hold, HoldStatus.RELEASED, condition_live=True, now=now)
     capacity.release(tx, hold.capacity_id, _shards(hold), held=True)
     time_claims.release_hold(tx, hold)
-    outbox.add(tx, "hold.released", int(hold.company_id), hold.hold_id, snapshot(hold) | {"status": "released"})
+    outbox.add(
+        tx, "hold.released", int(hold.company_id), hold.hold_id, snapshot(hold) | {"status": HoldStatus.RELEASED.value}
+    )
 
 
 def _shards(hold: Hold) -> dict[str, int]:

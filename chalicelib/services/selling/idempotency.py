@@ -19,7 +19,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, cast
 
-from chalicelib.domain.errors import Conflict, ValidationFailed
+from chalicelib.domain.errors import Conflict, ErrorCode, ValidationFailed
 from chalicelib.settings import get_settings
 from chalicelib.store import db, schema
 
@@ -103,12 +103,12 @@ def run_once(
         raise ValidationFailed(
             "this Idempotency-Key was used with a different request body",
             field="Idempotency-Key",
-            code="idempotency_key_reused",
+            code=ErrorCode.IDEMPOTENCY_KEY_REUSED,
         ) from None
     except IdempotencyAlreadyInProgressError:
         raise Conflict(
             "a request with this Idempotency-Key is still being processed; retry later",
             field="Idempotency-Key",
-            code="idempotency_in_progress",
+            code=ErrorCode.IDEMPOTENCY_IN_PROGRESS,
         ) from None
     return result

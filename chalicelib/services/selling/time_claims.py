@@ -34,13 +34,14 @@ from typing import Any
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.domain import clock
 from chalicelib.domain import time_claims as rule
-from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
+from chalicelib.domain.errors import Conflict, ErrorCode, NotFound, ValidationFailed
 from chalicelib.domain.intervals import Span
 from chalicelib.services.catalogue import resources
-from chalicelib.services.selling import capacity
 from chalicelib.store import claim_days, db
 from chalicelib.store.models import Booking, Hold
+from chalicelib.store.transact import failed_condition, is_conflict, run
 
 # Each lost round means another claim of the same day committed, so the claims of one day
 # always make progress; a busy day (twenty bookings of one person's day at once) needs as
@@ -51,7 +52,7 @@ Writes = Callable[[TransactWrite], None]
 
 
 class TimeContended(Conflict):
-    code = "time_contended"
+    code = ErrorCode.TIME_CONTENDED
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ def claim(
     giving_back = {releasing.owner} if releasing else set()
     deadline = time.monotonic() + CLAIM_BUDGET_SECONDS
     for attempt in range(CLAIM_ATTEMPTS):
-        now = db.utcnow()
+        now = clock.utcnow()
         read = claim_days.read(resource_id, touched[0], touched[-1])
         if check:
             rule.fits((c for d in read.values() for c in d.claims()), new, now, releasing=giving_back)
@@ -107,10 +108,10 @@ def claim(
                 _release_elsewhere(tx, releasing, resource_id, touched)
 
         try:
-            capacity.run(build)
+            run(build)
             return [d.isoformat() for d in touched]
         except TransactWriteError as error:
-            if not capacity.failed_condition(error) & day_keys and not capacity.is_conflict(error):
+            if not failed_condition(error) & day_keys and not is_conflict(error):
                 raise  # the caller's own condition (its booking changed meanwhile): theirs to report
             if time.monotonic() > deadline:
                 break
