@@ -10,6 +10,7 @@ from chalice import Chalice, Rate, Response
 from chalicelib.api.bookingbug import basket as bookingbug_basket
 from chalicelib.api.bookingbug import catalogue as bookingbug_catalogue
 from chalicelib.api.bookingbug import events as bookingbug_events
+from chalicelib.api.bookingbug import staff as bookingbug_staff
 from chalicelib.api.http import docs, pages
 from chalicelib.api.http.errors import normalise_chalice_errors
 from chalicelib.api.http.health import health_status
@@ -30,6 +31,7 @@ app.register_blueprint(bookingbug_catalogue.bp)
 app.register_blueprint(bookingbug_events.bp)
 app.register_blueprint(legacy.bp)
 app.register_blueprint(bookingbug_basket.bp)
+app.register_blueprint(bookingbug_staff.bp)
 app.register_blueprint(timekit_bookings.bp)
 app.register_blueprint(timekit_resources.bp)
 app.register_blueprint(timekit_webhooks.bp)

@@ -39,6 +39,7 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "not_found", 404, "No such object for this caller (another company's objects included)."
     CONFLICT = "conflict", 409, "The change collides with another one (keys rotated concurrently)."
     VERSION_CONFLICT = "version_conflict", 409, "The object changed between read and write; read it again and retry."
+    BOOKING_ACTIVE = "booking_active", 409, "The booking is still live; end it before deleting its record."
     STATE_CONFLICT = "state_conflict", 409, "The booking changed meanwhile; its state now refuses the action."
     ACTION_NOT_ALLOWED = "action_not_allowed", 409, "The booking's graph does not allow this action in its state."
     DUPLICATE_REFERENCE = "duplicate_reference", 409, "The reference is taken in this company."

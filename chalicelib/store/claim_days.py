@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain import time_claims as rule
+from chalicelib.domain.intervals import Span
 from chalicelib.store import db, keys
 from chalicelib.store.models import ClaimDay
 
@@ -88,3 +89,20 @@ def set_expiry(tx: TransactWrite, resource_id: int, owner: str, days: Iterable[s
     """A reservation extended: its entry lapses later (whole seconds, as the hold's expiry)."""
     for day in days:
         tx.update(ClaimDay(*key(resource_id, day)), actions=[ClaimDay.claims[owner]["expires_at"].set(expires_at)])
+
+
+def hand_over(
+    tx: TransactWrite, resource_id: int, from_owner: str, to_owner: str, entry: dict[str, int], days: Iterable[str]
+) -> None:
+    """``to_owner`` takes ``from_owner``'s time on each day (a basket hold's claim becoming its
+    booking's at checkout). Unconditional: the caller's transaction proves the old claim live."""
+    for day in days:
+        taking = ClaimDay.claims[to_owner].set(entry)
+        tx.update(ClaimDay(*key(resource_id, day)), actions=[taking, ClaimDay.claims[from_owner].remove()])
+
+
+def busy(resource_id: int, window: Span, now: datetime) -> list[Span]:
+    """Busy intervals of one resource touching ``window``: one Query of its days (availability reads)."""
+    days = rule.days(window)
+    found = read(resource_id, days[0], days[-1], consistent=False)
+    return rule.busy((c for d in found.values() for c in d.claims()), now)

@@ -146,6 +146,9 @@ class Company(Item, discriminator="company"):
     reservation_time = NumberAttribute(default=300)
     hold_time = NumberAttribute(default=900)
     created_at = UnicodeAttribute()
+    # Default opening hours as Timekit constraints (issue 11): the schedule of a person or
+    # resource that has none of its own. Empty: Monday to Friday, 09:00 to 17:00.
+    opening_hours = _maps()
     # The current public key in clear: it is publishable (booking pages carry it), and a hosted
     # project page must hand it to the widget. Null for companies created before issue 12
     # until their public key is rotated.
@@ -215,6 +218,10 @@ class Service(Item, discriminator="service"):
     deleted = BooleanAttribute(default=False)
     extra: MapAttribute[str, Any] = MapAttribute(default=dict)
     order = NumberAttribute(null=True)
+    # Who delivers it (issue 11): resource ids of people and resources; a slot with any
+    # claims time on one of them (the one asked for, or any free one).
+    person_ids = _numbers()
+    resource_ids = _numbers()
     version = VersionAttribute()
 
 

@@ -32,6 +32,13 @@ SAMPLE_BODIES: dict[str, dict[str, Any]] = {
     "ChainCreate": {"name": "Intruder", "start_date": "2031-05-01"},
     "ChainUpdate": {"name": "Intruder"},
     "AddItemIn": {"num_book": 1, "date": "2031-01-07", "time": 600},
+    "PersonCreate": {"name": "Intruder"},
+    "PersonUpdate": {"name": "Intruder"},
+    "StaffResourceCreate": {"name": "Intruder"},
+    "StaffResourceUpdate": {"name": "Intruder"},
+    "OpeningHoursIn": {"availability_constraints": [{"allow_hours": {"start": 1, "end": 2}}]},
+    "BulkCreate": {"bookings": [{"graph": "instant"}]},
+    "BulkAction": {"bookings": [{"id": "00000000-0000-0000-0000-000000000000", "action": "cancel"}]},
     "CheckoutIn": {"client": {"email": "victim@example.com", "first_name": "I", "last_name": "N"}},
     "ProjectCreate": {"name": "Intruder"},
     "ProjectUpdate": {"name": "Intruder"},
@@ -54,6 +61,7 @@ OBJECT_PARAMS = {
     "purchase_id",
     "webhook_id",
     "delivery_id",
+    "person_id",
     "project_id",
     "resource_id",
 }
@@ -119,8 +127,10 @@ def two_companies(api: Api) -> tuple[Tenant, Tenant, dict[str, Any]]:
         {"name": "Mine", "start_date": "2031-05-01", "time": "09:00", "event_group_id": event_group.body["id"]},
         victim.admin,
     )
+    person = api.post(f"/api/v1/admin/{victim.id}/people", {"name": "Mine", "reference": "REF-A"}, victim.admin)
     project = api.post("/v2/projects", {"name": "Mine", "slug": "victims-page"}, victim.v2)
     ids = {
+        "person_id": person.body["id"],
         "project_id": project.body["data"]["id"],
         "webhook_id": hook.body["data"]["id"],
         "delivery_id": event["id"],

@@ -149,7 +149,7 @@ def test_twenty_first_bookers_of_a_service_slot_open_it_once_and_three_hold(
 
     def add(_n: int) -> Any:
         picked = baskets.pick_slot(company_id, int(service.service_id), "2031-01-07", 10 * 60, None)
-        return baskets.add_item(company_id, None, picked, 1)
+        return baskets.add_first_free(company_id, None, picked, 1)
 
     results = _hammer(16, [partial(add, n) for n in range(20)])
     held = [r for r in results if isinstance(r, tuple)]

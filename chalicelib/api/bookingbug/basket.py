@@ -67,6 +67,10 @@ def _render_basket(call: Call, basket: Basket) -> b.BasketOut:
                 event_chain_id=None if slot else int(entry["event_chain_id"]),
                 event_ids=[] if slot else [int(event_id) for event_id in entry["event_ids"]],
                 service_id=int(entry["service_id"]) if slot else None,
+                person_id=int(entry["person_id"]) if entry.get("person_id") is not None else None,
+                person_name=entry.get("person_name"),
+                resource_id=int(entry["resource_id"]) if entry.get("resource_id") is not None else None,
+                resource_name=entry.get("resource_name"),
                 course=bool(entry.get("course")),
                 num_book=num_book,
                 status=cast(Any, status),
@@ -96,7 +100,8 @@ def _render_basket(call: Call, basket: Basket) -> b.BasketOut:
             "checkout": link(f"{base}/checkout{{?member_id,take_from_wallet}}", True),
             "items": link(f"{base}/items"),
             "add_item": link(
-                f"{base}/add_item{{?event_id,event_chain_id,service_id,date,time,duration,num_book}}", True
+                f"{base}/add_item{{?event_id,event_chain_id,service_id,date,time,duration,num_book,person_id,resource_id}}",
+                True,
             ),
             "keep_alive": link(f"{base}/keep_alive"),
         },
@@ -143,16 +148,27 @@ def add_item(call: Call, company_id: int) -> Any:
             raise Unauthorized("the Auth-Token is not an open basket of this company", field="Auth-Token")
         basket_id = found.basket_id
     if service_id is not None:
-        if event_id is not None or chain_id is not None:
+        if chain_id is not None:
             raise ValidationFailed("give a service slot or an event, not both", field="service_id")
+
         for needed in ("date", "time"):
             if given.get(needed) is None:
                 raise ValidationFailed(f"a service slot needs {needed}", field=needed)
-        picked = baskets.pick_slot(company_id, service_id, given["date"], given["time"], given.get("duration"))
+        choices = baskets.pick_slot(
+            company_id,
+            service_id,
+            given["date"],
+            given["time"],
+            given.get("duration"),
+            given.get("person_id"),
+            given.get("resource_id"),
+            event_id,
+        )
     else:
-        picked = baskets.pick(company_id, event_id, chain_id)
+        choices = [baskets.pick(company_id, event_id, chain_id)]
+    picked = choices[0]
     try:
-        basket, new_token = baskets.add_item(company_id, basket_id, picked, num_book)
+        basket, new_token = baskets.add_first_free(company_id, basket_id, choices, num_book)
     except capacity.NoSpaceLeft as full:
         data = {
             **({"event_id": event_id} if picked.kind == "event" else {}),

@@ -96,6 +96,11 @@ def company(call: Call, company_id: int) -> s.CompanyOut:
             "admin_services": link(f"{admin}/services{{?page,per_page}}", True),
             "admin_clients": link(f"{admin}/client{{?page,per_page}}", True),
             "admin_question_groups": link(f"{admin}/question_groups{{?page,per_page}}", True),
+            "people": link(f"{api}/people{{?page,per_page}}", True),
+            "resources": link(f"{api}/resources{{?page,per_page}}", True),
+            "admin_people": link(f"{admin}/people{{?page,per_page}}", True),
+            "admin_resources": link(f"{admin}/resources{{?page,per_page}}", True),
+            "opening_hours": link(f"{admin}/opening_hours"),
         },
     )
 
@@ -111,7 +116,9 @@ def _service(call: Call, service: Service, admin: bool) -> s.ServiceOut:
     links = {
         "self": link(own),
         "items": link(f"{api}/items?service_id={sid}"),
-        "book": link(f"{api}/basket/add_item?service_id={sid}{{&date,time,member_id}}", True),
+        "book": link(f"{api}/basket/add_item?service_id={sid}{{&date,time,duration,person_id,resource_id}}", True),
+        "days": link(f"{api}/day_data?service_id={sid}{{&month,date,edate,person_id,resource_id,duration}}", True),
+        "times": link(f"{api}/time_data?service_id={sid}{{&date,end_date,person_id,resource_id,duration}}", True),
         "company": link(f"{v1_root(call)}/company/{cid}"),
     }
     if service.detail_group_id is not None:
@@ -149,6 +156,8 @@ def _service(call: Call, service: Service, admin: bool) -> s.ServiceOut:
         api_ref=service.reference,
         pre_time=int(service.pre_time),
         post_time=int(service.post_time),
+        person_ids=[int(i) for i in service.person_ids or []],
+        resource_ids=[int(i) for i in service.resource_ids or []],
         _links=links,
     )
 

@@ -82,6 +82,12 @@ class ServiceFields(Strict):
     disabled: bool | None = None
     order: Annotated[int, Field(ge=0)] | None = None
     extra: Annotated[dict[str, Any], Field(max_length=50)] | None = None
+    person_ids: Annotated[list[Annotated[int, Field(gt=0)]], Field(max_length=100)] | None = Field(
+        default=None, description="people who deliver it; a slot claims one of them"
+    )
+    resource_ids: Annotated[list[Annotated[int, Field(gt=0)]], Field(max_length=100)] | None = Field(
+        default=None, description="resources (rooms...) it uses; a slot claims one of them"
+    )
 
     @field_validator("extra")
     @classmethod
@@ -130,6 +136,8 @@ class ServiceOut(Out):
     api_ref: str | None
     pre_time: int
     post_time: int
+    person_ids: list[int]
+    resource_ids: list[int]
     links: Links = Field(alias="_links")
 
 

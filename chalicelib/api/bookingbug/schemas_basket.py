@@ -38,6 +38,8 @@ class AddItemQuery(Strict):
     time: SlotTime | None = None
     duration: SlotDuration | None = None
     num_book: NumBook | None = None
+    person_id: Id | None = None
+    resource_id: Id | None = None
 
 
 class AddItemIn(Strict):
@@ -50,6 +52,8 @@ class AddItemIn(Strict):
         default=None, description="minutes: one of the service's durations (default its first)"
     )
     num_book: NumBook | None = Field(default=None, description="spaces to hold (default 1)")
+    person_id: Id | None = Field(default=None, description="who delivers the slot; none: any free one")
+    resource_id: Id | None = Field(default=None, description="which resource; none: any free one")
 
 
 class AnswerIn(Strict):
@@ -98,6 +102,10 @@ class BasketItemOut(Out):
     event_chain_id: int | None
     event_ids: list[int]
     service_id: int | None = None
+    person_id: int | None = None
+    person_name: str | None = None
+    resource_id: int | None = None
+    resource_name: str | None = None
     course: bool
     num_book: int
     status: Literal["held", "expired", "released", "converted"]

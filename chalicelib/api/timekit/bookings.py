@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlencode
 
 from chalice import Blueprint, Response
@@ -10,7 +11,7 @@ from chalice import Blueprint, Response
 from chalicelib.api.http.hal import v2_page
 from chalicelib.api.http.route import Call, LazyModule, route
 from chalicelib.domain import clock
-from chalicelib.domain.errors import Forbidden, NotFound, ValidationFailed
+from chalicelib.domain.errors import BookingError, Forbidden, NotFound, ValidationFailed
 from chalicelib.domain.lifecycle import effective_status
 from chalicelib.services.identity import companies, customer_links
 from chalicelib.services.identity.auth import Role, Scheme
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from chalicelib.domain import graphs as graph_defs
     from chalicelib.domain import projects as project_rules
     from chalicelib.services.catalogue import projects
-    from chalicelib.services.selling import bookings, time_claims
+    from chalicelib.services.selling import bookings, removal, time_claims
     from chalicelib.services.selling import holds as holds_service
 else:
     s = LazyModule("chalicelib.api.timekit.schemas")
@@ -31,6 +32,7 @@ else:
     graph_defs = LazyModule("chalicelib.domain.graphs")
     bookings = LazyModule("chalicelib.services.selling.bookings")
     holds_service = LazyModule("chalicelib.services.selling.holds")
+    removal = LazyModule("chalicelib.services.selling.removal")
     projects = LazyModule("chalicelib.services.catalogue.projects")
     project_rules = LazyModule("chalicelib.domain.projects")
     time_claims = LazyModule("chalicelib.services.selling.time_claims")
@@ -38,6 +40,7 @@ else:
 bp = Blueprint(__name__)
 TAG = "timekit"
 V2 = Scheme.V2
+T = TypeVar("T")
 PAGE = Scheme.V2_PUBLIC  # also the public key: a booking page, within the limits checked below
 NAMES = {"booking_id": "string", "action": "string", "name": "string"}
 
@@ -211,17 +214,33 @@ def create_booking(call: Call) -> Any:
     return s.BookingOut(data=_data(booking, with_logs=not _page(call), call=call))
 
 
+# search=key:value;key:value, as Timekit and its SDK and widget send it; each key names one
+# attribute of the booking, and several keys must all match.
+SEARCH_KEYS = {
+    "graph": "graph",
+    "state": "state",
+    "resource.id": "resource.id",
+    "resource_id": "resource.id",
+    "customer.email": "customer.email",
+    "customers.email": "customer.email",
+    "customer.name": "customer.name",
+    "customers.name": "customer.name",
+    "customer.phone": "customer.phone",
+    "customers.phone": "customer.phone",
+    "project.id": "project.id",  # the widget's group mode lists its project's classes
+}
+
+
 def _filters(search: str | None) -> dict[str, str]:
     filters: dict[str, str] = {}
     for part in (search or "").split(";"):
         if not part.strip():
             continue
-        name, _, value = part.partition(":")
-        if name.strip() not in ("graph", "state", "project.id", "resource.id") or not value.strip():
-            raise ValidationFailed(
-                "search takes graph:<name>;state:<state>;project.id:<id>;resource.id:<id>", field="search"
-            )
-        filters[name.strip()] = value.strip()
+        name, _, value = (piece.strip() for piece in part.partition(":"))
+        if name not in SEARCH_KEYS or not value:
+            keys_text = ", ".join(SEARCH_KEYS)
+            raise ValidationFailed(f"search takes key:value pairs separated by ';', keys {keys_text}", field="search")
+        filters[SEARCH_KEYS[name]] = value
     return filters
 
 
@@ -256,7 +275,7 @@ def _booking_list(call: Call, filters: dict[str, str], path: str, *, open_only: 
     bp,
     "/v2/bookings",
     "GET",
-    summary="Bookings, newest first; search=graph:x;state:y;resource.id:z, start/end filters",
+    summary="Bookings, newest first; search=graph:x;state:y;resource.id:z;customers.email:e, start/end",
     scheme=V2,
     tag=TAG,
     query="timekit.schemas:BookingsQuery",
@@ -377,6 +396,82 @@ def reschedule(call: Call, booking_id: str) -> Any:
     return s.BookingOut(data=_data(moved, with_logs=not _page(call), call=call))
 
 
+@route(
+    bp,
+    "/v2/bookings/{booking_id}",
+    "DELETE",
+    summary="Delete an ended booking's record (a live one is 409 booking_active: cancel it first)",
+    scheme=V2,
+    tag=TAG,
+    status=204,
+    errors=(404, 409, 412),
+    path_types=NAMES,
+)
+def delete_booking(call: Call, booking_id: str) -> Any:
+    removal.delete(_cid(call), booking_id, if_match=_if_match(call))
+    return Response(body="", status_code=204)
+
+
+# --- bulk: each item is its own transaction; the reply reports each ------------------------------------
+
+
+def _each(items: Sequence[T], run: Callable[[T], Booking], status: int, id_of: Callable[[T], str | None]) -> Any:
+    """Run each item alone; one item's refusal is its entry in the reply, never the others'."""
+    outcomes: list[s.BulkItem] = []
+    for index, item in enumerate(items):
+        try:
+            booking = run(item)
+        except BookingError as error:
+            detail = s.BulkError.model_validate(
+                {"code": error.code, "message": error.message, "field": error.field, **error.extra}
+            )
+            outcomes.append(s.BulkItem(index=index, id=id_of(item), status=error.status, error=detail))
+            continue
+        outcomes.append(s.BulkItem(index=index, id=booking.booking_id, status=status, data=_data(booking)))
+    failed = sum(1 for outcome in outcomes if outcome.error is not None)
+    return s.BulkOut(data=outcomes, meta=s.BulkMeta(succeeded=len(outcomes) - failed, failed=failed))
+
+
+@route(
+    bp,
+    "/v2/bookings/bulk",
+    "POST",
+    summary="Create several bookings; each is its own transaction and the reply reports each",
+    scheme=V2,
+    tag=TAG,
+    request="timekit.schemas:BulkCreate",
+    idempotent=True,
+    response="timekit.schemas:BulkOut",
+)
+def create_bulk(call: Call) -> Any:
+    return _each(
+        call.body(s.BulkCreate).bookings,
+        lambda item: bookings.create(_cid(call), _new_booking(item)),
+        201,
+        lambda _item: None,
+    )
+
+
+@route(
+    bp,
+    "/v2/bookings/bulk",
+    "PUT",
+    summary="Run an action on several bookings ({id, action} each); each is its own transaction",
+    scheme=V2,
+    tag=TAG,
+    request="timekit.schemas:BulkAction",
+    idempotent=True,
+    response="timekit.schemas:BulkOut",
+)
+def act_bulk(call: Call) -> Any:
+    return _each(
+        call.body(s.BulkAction).bookings,
+        lambda item: bookings.act(_cid(call), item.id, item.action, item.options()),
+        200,
+        lambda item: item.id,
+    )
+
+
 # --- reservations ------------------------------------------------------------------------------------
 
 
@@ -404,7 +499,7 @@ def _plain(value: Any) -> Any:
     bp,
     "/v2/bookings/reserve",
     "POST",
-    summary="Hold seats of a group, or (secret key) a resource's time, for reservation_time seconds",
+    summary="Hold seats of a group, or (secret key) a resource's time, for reservation_time seconds (a page: a class)",
     scheme=PAGE,
     tag=TAG,
     request="timekit.schemas:ReserveIn",

@@ -155,6 +155,31 @@ class ActionIn(WithOptions):
     pass
 
 
+MAX_BULK = 50  # items per bulk request: each runs its own transaction within one Lambda call
+
+
+class _BareArray(Strict):
+    """Timekit's SDK posts bulk items as a bare array; ``{"bookings": [...]}`` is accepted too."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_array(cls, value: Any) -> Any:
+        return {"bookings": value} if isinstance(value, list) else value
+
+
+class BulkCreate(_BareArray):
+    bookings: Annotated[list[BookingCreate], Field(min_length=1, max_length=MAX_BULK)]
+
+
+class BulkActionItem(WithOptions):
+    id: Uuid
+    action: Annotated[str, StringConstraints(min_length=1, max_length=50)]
+
+
+class BulkAction(_BareArray):
+    bookings: Annotated[list[BulkActionItem], Field(min_length=1, max_length=MAX_BULK)]
+
+
 class RescheduleIn(Strict):
     start: AwareDatetime
     end: AwareDatetime
@@ -283,6 +308,33 @@ class ListMeta(Out):
     total_entries: int
     page: int
     per_page: int
+
+
+class BulkError(Out):
+    model_config = ConfigDict(defer_build=True, extra="allow")  # a conflict's state and possible_actions
+    code: str
+    message: str
+    field: str | None = None
+
+
+class BulkItem(Out):
+    """One item's outcome: ``status`` is the HTTP status it would have had alone."""
+
+    index: int
+    id: str | None = None
+    status: int
+    data: BookingData | None = None
+    error: BulkError | None = None
+
+
+class BulkMeta(Out):
+    succeeded: int
+    failed: int
+
+
+class BulkOut(Out):
+    data: list[BulkItem]
+    meta: BulkMeta
 
 
 class BookingList(Out):

@@ -41,6 +41,8 @@ _SERVICE_SCALARS = (
     "order",
     "listed_durations",
     "extra",
+    "person_ids",
+    "resource_ids",
 )
 
 
@@ -55,6 +57,7 @@ def create_service(company_id: int, fields: dict[str, Any]) -> Service:
     for name in _SERVICE_SCALARS:
         if fields.get(name) is not None:
             setattr(service, name, fields[name])
+    _check_staff(company_id, fields)
     service.order = fields.get("order") if fields.get("order") is not None else service_id
     service.reference = fields.get("reference")
     check_service_bounds(service.attribute_values | _service_defaults(service))
@@ -66,6 +69,13 @@ def create_service(company_id: int, fields: dict[str, Any]) -> Service:
 
     transact(build, lambda _: _duplicate_reference(service.reference))
     return service
+
+
+def _check_staff(company_id: int, fields: dict[str, Any]) -> None:
+    if fields.get("person_ids") or fields.get("resource_ids"):
+        from chalicelib.services.catalogue import staff
+
+        staff.check_staff(company_id, fields.get("person_ids"), fields.get("resource_ids"))
 
 
 def _service_defaults(service: Service) -> dict[str, Any]:
@@ -101,6 +111,12 @@ def list_services(company_id: int, page: int, per_page: int, *, admin: bool) -> 
     return query_page(Service, keys.company_pk(company_id), keys.SERVICE_PREFIX, page, per_page, visible)
 
 
+def all_services(company_id: int) -> list[Service]:
+    """Every service of the company, deleted too: one Query of its partition's services."""
+    db.ensure_bound()
+    return list(Service.query(keys.company_pk(company_id), Service.sk.startswith(keys.SERVICE_PREFIX)))
+
+
 def find_service_by_ref(company_id: int, reference: str) -> Service:
     service_id = guards.target(company_id, keys.service_ref_sk(reference))
     if service_id is None:
@@ -111,6 +127,7 @@ def find_service_by_ref(company_id: int, reference: str) -> Service:
 def update_service(company_id: int, service_id: int, fields: dict[str, Any]) -> Service:
     """Partial update, compare-and-set on the version read; a new reference moves its guard."""
     service = get_service(company_id, service_id, include_deleted=False)
+    _check_staff(company_id, fields)
     durations, prices = service_durations_and_prices(fields, service.durations, service.prices)
     for name in _SERVICE_SCALARS:
         if fields.get(name) is not None:

@@ -25,6 +25,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "booking.cancelling",
     "booking.cancelled",
     "booking.rescheduled",
+    "booking.deleted",  # DELETE /v2/bookings/{id} of an ended booking
     "hold.created",
     "hold.expired",
     "hold.released",

@@ -21,7 +21,7 @@ from chalicelib.domain.errors import NotFound, ValidationFailed
 from chalicelib.domain.intervals import Span
 from chalicelib.domain.schedules import parse_constraints, zone_of
 from chalicelib.services.catalogue import resources
-from chalicelib.services.selling import time_claims
+from chalicelib.store import claim_days
 
 READ_THREADS = 8
 
@@ -82,7 +82,7 @@ def find(
             name=resource.name,
             zone=zone_of(resource.timezone),
             constraints=resources.constraints_of(resource),
-            busy=time_claims.busy(int(resource.resource_id), reach, moment),
+            busy=claim_days.busy(int(resource.resource_id), reach, moment),
         )
 
     stored = [r for r in stored if not r.disabled]  # a disabled resource is offered nowhere

@@ -21,10 +21,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain import clock, event_rules, pricing, slot_rules
+from chalicelib.domain import time_claims as claim_rule
 from chalicelib.domain.errors import Conflict, ErrorCode, NotFound, ValidationFailed
 from chalicelib.domain.event_rules import BookingRules
 from chalicelib.domain.lifecycle import BasketStatus, PurchaseStatus
@@ -33,8 +34,8 @@ from chalicelib.services.catalogue import catalogue, events
 from chalicelib.services.identity import companies
 from chalicelib.services.identity.auth import new_basket_token
 from chalicelib.services.messaging import outbox
-from chalicelib.services.selling import bookings, capacity, holds, slots
-from chalicelib.store import db, keys
+from chalicelib.services.selling import bookings, capacity, holds, slots, time_claims
+from chalicelib.store import claim_days, db, keys
 from chalicelib.store.models import (
     Basket,
     BookerCount,
@@ -46,7 +47,7 @@ from chalicelib.store.models import (
     Purchase,
     PurchaseLink,
 )
-from chalicelib.store.transact import Refusal, transact
+from chalicelib.store.transact import Refusal, failed_condition, transact
 
 # Checkout writes, per hold: the hold, its shard (one unless split), the booking, its log
 # and its outbox event (5); plus the purchase, its link, the basket and purchase.completed
@@ -83,6 +84,7 @@ class Picked:
     targets: list[Target]
     ref: Mapping[str, Any]  # stored in the basket item: how checkout picks it again
     course: bool = False
+    staff: StaffSlot | None = None  # a slot on a person or resource: its hold claims that time
 
     @property
     def first_start(self) -> datetime:
@@ -126,11 +128,19 @@ def _event_picked(chain: EventChain, chosen: list[Event], course: bool) -> Picke
     )
 
 
-def _slot_picked(slot: slots.Slot) -> Picked:
+def _slot_picked(slot: slots.Slot, staff: StaffSlot | None = None) -> Picked:
     service_id = int(slot.service.service_id)
-    target = Target(
-        slot.capacity_id, 1, slot.start, slot.duration, {"service_id": service_id}, int(slot.service.spaces)
-    )
+    if staff is None:
+        target = Target(
+            slot.capacity_id, 1, slot.start, slot.duration, {"service_id": service_id}, int(slot.service.spaces)
+        )
+        ref: dict[str, Any] = {"service_id": service_id}
+    else:
+        # One space per person or resource at a time: its claimed time is the real limit, the
+        # seat is what the hold machinery (expiry, checkout, cancel) works on.
+        capacity_id = f"{slot.capacity_id}-R{staff.resource_id}"
+        target = Target(capacity_id, 1, slot.start, slot.duration, {"service_id": service_id}, 1)
+        ref = {"service_id": service_id, **staff.ref()}
     return Picked(
         kind="slot",
         unit=slot.capacity_id,
@@ -138,8 +148,42 @@ def _slot_picked(slot: slots.Slot) -> Picked:
         description=slot.service.description,
         rules=slot.rules,
         targets=[target],
-        ref={"service_id": service_id},
+        ref=ref,
+        staff=staff,
     )
+
+
+@dataclass(frozen=True)
+class StaffSlot:
+    """A service slot delivered by one person or resource: the time its hold claims."""
+
+    resource_id: int
+    kind: str  # "person" or "resource"
+    name: str
+    before: timedelta  # the service's pre_time
+    after: timedelta  # post_time
+
+    def ref(self) -> dict[str, Any]:
+        return {
+            f"{self.kind}_id": self.resource_id,
+            f"{self.kind}_name": self.name,
+            "staff_id": self.resource_id,
+            "pre_time": int(self.before.total_seconds()) // 60,
+            "post_time": int(self.after.total_seconds()) // 60,
+        }
+
+    @classmethod
+    def of(cls, entry: Mapping[str, Any]) -> StaffSlot | None:
+        if entry.get("staff_id") is None:
+            return None
+        kind = "person" if entry.get("person_id") is not None else "resource"
+        return cls(
+            int(entry["staff_id"]),
+            kind,
+            str(entry.get(f"{kind}_name") or ""),
+            timedelta(minutes=int(entry.get("pre_time") or 0)),
+            timedelta(minutes=int(entry.get("post_time") or 0)),
+        )
 
 
 def line_rules(company_id: int, line: Mapping[str, Any]) -> Rules:
@@ -226,15 +270,72 @@ def pick(company_id: int, event_id: int | None, chain_id: int | None) -> Picked:
     return _event_picked(chain, chosen, True)
 
 
-def pick_slot(company_id: int, service_id: int, day: str, minutes: int, duration: int | None) -> Picked:
-    """A service slot: ``minutes`` after local midnight on ``day``, for one of the service's durations."""
+def pick_slot(
+    company_id: int,
+    service_id: int,
+    day: str,
+    minutes: int,
+    duration: int | None,
+    person_id: int | None = None,
+    resource_id: int | None = None,
+    event_id: int | None = None,
+) -> list[Picked]:
+    """A service slot: ``minutes`` after local midnight on ``day``, for one of the service's durations.
+
+    A service delivered by people or resources gives one choice per candidate (the one
+    asked for, or every one: "anyone"), in the service's order; add_item takes the first
+    whose time is free. A service with none gives the slot itself. ``event_id`` is
+    time_data's: it names the person or resource.
+    """
+    from chalicelib.services.catalogue import resources, staff
+
     start = slots.local_start(company_id, day, minutes)
     slot = slots.find(company_id, service_id, start, duration)
     slot_rules.check_time(slot.rules, minutes)
-    return _slot_picked(slot)
+    if not staff.staff_ids(slot.service):
+        if event_id is not None:
+            raise ValidationFailed("give a service slot or an event, not both", field="service_id")
+        if person_id is not None or resource_id is not None:
+            field = "person_id" if person_id is not None else "resource_id"
+            raise NotFound("this service is not delivered by people or resources", field=field)
+        return [_slot_picked(slot)]
+    if event_id is not None and person_id is None and resource_id is None:
+        person_id = event_id  # time_data's event_id names the person or resource (the SDK sends it back)
+    chosen = staff.pick(slot.service, person_id, resource_id)
+    before = timedelta(minutes=int(slot.service.pre_time))
+    after = timedelta(minutes=int(slot.service.post_time))
+    found = [r for r in resources.many(company_id, chosen, "staff") if not r.disabled]
+    if not found:
+        raise Conflict("nobody delivers this service now", field="service_id", code=ErrorCode.RESOURCE_DISABLED)
+    return [
+        _slot_picked(slot, StaffSlot(int(r.resource_id), str(r.resource_kind), r.name, before, after)) for r in found
+    ]
 
 
-def add_item(company_id: int, basket_id: str | None, picked: Picked, num_book: int) -> tuple[Basket, str | None]:
+def add_first_free(
+    company_id: int, basket_id: str | None, choices: Sequence[Picked], num_book: int, *, check: bool = True
+) -> tuple[Basket, str | None]:
+    """add_item for the first choice whose time is free: losing a race to one person moves on
+    to the next; only when every one is taken is it a 409 ``time_taken``."""
+    if len(choices) == 1 and choices[0].staff is None:
+        return add_item(company_id, basket_id, choices[0], num_book)
+    if num_book != 1:
+        raise ValidationFailed("a slot with a person or resource books one space", field="num_book")
+    last: Conflict | None = None
+    for picked in choices:
+        try:
+            return add_item(company_id, basket_id, picked, num_book, check=check)
+        except claim_rule.TimeTaken as taken:
+            last = taken
+        except capacity.NoSpaceLeft:
+            # The person's seat for this very slot went to a racer first: that time is taken.
+            last = claim_rule.TimeTaken("that time is taken", field="person_id")
+    raise last or claim_rule.TimeTaken("no one is free at that time", field="person_id")
+
+
+def add_item(
+    company_id: int, basket_id: str | None, picked: Picked, num_book: int, *, check: bool = True
+) -> tuple[Basket, str | None]:
     """Hold ``num_book`` spaces on every picked event, in one transaction with the basket.
 
     A new basket (no ``basket_id``) is created in that transaction, so a refused
@@ -310,15 +411,97 @@ def add_item(company_id: int, basket_id: str | None, picked: Picked, num_book: i
 
     hold_seconds = int(company.hold_time or 900)
     changed = Conflict("the basket changed meanwhile (checked out or full)", code=ErrorCode.BASKET_CHANGED)
-    holds.place_many(
-        company_id,
-        asks,
-        hold_seconds,
-        basket_id=basket.basket_id,
-        extra_writes=basket_write,
-        on_condition_failed=lambda _: changed,
-    )
+    if picked.staff is None:
+        holds.place_many(
+            company_id,
+            asks,
+            hold_seconds,
+            basket_id=basket.basket_id,
+            extra_writes=basket_write,
+            on_condition_failed=lambda _: changed,
+        )
+    else:
+        try:
+            _place_claiming(company_id, picked, entry, asks, hold_seconds, basket.basket_id, basket_write, check)
+        except TransactWriteError as error:
+            if failed_condition(error):
+                raise changed from None
+            raise
     return get(company_id, basket.basket_id), token
+
+
+HOLD_CLAIM_MARGIN = 5  # seconds a hold's time claim outlives the hold: it never lapses first
+
+
+def _claim_of(owner: str, target: Target, staff: StaffSlot, expires_at: datetime | None) -> claim_rule.Claim:
+    start = target.start
+    end = start + timedelta(minutes=target.duration)
+    return claim_rule.Claim(owner, start, end, expires_at=expires_at, before=staff.before, after=staff.after)
+
+
+def _place_claiming(
+    company_id: int,
+    picked: Picked,
+    entry: dict[str, Any],
+    asks: Sequence[holds.HoldAsk],
+    hold_seconds: int,
+    basket_id: str,
+    basket_write: Any,
+    check: bool = True,  # False only for the control run of the concurrency proof
+) -> None:
+    """The item's hold and its time claim on the person or resource, in ONE transaction.
+
+    The claim's owner is the basket item and it lapses with the hold (a lapsed hold frees
+    the time with no write). ``time_claims.claim`` checks and retries on the claim-day
+    versions; the seat take runs the transaction."""
+    staff = picked.staff
+    assert staff is not None
+    expires = clock.utcnow() + timedelta(seconds=hold_seconds + HOLD_CLAIM_MARGIN)
+    new = _claim_of(str(entry["id"]), picked.targets[0], staff, expires)
+    entry["claim_days"] = [day.isoformat() for day in claim_rule.days(new.busy)]
+
+    def run(build: time_claims.Writes) -> None:
+        def extra(tx: TransactWrite, placed: list[Hold]) -> None:
+            basket_write(tx, placed)
+            build(tx)
+
+        holds.place_many(company_id, asks, hold_seconds, basket_id=basket_id, extra_writes=extra)
+
+    time_claims.claim(staff.resource_id, company_id, new, lambda _tx: None, run=run, check=check)
+
+
+def _release_item_time(tx: TransactWrite, entry: Mapping[str, Any]) -> None:
+    """Inside the item's removal: its time is free again (idempotent)."""
+    staff = StaffSlot.of(entry)
+    if staff is not None and entry.get("claim_days"):
+        time_claims.release(tx, staff.resource_id, str(entry["id"]), list(entry["claim_days"]))
+
+
+def _convert_item_time(tx: TransactWrite, entry: Mapping[str, Any], booking: Booking, target: Target) -> int:
+    """Inside checkout: the item's claim becomes the booking's (no expiry), day by day.
+
+    No version condition: the checkout converts the hold only while it is live, and the
+    item's claim outlives the hold, so no one else can hold that time now. Returns the
+    writes added."""
+    staff = StaffSlot.of(entry)
+    if staff is None or not entry.get("claim_days"):
+        return 0
+    days = list(entry["claim_days"])
+    kept = claim_rule.as_entry(_claim_of(booking.booking_id, target, staff, None))
+    claim_days.hand_over(tx, staff.resource_id, str(entry["id"]), booking.booking_id, kept, days)
+    return len(days)
+
+
+def _take_over_time(company_id: int, line: _Line, booking: Booking, target: Target, writes: list[Any]) -> int:
+    """The booking names its person or resource and holds the item's claimed time from now on."""
+    from chalicelib.services.catalogue import resources
+
+    staff = line.picked.staff
+    assert staff is not None
+    booking.resource = resources.summary(resources.get(company_id, staff.resource_id, include_deleted=True))
+    booking.claim_days = list(line.entry.get("claim_days") or [])
+    writes.append(lambda tx: _convert_item_time(tx, line.entry, booking, target))
+    return len(booking.claim_days)
 
 
 def remove_item(company_id: int, basket_id: str, item_id: str) -> Basket:
@@ -336,6 +519,7 @@ def remove_item(company_id: int, basket_id: str, item_id: str) -> Basket:
     def build(tx: TransactWrite) -> None:
         for hold in live:
             holds.end_released(tx, hold, now)
+        _release_item_time(tx, entry)
         tx.update(
             basket,
             actions=[Basket.items[item_id].remove(), Basket.hold_count.add(-len(entry["hold_ids"]))],
@@ -439,7 +623,8 @@ def _picked_again(company_id: int, entry: Mapping[str, Any]) -> Picked:
     """The item's chain and events, or service, as they are now (a deleted one cannot be bought)."""
     if entry.get("kind") == "slot":
         start = db.parse_iso(str(entry["datetime"]))
-        return _slot_picked(slots.find(company_id, int(entry["service_id"]), start, int(entry["duration"])))
+        slot = slots.find(company_id, int(entry["service_id"]), start, int(entry["duration"]))
+        return _slot_picked(slot, StaffSlot.of(entry))
     chain = events.get_chain(company_id, int(entry["event_chain_id"]))
     found = [events.get_event(company_id, int(event_id)) for event_id in entry["event_ids"]]
     return _event_picked(chain, found, bool(entry.get("course")))
@@ -564,6 +749,8 @@ def _commit(
             booking, write = bookings.from_hold(company_id, new, hold, moment)
             writes.append(write)
             items += bookings.ITEMS_PER_HELD_BOOKING - 1 + len(capacity.from_list(hold.seat_shards))
+            if line.picked.staff is not None:
+                items += _take_over_time(company_id, line, booking, target, writes)
             booking_ids.append(booking.booking_id)
             made.append(
                 {

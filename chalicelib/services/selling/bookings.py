@@ -854,8 +854,11 @@ def condition_for(filters: Mapping[str, str]) -> Condition | None:
         attribute = {
             "graph": Booking.graph,
             "state": Booking.state,
-            "project.id": Booking.project_id,
             "resource.id": Booking.resource["id"],
+            "customer.email": Booking.customer["email"],
+            "customer.name": Booking.customer["name"],
+            "customer.phone": Booking.customer["phone"],
+            "project.id": Booking.project_id,
         }[name]
         clause = attribute == value
         condition = clause if condition is None else condition & clause

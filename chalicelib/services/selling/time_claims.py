@@ -37,11 +37,11 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.domain import clock
 from chalicelib.domain import time_claims as rule
 from chalicelib.domain.errors import Conflict, ErrorCode, NotFound, ValidationFailed
-from chalicelib.domain.intervals import Span
 from chalicelib.services.catalogue import resources
 from chalicelib.store import claim_days, db
 from chalicelib.store.models import Booking, Hold
-from chalicelib.store.transact import failed_condition, is_conflict, run
+from chalicelib.store.transact import failed_condition, is_conflict
+from chalicelib.store.transact import run as run_transaction
 
 # Each lost round means another claim of the same day committed, so the claims of one day
 # always make progress; a busy day (twenty bookings of one person's day at once) needs as
@@ -64,13 +64,6 @@ class Release:
     days: tuple[str, ...]  # ISO dates, as the booking stores them
 
 
-def busy(resource_id: int, window: Span, now: datetime) -> list[Span]:
-    """Busy intervals of one resource touching ``window``: one Query of its days."""
-    days = rule.days(window)
-    read = claim_days.read(resource_id, days[0], days[-1], consistent=False)
-    return rule.busy((c for d in read.values() for c in d.claims()), now)
-
-
 def claim(
     resource_id: int,
     company_id: int,
@@ -79,12 +72,15 @@ def claim(
     *,
     releasing: Release | None = None,
     check: bool = True,
+    run: Callable[[Writes], Any] = run_transaction,
 ) -> list[str]:
     """Claim ``new`` on the resource together with ``writes``, or raise (nothing written).
 
     Returns the ISO days the claim was stored on. ``check=False`` skips the rule and the
     conditions: only the control run of the concurrency proof uses it, to show that the
-    check is what prevents double booking.
+    check is what prevents double booking. ``run`` executes the transaction built (a
+    basket hold runs it inside its own seat take); a refusal on these days must come
+    out of it as the TransactWriteError.
     """
     rule.check(new)
     touched = rule.days(new.busy)
