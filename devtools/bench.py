@@ -134,6 +134,7 @@ benchmark("sweep_cost")(_elsewhere("devtools.bench_fanout", "sweep_cost"))
 benchmark("fanout")(_elsewhere("devtools.bench_fanout", "fanout"))
 benchmark("availability")(_elsewhere("devtools.bench_time", "availability"))
 benchmark("time_booking")(_elsewhere("devtools.bench_time", "time_booking"))
+benchmark("accounting")(_elsewhere("devtools.bench_accounting", "accounting"))
 
 
 # --- runner -----------------------------------------------------------------------------------

@@ -101,12 +101,12 @@ def _index_for_due(client: Any, table: str, due_by: str) -> tuple[int, int, floa
 
     started = time.perf_counter()
     read = found = 0
-    for partition in range(keys.EXPIRY_SHARDS):
+    for partition in keys.expiry_partitions():
         for page in client.get_paginator("query").paginate(
             TableName=table,
             IndexName=schema.EXPIRY_INDEX,
             KeyConditionExpression="xpk = :p AND xsk <= :due",
-            ExpressionAttributeValues={":p": {"S": f"DUE#{partition}"}, ":due": {"S": due_by}},
+            ExpressionAttributeValues={":p": {"S": partition}, ":due": {"S": due_by}},
         ):
             read += page["ScannedCount"]
             found += page["Count"]

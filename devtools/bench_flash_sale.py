@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import statistics
 import threading
 import time
@@ -147,41 +146,30 @@ def _raw_loop(client: Any, table: str) -> dict[str, Any]:
     return _summary(results, elapsed)
 
 
-def flash_sale(_runs: int) -> Result:
-    import boto3
-    from botocore.config import Config
+def local_app(server: DynamoDBLocal, table: str) -> tuple[Any, Any, Any]:
+    """The Chalice app in-process on ``server``: (LocalGateway, boto3 client, a new company)."""
+    from chalice.config import Config as ChaliceConfig
+    from chalice.local import CustomLocalChalice, LocalChalice, LocalGateway
 
+    from app import app
+    from chalicelib.services.identity import companies
+    from devtools.bench_fanout import _environment
+
+    client = _environment(server, table)  # settings pointed at it, the table created
+    company = companies.create_company("Bench", "bench@example.com", "correct horse battery")
+    # As `chalice local` does: a thread-local current_request, so several threads can share the app.
+    CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
+    app.__class__ = CustomLocalChalice
+    gateway = LocalGateway(app, ChaliceConfig(chalice_stage="local"))
+    return gateway, client, company
+
+
+def flash_sale(_runs: int) -> Result:
     server = DynamoDBLocal(free_port(), None)
     server.start()
     try:
+        gateway, client, company = local_app(server, "bench-flash-sale")
         table = "bench-flash-sale"
-        os.environ.update(
-            TABLE_NAME=table,
-            DYNAMODB_ENDPOINT=server.endpoint,
-            AWS_ACCESS_KEY_ID=os.environ.get("AWS_ACCESS_KEY_ID", "local"),
-            AWS_SECRET_ACCESS_KEY=os.environ.get("AWS_SECRET_ACCESS_KEY", "local"),
-            AWS_DEFAULT_REGION="us-east-1",
-            STAGE="local",
-        )
-        from chalice.config import Config as ChaliceConfig
-        from chalice.local import CustomLocalChalice, LocalChalice, LocalGateway
-
-        from app import app
-        from chalicelib.services.identity import companies
-        from chalicelib.store import schema
-
-        client = boto3.client(
-            "dynamodb",
-            endpoint_url=server.endpoint,
-            region_name="us-east-1",
-            config=Config(max_pool_connections=THREADS * 2),
-        )
-        schema.create_table_if_absent(client, table)
-        company = companies.create_company("Bench", "bench@example.com", "correct horse battery")
-        # As `chalice local` does: a thread-local current_request, so 16 threads can share the app.
-        CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
-        app.__class__ = CustomLocalChalice
-        gateway = LocalGateway(app, ChaliceConfig(chalice_stage="local"))
         token = base64.b64encode(f":{company.keys.api_key}".encode()).decode()
         headers = {"authorization": f"Basic {token}", "content-type": "application/json", "host": "127.0.0.1"}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import threading
 from datetime import UTC, datetime
 from typing import Any
@@ -52,16 +53,24 @@ def parse_iso(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def allocate_ids(count: int = 1) -> int:
-    """Reserve ``count`` consecutive ids from the global counter; returns the first.
+def allocate_ids(count: int = 1, *, spread: bool = False) -> int:
+    """Reserve ``count`` consecutive ids from a global counter; returns the first.
 
     One atomic ADD, so ids are unique across companies: an id that exists in one
-    company can never name another company's object.
+    company can never name another company's object. The single counter hands out
+    ordered ids (catalogue listings sort by id); ``spread`` takes them from one of
+    ``keys.ID_COUNTERS - 1`` counters at random instead, each with its own range of ids,
+    for ids made at a sale's rate (a new client per purchase), which one counter item
+    could not take.
     """
     ensure_bound()
-    counter = models.Counter(keys.COUNTER_PK, keys.COUNTER_SK)
+    number = random.randrange(1, keys.ID_COUNTERS) if spread else 0
+    counter = models.Counter(keys.counter_pk(number), keys.COUNTER_SK)
     counter.update(actions=[models.Counter.next_id.add(count), models.Counter.kind.set(models.Counter)])
-    return int(counter.next_id) - count + 1
+    last = int(counter.next_id)
+    if spread and last >= keys.ID_RANGE:
+        raise RuntimeError(f"id counter {number} has used its range")  # ten billion ids: not in this life
+    return number * keys.ID_RANGE + last - count + 1
 
 
 def condition_failed(error: Exception) -> bool:

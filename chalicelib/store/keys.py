@@ -6,6 +6,13 @@ import zlib
 
 COUNTER_PK = "COUNTER"
 COUNTER_SK = "IDS"
+ID_COUNTERS = 16  # counters ids made at a sale's rate (clients) come from, chosen at random
+ID_RANGE = 10**10  # ids of spread counter n are n * ID_RANGE + 1 ...; the single COUNTER stays below
+
+
+def counter_pk(counter: int) -> str:
+    """Counter 0 is the single ``COUNTER`` (ordered ids for the catalogue); 1.. are spread."""
+    return COUNTER_PK if counter == 0 else f"{COUNTER_PK}#{counter}"
 COMPANY_SK = "COMPANY"
 KEY_SK = "KEY"
 TOKEN_SK = "TOKEN"
@@ -79,7 +86,10 @@ HOLD_SK = "HOLD"
 EVENT_SK = "EVENT"
 LOG_PREFIX = "LOG#"
 SHARD_PREFIX = "SHARD#"
-EXPIRY_SHARDS = 4  # the sweeper reads this many expiry partitions
+# Write-hot index keys are spread over partitions (issue 15): one partition takes about
+# 1,000 write units/s, and a busy sale must not pour all its writes into one.
+EXPIRY_SHARDS = 32  # the sweeper reads this many expiry partitions (one Query each)
+BOOKING_LISTING_PARTITIONS = 16  # a company's booking listing: 4,000 bookings/s -> 250/s each
 
 
 def booking_pk(booking_id: str) -> str:
@@ -104,8 +114,10 @@ def mail_log_sk(event_id: str, audience: str) -> str:
     return f"LOG#mail#{event_id}#{audience}"
 
 
-def capacity_pk(capacity_id: str) -> str:
-    return f"CAP#{capacity_id}"
+def shard_pk(capacity_id: str, shard: str) -> str:
+    """One capacity shard's own partition (``CAP#<capacity>#SHARD#03``): shards of one capacity
+    under one partition key would share that partition's 1,000 write units/s."""
+    return f"CAP#{capacity_id}#{shard}"
 
 
 def shard_sk(shard: int) -> str:
@@ -120,19 +132,45 @@ def outbox_pk(event_id: str) -> str:
     return f"OUTBOX#{event_id}"
 
 
-def company_bookings(company_id: int) -> str:
-    """GSI1 partition: a company's bookings, newest first by created time."""
-    return f"CO#{company_id}#BOOKINGS"
+def _partition(base: str, partition: int) -> str:
+    # Partition 0 is the key as it was before issue 15 spread it, so items written then still list.
+    return base if partition == 0 else f"{base}#{partition}"
 
 
-def owner_seats(owner_booking_id: str) -> str:
-    """GSI2 partition: a group owner's seat bookings."""
-    return f"OWNER#{owner_booking_id}"
+def spread(item_id: str, partitions: int) -> int:
+    """Which of ``partitions`` an item's listing entry goes to: a stable hash of its id."""
+    return zlib.crc32(item_id.encode()) % partitions
 
 
-def capacity_holds(capacity_id: str) -> str:
-    """GSI1 partition: the holds on one capacity, by expiry (to reclaim lapsed ones)."""
-    return f"CAP#{capacity_id}#HOLDS"
+def shard_number(shard_key: str) -> int:
+    """``SHARD#07`` -> 7."""
+    return int(shard_key.removeprefix(SHARD_PREFIX))
+
+
+def first_shard(shard_keys: list[str]) -> int:
+    """The listing partition of something placed on capacity shards: its lowest shard's number,
+    so a capacity's listings spread exactly as its seat writes do."""
+    return min((shard_number(key) for key in shard_keys), default=0)
+
+
+def company_bookings(company_id: int, partition: int = 0) -> str:
+    """GSI1 partition: one of a company's ``BOOKING_LISTING_PARTITIONS`` booking listings,
+    newest first by created time; a booking goes to ``spread(booking id)``."""
+    return _partition(f"CO#{company_id}#BOOKINGS", partition)
+
+
+def company_booking_partitions(company_id: int) -> list[str]:
+    return [company_bookings(company_id, n) for n in range(BOOKING_LISTING_PARTITIONS)]
+
+
+def owner_seats(owner_booking_id: str, partition: int = 0) -> str:
+    """GSI2 partition: a group owner's seat bookings taken on capacity shard ``partition``."""
+    return _partition(f"OWNER#{owner_booking_id}", partition)
+
+
+def capacity_holds(capacity_id: str, partition: int = 0) -> str:
+    """GSI1 partition: the holds on one capacity shard, by expiry (to reclaim lapsed ones)."""
+    return _partition(f"CAP#{capacity_id}#HOLDS", partition)
 
 
 def basket_pk(basket_id: str) -> str:
@@ -162,6 +200,12 @@ def purchase_long_pk(long_id: str) -> str:
 PURCHASE_LONG_SK = "PURCHASELONG"
 
 
+def booker_count_pk(company_id: int, unit: str, email: str) -> str:
+    """A booker count's own partition: an on-sale writes one per purchase, which under the
+    company's partition would put every purchase of the sale on one key."""
+    return f"CO#{company_id}#{booker_count_sk(unit, email)}"
+
+
 def booker_count_sk(unit: str, email: str) -> str:
     """Under the company's partition: the spaces one booker (by email) holds on one bookable
     unit (``CHAIN-<id>`` for a course, ``EVENT-<id>`` for an occurrence), for max_num_bookings."""
@@ -169,8 +213,12 @@ def booker_count_sk(unit: str, email: str) -> str:
 
 
 def expiry_partition(item_pk: str) -> str:
-    """Expiry index partition, spread over a few so no single partition is hot."""
-    return f"DUE#{zlib.crc32(item_pk.encode()) % EXPIRY_SHARDS}"
+    """Expiry index partition, spread over ``EXPIRY_SHARDS`` so no single partition is hot."""
+    return f"DUE#{spread(item_pk, EXPIRY_SHARDS)}"
+
+
+def expiry_partitions() -> list[str]:
+    return [f"DUE#{n}" for n in range(EXPIRY_SHARDS)]
 
 
 WEBHOOK_PREFIX = "WEBHOOK#"

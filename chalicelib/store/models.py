@@ -386,7 +386,7 @@ class BookingLog(Item, discriminator="booking_log"):
 
 
 class CapacityShard(Item, discriminator="capacity"):
-    """``CAP#<id>`` / ``SHARD#<n>``: seats of one bookable, or one shard of them.
+    """``CAP#<id>#SHARD#<nn>`` / ``SHARD#<nn>``: seats of one bookable, or one shard of them.
 
     ``available`` = ``capacity - booked - held`` is kept as its own counter because
     a condition expression cannot add: every seat change is conditional on it.
@@ -461,7 +461,8 @@ class PurchaseLink(Item, discriminator="purchase_long"):
 
 
 class BookerCount(Item, discriminator="booker_count"):
-    """``CO#<company id>`` / ``BOOKERCOUNT#<unit>#<email>``: spaces one booker holds on a course
+    """``CO#<company id>#BOOKERCOUNT#<unit>#<email>`` / ``BOOKERCOUNT#<unit>#<email>``: spaces one booker
+    holds on a course
     or an occurrence, for max_num_bookings; changed only inside checkout and cancel transactions."""
 
     company_id = NumberAttribute()

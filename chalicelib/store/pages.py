@@ -9,7 +9,8 @@ cursors.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import heapq
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -20,6 +21,7 @@ from chalicelib.store import db
 from chalicelib.store.models import Item
 
 T = TypeVar("T", bound=Item)
+Listed = TypeVar("Listed")
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,7 @@ class Page(Generic[T]):
 
 def query_page(
     model: type[T],
-    pk: str,
+    pk: str | Sequence[str],
     sk_prefix: str,
     page: int,
     per_page: int,
@@ -49,31 +51,50 @@ def query_page(
     """Page ``page`` of the items under ``pk`` whose sort key starts with ``sk_prefix``
     (or, with ``sort_key_between``, lies between the two bounds, inclusive).
 
-    With ``index`` the Query runs on that index (whose sort key is then matched).
+    With ``index`` the Query runs on that index (whose sort key is then matched). With
+    several partition keys (a listing spread over partitions) the page is their merge in
+    sort-key order: one COUNT and one Query per partition, each read only as far as the
+    page needs.
     """
     db.ensure_bound()
+    partitions = [pk] if isinstance(pk, str) else list(pk)
     source: Any = index if index is not None else model
     range_key = _range_attribute(model, index)
     range_condition = range_key.startswith(sk_prefix) if sk_prefix else None
     if sort_key_between is not None:
         range_condition = range_key.between(*sort_key_between)
-    total = source.count(pk, range_condition, filter_condition=filter_condition)
+    total = sum(source.count(key, range_condition, filter_condition=filter_condition) for key in partitions)
     skip = (page - 1) * per_page
     items: list[T] = []
     if skip < total:
-        results: Iterator[Any] = source.query(
-            pk,
-            range_condition,
-            filter_condition=filter_condition,
-            page_size=min(100, skip + per_page),
-            scan_index_forward=not newest_first,
-        )
+        streams = [
+            source.query(
+                key,
+                range_condition,
+                filter_condition=filter_condition,
+                page_size=min(100, skip + per_page),
+                scan_index_forward=not newest_first,
+            )
+            for key in partitions
+        ]
+        results = merge_by(streams, range_key.attr_name, newest_first=newest_first)
         for position, item in enumerate(results):
             if position >= skip + per_page:
                 break
             if position >= skip and isinstance(item, model):
                 items.append(item)
     return Page(items, total, page, per_page)
+
+
+def merge_by(streams: Sequence[Iterable[Listed]], attribute: str, *, newest_first: bool) -> Iterator[Listed]:
+    """Merge Query results that are each sorted on ``attribute`` into one sorted stream.
+
+    Lazy: an item is pulled from a partition's Query only when it may come next, so
+    a page reads each partition no further than the page reaches.
+    """
+    if len(streams) == 1:
+        return iter(streams[0])
+    return heapq.merge(*streams, key=lambda item: str(getattr(item, attribute)), reverse=newest_first)
 
 
 def _range_attribute(model: type[T], index: Index[Any] | None) -> Any:

@@ -48,7 +48,7 @@ What it does not cover, and why (see also :data:`UNMIRRORED`):
 * Timers that need "now + N seconds" (a graph's own timer, e.g. ``payment_timeout``;
   no action of today's graphs comes to rest in such a state) and the auto-complete
   timer when the booking has no ``xpk`` yet: the expiry partition is
-  ``crc32(pk) % 4``, which ASL cannot compute, so the mirror can only reuse the
+  ``crc32(pk) % keys.EXPIRY_SHARDS``, which ASL cannot compute, so the mirror can only reuse the
   partition a booking already carries. Those writes REMOVE the timer.
 * Duplicate shards in ``seat_shards`` (the engine merges them; the engine never
   writes any); more than 16 entries fails ``TooManySeatShards``.
@@ -451,7 +451,7 @@ def _release(scope: _Scope, booking: str, capacity_id: str, next_state: str) -> 
                     "Update": {
                         "TableName": TABLE,
                         "Key": {
-                            "pk": {"S.$": _fmt(keys.capacity_pk("{}"), capacity_id)},
+                            "pk": {"S.$": _fmt(keys.shard_pk("{}", "{}"), capacity_id, f"{shard}.shard.S")},
                             "sk": {"S.$": f"{shard}.shard.S"},
                         },
                         "UpdateExpression": "ADD #available :n, #booked :minus_n",
@@ -487,6 +487,12 @@ def _release(scope: _Scope, booking: str, capacity_id: str, next_state: str) -> 
     return entry
 
 
+def _shard_key(booking: str, shard: int) -> dict[str, Any]:
+    """The key of the booking's capacity shard ``shard`` (its own partition: keys.shard_pk)."""
+    sk = keys.shard_sk(shard)
+    return {"pk": {"S.$": _fmt(keys.shard_pk("{}", sk), f"{booking}.capacity_id.S")}, "sk": {"S": sk}}
+
+
 def _close(scope: _Scope, booking: str, next_state: str) -> str:
     """Close every capacity shard of a group owner: a Choice on settings.capacity_shards, then a chain."""
     shards = f"{booking}.settings.M.capacity_shards.N"
@@ -519,10 +525,7 @@ def _close(scope: _Scope, booking: str, next_state: str) -> str:
                 "Parameters": {
                     "Update": {
                         "TableName": TABLE,
-                        "Key": {
-                            "pk": {"S.$": _fmt(keys.capacity_pk("{}"), f"{booking}.capacity_id.S")},
-                            "sk": {"S": keys.shard_sk(i)},
-                        },
+                        "Key": _shard_key(booking, i),
                         "UpdateExpression": "SET #open = :closed",
                         "ExpressionAttributeNames": {"#open": "open"},
                         "ExpressionAttributeValues": {":closed": {"BOOL": False}},
@@ -892,6 +895,55 @@ def definition(graph: Graph, *, cascade_budget: int = CASCADE_BUDGET) -> dict[st
     }
 
 
+def _booked_shards(top: _Scope, booking: str, entry: str, booked: str, none_booked: str) -> None:
+    """Does any capacity shard of the owner count a booked seat? A consistent GetItem per shard
+    (each is its own partition), from the last shard down; ``booked`` at the first that does."""
+    shards = f"{booking}.settings.M.capacity_shards.N"
+    counted = [(count, {"Variable": shards, "StringEquals": str(count)}) for count in range(MAX_SHARDS, 1, -1)]
+    top.add(
+        entry,
+        {
+            "Type": "Choice",
+            "Comment": "no seat booking left; like the engine, finish only when no shard counts a booked seat",
+            "Choices": [{**rule, "Next": f"Booked: shard {count - 1}"} for count, rule in counted],
+            "Default": "Booked: shard 0",
+        },
+    )
+    for i in range(MAX_SHARDS - 1, -1, -1):
+        top.add(
+            f"Booked: shard {i}",
+            {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::dynamodb:getItem",
+                "Parameters": {
+                    "TableName": TABLE,
+                    "Key": _shard_key(booking, i),
+                    "ProjectionExpression": "#booked",
+                    "ExpressionAttributeNames": {"#booked": "booked"},
+                    "ConsistentRead": True,
+                },
+                "ResultPath": "$.shard",
+                "Next": f"Booked: shard {i}?",
+            },
+        )
+        top.add(
+            f"Booked: shard {i}?",
+            {
+                "Type": "Choice",
+                "Choices": [
+                    {
+                        "And": [
+                            _is_present("$.shard.Item.booked.N"),
+                            {"Not": {"Variable": "$.shard.Item.booked.N", "StringEquals": "0"}},
+                        ],
+                        "Next": booked,
+                    }
+                ],
+                "Default": f"Booked: shard {i - 1}" if i else none_booked,
+            },
+        )
+
+
 def _cascade(top: _Scope, owner_graph: Graph, budget: int) -> None:
     """A group owner's cancel, after the owner rests in ``cancelling``: cancel every seat booking."""
     booking = "$.booking.Item"
@@ -903,11 +955,22 @@ def _cascade(top: _Scope, owner_graph: Graph, budget: int) -> None:
             "Default": "Done",
         },
     )
+    # Seat bookings are listed under one gsi2 partition per capacity shard (keys.owner_seats):
+    # the cascade reads them partition by partition, 0 to the owner's capacity_shards - 1.
+    first_partition = _fmt(keys.owner_seats("{}"), f"{booking}.booking_id.S")
+    later_partition = keys.owner_seats("{}", 1).removesuffix("1") + "{}"  # OWNER#{owner}#{partition}
+    kept = {"partition.$": "$.cascade.partition", "shards.$": "$.cascade.shards", "owner.$": "$.cascade.owner"}
     top.add(
         "Cascade: start",
         {
             "Type": "Pass",
-            "Result": {"pages": 0, "dirty": False},
+            "Parameters": {
+                "pages": 0,
+                "dirty": False,
+                "partition": 0,
+                "shards.$": f"States.StringToJson({booking}.settings.M.capacity_shards.N)",
+                "owner.$": first_partition,
+            },
             "ResultPath": "$.cascade",
             "Next": "Cascade: first page",
         },
@@ -925,7 +988,7 @@ def _cascade(top: _Scope, owner_graph: Graph, budget: int) -> None:
             **_projection(SEAT_READ)["ExpressionAttributeNames"],
         },
         "ExpressionAttributeValues": {
-            ":owner": {"S.$": _fmt(keys.owner_seats("{}"), f"{booking}.booking_id.S")},
+            ":owner": {"S.$": "$.cascade.owner"},
             ":booking": {"S": "booking"},
             **{f":s{i}": {"S": state} for i, state in enumerate(holding)},
         },
@@ -971,7 +1034,7 @@ def _cascade(top: _Scope, owner_graph: Graph, budget: int) -> None:
         "Cascade: seen seats",
         {
             "Type": "Pass",
-            "Parameters": {"pages.$": "$.cascade.pages", "dirty": True},
+            "Parameters": {"pages.$": "$.cascade.pages", "dirty": True, **kept},
             "ResultPath": "$.cascade",
             "Next": "Cascade: more pages?",
         },
@@ -980,17 +1043,66 @@ def _cascade(top: _Scope, owner_graph: Graph, budget: int) -> None:
         "Cascade: more pages?",
         {
             "Type": "Choice",
-            "Comment": "a pass over every page that met no seat booking ends the cascade",
             "Choices": [
                 {**_is_present("$.page.LastEvaluatedKey"), "Next": "Cascade: count page"},
+            ],
+            "Default": "Cascade: next partition",
+        },
+    )
+    top.add(
+        "Cascade: next partition",
+        {
+            "Type": "Pass",
+            "Parameters": {
+                "pages.$": "$.cascade.pages",
+                "dirty.$": "$.cascade.dirty",
+                "partition.$": "States.MathAdd($.cascade.partition, 1)",
+                "shards.$": "$.cascade.shards",
+                "owner.$": "$.cascade.owner",
+            },
+            "ResultPath": "$.cascade",
+            "Next": "Cascade: partitions left?",
+        },
+    )
+    top.add(
+        "Cascade: partitions left?",
+        {
+            "Type": "Choice",
+            "Choices": [
+                {
+                    "Variable": "$.cascade.partition",
+                    "NumericLessThanPath": "$.cascade.shards",
+                    "Next": "Cascade: partition key",
+                },
                 {"Variable": "$.cascade.dirty", "BooleanEquals": True, "Next": "Cascade: again"},
             ],
+            "Comment": "a pass over every page of every partition that met no seat booking ends the cascade",
             "Default": "Cascade: seats booked?",
         },
     )
-    for name, dirty, follow in (
-        ("Cascade: count page", "$.cascade.dirty", "Cascade: next page"),
-        ("Cascade: again", False, "Cascade: first page"),
+    top.add(
+        "Cascade: partition key",
+        {
+            "Type": "Pass",
+            "Parameters": {"key.$": _fmt(later_partition, f"{booking}.booking_id.S", "$.cascade.partition")},
+            "ResultPath": "$.cascade_key",
+            "Next": "Cascade: partition owner",
+        },
+    )
+    top.add(
+        "Cascade: partition owner",
+        {
+            "Type": "Pass",
+            "InputPath": "$.cascade_key.key",
+            "ResultPath": "$.cascade.owner",
+            "Next": "Cascade: first page",
+        },
+    )
+    # "again" starts a new pass from partition 0; "count page" goes on in this partition
+    rewound = {"partition": 0, "shards.$": "$.cascade.shards", "owner.$": first_partition}
+    for name, dirty, where, follow in (
+        ("Cascade: count page", "$.cascade.dirty", kept, "Cascade: next page"),
+        ("Cascade: again", False, rewound, "Cascade: first page"),
     ):
         top.add(
             name,
@@ -999,6 +1111,7 @@ def _cascade(top: _Scope, owner_graph: Graph, budget: int) -> None:
                 "Parameters": {
                     "pages.$": "States.MathAdd($.cascade.pages, 1)",
                     **({"dirty.$": dirty} if isinstance(dirty, str) else {"dirty": dirty}),
+                    **where,
                 },
                 "ResultPath": "$.cascade",
                 "Next": f"{name}: budget left?",
@@ -1018,36 +1131,7 @@ def _cascade(top: _Scope, owner_graph: Graph, budget: int) -> None:
                 "Default": follow,
             },
         )
-    top.add(
-        "Cascade: seats booked?",
-        {
-            "Type": "Task",
-            "Comment": "no seat booking left; like the engine, finish only when no shard counts a booked seat",
-            "Resource": "arn:aws:states:::aws-sdk:dynamodb:query",
-            "Parameters": {
-                "TableName": TABLE,
-                "KeyConditionExpression": "#pk = :cap AND begins_with(#sk, :shard)",
-                "FilterExpression": "#booked > :zero",
-                "ExpressionAttributeNames": {"#pk": schema.PK, "#sk": schema.SK, "#booked": "booked"},
-                "ExpressionAttributeValues": {
-                    ":cap": {"S.$": _fmt(keys.capacity_pk("{}"), f"{booking}.capacity_id.S")},
-                    ":shard": {"S": keys.SHARD_PREFIX},
-                    ":zero": {"N": "0"},
-                },
-                "ConsistentRead": True,
-            },
-            "ResultPath": "$.shards",
-            "Next": "Cascade: all released?",
-        },
-    )
-    top.add(
-        "Cascade: all released?",
-        {
-            "Type": "Choice",
-            "Choices": [{"Variable": "$.shards.Count", "NumericGreaterThan": 0, "Next": "Cascade: wait"}],
-            "Default": "Cascade: finish read",
-        },
-    )
+    _booked_shards(top, booking, "Cascade: seats booked?", "Cascade: wait", "Cascade: finish read")
     top.add(
         "Cascade: wait",
         {

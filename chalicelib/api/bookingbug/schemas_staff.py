@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, EmailStr, Field, StringConstraints, field_validator
 
-from chalicelib.api.http.schemas import Links, MinorUnits, Name, Out, Reference, Strict, Text, check_storable
+from chalicelib.api.http.schemas import Links, MinorUnits, Name, Out, Query, Reference, Strict, Text, check_storable
 
 Zone = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Constraints = Annotated[list[dict[str, Any]], Field(max_length=200)]
@@ -89,8 +89,7 @@ class StaffResourceUpdate(StaffResourceFields):
     name: Name | None = None
 
 
-class StaffQuery(Strict):
-    model_config = ConfigDict(extra="ignore", defer_build=True)
+class StaffQuery(Query):
     page: Annotated[int, Field(ge=1, le=100_000)] = 1
     per_page: Annotated[int, Field(ge=1, le=300)] = 300  # BookingBug's default page is 300
 
@@ -146,8 +145,8 @@ class OpeningHoursOut(Out):
 # --- time_data and day_data ---------------------------------------------------------------
 
 
-class TimeDataQuery(Strict):
-    model_config = ConfigDict(extra="ignore", defer_build=True)  # the SDK sends single, time_zone...
+class TimeDataQuery(Query):
+    # The SDK also sends single, time_zone...: ignored, as every query ignores unknown parameters.
     service_id: Id
     date: Day | None = Field(default=None, description="local day (default today)")
     end_date: Day | None = Field(default=None, description="last local day (default date; at most 31 days)")
@@ -156,8 +155,7 @@ class TimeDataQuery(Strict):
     duration: Annotated[int, Field(gt=0, le=1440)] | None = Field(default=None, description="one of its durations")
 
 
-class DayDataQuery(Strict):
-    model_config = ConfigDict(extra="ignore", defer_build=True)
+class DayDataQuery(Query):
     service_id: Id
     date: Day | None = Field(default=None, description="first local day (default today)")
     edate: Day | None = Field(default=None, description="last local day (default date + 4 weeks; at most 62 days)")

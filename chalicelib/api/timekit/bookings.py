@@ -123,7 +123,7 @@ def _data(booking: Booking, *, with_logs: bool = False, include: str | None = No
     if with_logs:
         data["logs"] = bookings.logs(booking)
     if include and "related_bookings" in include and booking.graph == "group_owner":
-        data["related_bookings"] = [bookings.snapshot(seat) for seat in bookings.seat_bookings(booking.booking_id)]
+        data["related_bookings"] = [bookings.snapshot(seat) for seat in bookings.seat_bookings(booking)]
     if call is not None and booking.graph != "group_owner":
         data["customer_action_links"] = _customer_links(call, booking)
     return s.BookingData.model_validate(data)
@@ -271,7 +271,7 @@ def _booking_list(call: Call, filters: dict[str, str], path: str, *, open_only: 
         condition = clause if condition is None else condition & clause
     page = query_page(
         Booking,
-        keys.company_bookings(_cid(call)),
+        keys.company_booking_partitions(_cid(call)),
         "",
         query.page,
         query.per_page,

@@ -350,7 +350,7 @@ def upsert_client(company_id: int, fields: dict[str, Any]) -> tuple[Client, bool
 
 
 def _try_create_client(company_id: int, email: str, details: dict[str, Any], reference: str | None) -> Client | None:
-    client_id = db.allocate_ids()
+    client_id = db.allocate_ids(spread=True)  # a checkout makes clients at the sale's rate
     now = db.iso(clock.utcnow())
     client = Client(
         keys.company_pk(company_id),

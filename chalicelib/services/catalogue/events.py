@@ -499,7 +499,7 @@ def _taken(event: Event) -> int:
     """Seats booked or held on a live hold (lapsed holds are reclaimed first, so they never block)."""
     seats = capacity.read(event.capacity_id, int(event.shards))
     if seats.held:
-        holds.reclaim_lapsed(event.capacity_id)
+        holds.reclaim_lapsed(event.capacity_id, range(int(event.shards)))
         seats = capacity.read(event.capacity_id, int(event.shards))
     return seats.booked + seats.held
 

@@ -668,7 +668,9 @@ def _booker_counts(company_id: int, lines: Sequence[_Line], email: str, now: dat
 
 def _booker_spaces(company_id: int, unit: str, email: str) -> int:
     try:
-        found = BookerCount.get(keys.company_pk(company_id), keys.booker_count_sk(unit, email), consistent_read=True)
+        found = BookerCount.get(
+            keys.booker_count_pk(company_id, unit, email), keys.booker_count_sk(unit, email), consistent_read=True
+        )
     except DoesNotExist:
         return 0
     return int(found.spaces)
@@ -676,7 +678,7 @@ def _booker_spaces(company_id: int, unit: str, email: str) -> int:
 
 def _count_update(tx: TransactWrite, company_id: int, unit: str, email: str, spaces: int, limit: int | None) -> None:
     """Add (or with a negative number, give back) a booker's spaces; with a limit, refuse past it."""
-    counter = BookerCount(keys.company_pk(company_id), keys.booker_count_sk(unit, email))
+    counter = BookerCount(keys.booker_count_pk(company_id, unit, email), keys.booker_count_sk(unit, email))
     condition = None
     if limit is not None:
         condition = BookerCount.spaces.does_not_exist() | (BookerCount.spaces <= limit - spaces)

@@ -31,7 +31,7 @@ from chalicelib.domain.windows import Actor
 from chalicelib.observability import Metric
 from chalicelib.services.messaging import calendars, outbox
 from chalicelib.services.selling import capacity, holds, time_claims
-from chalicelib.store import db, keys
+from chalicelib.store import db, keys, pages
 from chalicelib.store.models import Booking, BookingLog, Hold
 from chalicelib.store.transact import Refusal, Runner, transact
 
@@ -98,9 +98,12 @@ def logs(booking: Booking) -> list[dict[str, Any]]:
     return entries
 
 
-def seat_bookings(owner_booking_id: str) -> Iterator[Booking]:
+def seat_bookings(owner: Booking) -> Iterator[Booking]:
+    """A group's seat bookings, oldest first: one Query per capacity shard's partition."""
     db.ensure_bound()
-    for item in Booking.children.query(keys.owner_seats(owner_booking_id)):
+    partitions = range(shard_count(owner))
+    streams = [Booking.children.query(keys.owner_seats(owner.booking_id, n)) for n in partitions]
+    for item in pages.merge_by(streams, "gsi2sk", newest_first=False):
         if isinstance(item, Booking):
             yield item
 
@@ -129,7 +132,7 @@ def _new_item(company_id: int, new: NewBooking, graph: Graph, state: str, timer:
         options=dict(new.options),
         seats=0,
         log_count=1,
-        gsi1pk=keys.company_bookings(company_id),
+        gsi1pk=keys.company_bookings(company_id, keys.spread(booking_id, keys.BOOKING_LISTING_PARTITIONS)),
         gsi1sk=f"{created}#{booking_id}",
         project_id=new.project_id,
     )
@@ -304,7 +307,6 @@ def _take_seats(booking: Booking, owner: Booking, new: NewBooking, base_writes: 
     assert owner.capacity_id is not None
     booking.owner_booking_id = owner.booking_id
     booking.capacity_id = owner.capacity_id
-    booking.gsi2pk = keys.owner_seats(owner.booking_id)
     booking.gsi2sk = booking.gsi1sk
     shards = int(_plain(owner.settings).get("capacity_shards") or 1)
     if new.reservation_id:
@@ -314,6 +316,7 @@ def _take_seats(booking: Booking, owner: Booking, new: NewBooking, base_writes: 
 
     def writes(tx: TransactWrite, shard_seats: ShardSeats) -> None:
         booking.seat_shards = capacity.as_list(shard_seats)
+        booking.gsi2pk = keys.owner_seats(owner.booking_id, keys.first_shard(list(shard_seats)))
         base_writes(tx)
 
     capacity.take(owner.capacity_id, new.seats, shards, writes, reclaim=holds.reclaim_lapsed, rule=rule)
@@ -337,7 +340,9 @@ def _convert_hold(booking: Booking, new: NewBooking, base_writes: Any) -> None:
     if hold.owner_booking_id != booking.owner_booking_id:
         raise ValidationFailed("the reservation belongs to another group", field="reservation_id")
     booking.seats = int(hold.seats)
-    booking.seat_shards = capacity.as_list(capacity.from_list(hold.seat_shards))
+    taken = capacity.from_list(hold.seat_shards)
+    booking.seat_shards = capacity.as_list(taken)
+    booking.gsi2pk = keys.owner_seats(str(hold.owner_booking_id), keys.first_shard(list(taken)))
     _take_over(hold, booking, base_writes)
 
 
@@ -564,7 +569,7 @@ def cascade_owner_cancel(owner: Booking, budget: int | None = None) -> Booking:
     """
     assert owner.capacity_id is not None
     for _ in range(CASCADE_BUDGET if budget is None else budget):
-        batch = [seat for seat in seat_bookings(owner.booking_id) if seat.state in SEAT_HOLDING_STATES][:CASCADE_BATCH]
+        batch = [seat for seat in seat_bookings(owner) if seat.state in SEAT_HOLDING_STATES][:CASCADE_BATCH]
         if not batch:
             if capacity.read(owner.capacity_id, shard_count(owner)).booked == 0:
                 return _finish_owner_cancel(owner)

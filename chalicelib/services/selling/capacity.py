@@ -13,7 +13,7 @@ on the booking or hold in the same transaction is what makes them happen once.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,7 +47,7 @@ def from_list(stored: Any) -> dict[str, int]:
 Writes = Callable[[TransactWrite, ShardSeats], None]
 # Releases the seats of one capacity's lapsed holds (holds.reclaim_lapsed); passed in by the
 # caller so that the ledger does not import holds, which builds on it.
-Reclaim = Callable[[str], object]
+Reclaim = Callable[[str, Iterable[int]], object]  # (capacity, the shards that hold seats)
 
 
 class NoSpaceLeft(Conflict):
@@ -68,7 +68,7 @@ def open_capacity(tx: TransactWrite, capacity_id: str, company_id: int, total: i
     for shard, cap in enumerate(seat_rule.caps(total, shards)):
         tx.save(
             CapacityShard(
-                keys.capacity_pk(capacity_id),
+                keys.shard_pk(capacity_id, keys.shard_sk(shard)),
                 keys.shard_sk(shard),
                 company_id=company_id,
                 capacity=cap,
@@ -89,7 +89,8 @@ def open_once(capacity_id: str, company_id: int, total: int) -> bool:
     the other simply goes on to take seats from it (never resetting its counters).
     """
     db.ensure_bound()
-    pk, sk = keys.capacity_pk(capacity_id), keys.shard_sk(0)
+    sk = keys.shard_sk(0)
+    pk = keys.shard_pk(capacity_id, sk)
     try:
         CapacityShard.get(pk, sk, consistent_read=True)
         return False
@@ -117,7 +118,7 @@ def _take(tx: TransactWrite, capacity_id: str, shard_seats: Mapping[str, int], *
     for shard, seats in shard_seats.items():
         counter = CapacityShard.held if hold else CapacityShard.booked
         tx.update(
-            CapacityShard(keys.capacity_pk(capacity_id), shard),
+            CapacityShard(keys.shard_pk(capacity_id, shard), shard),
             actions=[CapacityShard.available.add(-seats), counter.add(seats)],
             condition=fits_condition(seats, rule),
             return_values="ALL_OLD",
@@ -170,8 +171,8 @@ def take(
             return split
         if last_look or not seat_rule.may_hold_lapsed(state):
             break
+        reclaim(capacity_id, _holding(state))
         # Look again even when a concurrent taker released the lapsed holds first: the seats are back.
-        reclaim(capacity_id)
         state = read_shards(capacity_id, shards)
     raise _sold_out(state, seats)
 
@@ -243,8 +244,8 @@ def _replan(ask: Ask, old: list[ShardState], reclaimed: set[str], reclaim: Recla
         if ask.capacity_id in reclaimed or not seat_rule.may_hold_lapsed(state):
             break
         reclaimed.add(ask.capacity_id)
+        reclaim(ask.capacity_id, _holding(state))
         # Look again even when another taker released the lapsed holds first: the seats are back.
-        reclaim(ask.capacity_id)
         state = read_shards(ask.capacity_id, ask.shards)
     raise _sold_out(state, ask.seats, capacity_id=ask.capacity_id)
 
@@ -258,7 +259,7 @@ def _attempt_many(
     on_condition_failed: OnConditionFailed | None,
 ) -> dict[str, list[ShardState]] | None:
     """None when taken; else the refusing shards' old images by capacity. Other refusals propagate."""
-    capacity_of = {keys.capacity_pk(capacity_id): capacity_id for capacity_id in plan}
+    capacity_of = {keys.shard_pk(cid, shard): cid for cid, taken in plan.items() for shard in taken}
     refusing: dict[str, list[ShardState]] = {}
 
     def build(tx: TransactWrite) -> None:
@@ -284,6 +285,11 @@ def _attempt_many(
     return refusing  # conflicts every time: empty, so the caller tries the same plan again
 
 
+def _holding(state: Sequence[ShardState]) -> list[int]:
+    """The shards that hold seats: only their hold listings can hold a lapsed hold."""
+    return [keys.shard_number(shard.sk) for shard in state if shard.held > 0]
+
+
 def _state(item: Mapping[str, Any]) -> ShardState:
     return ShardState(
         sk=item["sk"]["S"],
@@ -297,7 +303,7 @@ def release(tx: TransactWrite, capacity_id: str, shard_seats: Mapping[str, int],
     counter = CapacityShard.held if held else CapacityShard.booked
     for shard, seats in shard_seats.items():
         tx.update(
-            CapacityShard(keys.capacity_pk(capacity_id), shard),
+            CapacityShard(keys.shard_pk(capacity_id, shard), shard),
             actions=[CapacityShard.available.add(int(seats)), counter.add(-int(seats))],
         )
 
@@ -306,7 +312,7 @@ def convert(tx: TransactWrite, capacity_id: str, shard_seats: Mapping[str, int])
     """Held seats become booked without ever being free in between (not once the group closed)."""
     for shard, seats in shard_seats.items():
         tx.update(
-            CapacityShard(keys.capacity_pk(capacity_id), shard),
+            CapacityShard(keys.shard_pk(capacity_id, shard), shard),
             actions=[CapacityShard.held.add(-int(seats)), CapacityShard.booked.add(int(seats))],
             condition=CapacityShard.open == True,  # noqa: E712
             return_values="ALL_OLD",
@@ -317,17 +323,22 @@ def close(tx: TransactWrite, capacity_id: str, shards: int) -> None:
     """No more seats can be taken (the owner is cancelling the whole group)."""
     for shard in range(shards):
         tx.update(
-            CapacityShard(keys.capacity_pk(capacity_id), keys.shard_sk(shard)),
+            _shard(capacity_id, shard),
             actions=[CapacityShard.open.set(False)],
         )
 
 
+def _shard(capacity_id: str, shard: int) -> CapacityShard:
+    sk = keys.shard_sk(shard)
+    return CapacityShard(keys.shard_pk(capacity_id, sk), sk)
+
+
 def _shard_items(capacity_id: str, shards: int) -> list[CapacityShard]:
+    """Every shard, consistently: one BatchGetItem (each shard is its own partition)."""
     db.ensure_bound()
-    found = CapacityShard.query(
-        keys.capacity_pk(capacity_id), CapacityShard.sk.startswith(keys.SHARD_PREFIX), consistent_read=True
-    )
-    return list(found)[:shards]
+    wanted = [(keys.shard_pk(capacity_id, keys.shard_sk(n)), keys.shard_sk(n)) for n in range(shards)]
+    found = CapacityShard.batch_get(wanted, consistent_read=True)
+    return sorted((item for item in found if isinstance(item, CapacityShard)), key=lambda item: str(item.sk))
 
 
 def read_shards(capacity_id: str, shards: int) -> list[ShardState]:
@@ -341,7 +352,8 @@ def read(capacity_id: str, shards: int) -> Availability:
     """Counters summed over shards, lapsed holds counted as free (the sweeper only tidies up)."""
     items = _shard_items(capacity_id, shards)
     anything_held = any(int(shard.held) > 0 for shard in items)
-    lapsed = sum(int(hold.seats) for hold in lapsed_holds(capacity_id)) if anything_held else 0
+    holding = [keys.shard_number(shard.sk) for shard in items if int(shard.held) > 0]
+    lapsed = sum(int(hold.seats) for hold in lapsed_holds(capacity_id, holding)) if anything_held else 0
     held = sum(int(s.held) for s in items) - lapsed
     return Availability(
         capacity=sum(int(s.capacity) for s in items),
@@ -352,11 +364,16 @@ def read(capacity_id: str, shards: int) -> Availability:
     )
 
 
-def lapsed_holds(capacity_id: str, now: float | None = None) -> list[Hold]:
+def lapsed_holds(capacity_id: str, shards: Iterable[int], now: float | None = None) -> list[Hold]:
+    """Lapsed active holds listed under the given shards' partitions (one Query each)."""
     db.ensure_bound()
     moment = db.iso_epoch(now if now is not None else clock.now())
-    found = Hold.listing.query(keys.capacity_holds(capacity_id), Hold.gsi1sk <= moment)
-    return [hold for hold in found if isinstance(hold, Hold) and hold.status == HoldStatus.ACTIVE]
+    found: list[Hold] = []
+    for shard in shards:
+        for hold in Hold.listing.query(keys.capacity_holds(capacity_id, shard), Hold.gsi1sk <= moment):
+            if isinstance(hold, Hold) and hold.status == HoldStatus.ACTIVE:
+                found.append(hold)
+    return found
 
 
 def resize(tx: TransactWrite, capacity_id: str, shards: int, new_total: int) -> None:
@@ -376,7 +393,7 @@ def resize(tx: TransactWrite, capacity_id: str, shards: int, new_total: int) -> 
         if delta < 0:
             condition &= CapacityShard.available >= -delta
         tx.update(
-            CapacityShard(keys.capacity_pk(capacity_id), shard.sk),
+            CapacityShard(keys.shard_pk(capacity_id, shard.sk), shard.sk),
             actions=[CapacityShard.capacity.add(delta), CapacityShard.available.add(delta)],
             condition=condition,
             return_values="ALL_OLD",
@@ -387,7 +404,7 @@ def retire(tx: TransactWrite, capacity_id: str, shards: int) -> None:
     """Close a capacity for good, only while nothing is booked or held on it (its bookable is going away)."""
     for shard in range(shards):
         tx.update(
-            CapacityShard(keys.capacity_pk(capacity_id), keys.shard_sk(shard)),
+            _shard(capacity_id, shard),
             actions=[CapacityShard.open.set(False)],
             condition=(CapacityShard.booked == 0) & (CapacityShard.held == 0),
             return_values="ALL_OLD",

@@ -10,7 +10,7 @@ read even before anyone tidies it up.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,10 +34,18 @@ MAX_EXTENSIONS = 3
 
 def _index(hold: Hold, expires_at: float) -> None:
     due = db.iso_epoch(expires_at)
-    hold.gsi1pk = keys.capacity_holds(hold.capacity_id)
+    # Listed under its capacity's partition for the lowest shard it holds (0 until it holds any).
+    hold.gsi1pk = keys.capacity_holds(hold.capacity_id, keys.first_shard(list(capacity.from_list(hold.seat_shards))))
     hold.gsi1sk = due
     hold.xpk = keys.expiry_partition(hold.pk)
     hold.xsk = f"{due}#{hold.pk}"
+
+
+def _place_on(hold: Hold, shard_seats: ShardSeats) -> None:
+    """Record the shards a hold took; it is listed under its capacity's partition for the
+    lowest of them, so a capacity's holds spread over its shards as its writes do."""
+    hold.seat_shards = capacity.as_list(shard_seats)
+    hold.gsi1pk = keys.capacity_holds(hold.capacity_id, keys.first_shard(list(shard_seats)))
 
 
 def new_hold(
@@ -78,7 +86,7 @@ def place(
     hold = new_hold(company_id, capacity_id, seats, hold_seconds, details, owner_booking_id)
 
     def writes(tx: TransactWrite, shard_seats: ShardSeats) -> None:
-        hold.seat_shards = capacity.as_list(shard_seats)
+        _place_on(hold, shard_seats)
         tx.save(hold, condition=Hold.pk.does_not_exist())
         outbox.add(tx, "hold.created", company_id, hold.hold_id, snapshot(hold))
 
@@ -151,7 +159,7 @@ def place_many(
 
     def writes(tx: TransactWrite, plan: dict[str, ShardSeats]) -> None:
         for hold in placed:
-            hold.seat_shards = capacity.as_list(plan[hold.capacity_id])
+            _place_on(hold, plan[hold.capacity_id])
             tx.save(hold, condition=Hold.pk.does_not_exist())
             outbox.add(tx, "hold.created", company_id, hold.hold_id, snapshot(hold))
         if extra_writes is not None:
@@ -283,9 +291,10 @@ def expire(hold: Hold, now: float | None = None) -> bool:
     return transact(build, lambda _: None)
 
 
-def reclaim_lapsed(capacity_id: str) -> int:
-    """Release the seats of lapsed holds on one capacity now; how many holds were released."""
-    return sum(1 for hold in capacity.lapsed_holds(capacity_id) if expire(hold))
+def reclaim_lapsed(capacity_id: str, shards: Iterable[int]) -> int:
+    """Release the seats of lapsed holds on the given shards of one capacity now (only those
+    that hold seats can list one); how many holds were released."""
+    return sum(1 for hold in capacity.lapsed_holds(capacity_id, shards) if expire(hold))
 
 
 def release(company_id: int, hold_id: str) -> Hold:

@@ -66,7 +66,7 @@ def delete(company_id: int, booking_id: str, *, if_match: int | None = None) -> 
 
 def _no_live_seats(owner: Booking) -> None:
     """A group's record goes only after its seat bookings have ended too (their lineage points at it)."""
-    for seat in bookings.seat_bookings(owner.booking_id):
+    for seat in bookings.seat_bookings(owner):
         if seat.state not in GRAPHS[seat.graph].terminal_states:
             raise Conflict(
                 "the group still has live seat bookings; they end with the group's cancel",

@@ -35,8 +35,8 @@ def sweep(now: float | None = None, budget_seconds: float = 45.0) -> SweepReport
     deadline = time.monotonic() + budget_seconds
     due_by = f"{db.iso_epoch(moment)}#~"  # '~' sorts after every pk that follows the '#'
     report = SweepReport()
-    for partition in range(keys.EXPIRY_SHARDS):
-        for item in Item.expiry.query(f"DUE#{partition}", Item.xsk <= due_by, page_size=PAGE):
+    for partition in keys.expiry_partitions():
+        for item in Item.expiry.query(partition, Item.xsk <= due_by, page_size=PAGE):
             if time.monotonic() > deadline:
                 report.stopped_early = True
                 return report
