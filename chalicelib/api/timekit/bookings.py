@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from chalicelib.api.timekit import schemas as s
     from chalicelib.domain import graphs as graph_defs
     from chalicelib.domain import projects as project_rules
-    from chalicelib.services.catalogue import projects
+    from chalicelib.services.catalogue import projects, resources
     from chalicelib.services.selling import bookings, time_claims
     from chalicelib.services.selling import holds as holds_service
 else:
@@ -30,6 +30,7 @@ else:
     bookings = LazyModule("chalicelib.services.selling.bookings")
     holds_service = LazyModule("chalicelib.services.selling.holds")
     projects = LazyModule("chalicelib.services.catalogue.projects")
+    resources = LazyModule("chalicelib.services.catalogue.resources")
     project_rules = LazyModule("chalicelib.domain.projects")
     time_claims = LazyModule("chalicelib.services.selling.time_claims")
 
@@ -108,9 +109,7 @@ def graph(call: Call, name: str) -> Any:
 # --- bookings --------------------------------------------------------------------------------------
 
 
-def _data(
-    booking: Booking, *, with_logs: bool = False, include: str | None = None, call: Call | None = None
-) -> Any:
+def _data(booking: Booking, *, with_logs: bool = False, include: str | None = None, call: Call | None = None) -> Any:
     data = bookings.view(booking)
     if with_logs:
         data["logs"] = bookings.logs(booking)
@@ -223,7 +222,9 @@ def _filters(search: str | None) -> dict[str, str]:
     return filters
 
 
-def _booking_list(call: Call, filters: dict[str, str], path: str, *, open_only: bool = False) -> Any:
+def _booking_list(
+    call: Call, filters: dict[str, str], path: str, *, open_only: bool = False, where: dict[str, Any] | None = None
+) -> Any:
     query = call.query(s.BookingsQuery)
     condition = bookings.condition_for(filters)
     if open_only:
@@ -247,7 +248,14 @@ def _booking_list(call: Call, filters: dict[str, str], path: str, *, open_only: 
         index=Booking.listing,
         newest_first=True,
     )
-    return s.BookingList.model_validate(v2_page(call, path, page, [_data(item) for item in page.items]))
+    data = [_data(item) for item in page.items]
+    if where is not None:
+        # Timekit's widget books a class at its resource (resource.id); a class made without
+        # one is shown at its project's first resource (a seat claims no resource time).
+        data = [
+            item if item.resource else item.model_copy(update={"resource": s.ResourceRef(**where)}) for item in data
+        ]
+    return s.BookingList.model_validate(v2_page(call, path, page, data))
 
 
 @route(
@@ -280,8 +288,11 @@ def list_groups(call: Call) -> Any:
     if _page(call):
         if "project.id" not in filters:
             raise ValidationFailed("a booking page lists its project's classes: search=project.id:<id>", field="search")
-        projects.get_project(_cid(call), filters["project.id"], field="search")
-    return _booking_list(call, filters, "/v2/bookings/groups", open_only=_page(call))
+        project = projects.project_view(projects.get_project(_cid(call), filters["project.id"], field="search"))
+        first = str(next(iter(project.get("resources") or []), ""))
+        where = resources.summary(resources.get(_cid(call), int(first))) if first.isdigit() else None
+        return _booking_list(call, filters, "/v2/bookings/groups", open_only=True, where=where)
+    return _booking_list(call, filters, "/v2/bookings/groups")
 
 
 @route(
