@@ -78,6 +78,7 @@ def test_the_widget_books_a_slot_from_availability_and_the_slot_is_gone_on_reloa
     page.locator(".bookingjs-form-button").click()
     expect(page.locator(".bookingjs-form.success")).to_be_visible()
     expect(page.locator(".booked-email")).to_have_text("marty@example.com")
+    page.wait_for_timeout(800)  # the widget's success animation, for the picture
     screenshot(page, "widget-booked")
 
     (booking,) = local_api.get("/v2/bookings", tenant.v2).body["data"]
@@ -128,6 +129,7 @@ def test_group_mode_books_a_seat_in_a_class(local_api: Api, api_url: str, pages:
     page.locator("input[name=email]").fill("lorraine@example.com")
     page.locator(".bookingjs-form-button").click()
     expect(page.locator(".bookingjs-form.success")).to_be_visible()
+    page.wait_for_timeout(800)  # the widget's success animation, for the picture
     screenshot(page, "widget-group-booked")
 
     group = local_api.get(f"/v2/bookings/groups/{classes[0]['id']}", tenant.v2).body["data"]
