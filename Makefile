@@ -6,7 +6,7 @@
 #   make browser       Debian's chromium for the browser tests (apt-get, only when missing; needs root)
 #   make run           DynamoDB Local (.data/dynamodb) + demo company + chalice local at http://127.0.0.1:$(PORT)
 #                      (PORT=8000 DDB_PORT=8001 BOOKING_ROOT_KEY=... RELOAD=0 to not restart on code changes)
-#   make lint          ruff check + mypy
+#   make lint          ruff check + mypy + the import contracts (.importlinter)
 #   make test          lint, then pytest on every core (each worker starts its own in-memory DynamoDB Local); PYTEST_ARGS=...
 #   make docs          render docs/graphs/<graph>.svg (graphviz) and write docs/openapi.json
 #   make screenshots   run the browser tests, saving their pictures to docs/screenshots/ (the README shows them)
@@ -94,6 +94,7 @@ run: java venv node_modules web
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 # Two passes: everything on every core (pytest-xdist; each worker starts its own DynamoDB
 # Local), then schemathesis on its own: its cases share one node id, which xdist would fold

@@ -14,9 +14,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from chalicelib.settings_model import Settings
 
-LOCAL_ROOT_KEY = "local-root-key-change-me"
-"""Development default for the platform key; only the ``local`` stage accepts it."""
-
 _ENV = {
     "stage": "STAGE",
     "table_name": "TABLE_NAME",
@@ -27,6 +24,10 @@ _ENV = {
     "auth_token_ttl_seconds": "AUTH_TOKEN_TTL_SECONDS",
     "max_body_bytes": "MAX_BODY_BYTES",
     "password_hash_n": "PASSWORD_HASH_N",
+    "aws_connect_timeout_seconds": "AWS_CONNECT_TIMEOUT_SECONDS",
+    "aws_read_timeout_seconds": "AWS_READ_TIMEOUT_SECONDS",
+    "aws_max_attempts": "AWS_MAX_ATTEMPTS",
+    "unavailable_retry_after_seconds": "UNAVAILABLE_RETRY_AFTER_SECONDS",
     "events_topic_arn": "EVENTS_TOPIC_ARN",
     "webhook_queue_url": "WEBHOOK_QUEUE_URL",
     "webhook_dlq_url": "WEBHOOK_DLQ_URL",

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import time
 import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from devtools.bench import Result
@@ -174,8 +176,10 @@ def fanout(_runs: int) -> Result:
         from chalicelib.domain import webhooks as rules
         from chalicelib.services.identity import companies
         from chalicelib.services.messaging import delivery, fanout, webhooks
+        from devtools.local_queues import FanoutState, local_transport
 
-        transport, queues = fanout.memory_transport()
+        scratch = tempfile.TemporaryDirectory(prefix="bench-fanout-")
+        transport, queues = local_transport(FanoutState(Path(scratch.name) / "fanout.sqlite3"))
         fanout.use_transport(transport)
         company = int(
             companies.create_company("Bench", "bench@example.com", "correct horse battery").company.company_id
@@ -198,8 +202,10 @@ def fanout(_runs: int) -> Result:
             started = time.perf_counter()
             failed = 0
             while batch := queues["webhooks"].receive(10):
-                result = delivery.handle_messages([{"messageId": p.message_id, "body": p.body} for p in batch])
+                result = delivery.handle_messages([{"messageId": m.message_id, "body": m.body} for m in batch])
                 failed += len(result["batchItemFailures"])
+                for message in batch:
+                    queues["webhooks"].delete(message)
             ours = time.perf_counter() - started
             delivered = len(a.received) + len(b.received) + len(c.received)
             # The control: the same 3,000 POSTs, signed, one after another, no bookkeeping.
@@ -223,6 +229,7 @@ def fanout(_runs: int) -> Result:
                         response.read()
             plain = time.perf_counter() - started
         fanout.use_transport(None)
+        scratch.cleanup()
     finally:
         server.stop()
     total = EVENTS * RECEIVERS

@@ -184,6 +184,11 @@ class DynamoDBLocal:
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
+    @property
+    def returncode(self) -> int | None:
+        """The exit code once the process has ended (None while it runs or before it starts)."""
+        return None if self._proc is None else self._proc.poll()
+
     def command(self, java: str) -> list[str]:
         home = jar_dir(self.root)
         cmd = [
@@ -265,7 +270,10 @@ class DynamoDBLocal:
             self.log_path = Path(name)
             self._temp_log = True
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log = self.log_path.open("wb")
+        # Appended to: after a crash and restart, the log still says why it stopped.
+        self._log = self.log_path.open("ab")
+        self._log.write(f"--- DynamoDB Local starting on port {self.port} at {time.ctime()}\n".encode())
+        self._log.flush()
 
     def _wait_until_ready(self) -> None:
         from botocore.exceptions import BotoCoreError, ClientError

@@ -13,6 +13,11 @@
    which would restart the server after every write);
 5. the background workers of :func:`background_workers`, as daemon threads.
 
+DynamoDB Local and chalice local are supervised (:mod:`devtools.supervisor`): one that
+dies is logged and restarted after a backoff, and given up (the stack stops; chalice,
+with reload, waits for a code change) after 5 crashes in a row within 10 s of starting.
+A worker that crashes is restarted the same way.
+
 SIGINT, SIGTERM and SIGHUP all end in the one ``finally`` of :func:`main`, which
 stops, in order: the workers, chalice, DynamoDB Local. Environment read:
 ``PORT``, ``DDB_PORT``, ``BOOKING_ROOT_KEY`` (default ``LOCAL_ROOT_KEY``), ``RELOAD``.
@@ -49,11 +54,13 @@ from devtools.ddb_local import (
     port_in_use,
     require_java,
 )
+from devtools.supervisor import Backoff, RestartPolicy, Supervised
 
 DATA = ROOT / ".data"
 DB_DIR = DATA / "dynamodb"
 DDB_LOG = DATA / "dynamodb-local.log"
 CREDENTIALS = DATA / "demo-credentials.json"
+FANOUT_STATE = DATA / "fanout.sqlite3"  # the dispatcher's queues and stream position (devtools/local_queues.py)
 TABLE_NAME = "booking-engine"
 STAGE = "local"
 
@@ -65,6 +72,7 @@ CHALICE_START_SECONDS = 30.0
 STOP_GRACE_SECONDS = 10.0
 WORKER_JOIN_SECONDS = 5.0
 WATCHED = ("app.py", ".chalice/config.json")
+WORKER_RESTARTS = RestartPolicy()
 WATCHED_TREES = ("chalicelib",)
 
 Worker = Callable[[threading.Event], None]
@@ -91,7 +99,7 @@ def background_workers() -> list[Worker]:
 
 def dispatch_fanout(stop: threading.Event) -> None:
     """The outbox through DynamoDB Local's stream to webhooks and emails (.eml files in MAIL_DIR),
-    with the Lambda handlers' code; in-process queues stand in for SNS and SQS."""
+    with the Lambda handlers' code; durable local queues (FANOUT_STATE) stand in for SNS and SQS."""
     import boto3
 
     from devtools.dispatcher import Dispatcher
@@ -99,7 +107,7 @@ def dispatch_fanout(stop: threading.Event) -> None:
     endpoint = os.environ["DYNAMODB_ENDPOINT"]
     client = boto3.client("dynamodb", endpoint_url=endpoint, region_name=REGION)
     streams = boto3.client("dynamodbstreams", endpoint_url=endpoint, region_name=REGION)
-    dispatcher = Dispatcher(client, streams, TABLE_NAME).install()
+    dispatcher = Dispatcher(client, streams, TABLE_NAME, FANOUT_STATE).install()
     print(f"dispatcher: webhooks and emails from the outbox (mail in {os.environ.get('MAIL_DIR', '.data/mail')}/)")
     dispatcher.run(stop, interval=float(os.environ.get("DISPATCH_SECONDS", "0.5")))
 
@@ -140,7 +148,7 @@ class Options:
 
 
 def read_options(environ: Mapping[str, str]) -> Options:
-    from chalicelib.settings import LOCAL_ROOT_KEY
+    from chalicelib.settings_model import LOCAL_ROOT_KEY
 
     def number(name: str, default: int) -> int:
         raw = environ.get(name) or str(default)
@@ -292,12 +300,10 @@ def _chalice_executable() -> str:
 class ChaliceLocal:
     """``chalice local`` as a child process (single process: --no-autoreload)."""
 
-    def __init__(self, port: int, env: Mapping[str, str], *, reload: bool) -> None:
+    def __init__(self, port: int, env: Mapping[str, str]) -> None:
         self.port = port
         self.env = dict(env)
-        self.reload = reload
         self._proc: subprocess.Popen[bytes] | None = None
-        self.exit_reported = False
 
     def command(self) -> list[str]:
         return [
@@ -316,12 +322,15 @@ class ChaliceLocal:
     def returncode(self) -> int | None:
         return None if self._proc is None else self._proc.poll()
 
+    @property
+    def pid(self) -> int | None:
+        return None if self._proc is None else self._proc.pid
+
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
     def start(self) -> bool:
-        """Start it and wait until the port answers; False if it exited first (message printed)."""
-        self.exit_reported = False
+        """Start it and wait until the port answers; False if it exited first (the supervisor says so)."""
         # Own session: the terminal's Ctrl-C reaches only us; we stop it in order.
         # Always started from the main thread (die_with_parent is per thread).
         self._proc = subprocess.Popen(
@@ -335,7 +344,6 @@ class ChaliceLocal:
         deadline = time.monotonic() + CHALICE_START_SECONDS
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
-                self.report_exit()
                 return False
             with (
                 contextlib.suppress(OSError),
@@ -345,12 +353,6 @@ class ChaliceLocal:
             time.sleep(0.1)
         print(f"chalice local did not open port {self.port} within {CHALICE_START_SECONDS:.0f} s", flush=True)
         return self.running()
-
-    def report_exit(self) -> None:
-        if not self.exit_reported:
-            self.exit_reported = True
-            then = " Waiting for a code change to start it again (Ctrl-C quits)." if self.reload else ""
-            print(f"\nchalice local exited with code {self.returncode}.{then}", flush=True)
 
     def stop(self) -> None:
         proc, self._proc = self._proc, None
@@ -362,10 +364,6 @@ class ChaliceLocal:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-
-    def restart(self) -> bool:
-        self.stop()
-        return self.start()
 
 
 def code_snapshot() -> dict[str, int]:
@@ -383,11 +381,28 @@ def code_snapshot() -> dict[str, int]:
 # --- workers ----------------------------------------------------------------------------------
 
 
-def _run_worker(worker: Worker, stop: threading.Event) -> None:
-    try:
-        worker(stop)
-    except Exception:
-        print(f"background worker {_name(worker)} crashed:\n{traceback.format_exc()}", flush=True)
+def _run_worker(worker: Worker, stop: threading.Event, policy: RestartPolicy = WORKER_RESTARTS) -> None:
+    """Run ``worker`` until ``stop``; a crash is printed and the worker started again after a backoff."""
+    backoff = Backoff(policy)
+    while not stop.is_set():
+        started = time.monotonic()
+        try:
+            worker(stop)
+            return
+        except Exception:
+            delay = backoff.crashed(time.monotonic() - started)
+            if delay is None:
+                print(
+                    f"background worker {_name(worker)} crashed {policy.give_up_after} times in a row, each within "
+                    f"{policy.fast_crash_seconds:.0f} s of starting; not restarting it:\n{traceback.format_exc()}",
+                    flush=True,
+                )
+                return
+            print(
+                f"background worker {_name(worker)} crashed; restarting it in {delay:.0f} s:\n{traceback.format_exc()}",
+                flush=True,
+            )
+            stop.wait(delay)
 
 
 def _name(worker: Worker) -> str:
@@ -429,26 +444,36 @@ def _already_stopping(_signum: int, _frame: FrameType | None) -> None:
     print("(already stopping)", flush=True)
 
 
-def supervise(options: Options, ddb: DynamoDBLocal, chalice: ChaliceLocal) -> int:
-    """Watch the children (and the code, with reload) until a signal arrives; an exit code otherwise."""
+def supervise(options: Options, ddb: Supervised, chalice: Supervised) -> int:
+    """Watch the children (and the code, with reload) until a signal arrives; an exit code otherwise.
+
+    A child that dies is restarted (devtools/supervisor.py). Given up: DynamoDB Local ends the
+    stack (nothing works without it); chalice local ends it too, unless reload is on, when a
+    code change (the likely fix) starts it again.
+    """
     snapshot = code_snapshot() if options.reload else {}
+    waiting = False
     while True:
         time.sleep(1.0)
-        if not ddb.running():
-            print(f"\nDynamoDB Local stopped unexpectedly; see {DDB_LOG}", file=sys.stderr, flush=True)
+        if not ddb.check():
+            print(f"\nStopping: DynamoDB Local cannot be kept running; see {DDB_LOG}", file=sys.stderr, flush=True)
             return 1
         if options.reload:
             current = code_snapshot()
             if current != snapshot:
                 snapshot = current
+                waiting = False
                 print("\nCode changed: restarting chalice local", flush=True)
-                if chalice.restart():
+                chalice.restart_now()
+                if chalice.child.running():
                     print(f"API back at {options.api_url}", flush=True)
                 continue
-        if not chalice.running():
-            chalice.report_exit()
+        if not chalice.check():
             if not options.reload:
-                return chalice.returncode or 1
+                return 1
+            if not waiting:
+                waiting = True
+                print("Waiting for a code change to start chalice local again (Ctrl-C quits).", flush=True)
 
 
 def main() -> int:
@@ -462,17 +487,21 @@ def main() -> int:
         signal.signal(sig, _on_stop_signal)
 
     ddb = DynamoDBLocal(options.ddb_port, DB_DIR, log_path=DDB_LOG)
-    chalice = ChaliceLocal(options.port, env, reload=options.reload)
+    chalice = ChaliceLocal(options.port, env)
+    chalice_watch = Supervised("chalice local", chalice, describe_exit=lambda: f"exit code {chalice.returncode}")
     stop = threading.Event()
     threads: list[threading.Thread] = []
     code = 0
     try:
         print(f"Starting DynamoDB Local on {options.ddb_endpoint} (data in {DB_DIR.relative_to(ROOT)}/)...")
         try:
-            ddb.start()
+            ddb.start()  # failing at the first start ends the run, with the log's tail
         except DynamoDBLocalError as exc:
             print(exc, file=sys.stderr)
             return 1
+        ddb_watch = Supervised(
+            "DynamoDB Local", ddb, describe_exit=lambda: f"exit code {ddb.returncode} (its log: {DDB_LOG})"
+        )
         # The app's settings are read lazily from os.environ: set it for the
         # in-process seeding and workers too.
         os.environ.update(env)
@@ -485,11 +514,13 @@ def main() -> int:
         saved, created = ensure_demo_company(options)
 
         print(f"Starting chalice local on {options.api_url}...", flush=True)
-        if not chalice.start() and not options.reload:
+        chalice_watch.start()
+        if not chalice.running() and not options.reload:
+            print(f"chalice local exited with code {chalice.returncode}", file=sys.stderr, flush=True)
             return chalice.returncode or 1
         threads = start_workers(background_workers(), stop)
         print(banner(options, saved, created), flush=True)
-        code = supervise(options, ddb, chalice)
+        code = supervise(options, ddb_watch, chalice_watch)
     except Shutdown as why:
         print(f"\n{why}: stopping...", flush=True)
     finally:

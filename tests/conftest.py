@@ -12,7 +12,8 @@ import base64
 import itertools
 import json
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,13 +21,19 @@ import boto3
 import pytest
 from chalice.test import Client
 
-from chalicelib.settings import LOCAL_ROOT_KEY, reset_settings
+from chalicelib.domain import clock
+from chalicelib.settings import reset_settings
+from chalicelib.settings_model import LOCAL_ROOT_KEY
 from chalicelib.store import db, schema
 
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ["PASSWORD_HASH_N"] = "1024"  # scrypt's cost is not under test; keep tests fast
+# DynamoDB Local on a loaded 2-core machine can stall past the production read timeout (4 s);
+# the outage tests set their own limits, everything else waits longer rather than flake.
+os.environ.setdefault("AWS_READ_TIMEOUT_SECONDS", "10")
+os.environ.setdefault("AWS_MAX_ATTEMPTS", "2")
 # The public rate limit is tested on its own (tests/api/test_public_key.py); elsewhere a test's
 # burst of requests with one key must not meet it.
 os.environ["PUBLIC_REQUESTS_PER_MINUTE"] = "100000"
@@ -48,6 +55,18 @@ def _use_table(monkeypatch: pytest.MonkeyPatch, name: str, endpoint: str | None)
         monkeypatch.setenv("DYNAMODB_ENDPOINT", endpoint)
     reset_settings()
     db._bound_to = None
+
+
+@pytest.fixture
+def travel() -> Iterator[Callable[[float], None]]:
+    """Move the one clock (chalicelib.domain.clock) the given seconds ahead of the system time;
+    it is the system time again after the test."""
+
+    def to(seconds: float) -> None:
+        clock.set_clock(lambda: time.time() + seconds)
+
+    yield to
+    clock.set_clock(None)
 
 
 @pytest.fixture

@@ -28,7 +28,10 @@ class Receiver:
 
 
 @contextmanager
-def receiver(statuses: list[int] | None = None) -> Iterator[Receiver]:
+def receiver(
+    statuses: list[int] | None = None, *, reply: bytes = b"", content_type: str = "application/json"
+) -> Iterator[Receiver]:
+    """Answers each POST with the next of ``statuses`` (then 200) and ``reply``."""
     state = Receiver(statuses=list(statuses or []))
     lock = threading.Lock()
 
@@ -39,8 +42,10 @@ def receiver(statuses: list[int] | None = None) -> Iterator[Receiver]:
                 state.received.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
                 status = state.statuses.pop(0) if state.statuses else 200
             self.send_response(status)
-            self.send_header("Content-Length", "0")
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(reply)))
             self.end_headers()
+            self.wfile.write(reply)
 
         def log_message(self, *args: object) -> None:
             pass

@@ -32,7 +32,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain.durations import add_months, parse_duration, parse_moment
-from chalicelib.domain.errors import ValidationFailed
+from chalicelib.domain.errors import ErrorCode, ValidationFailed
 from chalicelib.domain.intervals import Span, intersect, normalise, pad, subtract, union
 from chalicelib.domain.schedules import Constraint, allowed
 from chalicelib.domain.time_claims import MAX_LENGTH
@@ -90,12 +90,12 @@ def parse_window(raw_from: object, raw_to: object, now: datetime) -> Span:
     start = parse_moment(DEFAULT_FROM if raw_from is None else raw_from, "from", now=now)
     end = parse_moment(DEFAULT_TO if raw_to is None else raw_to, "to", now=now)
     if end <= start:
-        raise ValidationFailed("to is after from", field="to", code="invalid_interval")
+        raise ValidationFailed("to is after from", field="to", code=ErrorCode.INVALID_INTERVAL)
     if end > add_months(start, MAX_WINDOW_MONTHS):
         raise ValidationFailed(
             f"availability is searched at most {MAX_WINDOW_MONTHS} months at once",
             field="to",
-            code="window_too_long",
+            code=ErrorCode.WINDOW_TOO_LONG,
         )
     return Span(start, end)
 
@@ -104,7 +104,9 @@ def parse_length(raw: object, field: str = "length") -> timedelta:
     length = parse_duration(DEFAULT_LENGTH if raw is None else raw, field)
     _check_minutes(length, field)
     if length > MAX_LENGTH:
-        raise ValidationFailed(f"a slot is at most {MAX_LENGTH.days} days long", field=field, code="length_too_long")
+        raise ValidationFailed(
+            f"a slot is at most {MAX_LENGTH.days} days long", field=field, code=ErrorCode.LENGTH_TOO_LONG
+        )
     return length
 
 
@@ -122,13 +124,13 @@ def parse_buffer(raw: object, field: str = "buffer") -> timedelta:
     buffer = parse_duration(raw, field, allow_zero=True)
     _check_minutes(buffer, field)
     if buffer > MAX_BUFFER:
-        raise ValidationFailed("a buffer is at most one day", field=field, code="buffer_too_long")
+        raise ValidationFailed("a buffer is at most one day", field=field, code=ErrorCode.BUFFER_TOO_LONG)
     return buffer
 
 
 def _check_minutes(length: timedelta, field: str) -> None:
     if length % MIN_INCREMENT:
-        raise ValidationFailed("durations here are whole minutes", field=field, code="invalid_duration")
+        raise ValidationFailed("durations here are whole minutes", field=field, code=ErrorCode.INVALID_DURATION)
 
 
 def find(
@@ -216,7 +218,7 @@ def _too_many() -> ValidationFailed:
     return ValidationFailed(
         f"more than {MAX_SLOTS} slots; ask for a shorter window or larger timeslot_increments",
         field="to",
-        code="too_many_slots",
+        code=ErrorCode.TOO_MANY_SLOTS,
     )
 
 

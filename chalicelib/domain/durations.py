@@ -20,7 +20,7 @@ import calendar
 import re
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
-from chalicelib.domain.errors import ValidationFailed
+from chalicelib.domain.errors import ErrorCode, ValidationFailed
 
 _UNITS = {
     "second": timedelta(seconds=1),
@@ -61,13 +61,13 @@ def parse_duration(text: object, field: str, *, allow_zero: bool = False) -> tim
         raise ValidationFailed(
             f"{text!r} is not a duration like '30 minutes', '2 hours' or '1 day 12 hours'",
             field=field,
-            code="invalid_duration",
+            code=ErrorCode.INVALID_DURATION,
         )
     length = sum((count * _UNITS[unit] for count, unit in terms), timedelta())
     if length > MAX_DURATION:
-        raise ValidationFailed(f"{text!r} is longer than ten years", field=field, code="invalid_duration")
+        raise ValidationFailed(f"{text!r} is longer than ten years", field=field, code=ErrorCode.INVALID_DURATION)
     if not length and not allow_zero:
-        raise ValidationFailed(f"{text!r} is no time at all", field=field, code="invalid_duration")
+        raise ValidationFailed(f"{text!r} is no time at all", field=field, code=ErrorCode.INVALID_DURATION)
     return length
 
 
@@ -143,5 +143,5 @@ def _bad_moment(text: object, field: str) -> ValidationFailed:
     return ValidationFailed(
         f"{text!r} is not a timestamp or relative time (e.g. '2024-05-06T09:00:00Z', 'now', 'tomorrow', '2 weeks')",
         field=field,
-        code="invalid_time",
+        code=ErrorCode.INVALID_TIME,
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from chalicelib.domain.errors import Conflict, ValidationFailed
+from chalicelib.domain.errors import Conflict, ErrorCode, ValidationFailed
 
 TICKET_TYPES = {
     0: "no per-ticket information",
@@ -53,20 +53,22 @@ def check_bookable(
     booked on the same event (their basket and earlier purchases).
     """
     if quantity < 1:
-        raise ValidationFailed("book at least one space", field="num_book", code="invalid_quantity")
+        raise ValidationFailed("book at least one space", field="num_book", code=ErrorCode.INVALID_QUANTITY)
     if rules.disabled:
-        raise Conflict("this event is not open for booking", field="event_id", code="event_disabled")
+        raise Conflict("this event is not open for booking", field="event_id", code=ErrorCode.EVENT_DISABLED)
     if event_start <= now:
-        raise Conflict("this event has already started", field="event_id", code="event_started")
+        raise Conflict("this event has already started", field="event_id", code=ErrorCode.EVENT_STARTED)
     if event_start - now < timedelta(minutes=rules.min_advance_minutes):
         raise Conflict(
             f"booking closes {rules.min_advance_minutes} minutes before the start",
             field="event_id",
-            code="booking_closed",
+            code=ErrorCode.BOOKING_CLOSED,
         )
     if rules.max_advance_days is not None and event_start - now > timedelta(days=rules.max_advance_days):
         raise Conflict(
-            f"booking opens {rules.max_advance_days} days before the start", field="event_id", code="booking_not_open"
+            f"booking opens {rules.max_advance_days} days before the start",
+            field="event_id",
+            code=ErrorCode.BOOKING_NOT_OPEN,
         )
     check_per_booker(rules.max_num_bookings, quantity, already_booked_by_this_booker)
 
@@ -77,7 +79,7 @@ def check_per_booker(max_num_bookings: int, quantity: int, already: int) -> None
         raise ValidationFailed(
             f"at most {max_num_bookings} spaces per booker" + (f"; {already} already taken" if already else ""),
             field="num_book",
-            code="max_num_bookings_exceeded",
+            code=ErrorCode.MAX_NUM_BOOKINGS_EXCEEDED,
             extra={"max_num_bookings": max_num_bookings},
         )
 
@@ -85,12 +87,12 @@ def check_per_booker(max_num_bookings: int, quantity: int, already: int) -> None
 def check_cancellable(rules: BookingRules, event_start: datetime, now: datetime) -> None:
     """Raise unless a booker may still cancel (an admin's cancel skips this)."""
     if event_start <= now:
-        raise Conflict("this event has already started", field="event_id", code="event_started")
+        raise Conflict("this event has already started", field="event_id", code=ErrorCode.EVENT_STARTED)
     if event_start - now < timedelta(days=rules.min_cancel_days):
         raise Conflict(
             f"bookings can be cancelled until {rules.min_cancel_days} days before the start",
             field="event_id",
-            code="cancellation_closed",
+            code=ErrorCode.CANCELLATION_CLOSED,
         )
 
 

@@ -19,7 +19,7 @@ from enum import IntEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from chalicelib.domain.errors import ValidationFailed
+from chalicelib.domain.errors import ErrorCode, ValidationFailed
 
 DEFAULT_HORIZON_DAYS = 90
 MAX_OCCURRENCES = 400  # a daily session for a year, plus room; more is a mistake, not a schedule
@@ -93,10 +93,10 @@ def local_dates(schedule: Schedule) -> list[date]:
     """The local dates of a repeating schedule (not CUSTOM), start_date first."""
     start, last = schedule.start_date, horizon(schedule)
     if last < start:
-        raise ValidationFailed("end_date is before start_date", field="end_date", code="invalid_schedule")
+        raise ValidationFailed("end_date is before start_date", field="end_date", code=ErrorCode.INVALID_SCHEDULE)
     if (last - start).days > MAX_SPAN_DAYS:
         raise ValidationFailed(
-            f"a session spans at most {MAX_SPAN_DAYS} days", field="end_date", code="schedule_too_long"
+            f"a session spans at most {MAX_SPAN_DAYS} days", field="end_date", code=ErrorCode.SCHEDULE_TOO_LONG
         )
     if schedule.repeat is Repeat.NONE:
         return [start]
@@ -149,7 +149,9 @@ def expand(schedule: Schedule, zone: ZoneInfo) -> list[Occurrence]:
     """Every occurrence of ``schedule`` in ``zone``, by start; refuses empty or oversized ones."""
     if schedule.repeat is Repeat.CUSTOM:
         if not schedule.slots:
-            raise ValidationFailed("a custom session needs at least one slot", field="slots", code="invalid_schedule")
+            raise ValidationFailed(
+                "a custom session needs at least one slot", field="slots", code=ErrorCode.INVALID_SCHEDULE
+            )
         found = {Occurrence(localise(s.date, s.time, zone), s.duration) for s in schedule.slots}
     else:
         found = {Occurrence(localise(d, schedule.time, zone), schedule.duration) for d in local_dates(schedule)}
@@ -157,15 +159,15 @@ def expand(schedule: Schedule, zone: ZoneInfo) -> list[Occurrence]:
             raise ValidationFailed(
                 "the schedule has no occurrence between start_date and its end",
                 field="start_date",
-                code="invalid_schedule",
+                code=ErrorCode.INVALID_SCHEDULE,
             )
     if len(found) > MAX_OCCURRENCES:
         raise ValidationFailed(
             f"a session has at most {MAX_OCCURRENCES} events; shorten it or split it",
             field="end_date",
-            code="too_many_events",
+            code=ErrorCode.TOO_MANY_EVENTS,
         )
     starts = [occurrence.start_utc for occurrence in found]
     if len(set(starts)) != len(starts):
-        raise ValidationFailed("two slots start at the same time", field="slots", code="duplicate_slot")
+        raise ValidationFailed("two slots start at the same time", field="slots", code=ErrorCode.DUPLICATE_SLOT)
     return sorted(found, key=lambda occurrence: occurrence.start_utc)

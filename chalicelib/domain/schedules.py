@@ -35,7 +35,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from chalicelib.domain.errors import ValidationFailed
+from chalicelib.domain.errors import ErrorCode, ValidationFailed
 from chalicelib.domain.intervals import Span, clip, intersect, normalise, subtract, union
 from chalicelib.domain.recurrence import localise
 
@@ -93,7 +93,7 @@ def zone_of(name: object, field: str = "timezone") -> ZoneInfo:
         except (ZoneInfoNotFoundError, ValueError):
             pass
     raise ValidationFailed(
-        f"{name!r} is not an IANA time zone such as 'Europe/London'", field=field, code="invalid_timezone"
+        f"{name!r} is not an IANA time zone such as 'Europe/London'", field=field, code=ErrorCode.INVALID_TIMEZONE
     )
 
 
@@ -147,12 +147,14 @@ def parse_constraints(raw: object, field: str) -> list[Constraint]:
     if raw is None:
         return []
     if not isinstance(raw, list):
-        raise ValidationFailed("constraints are a list of one-key objects", field=field, code="invalid_constraint")
+        raise ValidationFailed(
+            "constraints are a list of one-key objects", field=field, code=ErrorCode.INVALID_CONSTRAINT
+        )
     if len(raw) > MAX_CONSTRAINTS:
         raise ValidationFailed(
             f"at most {MAX_CONSTRAINTS} constraints; drop the ones in the past",
             field=field,
-            code="too_many_constraints",
+            code=ErrorCode.TOO_MANY_CONSTRAINTS,
         )
     return [parse_constraint(entry, f"{field}.{index}") for index, entry in enumerate(raw)]
 
@@ -162,30 +164,36 @@ def parse_constraint(entry: object, field: str) -> Constraint:
         raise ValidationFailed(
             'a constraint is an object with one key, e.g. {"allow_hours": {"start": 9, "end": 17}}',
             field=field,
-            code="invalid_constraint",
+            code=ErrorCode.INVALID_CONSTRAINT,
         )
     ((key, payload),) = entry.items()
     name = "allow_day_and_time" if key == "specific_day_and_time" else str(key)
     effect, _, kind = name.partition("_")
     if effect not in ("allow", "block") or kind not in _FIELDS:
         kinds = ", ".join(f"allow_{k}/block_{k}" for k in _FIELDS)
-        raise ValidationFailed(f"unknown constraint {key!r}; known: {kinds}", field=field, code="invalid_constraint")
+        raise ValidationFailed(
+            f"unknown constraint {key!r}; known: {kinds}", field=field, code=ErrorCode.INVALID_CONSTRAINT
+        )
     field = f"{field}.{key}"
     payload = {} if payload is None else payload
     if not isinstance(payload, Mapping):
-        raise ValidationFailed("a constraint's value is an object", field=field, code="invalid_constraint")
+        raise ValidationFailed("a constraint's value is an object", field=field, code=ErrorCode.INVALID_CONSTRAINT)
     unknown = set(payload) - _FIELDS[kind]
     missing = _FIELDS[kind] - set(payload)
     if unknown or missing:
         wrong = sorted(unknown or missing)[0]
         problem = "is not a field of" if unknown else "is required by"
-        raise ValidationFailed(f"{wrong!r} {problem} {key}", field=f"{field}.{wrong}", code="invalid_constraint")
+        raise ValidationFailed(
+            f"{wrong!r} {problem} {key}", field=f"{field}.{wrong}", code=ErrorCode.INVALID_CONSTRAINT
+        )
     allow = effect == "allow"
     if kind == "period":
         begins = _period_bound(payload["start"], f"{field}.start")
         ends = _period_bound(payload["end"], f"{field}.end")
         if (begins.tzinfo is None) == (ends.tzinfo is None) and ends <= begins:
-            raise ValidationFailed("a period ends after it starts", field=f"{field}.end", code="invalid_constraint")
+            raise ValidationFailed(
+                "a period ends after it starts", field=f"{field}.end", code=ErrorCode.INVALID_CONSTRAINT
+            )
         return Period(allow, begins, ends)
     assert kind in _WEEKLY_KINDS
     days = {"weekdays": WEEKDAYS, "weekends": WEEKENDS}.get(kind, EVERY_DAY)
@@ -196,12 +204,14 @@ def parse_constraint(entry: object, field: str) -> Constraint:
         start = _clock(payload["start"], f"{field}.start")
         end = _clock(payload["end"], f"{field}.end")
         if start == MINUTES_PER_DAY:
-            raise ValidationFailed("a day's hours start before 24", field=f"{field}.start", code="invalid_constraint")
+            raise ValidationFailed(
+                "a day's hours start before 24", field=f"{field}.start", code=ErrorCode.INVALID_CONSTRAINT
+            )
         if end == start:
             raise ValidationFailed(
                 "start and end are equal; use allow_day for a whole day",
                 field=f"{field}.end",
-                code="invalid_constraint",
+                code=ErrorCode.INVALID_CONSTRAINT,
             )
     return Weekly(allow, days, start, end)
 
@@ -213,7 +223,7 @@ def _day(value: object, field: str) -> int:
             if word == name or (len(word) == 3 and name.startswith(word)):
                 return index
     raise ValidationFailed(
-        f"{value!r} is not a day of the week such as 'Monday'", field=field, code="invalid_constraint"
+        f"{value!r} is not a day of the week such as 'Monday'", field=field, code=ErrorCode.INVALID_CONSTRAINT
     )
 
 
@@ -231,7 +241,7 @@ def _clock(value: object, field: str) -> int:
         raise ValidationFailed(
             f"{value!r} is not a time of day: hours 0 to 24 (9, 17.5) or 'HH:MM', in whole minutes",
             field=field,
-            code="invalid_constraint",
+            code=ErrorCode.INVALID_CONSTRAINT,
         )
     return int(minutes)
 
@@ -252,7 +262,7 @@ def _period_bound(value: object, field: str) -> datetime:
         f"{value!r} is not a date ('2022-05-01') or date-time ('2022-05-01T09:00', with or without an offset)"
         f" between {MIN_YEAR} and {MAX_YEAR}",
         field=field,
-        code="invalid_constraint",
+        code=ErrorCode.INVALID_CONSTRAINT,
     )
 
 

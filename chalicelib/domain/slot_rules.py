@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from chalicelib.domain.errors import Conflict, ValidationFailed
+from chalicelib.domain.errors import Conflict, ErrorCode, ValidationFailed
 from chalicelib.domain.event_rules import check_per_booker
 
 MINUTES_PER_DAY = 24 * 60
@@ -43,7 +43,7 @@ def check_time(rules: SlotRules, minutes: int) -> None:
         raise ValidationFailed(
             f"this service is booked every {rules.time_step} minutes from midnight",
             field="time",
-            code="time_not_on_step",
+            code=ErrorCode.TIME_NOT_ON_STEP,
             extra={"booking_time_step": rules.time_step},
         )
 
@@ -51,20 +51,20 @@ def check_time(rules: SlotRules, minutes: int) -> None:
 def check_bookable(rules: SlotRules, start: datetime, now: datetime, quantity: int, already: int = 0) -> None:
     """Raise unless ``quantity`` more spaces on the slot starting at ``start`` may be booked now."""
     if quantity < 1:
-        raise ValidationFailed("book at least one space", field="num_book", code="invalid_quantity")
+        raise ValidationFailed("book at least one space", field="num_book", code=ErrorCode.INVALID_QUANTITY)
     if rules.disabled:
-        raise Conflict("this service is not open for booking", field="service_id", code="service_disabled")
+        raise Conflict("this service is not open for booking", field="service_id", code=ErrorCode.SERVICE_DISABLED)
     if start - now < timedelta(seconds=rules.min_advance_seconds) or start <= now:
         raise ValidationFailed(
             f"this service is booked at least {rules.min_advance_seconds} seconds ahead",
             field="time",
-            code="booking_closed",
+            code=ErrorCode.BOOKING_CLOSED,
         )
     if start - now > timedelta(seconds=rules.max_advance_seconds):
         raise ValidationFailed(
             f"this service is booked at most {rules.max_advance_seconds} seconds ahead",
             field="date",
-            code="booking_not_open",
+            code=ErrorCode.BOOKING_NOT_OPEN,
         )
     check_per_booker(rules.max_num_bookings, quantity, already)
 
@@ -72,10 +72,10 @@ def check_bookable(rules: SlotRules, start: datetime, now: datetime, quantity: i
 def check_cancellable(rules: SlotRules, start: datetime, now: datetime) -> None:
     """Raise unless a booker may still cancel (an admin's cancel skips this)."""
     if start <= now:
-        raise Conflict("this slot has already started", field="service_id", code="slot_started")
+        raise Conflict("this slot has already started", field="service_id", code=ErrorCode.SLOT_STARTED)
     if start - now < rules.min_cancel:
         raise Conflict(
             f"bookings can be cancelled until {rules.min_cancel_seconds} seconds before the start",
             field="service_id",
-            code="cancellation_closed",
+            code=ErrorCode.CANCELLATION_CLOSED,
         )

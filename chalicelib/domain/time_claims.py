@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from chalicelib.domain.errors import Conflict, ValidationFailed
+from chalicelib.domain.errors import Conflict, ErrorCode, ValidationFailed
 from chalicelib.domain.intervals import Span, normalise
 
 MAX_LENGTH = timedelta(days=7)  # the longest claim (booking or hold) on one resource
@@ -30,7 +30,7 @@ MAX_DAYS_TOUCHED = (MAX_LENGTH + 2 * MAX_PADDING) // timedelta(days=1) + 1
 
 
 class TimeTaken(Conflict):
-    code = "time_taken"
+    code = ErrorCode.TIME_TAKEN
 
 
 @dataclass(frozen=True)
@@ -60,21 +60,23 @@ def check(claim: Claim, *, field: str = "start") -> None:
             raise ValidationFailed(
                 f"{name} is at whole minutes (no seconds)",
                 field=name if field == "start" else f"{field}.{name}",
-                code="time_not_on_minute",
+                code=ErrorCode.TIME_NOT_ON_MINUTE,
             )
     end_field = "end" if field == "start" else f"{field}.end"
     if claim.end <= claim.start:
-        raise ValidationFailed("end is after start", field=end_field, code="invalid_interval")
+        raise ValidationFailed("end is after start", field=end_field, code=ErrorCode.INVALID_INTERVAL)
     if claim.end - claim.start > MAX_LENGTH:
         raise ValidationFailed(
-            f"a booking holds a resource for at most {MAX_LENGTH.days} days", field=end_field, code="interval_too_long"
+            f"a booking holds a resource for at most {MAX_LENGTH.days} days",
+            field=end_field,
+            code=ErrorCode.INTERVAL_TOO_LONG,
         )
     for name, padding in (("before", claim.before), ("after", claim.after)):
         if padding < timedelta() or padding > MAX_PADDING or padding % GRANULE:
             raise ValidationFailed(
                 f"the {name} padding is whole minutes, at most one day",
                 field=name if field == "start" else f"{field}.{name}",
-                code="invalid_padding",
+                code=ErrorCode.INVALID_PADDING,
             )
 
 

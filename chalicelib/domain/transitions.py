@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.domain.errors import Conflict, ValidationFailed
+from chalicelib.domain.errors import Conflict, ErrorCode, ValidationFailed
 from chalicelib.domain.graphs import (
     AUTO_COMPLETE_AFTER_SECONDS,
     AUTO_COMPLETE_SETTING,
@@ -131,7 +131,7 @@ def plan(
     if action is None or (not action.manual and not by_timer):
         raise Conflict(
             f"{action_name} is not possible on a {graph.name} booking in state {state}",
-            code="action_not_allowed",
+            code=ErrorCode.ACTION_NOT_ALLOWED,
             field="action",
             extra={"possible_actions": graph.possible_actions(state), "state": state},
         )

@@ -10,19 +10,27 @@ from chalicelib.settings import get_settings
 from chalicelib.store import keys, models
 
 _lock = threading.Lock()
-_bound_to: tuple[str, str, str | None] | None = None
+_bound_to: tuple[str, str, str | None, float, float, int] | None = None
 
 
 def ensure_bound() -> None:
     """Bind the models on first use (and again if the settings changed)."""
     global _bound_to
     settings = get_settings()
-    target = (settings.table_name, settings.region, settings.dynamodb_endpoint)
+    target = (
+        settings.table_name,
+        settings.region,
+        settings.dynamodb_endpoint,
+        settings.aws_connect_timeout_seconds,
+        settings.aws_read_timeout_seconds,
+        settings.aws_max_attempts,
+    )
     if _bound_to == target:
         return
     with _lock:
         if _bound_to != target:
-            models.bind(*target)
+            table, region, host, connect, read, attempts = target
+            models.bind(table, region, host, connect_timeout=connect, read_timeout=read, max_attempts=attempts)
             _bound_to = target
 
 
@@ -30,10 +38,6 @@ def low_level_client() -> Any:
     """The botocore DynamoDB client behind the models (one per process)."""
     ensure_bound()
     return models.Item._get_connection().connection.client
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def iso(moment: datetime) -> str:

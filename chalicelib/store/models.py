@@ -56,6 +56,10 @@ class Item(Model):
         table_name = "unbound"  # replaced by bind(); never used unbound
         region = "us-east-1"
         max_pool_connections = 32  # chalice local and the benchmarks share one client across threads
+        # Replaced by bind() from the settings (chalicelib/store/aws.py); PynamoDB hands them to botocore.
+        connect_timeout_seconds = 2.0
+        read_timeout_seconds = 4.0
+        max_retry_attempts = 2
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
@@ -72,11 +76,23 @@ class Item(Model):
     expiry = ExpiryIndex()
 
 
-def bind(table_name: str, region: str, host: str | None) -> None:
-    """Point every model at the table; drops cached connections."""
+def bind(
+    table_name: str,
+    region: str,
+    host: str | None,
+    *,
+    connect_timeout: float,
+    read_timeout: float,
+    max_attempts: int,
+) -> None:
+    """Point every model at the table, with the client's timeouts and attempts; drops cached connections."""
     Item.Meta.table_name = table_name
     Item.Meta.region = region
     Item.Meta.host = host  # type: ignore[attr-defined]  # MetaModel adds it
+    # PynamoDB passes these to botocore (standard retry mode, 1 + max_retry_attempts attempts).
+    Item.Meta.connect_timeout_seconds = connect_timeout
+    Item.Meta.read_timeout_seconds = read_timeout
+    Item.Meta.max_retry_attempts = max_attempts - 1
     for cls in _all_models():
         if cls is not Item and "_connection" in cls.__dict__:
             delattr(cls, "_connection")  # a subclass's own connection would shadow the shared one
@@ -378,6 +394,9 @@ class Hold(Item, discriminator="hold"):
     status = UnicodeAttribute(default="active")  # active, converted, released, expired
     details: MapAttribute[str, Any] = MapAttribute(default=dict)
     created_at = UnicodeAttribute()
+    # A reservation of time (issue 11): the resource and the claim-day items holding its entry.
+    resource: MapAttribute[str, Any] = MapAttribute(null=True)
+    claim_days = _strings(null=True)
 
 
 class Basket(Item, discriminator="basket"):

@@ -99,7 +99,7 @@ _CAUSES = {
 }
 
 TRANSACTION_CANCELED = ["DynamoDb.TransactionCanceledException", "DynamoDB.TransactionCanceledException"]
-COMMIT_ATTEMPTS = 8  # like capacity.CONFLICT_RETRIES: a transaction conflict is tried again
+COMMIT_ATTEMPTS = 8  # like transact.CONFLICT_RETRIES: a transaction conflict is tried again
 # An execution has at most 25,000 history events; cancelling one seat booking in the Map takes ~23
 # (more when its seats span several shards). So one execution reads at most CASCADE_BUDGET pages of
 # CASCADE_PAGE seat bookings (<= 500, ~12,000 events) and leaves the rest to the sweeper, as the engine does.
@@ -857,7 +857,7 @@ def definition(graph: Graph, *, cascade_budget: int = CASCADE_BUDGET) -> dict[st
         "Commit: wait",
         {
             "Type": "Wait",
-            "Comment": "another transaction held an item: try the same writes again, as capacity.run does",
+            "Comment": "another transaction held an item: try the same writes again, as store.transact does",
             "Seconds": 1,
             "Next": "Commit: again",
         },

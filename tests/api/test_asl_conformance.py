@@ -549,7 +549,7 @@ def test_refusals_before_the_graph(tables: Env) -> None:
     assert _mirror(tables, case, booking_id, if_match=1) == "state:cancelled"  # the version read goes through
 
 
-# --- a transaction conflict (another transaction held an item) is tried again, as capacity.run does ------
+# --- a transaction conflict (another transaction held an item) is tried again, as store.transact does ------
 
 
 def test_a_transaction_conflict_is_tried_again(tables: Env, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
-
-import pytest
 
 from tests.conftest import Api, Tenant, make_tenant
 
@@ -170,13 +169,12 @@ def test_items_are_removed_and_kept_alive_a_capped_number_of_times(api: Api, ten
 
 
 def test_checkout_after_the_hold_expired_books_nothing(
-    api: Api, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+    api: Api, tenant: Tenant, travel: Callable[[float], None]
 ) -> None:
     chain = _chain(api, tenant)
     (event,) = _events(api, tenant, chain["id"])
     token = _add(api, tenant, {"event_id": event["id"]}).headers["Auth-Token"]
-    real = time.time
-    monkeypatch.setattr(time, "time", lambda: real() + 15 * 60 + 1)  # the company's hold time is 15 minutes
+    travel(15 * 60 + 1)  # the company's hold time is 15 minutes
     late = api.post(f"/api/v1/{tenant.id}/basket/checkout", {"client": CLIENT}, _basket(tenant, token))
     assert late.status == 409 and late.body["error"]["code"] == "hold_expired"
     assert api.get("/v2/bookings", tenant.v2).body["data"] == []

@@ -144,12 +144,12 @@ def test_the_customers_link_reschedules_and_cancels_that_booking_only(api: Api, 
 def test_public_requests_are_rate_limited_per_key_and_address(
     api: Api, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import time
+    from chalicelib.domain import clock
 
     project = _project(api, tenant)
     other = make_tenant(api, "Other")
     # One fixed moment, 15.5 s into a minute: every request below falls in that minute's window.
-    monkeypatch.setattr(time, "time", lambda: 1_900_000_035.5)
+    clock.set_clock(lambda: 1_900_000_035.5)
     monkeypatch.setenv("PUBLIC_REQUESTS_PER_MINUTE", "3")
     reset_settings()
     try:
@@ -160,5 +160,6 @@ def test_public_requests_are_rate_limited_per_key_and_address(
         assert api.get(f"/api/v1/{other.id}/services", other.public).status == 200  # another key: its own count
         assert api.get(f"/v2/projects/{project['id']}", tenant.v2).status == 200  # the secret key: not limited
     finally:
+        clock.set_clock(None)
         monkeypatch.delenv("PUBLIC_REQUESTS_PER_MINUTE")
         reset_settings()

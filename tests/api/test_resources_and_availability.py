@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -263,4 +264,115 @@ def test_reschedule_moves_the_claim(api: Api, tenant: Tenant) -> None:
     assert moved.status == 201, moved.body
     assert moved.body["data"]["resource"]["id"] == other["id"]
     # the old hour on Doc is free again
+    assert _book(api, tenant, doc["id"], f"{DAY}T09:00:00Z", f"{DAY}T10:00:00Z").status == 201
+
+
+def test_reserving_time_holds_it_until_booked_or_lapsed(api: Api, tenant: Tenant) -> None:
+    doc = _resource(api, tenant)
+    window = {"resource_id": doc["id"], "start": f"{DAY}T09:00:00Z", "end": f"{DAY}T10:00:00Z", "what": "Check-up"}
+    held = api.post("/v2/bookings/reserve", {**window, "customer": CUSTOMER}, tenant.v2)
+    assert held.status == 201, held.body
+    data = held.body["data"]
+    assert data["resource"]["id"] == doc["id"] and data["seats"] == 0 and data["start"].startswith(f"{DAY}T09:00")
+    # held: not offered, not bookable, not reservable twice
+    assert "09:00" not in [s["start"][11:16] for s in _slots(api, tenant, [doc["id"]]).body["data"]]
+    assert _book(api, tenant, doc["id"], f"{DAY}T09:30:00Z", f"{DAY}T10:30:00Z").status == 409
+    assert api.post("/v2/bookings/reserve", window, tenant.v2).status == 409
+    extended = api.put("/v2/bookings/reserve/extend", {"reservation_id": data["id"]}, tenant.v2)
+    assert extended.status == 200 and extended.body["data"]["extensions"] == 1
+    # converted into a booking: it keeps the time, the hold is gone, nobody else can take it
+    booked = api.post(
+        "/v2/bookings", {"graph": "instant", "reservation_id": data["id"], "customer": CUSTOMER}, tenant.v2
+    )
+    assert booked.status == 201, booked.body
+    assert booked.body["data"]["resource"]["id"] == doc["id"]
+    assert booked.body["data"]["attributes"]["event_info"]["start"].startswith(f"{DAY}T09:00")
+    again = api.post("/v2/bookings", {"graph": "instant", "reservation_id": data["id"]}, tenant.v2)
+    assert again.status == 409 and again.error["code"] == "hold_expired"
+    assert _book(api, tenant, doc["id"], f"{DAY}T09:30:00Z", f"{DAY}T10:30:00Z").status == 409
+
+
+def test_a_lapsed_time_reservation_is_free_before_any_sweep_and_the_sweep_releases_it(
+    api: Api, tenant: Tenant, travel: Callable[[float], None]
+) -> None:
+    from chalicelib.domain import clock
+    from chalicelib.services.selling import holds, sweeper, time_claims
+
+    doc = _resource(api, tenant)
+    window = {"resource_id": doc["id"], "start": f"{DAY}T09:00:00Z", "end": f"{DAY}T10:00:00Z"}
+    held = api.post("/v2/bookings/reserve", {**window, "reservation_time": 10}, tenant.v2).body["data"]
+    travel(60)
+    later = clock.now()
+    booked = _book(api, tenant, doc["id"], f"{DAY}T09:00:00Z", f"{DAY}T10:00:00Z")
+    assert booked.status == 201, booked.body
+    assert sweeper.sweep(later).by_kind.get("Hold") == 1
+    assert holds.get(tenant.id, held["id"]).status == "expired"
+    assert time_claims.owners_on(int(doc["id"]), [DAY]) == {booked.body["data"]["id"]}
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "field"),
+    [
+        ({"resource_id": "1", "start": f"{DAY}T09:00:00Z"}, 422, "end"),
+        ({"start": f"{DAY}T09:00:00Z", "end": f"{DAY}T10:00:00Z"}, 422, "resource_id"),
+        ({"resource_id": "999999", "start": f"{DAY}T09:00:00Z", "end": f"{DAY}T10:00:00Z"}, 404, "resource_id"),
+        ({"resource_id": "1", "start": f"{DAY}T10:00:00Z", "end": f"{DAY}T09:00:00Z"}, 422, "end"),
+        (
+            {"resource_id": "1", "start": f"{DAY}T09:00:00Z", "end": f"{DAY}T10:00:00Z", "graph": "group_owner"},
+            422,
+            "graph",
+        ),
+    ],
+)
+def test_bad_time_reservations(api: Api, tenant: Tenant, body: dict[str, Any], status: int, field: str) -> None:
+    reply = api.post("/v2/bookings/reserve", body, tenant.v2)
+    assert reply.status == status, reply.body
+    assert reply.error["field"] == field
+
+
+def test_bookings_can_be_searched_by_resource(api: Api, tenant: Tenant) -> None:
+    doc, clara = _resource(api, tenant), _resource(api, tenant, name="Clara")
+    mine = _book(api, tenant, doc["id"], f"{DAY}T09:00:00Z", f"{DAY}T10:00:00Z").body["data"]["id"]
+    _book(api, tenant, clara["id"], f"{DAY}T09:00:00Z", f"{DAY}T10:00:00Z")
+    found = api.get(f"/v2/bookings?search=resource.id:{doc['id']};graph:instant", tenant.v2).body
+    assert [b["id"] for b in found["data"]] == [mine] and found["meta"]["total_entries"] == 1
+
+
+def test_group_bookings_do_not_claim_time_yet(api: Api, tenant: Tenant) -> None:
+    doc = _resource(api, tenant)
+    body = {
+        "graph": "group_owner",
+        "settings": {"max_seats": 3},
+        "start": f"{DAY}T09:00:00Z",
+        "end": f"{DAY}T10:00:00Z",
+        "what": "Class",
+        "resource_id": doc["id"],
+    }
+    reply = api.post("/v2/bookings", body, tenant.v2)
+    assert reply.status == 422 and reply.error["field"] == "resource_id"
+
+
+def test_resource_references_are_unique_and_find_the_resource(api: Api, tenant: Tenant) -> None:
+    from chalicelib.domain.errors import Conflict, NotFound
+    from chalicelib.services.catalogue import resources
+
+    emma = resources.create(tenant.id, {"name": "Emma", "timezone": "Europe/London", "reference": "E1"}, kind="person")
+    assert emma.resource_kind == "person"
+    with pytest.raises(Conflict) as taken:
+        resources.create(tenant.id, {"name": "Other", "timezone": "UTC", "reference": "E1"})
+    assert taken.value.code == "duplicate_reference"
+    assert int(resources.find_by_ref(tenant.id, "E1").resource_id) == int(emma.resource_id)
+    resources.update(tenant.id, int(emma.resource_id), {"reference": "E2"})
+    with pytest.raises(NotFound):
+        resources.find_by_ref(tenant.id, "E1")
+    assert resources.find_by_ref(tenant.id, "E2").name == "Emma"
+    assert resources.listing(tenant.id, 1, 10, kind="resource").total == 0
+    assert resources.listing(tenant.id, 1, 10, kind="person").total == 1
+
+
+def test_a_booking_page_cannot_reserve_a_resources_time(api: Api, tenant: Tenant) -> None:
+    doc = _resource(api, tenant)
+    window = {"resource_id": doc["id"], "start": f"{DAY}T09:00:00Z", "end": f"{DAY}T10:00:00Z"}
+    reply = api.post("/v2/bookings/reserve", window, tenant.widget)
+    assert reply.status == 403 and reply.error["field"] == "resource_id"
     assert _book(api, tenant, doc["id"], f"{DAY}T09:00:00Z", f"{DAY}T10:00:00Z").status == 201

@@ -35,7 +35,8 @@ from werkzeug.test import Client
 from app import app
 from chalicelib.api.http.openapi import build_openapi
 from chalicelib.api.http.route import OPERATIONS
-from chalicelib.settings import LOCAL_ROOT_KEY, reset_settings
+from chalicelib.settings import reset_settings
+from chalicelib.settings_model import LOCAL_ROOT_KEY
 from chalicelib.store import db
 from chalicelib.store.schema import create_table_if_absent
 from tests.wsgi_adapter import ChaliceWSGI
@@ -132,6 +133,7 @@ def world(moto_app: Chalice) -> Iterator[World]:
     v2 = {"Authorization": _basic("", company["api_key"])}
     booking = _post(client, "/v2/bookings", {"graph": "confirm_decline", "event": EVENT, "customer": CUSTOMER}, v2)
     group_booking = _post(client, "/v2/bookings", {"graph": "group_owner", "settings": {"max_seats": 3}, **EVENT}, v2)
+    resource = _post(client, "/v2/resources", {"name": "Doc", "timezone": "Europe/London"}, v2)
     event_group = _post(client, f"/api/v1/admin/{cid}/event_groups", {"name": "Fitness"}, admin)
     chain = _post(
         client,
@@ -172,6 +174,7 @@ def world(moto_app: Chalice) -> Iterator[World]:
         "item_id": item_id,
         "long_id": purchase["long_id"],
         "purchase_id": purchase["id"],
+        "resource_id": resource["data"]["id"],
     }
     world = World(credentials, path_values)
     yield world

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -302,9 +303,11 @@ def test_group_reschedules_in_place(api: Api, tenant: Tenant) -> None:
     assert moved.body["data"]["attributes"]["event_info"]["start"].startswith("2031-10-01T08:00")
 
 
-def test_listing_is_newest_first_with_search_and_paging(api: Api, tenant: Tenant) -> None:
+def test_listing_is_newest_first_with_search_and_paging(
+    api: Api, tenant: Tenant, travel: Callable[[float], None]
+) -> None:
     first = _book(api, tenant, graph="instant")
-    time.sleep(1.1)  # created_at has second precision
+    travel(1.1)  # created_at has second precision
     second = _book(api, tenant)
     api.put(f"/v2/bookings/{first['id']}/cancel", {}, tenant.v2)
     listing = api.get("/v2/bookings", tenant.v2)
@@ -423,10 +426,10 @@ def test_an_action_retried_after_a_transaction_conflict_succeeds_once(
     from botocore.exceptions import ClientError
     from pynamodb.exceptions import TransactWriteError
 
-    from chalicelib.services.selling import capacity
+    from chalicelib.store import transact
 
     booking = _book(api, tenant)
-    real = capacity.transaction
+    real = transact.transaction
     commits = {"count": 0}
 
     class ConflictOnce:
@@ -445,7 +448,7 @@ def test_an_action_retried_after_a_transaction_conflict_succeeds_once(
                 raise TransactWriteError("conflict", ClientError(error, "TransactWriteItems"))
             return self.tx.__exit__(*exc)
 
-    monkeypatch.setattr(capacity, "transaction", ConflictOnce)
+    monkeypatch.setattr(transact, "transaction", ConflictOnce)
     confirmed = api.put(f"/v2/bookings/{booking['id']}/confirm", {}, tenant.v2)
     assert confirmed.status == 200 and confirmed.body["data"]["state"] == "confirmed"
     assert commits["count"] == 2

@@ -8,7 +8,7 @@ these results (201, the NoSpaceLeftError body) is tested in tests/api/test_baske
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -79,7 +79,7 @@ def test_recurring_occurrences_are_independent(company_id: int) -> None:
 
 
 def test_hundred_add_items_on_twenty_spaces_then_the_holds_lapse(
-    company_id: int, monkeypatch: pytest.MonkeyPatch
+    company_id: int, travel: Callable[[float], None]
 ) -> None:
     _chain_item, (event,) = _chain(company_id, spaces=20)
     picked = baskets.pick(company_id, int(event.event_id), None)
@@ -90,8 +90,7 @@ def test_hundred_add_items_on_twenty_spaces_then_the_holds_lapse(
     assert all(isinstance(r, capacity.NoSpaceLeft) for r in refused)
     seats = events.availability(event)
     assert (seats["spaces_reserved"], seats["spaces_left"]) == (20, 0)
-    real = time.time
-    monkeypatch.setattr(time, "time", lambda: real() + 15 * 60 + 1)  # every hold lapses; no sweeper runs
+    travel(15 * 60 + 1)  # every hold lapses; no sweeper runs
     seats = events.availability(event)
     assert (seats["spaces_reserved"], seats["spaces_left"]) == (0, 20)
     again = _hammer(16, [partial(baskets.add_item, company_id, None, picked, 1)] * 30)

@@ -1,14 +1,16 @@
 """The fan-out end to end on DynamoDB Local: API -> outbox -> stream -> publisher -> queue ->
 signed webhook at a real HTTP server (verified with the independent ``standardwebhooks``
 package), retries through the queue's delays (travelled through, not waited), the
-dead-letter queue, replays, emails as .eml files, and a failing publish."""
+dead-letter queue, replays, emails as .eml files, and a failing publish; and the local
+dispatcher losing nothing across its restarts (events written before it started or while it
+was stopped, pending retries, a message being handled when it died)."""
 
 from __future__ import annotations
 
 import email
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ import boto3
 import pytest
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
+from chalicelib.domain import clock as system_clock
 from chalicelib.domain import webhooks as rules
 from chalicelib.services.messaging import fanout
 from chalicelib.settings import reset_settings
@@ -46,9 +49,9 @@ class Clock:
 @pytest.fixture
 def clock() -> Iterator[Clock]:
     travelling = Clock()
-    fanout.set_clock(travelling)
+    system_clock.set_clock(travelling)
     yield travelling
-    fanout.set_clock(None)
+    system_clock.set_clock(None)
 
 
 @pytest.fixture
@@ -59,11 +62,23 @@ def mail_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def dispatcher(local_api: Api, ddb_endpoint: str, ddb_table: str, mail_dir: Path) -> Iterator[Dispatcher]:
-    client = boto3.client("dynamodb", endpoint_url=ddb_endpoint, region_name="us-east-1")
-    streams = boto3.client("dynamodbstreams", endpoint_url=ddb_endpoint, region_name="us-east-1")
-    yield Dispatcher(client, streams, ddb_table, from_start=True).install()
+def start_dispatcher(
+    local_api: Api, ddb_endpoint: str, ddb_table: str, mail_dir: Path, tmp_path: Path
+) -> Iterator[Callable[[], Dispatcher]]:
+    """Starts a dispatcher on the test's table and state file: call it again for a restart."""
+
+    def start() -> Dispatcher:
+        client = boto3.client("dynamodb", endpoint_url=ddb_endpoint, region_name="us-east-1")
+        streams = boto3.client("dynamodbstreams", endpoint_url=ddb_endpoint, region_name="us-east-1")
+        return Dispatcher(client, streams, ddb_table, tmp_path / "fanout.sqlite3").install()
+
+    yield start
     fanout.use_transport(None)
+
+
+@pytest.fixture
+def dispatcher(start_dispatcher: Callable[[], Dispatcher]) -> Dispatcher:
+    return start_dispatcher()
 
 
 @pytest.fixture
@@ -224,3 +239,129 @@ def test_a_rotated_secret_signs_beside_the_old_one_during_the_grace_period(
     assert len(hit.headers["webhook-signature"].split(" ")) == 2
     for secret in (webhook["secret"], rotated.body["data"]["secret"]):
         StandardWebhook(secret).verify(hit.body, hit.headers)
+
+
+# --- the local dispatcher loses nothing across restarts ------------------------------------------
+
+
+def _delivered_ids(hook: Any) -> list[str]:
+    return [json.loads(hit.body)["data"]["id"] for hit in hook.received]
+
+
+def _record_publishes(dispatcher: Dispatcher) -> list[str]:
+    """The subject ids of what ``dispatcher`` publishes from now on, in order (still published)."""
+    published: list[str] = []
+    real = dispatcher.transport.publish
+
+    def watch(message: dict[str, Any]) -> None:
+        published.append(message["data"]["id"])
+        real(message)
+
+    dispatcher.transport.publish = watch
+    return published
+
+
+def test_an_event_written_before_the_dispatcher_starts_is_delivered(
+    local_api: Api, company: Tenant, start_dispatcher: Callable[[], Dispatcher]
+) -> None:
+    with receiver() as hook:
+        _subscribe(local_api, company, hook.url)
+        booking_id = _book(local_api, company)  # the API answers before the dispatcher runs (make run's start)
+        start_dispatcher().drain()
+    assert _delivered_ids(hook) == [booking_id]
+
+
+def test_events_written_while_the_dispatcher_is_stopped_are_delivered_after_its_restart_and_once(
+    local_api: Api, company: Tenant, start_dispatcher: Callable[[], Dispatcher]
+) -> None:
+    with receiver() as hook:
+        _subscribe(local_api, company, hook.url)
+        before = _book(local_api, company)
+        start_dispatcher().drain()
+        fanout.use_transport(None)  # stopped
+        during = [_book(local_api, company), _book(local_api, company)]
+        again = start_dispatcher()
+        published = _record_publishes(again)
+        again.drain()
+    assert sorted(_delivered_ids(hook)) == sorted([before, *during])  # each once (a batch posts in parallel)
+    assert published == during  # resumed after its saved position: the event before was not read again
+
+
+def test_a_pending_retry_survives_a_restart_and_is_delivered(
+    local_api: Api, company: Tenant, start_dispatcher: Callable[[], Dispatcher], clock: Clock
+) -> None:
+    with receiver([500]) as hook:
+        webhook = _subscribe(local_api, company, hook.url)
+        _book(local_api, company)
+        first = start_dispatcher()
+        first.drain()  # attempt 1 fails; attempt 2 waits in the queue for its delay
+        assert len(hook.received) == 1 and len(first.queues["webhooks"]) == 1
+        fanout.use_transport(None)  # make run stopped
+        start_dispatcher().drain(travel=clock.travel)
+    assert len(hook.received) == 2
+    [delivery] = local_api.get(f"/v2/webhooks/{webhook['id']}/deliveries", company.v2).body["data"]
+    assert delivery["status"] == "delivered"
+    assert [a["status_code"] for a in delivery["attempts"]] == [500, 200]
+
+
+def test_a_message_being_handled_when_the_dispatcher_died_comes_back_after_the_visibility_timeout(
+    local_api: Api, company: Tenant, start_dispatcher: Callable[[], Dispatcher], clock: Clock
+) -> None:
+    with receiver() as hook:
+        _subscribe(local_api, company, hook.url)
+        booking_id = _book(local_api, company)
+        dying = start_dispatcher()
+        dying.poll_stream()
+        [taken] = dying.queues["webhooks"].receive()  # received, then the process dies before handling it
+        assert taken.receives == 1
+        fanout.use_transport(None)
+        again = start_dispatcher()
+        again.drain()
+        assert hook.received == []  # still hidden: its handler may be running somewhere
+        again.drain(travel=clock.travel)
+    assert _delivered_ids(hook) == [booking_id]
+    assert len(again.queues["webhooks"]) == 0
+
+
+def test_the_dispatcher_carries_on_after_dynamodb_local_restarts_and_delivers_what_was_written_before(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, mail_dir: Path
+) -> None:
+    from botocore.config import Config
+    from chalice.test import Client
+
+    from app import app
+    from chalicelib.store import db, schema
+    from devtools.ddb_local import DynamoDBLocal, free_port
+    from tests.conftest import _use_table
+
+    ddb = DynamoDBLocal(free_port(), tmp_path / "db")  # persistent, as make run's
+    ddb.start()
+    try:
+        _use_table(monkeypatch, "restarts", ddb.endpoint)
+        schema.create_table_if_absent(ddb.client(), "restarts")
+        once = Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=1, read_timeout=5)
+        client = boto3.client("dynamodb", endpoint_url=ddb.endpoint, region_name="us-east-1", config=once)
+        streams = boto3.client("dynamodbstreams", endpoint_url=ddb.endpoint, region_name="us-east-1", config=once)
+        dispatcher = Dispatcher(client, streams, "restarts", tmp_path / "fanout.sqlite3").install()
+        published = _record_publishes(dispatcher)
+        with Client(app, stage_name="local") as chalice, receiver() as hook:
+            api = Api(chalice)
+            tenant = make_tenant(api, "Restarts")
+            _subscribe(api, tenant, hook.url)
+            first = _book(api, tenant)
+            dispatcher.drain()
+            second = _book(api, tenant)  # written, not yet read, when DynamoDB Local dies
+            ddb.stop()
+            with pytest.raises(Exception, match="connect"):
+                dispatcher.poll_stream()
+            ddb.start()
+            third = _book(api, tenant)
+            dispatcher.drain()
+        assert published == [first, second, third]  # each once, in order
+        assert sorted(_delivered_ids(hook)) == sorted([first, second, third])
+    finally:
+        fanout.use_transport(None)
+        ddb.stop()
+        monkeypatch.undo()
+        reset_settings()
+        db._bound_to = None

@@ -3,16 +3,17 @@ converted into bookings of a capacity the booking does not own; cancelling frees
 
 from __future__ import annotations
 
-import time
-from typing import Any
+from collections.abc import Callable
 
 import pytest
 from pynamodb.exceptions import TransactWriteError
 
+from chalicelib.domain import clock
 from chalicelib.domain.errors import Conflict
 from chalicelib.services.identity import companies
 from chalicelib.services.selling import bookings, capacity, holds
 from chalicelib.services.selling.bookings import NewBooking
+from chalicelib.store import transact
 from chalicelib.store.models import Booking
 from tests.integration.races import hammer as _hammer
 
@@ -27,7 +28,7 @@ def company_id(ddb_table: str) -> int:
 
 
 def _open(company_id: int, capacity_id: str, seats: int, shards: int = 1) -> None:
-    capacity.run(lambda tx: capacity.open_capacity(tx, capacity_id, company_id, seats, shards))
+    transact.run(lambda tx: capacity.open_capacity(tx, capacity_id, company_id, seats, shards))
 
 
 def _asks(names: list[str], seats: int = 1, shards: int = 1) -> list[holds.HoldAsk]:
@@ -49,7 +50,9 @@ def test_a_take_on_several_capacities_is_all_or_none(company_id: int) -> None:
     assert capacity.read("SMALL", 1).available == 1
 
 
-def test_sharded_capacities_split_and_lapsed_holds_are_reclaimed(company_id: int, monkeypatch: Any) -> None:
+def test_sharded_capacities_split_and_lapsed_holds_are_reclaimed(
+    company_id: int, travel: Callable[[float], None]
+) -> None:
     _open(company_id, "BIG", 8, shards=4)
     _open(company_id, "ONE", 2)
     # 2 seats on BIG's first shard (asked as one shard), so 6 more only fit split over the other three
@@ -57,8 +60,7 @@ def test_sharded_capacities_split_and_lapsed_holds_are_reclaimed(company_id: int
     assert capacity.read("ONE", 1).available == 0
     with pytest.raises(capacity.NoSpaceLeft):
         holds.place_many(company_id, [holds.HoldAsk("ONE", 1, 1, {})], 60)
-    real = time.time
-    monkeypatch.setattr(time, "time", lambda: real() + 120)  # the holds lapse
+    travel(120)  # the holds lapse
     assert capacity.read("ONE", 1).available == 2  # on read, before any sweep
     placed = holds.place_many(company_id, [holds.HoldAsk("BIG", 6, 4, {}), holds.HoldAsk("ONE", 2, 1, {})], 60)
     big = capacity.from_list(placed[0].seat_shards)
@@ -83,8 +85,8 @@ def test_held_seats_become_a_booking_that_releases_them_once(company_id: int) ->
     _open(company_id, "EVENT-1", 3)
     (hold,) = holds.place_many(company_id, [holds.HoldAsk("EVENT-1", 2, 1, {})], 900)
     new = NewBooking(graph="instant", event=EVENT, customer={"name": "Ann", "email": "ann@example.com"})
-    booking, writes = bookings.from_hold(company_id, new, hold, time.time())
-    capacity.run(writes)
+    booking, writes = bookings.from_hold(company_id, new, hold, clock.now())
+    transact.run(writes)
     stored = bookings.get(company_id, booking.booking_id)
     assert (stored.state, stored.capacity_id, int(stored.seats)) == ("confirmed", "EVENT-1", 2)
     seats = capacity.read("EVENT-1", 1)
@@ -97,13 +99,12 @@ def test_held_seats_become_a_booking_that_releases_them_once(company_id: int) ->
     assert (seats.booked, seats.available) == (0, 3)
 
 
-def test_a_lapsed_hold_cannot_become_a_booking(company_id: int, monkeypatch: Any) -> None:
+def test_a_lapsed_hold_cannot_become_a_booking(company_id: int, travel: Callable[[float], None]) -> None:
     _open(company_id, "EVENT-2", 1)
     (hold,) = holds.place_many(company_id, [holds.HoldAsk("EVENT-2", 1, 1, {})], 60)
-    real = time.time
-    monkeypatch.setattr(time, "time", lambda: real() + 61)
-    _booking, writes = bookings.from_hold(company_id, NewBooking(graph="instant", event=EVENT), hold, time.time())
+    travel(61)
+    _booking, writes = bookings.from_hold(company_id, NewBooking(graph="instant", event=EVENT), hold, clock.now())
     with pytest.raises(TransactWriteError) as error:
-        capacity.run(writes)
-    assert capacity.failed_condition(error.value)
+        transact.run(writes)
+    assert transact.failed_condition(error.value)
     assert capacity.read("EVENT-2", 1).booked == 0

@@ -13,7 +13,7 @@ from itertools import pairwise
 
 import pytest
 
-from chalicelib.domain.errors import Conflict
+from chalicelib.domain.errors import BookingError, Conflict
 from chalicelib.domain.time_claims import TimeTaken
 from chalicelib.services.catalogue import resources
 from chalicelib.services.identity import companies
@@ -139,3 +139,53 @@ def test_reschedule_claims_the_new_time_and_releases_the_old_or_nothing(company_
     assert time_claims.owners_on(doc, ["2031-01-10"]) == {moved.booking_id, other.booking_id}
     assert bookings.get(company_id, moving.booking_id).state == "rescheduled_by_customer"
     assert _book(company_id, (doc,), -30).state == "confirmed"  # 08:30-09:30 overlaps only the old time
+
+
+def test_a_reservation_of_time_becomes_exactly_one_booking(company_id: int) -> None:
+    from chalicelib.services.selling import holds
+
+    doc = _resource(company_id)
+    hold = holds.place_time(company_id, TimeAsk((doc,)), _event(0), 300, {})
+    results = hammer(
+        10,
+        [partial(bookings.create, company_id, NewBooking(graph="instant", reservation_id=hold.hold_id))] * 10,
+    )
+    won = [r for r in results if isinstance(r, Booking)]
+    assert len(won) == 1, results
+    lost = [r for r in results if not isinstance(r, Booking)]
+    assert all(isinstance(r, Conflict) and r.code == "hold_expired" for r in lost), lost
+    assert time_claims.owners_on(doc, ["2031-01-10"]) == {won[0].booking_id}
+    assert holds.get(company_id, hold.hold_id).status == "converted"
+
+
+def test_release_racing_the_sweeper_frees_a_reserved_time_once(company_id: int) -> None:
+    import time
+
+    from chalicelib.services.selling import holds
+
+    doc = _resource(company_id)
+    for _ in range(5):
+        hold = holds.place_time(company_id, TimeAsk((doc,)), _event(0), 1, {})
+        lapsed = time.time() + 5
+        results = hammer(
+            4,
+            [
+                partial(holds.release, company_id, hold.hold_id),
+                partial(holds.expire, hold, lapsed),
+                partial(holds.expire, hold, lapsed),
+                partial(holds.release, company_id, hold.hold_id),
+            ],
+        )
+        ended = [r for r in results if r is True or not isinstance(r, bool | BookingError)]
+        assert len(ended) == 1, results
+        assert time_claims.owners_on(doc, ["2031-01-10"]) == set()
+
+
+def test_ten_clients_on_different_times_of_one_day_all_win(company_id: int) -> None:
+    doc = _resource(company_id)
+    # Ten back-to-back hours of one UTC day: no overlap, but every claim writes the same day
+    # item, so each round of the race only one commits; the others must re-read and win later,
+    # never be refused.
+    results = hammer(10, [partial(_book, company_id, (doc,), 60 * k - 540) for k in range(10)])
+    assert all(isinstance(r, Booking) for r in results), [getattr(r, "code", r) for r in results]
+    assert len(time_claims.owners_on(doc, ["2031-01-10"])) == 10

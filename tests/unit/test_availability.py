@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -224,7 +223,8 @@ def test_duration_fields() -> None:
         assert caught.value.field == field
 
 
-def test_a_month_for_ten_resources_is_fast() -> None:
+def test_a_busy_month_for_ten_resources_offers_only_free_slots() -> None:
+    """Speed is measured by `make bench` (availability); here: a realistic month stays correct."""
     rng = random.Random(1)
     month = Span(MONDAY, MONDAY + timedelta(days=31))
     weekdays = parse_constraints([{"allow_hours": {"start": 9, "end": 17}}, {"block_weekends": {}}], "c")
@@ -239,12 +239,12 @@ def test_a_month_for_ten_resources_is_fast() -> None:
         ]
         resources.append(Resource(f"r{n}", f"R{n}", UTC_ZONE, weekdays, booked))
     question = Question(month, timedelta(minutes=30), mode=Mode.ROUNDROBIN_RANDOM)
-    started = time.perf_counter()
     slots = find(resources, question, now=NOW, rng=rng)
-    body = as_timekit(slots, ZoneInfo("Europe/London"))
-    elapsed = time.perf_counter() - started
-    assert len(body) > 300
-    assert elapsed < 0.5, elapsed  # tens of milliseconds on a quiet machine; generous for a loaded one
+    assert len(as_timekit(slots, ZoneInfo("Europe/London"))) > 300
+    busy = {r.id: r.busy for r in resources}
+    for slot in slots:
+        (taken,) = slot.resources
+        assert not any(b.start < slot.end and slot.start < b.end for b in busy[taken.id]), slot
 
 
 # --- properties ---------------------------------------------------------------------------------

@@ -14,7 +14,9 @@ from chalice import Blueprint, Response
 from chalicelib.api.http.errors import JSON_TYPE
 from chalicelib.api.http.hal import link, v1_root
 from chalicelib.api.http.route import Call, LazyModule, route
+from chalicelib.domain import clock
 from chalicelib.domain.errors import NotFound, Unauthorized, ValidationFailed
+from chalicelib.domain.lifecycle import BasketStatus, HoldStatus, PurchaseStatus, effective_status
 from chalicelib.services.identity import auth
 from chalicelib.services.identity.auth import Scheme
 from chalicelib.store import db
@@ -102,13 +104,14 @@ def _render_basket(call: Call, basket: Basket) -> b.BasketOut:
 
 
 def _status(own: list[Any]) -> str:
-    statuses = {hold.status for hold in own}
-    if statuses == {"active"}:
-        return "held" if all(holds.is_live(hold) for hold in own) else "expired"
-    for status in ("converted", "released", "expired"):
+    now = clock.now()
+    statuses = {effective_status(hold, now) for hold in own}
+    if statuses == {HoldStatus.ACTIVE}:
+        return "held"
+    for status in (HoldStatus.CONVERTED, HoldStatus.RELEASED, HoldStatus.EXPIRED):
         if status in statuses:
             return status
-    return "expired"
+    return HoldStatus.EXPIRED
 
 
 @route(
@@ -136,7 +139,7 @@ def add_item(call: Call, company_id: int) -> Any:
     basket_id = None
     if token:
         found = auth.find_basket(token)
-        if found is None or int(found.company_id) != company_id or found.status != "open":
+        if found is None or int(found.company_id) != company_id or found.status != BasketStatus.OPEN:
             raise Unauthorized("the Auth-Token is not an open basket of this company", field="Auth-Token")
         basket_id = found.basket_id
     if service_id is not None:
@@ -316,7 +319,7 @@ def _render_purchase(call: Call, purchase: Purchase, *, admin: bool) -> b.Purcha
         price=total,
         paid=0,
         deposit=0,
-        due_now=0 if purchase.status == "cancelled" else total,
+        due_now=0 if purchase.status == PurchaseStatus.CANCELLED else total,
         payment_type="no_payment",
         client_name=name,
         created_at=purchase.created_at,

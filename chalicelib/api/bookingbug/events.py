@@ -10,9 +10,9 @@ from chalice import Blueprint
 
 from chalicelib.api.http.hal import hal_page, link, page_links, v1_root
 from chalicelib.api.http.route import Call, LazyModule, route
-from chalicelib.domain.errors import ValidationFailed
+from chalicelib.domain import clock
+from chalicelib.domain.errors import ErrorCode, ValidationFailed
 from chalicelib.services.identity.auth import Scheme
-from chalicelib.store import db
 from chalicelib.store.models import Event, EventChain, EventGroup
 
 if TYPE_CHECKING:
@@ -442,13 +442,15 @@ def event_range(start_date: date | None, end_date: date | None, zone: ZoneInfo) 
     """The listing's local dates (end inclusive): one month by default, at most MAX_RANGE_DAYS."""
     from dateutil.relativedelta import relativedelta
 
-    first = start_date or db.utcnow().astimezone(zone).date()
+    first = start_date or clock.utcnow().astimezone(zone).date()
     last = end_date or (first + relativedelta(months=1))
     if last < first:
-        raise ValidationFailed("end_date is before start_date", field="end_date", code="invalid_range")
+        raise ValidationFailed("end_date is before start_date", field="end_date", code=ErrorCode.INVALID_RANGE)
     if (last - first).days + 1 > events.MAX_RANGE_DAYS:
         raise ValidationFailed(
-            f"ask for at most {events.MAX_RANGE_DAYS} days of events at a time", field="end_date", code="range_too_wide"
+            f"ask for at most {events.MAX_RANGE_DAYS} days of events at a time",
+            field="end_date",
+            code=ErrorCode.RANGE_TOO_WIDE,
         )
     return first, last
 
@@ -480,7 +482,7 @@ def list_events(call: Call, company_id: int) -> e.EventList:
         event_chain_id=query.event_chain_id,
     )
     chains = _Chains(company_id)
-    now = db.utcnow()
+    now = clock.utcnow()
     rendered = []
     for event in page.items:
         chain = chains.of(event)
@@ -516,4 +518,4 @@ def get_event(call: Call, company_id: int, event_id: int) -> e.EventOut:
         from chalicelib.domain.errors import NotFound
 
         raise NotFound("event not found", field="event_id")
-    return _event(call, event, chain, events.company_zone(company_id), db.utcnow())
+    return _event(call, event, chain, events.company_zone(company_id), clock.utcnow())

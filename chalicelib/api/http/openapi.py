@@ -105,6 +105,11 @@ REPLAYED: dict[str, Any] = {
     "description": "`true` when this response is the stored reply to an earlier request with the same key.",
     "schema": {"type": "string", "enum": ["true"]},
 }
+RETRY_AFTER: dict[str, Any] = {
+    "description": "Seconds to wait before retrying: the database or another AWS service is unreachable, "
+    "too slow or throttling.",
+    "schema": {"type": "integer", "minimum": 1},
+}
 GENERIC_OBJECT: dict[str, Any] = {"type": "object", "additionalProperties": True}
 TEXT: dict[str, Any] = {"type": "string"}
 
@@ -244,6 +249,8 @@ def build_openapi(operations: Sequence[Operation], server_url: str | None = None
                 schema = {"anyOf": [error_ref, refs[(other, "serialization")]]}
             content = _content(op.produces, TEXT) if _is_xml(op.produces) else _content(JSON_TYPE, schema)
             responses[str(status)] = {"description": _describe(status), "content": content}
+            if status == HTTPStatus.SERVICE_UNAVAILABLE:
+                responses[str(status)]["headers"] = {"Retry-After": RETRY_AFTER}
         doc["responses"] = responses
 
         paths.setdefault(op.path, {})[method] = doc

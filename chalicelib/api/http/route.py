@@ -24,8 +24,10 @@ from chalicelib.domain import cors
 from chalicelib.domain.errors import (
     BadRequest,
     BookingError,
+    ErrorCode,
     PayloadTooLarge,
     TooManyRequests,
+    Unavailable,
     UnsupportedMediaType,
 )
 from chalicelib.observability import get_logger
@@ -180,12 +182,32 @@ def parse_json_body(request: Request, raw: bytes) -> Any:
     except (ValueError, UnicodeDecodeError):
         if lenient and media_type:
             raise UnsupportedMediaType(f"send the body as {JSON_TYPE}", field="Content-Type") from None
-        raise BadRequest("the request body is not valid JSON", code="malformed_json") from None
+        raise BadRequest("the request body is not valid JSON", code=ErrorCode.MALFORMED_JSON) from None
 
 
 def _no_constants(name: str) -> Any:
     # Python's json accepts NaN and Infinity; JSON does not, and DynamoDB cannot store them.
     raise ValueError(f"{name} is not JSON")
+
+
+def _error(produces: str, error: BookingError) -> Response:
+    """The error in the route's media type; a 503 or 429 says when to come back (``Retry-After``, seconds)."""
+    response = error_in(produces, error)
+    if isinstance(error, Unavailable):
+        response.headers["Retry-After"] = str(get_settings().unavailable_retry_after_seconds)
+    elif isinstance(error, TooManyRequests):
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
+
+
+def _error_chain(error: BaseException) -> str:
+    """The exception and its causes, by type (the messages may carry request details)."""
+    names = [type(error).__name__]
+    current: BaseException | None = error.__cause__ or error.__context__
+    while current is not None and len(names) < 5:
+        names.append(type(current).__name__)
+        current = current.__cause__ or current.__context__
+    return " <- ".join(names)
 
 
 def _query_params(request: Request) -> dict[str, Any]:
@@ -248,8 +270,9 @@ def route(
     auth_errors = () if scheme is Scheme.NONE else (401,)
     body_errors = (400, 413, 415, 422) if (request is not None or consumes != JSON_TYPE) else ()
     query_errors = (422,) if query is not None else ()
+    unavailable = (503,)  # any route: AWS unreachable, too slow or throttling (handler below)
     limit_errors = (429,) if rate_limited or scheme in PUBLIC_KEY_SCHEMES else ()
-    all_errors = tuple(sorted(set(errors + auth_errors + body_errors + query_errors + limit_errors)))
+    all_errors = tuple(sorted(set(errors + auth_errors + body_errors + query_errors + unavailable + limit_errors)))
     OPERATIONS.append(
         Operation(
             path=prefix + path,
@@ -279,14 +302,18 @@ def route(
             try:
                 response = _run(view, current, raw_path, seen)
             except BookingError as error:
-                response = error_in(produces, error)
-                if isinstance(error, TooManyRequests):
-                    response.headers["Retry-After"] = str(error.retry_after)
-            except Exception:
-                get_logger().exception("unhandled error", extra={"path": current.path})
-                internal = BookingError("an internal error occurred", code="internal_error")
-                internal.status = 500
-                response = error_in(produces, internal)
+                response = _error(produces, error)
+            except Exception as error:
+                from chalicelib.store.aws import is_unavailable
+
+                if is_unavailable(error):  # timed out, refused, throttled: not the caller's fault, nor a bug
+                    get_logger().warning("AWS unavailable", extra={"path": current.path, "error": _error_chain(error)})
+                    response = _error(produces, Unavailable("the service is unavailable; retry later"))
+                else:
+                    get_logger().exception("unhandled error", extra={"path": current.path})
+                    internal = BookingError("an internal error occurred", code=ErrorCode.INTERNAL_ERROR)
+                    internal.status = 500
+                    response = error_in(produces, internal)
             _add_cors(response, current, scheme, raw_path, seen)
             return response
 

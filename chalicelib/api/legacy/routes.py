@@ -9,7 +9,6 @@ path segment), so the routes take ``{session_file}`` and accept only ``<digits>.
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -18,7 +17,8 @@ from chalice import Blueprint, Response
 
 from chalicelib.api.http.errors import XML_TYPES, validation_error
 from chalicelib.api.http.route import Call, LazyModule, route
-from chalicelib.domain.errors import NotFound, UnsupportedMediaType, ValidationFailed
+from chalicelib.domain import clock
+from chalicelib.domain.errors import ErrorCode, NotFound, UnsupportedMediaType, ValidationFailed
 from chalicelib.services.identity.auth import Scheme
 from chalicelib.store.models import Event, EventChain
 
@@ -86,7 +86,9 @@ def _text_fields(node: Element, allowed: frozenset[str], where: str) -> dict[str
         if child.tag == "slots" and where == "session":
             continue
         if child.tag not in allowed:
-            raise ValidationFailed(f"<{child.tag}> is not a {where} field", field=str(child.tag), code="unknown_field")
+            raise ValidationFailed(
+                f"<{child.tag}> is not a {where} field", field=str(child.tag), code=ErrorCode.UNKNOWN_FIELD
+            )
         if len(child):
             raise ValidationFailed(f"<{child.tag}> holds text, not elements", field=str(child.tag))
         fields[str(child.tag)] = (child.text or "").strip()
@@ -242,7 +244,7 @@ def create_session(call: Call) -> Response:
     if session_type not in (0, 1, 2):
         raise ValidationFailed("type is 0 (event), 1 (course) or 2 (recurring event)", field="type")
     zone = events.company_zone(company_id)
-    defaults = events.session_defaults(session_type, datetime.now(zone))
+    defaults = events.session_defaults(session_type, clock.utcnow().astimezone(zone))
     defaults["type"] = defaults.pop("session_type")
     if "end_date" in defaults and fields.get("start_date") and "end_date" not in fields:
         defaults["end_date"] = fields["start_date"]  # the seed's default: "equal to start_date"

@@ -14,7 +14,7 @@ from xml.etree import ElementTree as ET
 
 from chalice import Response
 
-from chalicelib.domain.errors import BadRequest, BookingError
+from chalicelib.domain.errors import BadRequest, BookingError, ErrorCode
 
 XML_TYPE = "application/xml"
 DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -26,15 +26,15 @@ def parse(raw: bytes) -> ET.Element:
     from defusedxml.ElementTree import ParseError, fromstring
 
     if not raw.strip():
-        raise BadRequest("the request body is empty; send the XML document", code="malformed_xml")
+        raise BadRequest("the request body is empty; send the XML document", code=ErrorCode.MALFORMED_XML)
     try:
         root: ET.Element = fromstring(raw, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException:
         raise BadRequest(
-            "DTDs, entity declarations and external references are not accepted", code="xml_forbidden"
+            "DTDs, entity declarations and external references are not accepted", code=ErrorCode.XML_FORBIDDEN
         ) from None
     except (ParseError, ValueError, UnicodeError):
-        raise BadRequest("the request body is not well-formed XML", code="malformed_xml") from None
+        raise BadRequest("the request body is not well-formed XML", code=ErrorCode.MALFORMED_XML) from None
     return root
 
 

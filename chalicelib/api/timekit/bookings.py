@@ -9,7 +9,9 @@ from chalice import Blueprint, Response
 
 from chalicelib.api.http.hal import v2_page
 from chalicelib.api.http.route import Call, LazyModule, route
+from chalicelib.domain import clock
 from chalicelib.domain.errors import Forbidden, NotFound, ValidationFailed
+from chalicelib.domain.lifecycle import effective_status
 from chalicelib.services.identity import companies, customer_links
 from chalicelib.services.identity.auth import Role, Scheme
 from chalicelib.store import db, keys
@@ -216,8 +218,10 @@ def _filters(search: str | None) -> dict[str, str]:
         if not part.strip():
             continue
         name, _, value = part.partition(":")
-        if name.strip() not in ("graph", "state", "project.id") or not value.strip():
-            raise ValidationFailed("search takes graph:<name>;state:<state>;project.id:<id>", field="search")
+        if name.strip() not in ("graph", "state", "project.id", "resource.id") or not value.strip():
+            raise ValidationFailed(
+                "search takes graph:<name>;state:<state>;project.id:<id>;resource.id:<id>", field="search"
+            )
         filters[name.strip()] = value.strip()
     return filters
 
@@ -230,7 +234,7 @@ def _booking_list(
     if open_only:
         # A booking page lists classes it can book: not finished, cancelled or past (full ones
         # stay listed with available_seats 0; Timekit's widget does not read seats).
-        clause = (Booking.state == "tentative") & (Booking.start_at > db.iso(db.utcnow()))  # open: tentative
+        clause = (Booking.state == "tentative") & (Booking.start_at > db.iso(clock.utcnow()))  # open: tentative
         condition = clause if condition is None else condition & clause
     if query.start is not None:
         clause = Booking.start_at >= db.iso(query.start)
@@ -262,7 +266,7 @@ def _booking_list(
     bp,
     "/v2/bookings",
     "GET",
-    summary="Bookings, newest first; search=graph:x;state:y, start/end filters",
+    summary="Bookings, newest first; search=graph:x;state:y;resource.id:z, start/end filters",
     scheme=V2,
     tag=TAG,
     query="timekit.schemas:BookingsQuery",
@@ -394,19 +398,26 @@ def _reservation(hold: Hold) -> Any:
         data=s.ReservationData(
             id=hold.hold_id,
             seats=int(hold.seats),
-            status="expired" if hold.status == "active" and not holds_service.is_live(hold) else hold.status,
+            status=effective_status(hold, clock.now()),
             expires_at=db.iso_epoch(hold.expires_at),
             extensions=int(hold.extensions),
             owner_booking_id=hold.owner_booking_id,
+            resource=_plain(hold.resource) if hold.resource else None,
+            start=_plain(hold.details).get("event", {}).get("start") if hold.resource else None,
+            end=_plain(hold.details).get("event", {}).get("end") if hold.resource else None,
         )
     )
+
+
+def _plain(value: Any) -> Any:
+    return value.as_dict() if hasattr(value, "as_dict") else value
 
 
 @route(
     bp,
     "/v2/bookings/reserve",
     "POST",
-    summary="Hold seats of a group for the company's reservation_time (a booking page: a class of a project)",
+    summary="Hold seats of a group, or (secret key) a resource's time, for reservation_time seconds",
     scheme=PAGE,
     tag=TAG,
     request="timekit.schemas:ReserveIn",
@@ -418,6 +429,16 @@ def _reservation(hold: Hold) -> Any:
 def reserve(call: Call) -> Any:
     body = call.body(s.ReserveIn)
     company = companies.get_company(_cid(call))
+    seconds = body.reservation_time or int(company.reservation_time)
+    customer = body.customer.model_dump(exclude_none=True) if body.customer else {}
+    if body.resource_id is not None or body.related is None:
+        if _page(call):
+            raise Forbidden("a booking page reserves seats of a project's class, not time", field="resource_id")
+        return _reservation(
+            holds_service.place_time(_cid(call), *_time_reservation(body), seconds, {"customer": customer})
+        )
+    if body.graph is not None and body.graph not in ("group_customer", "group_customer_payment"):
+        raise ValidationFailed("seats of a group are reserved for a group_customer graph", field="graph")
     owner = bookings.reservable_owner(_cid(call), body.related.owner_booking_id)
     if _page(call) and not owner.project_id:
         raise NotFound("no such group booking on a booking page", field="related.owner_booking_id")
@@ -426,11 +447,28 @@ def reserve(call: Call) -> Any:
         owner.capacity_id or "",
         int(bookings.shard_count(owner)),
         body.related.seats,
-        int(company.reservation_time),
-        {"graph": body.graph, "customer": body.customer.model_dump(exclude_none=True) if body.customer else {}},
+        seconds,
+        {"graph": body.graph or "group_customer", "customer": customer},
         owner_booking_id=owner.booking_id,
     )
     return _reservation(hold)
+
+
+def _time_reservation(body: Any) -> tuple[Any, dict[str, Any]]:
+    """(time ask, event) of a 1:1 reservation: resource_id, start and end are required."""
+    for name in ("resource_id", "start", "end"):
+        if getattr(body, name) is None:
+            raise ValidationFailed(f"{name} is required to reserve time (or related, to reserve seats)", field=name)
+    if body.graph is not None and body.graph not in ("instant", "confirm_decline", "instant_payment"):
+        raise ValidationFailed(
+            "time is reserved for an instant, confirm_decline or instant_payment booking", field="graph"
+        )
+    ask = time_claims.ask_for(body.resource_id, None)
+    assert ask is not None
+    event = {"start": body.start.isoformat(), "end": body.end.isoformat(), "what": body.what or "", "where": body.where}
+    if body.end <= body.start:
+        raise ValidationFailed("end is after start", field="end")
+    return ask, {k: v for k, v in event.items() if v is not None}
 
 
 @route(

@@ -163,9 +163,18 @@ class RescheduleIn(Strict):
 
 
 class ReserveIn(Strict):
-    graph: Literal["group_customer", "group_customer_payment"] = "group_customer"
-    related: RelatedIn
+    """Seats of a group (``related``), or a resource's time (``resource_id``, ``start``, ``end``)."""
+
+    graph: GraphName | None = None
+    related: RelatedIn | None = None
     customer: CustomerIn | None = None
+    resource_id: Short | None = None
+    start: AwareDatetime | None = None
+    end: AwareDatetime | None = None
+    what: Annotated[str, StringConstraints(max_length=500)] | None = None
+    where: Short | None = None
+    description: Annotated[str, StringConstraints(max_length=5000)] | None = None
+    reservation_time: Annotated[int, Field(ge=10, le=86_400)] | None = None
 
 
 class ExtendIn(Strict):
@@ -289,6 +298,9 @@ class ReservationData(Out):
     expires_at: str
     extensions: int
     owner_booking_id: str | None
+    resource: ResourceRef | None = None
+    start: str | None = None
+    end: str | None = None
 
 
 class ReservationOut(Out):

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.domain import clock
 from chalicelib.domain.catalogue import (
     check_question,
     check_service_bounds,
     service_durations_and_prices,
 )
-from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
-from chalicelib.store import db, keys
-from chalicelib.store.models import Client, ClientDetails, Guard, Item, QuestionGroup, Service
+from chalicelib.domain.errors import Conflict, ErrorCode, NotFound, ValidationFailed
+from chalicelib.store import db, guards, keys
+from chalicelib.store.models import Client, ClientDetails, Guard, QuestionGroup, Service
 from chalicelib.store.pages import Page, query_page
+from chalicelib.store.transact import Refusal, transact
 
 # --- services -----------------------------------------------------------------------
 
@@ -42,17 +44,6 @@ _SERVICE_SCALARS = (
 )
 
 
-def _tx() -> TransactWrite:
-    return TransactWrite(connection=Item._get_connection().connection)
-
-
-def _is_condition_failure(error: Exception) -> bool:
-    reasons = getattr(error, "cancellation_reasons", None) or []
-    if any(reason is not None and reason.code == "ConditionalCheckFailed" for reason in reasons):
-        return True
-    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
-
-
 def create_service(company_id: int, fields: dict[str, Any]) -> Service:
     db.ensure_bound()
     service_id = db.allocate_ids()
@@ -67,15 +58,13 @@ def create_service(company_id: int, fields: dict[str, Any]) -> Service:
     service.order = fields.get("order") if fields.get("order") is not None else service_id
     service.reference = fields.get("reference")
     check_service_bounds(service.attribute_values | _service_defaults(service))
-    try:
-        with _tx() as tx:
-            tx.save(service, condition=Service.pk.does_not_exist())
-            if service.reference:
-                tx.save(_ref_guard(company_id, service.reference, service_id), condition=Guard.pk.does_not_exist())
-    except TransactWriteError as error:
-        if _is_condition_failure(error):
-            raise _duplicate_reference(service.reference) from None
-        raise
+
+    def build(tx: TransactWrite) -> None:
+        tx.save(service, condition=Service.pk.does_not_exist())
+        if service.reference:
+            tx.save(_ref_guard(company_id, service.reference, service_id), condition=Guard.pk.does_not_exist())
+
+    transact(build, lambda _: _duplicate_reference(service.reference))
     return service
 
 
@@ -92,7 +81,7 @@ def _ref_guard(company_id: int, reference: str, target_id: int) -> Guard:
 
 def _duplicate_reference(reference: str | None) -> Conflict:
     return Conflict(
-        f"a service with reference {reference!r} already exists", field="reference", code="duplicate_reference"
+        f"a service with reference {reference!r} already exists", field="reference", code=ErrorCode.DUPLICATE_REFERENCE
     )
 
 
@@ -113,12 +102,10 @@ def list_services(company_id: int, page: int, per_page: int, *, admin: bool) -> 
 
 
 def find_service_by_ref(company_id: int, reference: str) -> Service:
-    db.ensure_bound()
-    try:
-        guard = Guard.get(keys.company_pk(company_id), keys.service_ref_sk(reference))
-    except DoesNotExist:
-        raise NotFound(f"no service with reference {reference!r}", field="reference") from None
-    return get_service(company_id, int(guard.target_id), include_deleted=True)
+    service_id = guards.target(company_id, keys.service_ref_sk(reference))
+    if service_id is None:
+        raise NotFound(f"no service with reference {reference!r}", field="reference")
+    return get_service(company_id, service_id, include_deleted=True)
 
 
 def update_service(company_id: int, service_id: int, fields: dict[str, Any]) -> Service:
@@ -133,30 +120,25 @@ def update_service(company_id: int, service_id: int, fields: dict[str, Any]) -> 
     old_reference = service.reference
     new_reference = fields.get("reference", old_reference) or old_reference
     service.reference = new_reference
-    try:
-        with _tx() as tx:
-            tx.save(service)  # VersionAttribute adds the compare-and-set condition
-            if new_reference != old_reference:
-                tx.save(_ref_guard(company_id, new_reference, service_id), condition=Guard.pk.does_not_exist())
-                if old_reference:
-                    tx.delete(Guard(keys.company_pk(company_id), keys.service_ref_sk(old_reference)))
-    except TransactWriteError as error:
-        if _is_condition_failure(error):
-            if new_reference != old_reference and _reference_taken(company_id, new_reference):
-                raise _duplicate_reference(new_reference) from None
-            raise Conflict(
-                "the service changed while you edited it; read it and retry", code="version_conflict"
-            ) from None
-        raise
+
+    def build(tx: TransactWrite) -> None:
+        tx.save(service)  # VersionAttribute adds the compare-and-set condition
+        if new_reference != old_reference:
+            tx.save(_ref_guard(company_id, new_reference, service_id), condition=Guard.pk.does_not_exist())
+            if old_reference:
+                tx.delete(Guard(keys.company_pk(company_id), keys.service_ref_sk(old_reference)))
+
+    def refused(_: Refusal) -> Exception:
+        if new_reference != old_reference and _reference_taken(company_id, new_reference):
+            return _duplicate_reference(new_reference)
+        return Conflict("the service changed while you edited it; read it and retry", code=ErrorCode.VERSION_CONFLICT)
+
+    transact(build, refused)
     return service
 
 
 def _reference_taken(company_id: int, reference: str) -> bool:
-    try:
-        Guard.get(keys.company_pk(company_id), keys.service_ref_sk(reference))
-    except DoesNotExist:
-        return False
-    return True
+    return guards.target(company_id, keys.service_ref_sk(reference)) is not None
 
 
 def delete_service(company_id: int, service_id: int) -> Service:
@@ -170,8 +152,8 @@ def delete_service(company_id: int, service_id: int) -> Service:
     try:
         service.update(actions=[Service.deleted.set(True)])
     except UpdateError as error:
-        if _is_condition_failure(error):
-            raise Conflict("the service changed while you deleted it; retry", code="version_conflict") from None
+        if db.condition_failed(error):
+            raise Conflict("the service changed while you deleted it; retry", code=ErrorCode.VERSION_CONFLICT) from None
         raise
     return service
 
@@ -234,8 +216,10 @@ def update_question_group(
     try:
         group.save()
     except PutError as error:
-        if _is_condition_failure(error):
-            raise Conflict("the question group changed meanwhile; read it and retry", code="version_conflict") from None
+        if db.condition_failed(error):
+            raise Conflict(
+                "the question group changed meanwhile; read it and retry", code=ErrorCode.VERSION_CONFLICT
+            ) from None
         raise
     return group
 
@@ -332,12 +316,12 @@ def upsert_client(company_id: int, fields: dict[str, Any]) -> tuple[Client, bool
         created = _try_create_client(company_id, email, details, fields.get("reference"))
         if created is not None:
             return created, True
-    raise Conflict("the client is being changed concurrently; retry", code="version_conflict")
+    raise Conflict("the client is being changed concurrently; retry", code=ErrorCode.VERSION_CONFLICT)
 
 
 def _try_create_client(company_id: int, email: str, details: dict[str, Any], reference: str | None) -> Client | None:
     client_id = db.allocate_ids()
-    now = db.iso(db.utcnow())
+    now = db.iso(clock.utcnow())
     client = Client(
         keys.company_pk(company_id),
         keys.client_sk(client_id),
@@ -349,27 +333,27 @@ def _try_create_client(company_id: int, email: str, details: dict[str, Any], ref
         created_at=now,
         updated_at=now,
     )
-    try:
-        with _tx() as tx:
-            tx.save(client, condition=Client.pk.does_not_exist())
+
+    def build(tx: TransactWrite) -> None:
+        tx.save(client, condition=Client.pk.does_not_exist())
+        tx.save(
+            Guard(keys.company_pk(company_id), keys.client_email_sk(email), target_id=client_id),
+            condition=Guard.pk.does_not_exist(),
+        )
+        if reference:
             tx.save(
-                Guard(keys.company_pk(company_id), keys.client_email_sk(email), target_id=client_id),
+                Guard(keys.company_pk(company_id), keys.client_ref_sk(reference), target_id=client_id),
                 condition=Guard.pk.does_not_exist(),
             )
-            if reference:
-                tx.save(
-                    Guard(keys.company_pk(company_id), keys.client_ref_sk(reference), target_id=client_id),
-                    condition=Guard.pk.does_not_exist(),
-                )
-    except TransactWriteError as error:
-        if not _is_condition_failure(error):
-            raise
+
+    def refused(_: Refusal) -> Exception | None:
         if reference and _client_by_guard(company_id, keys.client_ref_sk(reference)) is not None:
-            raise Conflict(
-                f"a client with reference {reference!r} exists", field="reference", code="duplicate_reference"
-            ) from None
+            return Conflict(
+                f"a client with reference {reference!r} exists", field="reference", code=ErrorCode.DUPLICATE_REFERENCE
+            )
         return None  # lost the race for the email: update the winner instead
-    return client
+
+    return client if transact(build, refused) else None
 
 
 def _update_client(client: Client, details: dict[str, Any], reference: str | None) -> Client:
@@ -381,7 +365,7 @@ def _update_client(client: Client, details: dict[str, Any], reference: str | Non
     """
     current = client.details.as_dict() if hasattr(client.details, "as_dict") else dict(client.details)
     _check_required(int(client.company_id), current | details | {"email": client.email})
-    now = db.iso(db.utcnow())
+    now = db.iso(clock.utcnow())
     actions = [Client.details[name].set(value) for name, value in details.items()]
     actions.append(Client.updated_at.set(now))  # PynamoDB adds the version increment
     old_reference = client.reference
@@ -389,37 +373,35 @@ def _update_client(client: Client, details: dict[str, Any], reference: str | Non
     if reference is not None and moves_reference:
         actions.append(Client.reference.set(reference))
     company_pk = keys.company_pk(int(client.company_id))
-    try:
-        with _tx() as tx:
-            # The reference guard is moved under the reference read, so a concurrent
-            # reference change makes one of the two fail rather than orphan a guard.
-            condition = Client.pk.exists()
-            if moves_reference:
-                condition &= Client.reference == old_reference if old_reference else Client.reference.does_not_exist()
-                tx.save(
-                    Guard(company_pk, keys.client_ref_sk(reference or ""), target_id=int(client.client_id)),
-                    condition=Guard.pk.does_not_exist(),
-                )
-                if old_reference:
-                    tx.delete(Guard(company_pk, keys.client_ref_sk(old_reference)))
-            tx.update(client, actions=actions, condition=condition, add_version_condition=False)
-    except TransactWriteError as error:
-        if not _is_condition_failure(error):
-            raise
+
+    def build(tx: TransactWrite) -> None:
+        # The reference guard is moved under the reference read, so a concurrent
+        # reference change makes one of the two fail rather than orphan a guard.
+        condition = Client.pk.exists()
+        if moves_reference:
+            condition &= Client.reference == old_reference if old_reference else Client.reference.does_not_exist()
+            tx.save(
+                Guard(company_pk, keys.client_ref_sk(reference or ""), target_id=int(client.client_id)),
+                condition=Guard.pk.does_not_exist(),
+            )
+            if old_reference:
+                tx.delete(Guard(company_pk, keys.client_ref_sk(old_reference)))
+        tx.update(client, actions=actions, condition=condition, add_version_condition=False)
+
+    def refused(_: Refusal) -> Exception:
         if moves_reference and _client_by_guard(int(client.company_id), keys.client_ref_sk(reference or "")):
-            raise Conflict(
-                f"a client with reference {reference!r} exists", field="reference", code="duplicate_reference"
-            ) from None
-        raise Conflict("the client's reference changed meanwhile; retry", code="version_conflict") from None
+            return Conflict(
+                f"a client with reference {reference!r} exists", field="reference", code=ErrorCode.DUPLICATE_REFERENCE
+            )
+        return Conflict("the client's reference changed meanwhile; retry", code=ErrorCode.VERSION_CONFLICT)
+
+    transact(build, refused)
     return get_client(int(client.company_id), int(client.client_id))
 
 
 def _client_by_guard(company_id: int, guard_sk: str) -> Client | None:
-    try:
-        guard = Guard.get(keys.company_pk(company_id), guard_sk)
-    except DoesNotExist:
-        return None
-    return get_client(company_id, int(guard.target_id))
+    client_id = guards.target(company_id, guard_sk)
+    return None if client_id is None else get_client(company_id, client_id)
 
 
 def get_client(company_id: int, client_id: int) -> Client:

@@ -18,18 +18,19 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.domain import recurrence
-from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
+from chalicelib.domain import clock, recurrence
+from chalicelib.domain.errors import Conflict, ErrorCode, NotFound, ValidationFailed
 from chalicelib.domain.event_rules import BookingRules
 from chalicelib.domain.recurrence import Occurrence, Repeat, Schedule, Slot
 from chalicelib.services.messaging import outbox
-from chalicelib.services.selling import capacity
+from chalicelib.services.selling import capacity, holds
 from chalicelib.store import db, keys
 from chalicelib.store.models import Event, EventChain, EventGroup, QuestionGroup
 from chalicelib.store.pages import Page, query_all, query_page
+from chalicelib.store.transact import OnConditionFailed, transact
 
 SESSION_TYPES = {"event": 0, "course": 1, "recurring_event": 2}
 MAX_SHARDS = 10
@@ -153,10 +154,12 @@ def list_events(
 ) -> Page[Event]:
     """Events starting in [start, end): a Query on gsi1 (or gsi2 for one chain), never a Scan."""
     if end <= start:
-        raise ValidationFailed("end_date is before start_date", field="end_date", code="invalid_range")
+        raise ValidationFailed("end_date is before start_date", field="end_date", code=ErrorCode.INVALID_RANGE)
     if end - start > timedelta(days=MAX_RANGE_DAYS + 1):
         raise ValidationFailed(
-            f"ask for at most {MAX_RANGE_DAYS} days of events at a time", field="end_date", code="range_too_wide"
+            f"ask for at most {MAX_RANGE_DAYS} days of events at a time",
+            field="end_date",
+            code=ErrorCode.RANGE_TOO_WIDE,
         )
     bounds = (db.iso(start), db.iso(end))
     group_filter = Event.event_group_id == event_group_id if event_group_id is not None else None
@@ -226,7 +229,9 @@ def update_event_group(company_id: int, group_id: int, fields: Mapping[str, Any]
         group.save()  # compare-and-set on version
     except Exception as error:
         if db.condition_failed(error) or "ConditionalCheckFailed" in str(error):
-            raise Conflict("the event group changed meanwhile; read it and retry", code="version_conflict") from None
+            raise Conflict(
+                "the event group changed meanwhile; read it and retry", code=ErrorCode.VERSION_CONFLICT
+            ) from None
         raise
     return group
 
@@ -238,7 +243,7 @@ def delete_event_group(company_id: int, group_id: int) -> EventGroup:
         raise Conflict(
             f"event chains {users} are in this group; move them first",
             field="event_group_id",
-            code="event_group_in_use",
+            code=ErrorCode.EVENT_GROUP_IN_USE,
             extra={"event_chain_ids": users},
         )
     group.delete()
@@ -385,26 +390,26 @@ class _Op:
     write: Callable[[TransactWrite], None]
 
 
-def _commit(ops: Sequence[_Op]) -> None:
+def _commit(ops: Sequence[_Op], on_condition_failed: OnConditionFailed | None = None) -> None:
     """Pack the writes into as few transactions as fit (<= 100 items each), in order."""
     batch: list[_Op] = []
     size = 0
     for op in ops:
         if batch and size + op.items > TRANSACTION_ITEMS:
-            _run(batch)
+            _run(batch, on_condition_failed)
             batch, size = [], 0
         batch.append(op)
         size += op.items
     if batch:
-        _run(batch)
+        _run(batch, on_condition_failed)
 
 
-def _run(batch: Sequence[_Op]) -> None:
+def _run(batch: Sequence[_Op], on_condition_failed: OnConditionFailed | None) -> None:
     def build(tx: TransactWrite) -> None:
         for op in batch:
             op.write(tx)
 
-    capacity.run(build)
+    transact(build, on_condition_failed)
 
 
 def _new_event(chain: EventChain, event_id: int, occurrence: Occurrence) -> Event:
@@ -468,8 +473,8 @@ def create_chain(company_id: int, spec: Mapping[str, Any]) -> tuple[EventChain, 
     if spec.get("start_date") is None:
         raise ValidationFailed("start_date is required", field="start_date")
     chain = EventChain(keys.company_pk(company_id), "pending", company_id=company_id, chain_id=0)
-    chain.time = datetime.now(zone).strftime("%H:%M")  # seed 001: "time at creation of session"
-    chain.created_at = db.iso(db.utcnow())
+    chain.time = clock.utcnow().astimezone(zone).strftime("%H:%M")  # seed 001: "time at creation of session"
+    chain.created_at = db.iso(clock.utcnow())
     _apply(chain, spec)
     _check_references(company_id, chain)
     occurrences = recurrence.expand(schedule_of(chain), zone)
@@ -496,7 +501,7 @@ def _taken(event: Event) -> int:
     """Seats booked or held on a live hold (lapsed holds are reclaimed first, so they never block)."""
     seats = capacity.read(event.capacity_id, int(event.shards))
     if seats.held:
-        capacity.reclaim_lapsed_holds(event.capacity_id)
+        holds.reclaim_lapsed(event.capacity_id)
         seats = capacity.read(event.capacity_id, int(event.shards))
     return seats.booked + seats.held
 
@@ -512,7 +517,7 @@ def _refuse(blocked: Iterable[tuple[Event, int]], what: str, zone: ZoneInfo) -> 
     raise Conflict(
         f"{what}: {names}",
         field="slots",
-        code="slot_has_bookings",
+        code=ErrorCode.SLOT_HAS_BOOKINGS,
         extra={"event_ids": [int(e.event_id) for e, _n in blocked]},
     )
 
@@ -579,15 +584,13 @@ def _change_event(event: Event, *, spaces: int, duration: int, group: int | None
 
 
 def _commit_edit(ops: Sequence[_Op]) -> None:
-    try:
-        _commit(ops)
-    except TransactWriteError as error:
-        if capacity.failed_condition(error):
-            raise Conflict(
-                "seats or the chain changed while it was edited (a booking arrived?); read it and retry",
-                code="version_conflict",
-            ) from None
-        raise
+    _commit(
+        ops,
+        lambda _: Conflict(
+            "seats or the chain changed while it was edited (a booking arrived?); read it and retry",
+            code=ErrorCode.VERSION_CONFLICT,
+        ),
+    )
 
 
 def delete_chain(company_id: int, chain_id: int) -> EventChain:
@@ -632,7 +635,7 @@ def update_event(company_id: int, event_id: int, fields: Mapping[str, Any]) -> E
         _refuse([(event, taken)], f"spaces cannot go below what is booked ({spaces} asked)", zone)
     others = [e for e in chain_events(company_id, int(chain.chain_id)) if int(e.event_id) != event_id]
     if any(e.start_at == start for e in others):
-        raise Conflict("another event of this session starts then", field="time", code="duplicate_slot")
+        raise Conflict("another event of this session starts then", field="time", code=ErrorCode.DUPLICATE_SLOT)
     resize = spaces != int(event.spaces)
     event.start_at, event.duration, event.spaces = start, duration, spaces
     event.gsi1sk = event.gsi2sk = keys.event_start_sk(start, event_id)

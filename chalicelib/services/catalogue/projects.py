@@ -12,32 +12,20 @@ import json
 import uuid
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.domain import clock
 from chalicelib.domain import projects as rules
-from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
+from chalicelib.domain.errors import Conflict, ErrorCode, NotFound, ValidationFailed
 from chalicelib.store import db, keys
-from chalicelib.store.models import Item, Project, ProjectSlug
+from chalicelib.store.models import Project, ProjectSlug
 from chalicelib.store.pages import Page, query_page
+from chalicelib.store.transact import Refusal, transact
 
 MAX_SETTINGS_CHARS = 64_000  # Timekit's own cap on a request's JSON
 OWN_FIELDS = ("id", "name", "slug", "created_at", "updated_at", "app_key")
 SLUG_ATTEMPTS = 5
-
-
-def _tx() -> TransactWrite:
-    return TransactWrite(connection=Item._get_connection().connection)
-
-
-def _failed_items(error: TransactWriteError) -> list[int]:
-    """Positions (in the order written) of the items whose condition failed."""
-    reasons = getattr(error, "cancellation_reasons", None) or []
-    return [n for n, reason in enumerate(reasons) if reason is not None and reason.code == "ConditionalCheckFailed"]
-
-
-def _condition_failed(error: TransactWriteError) -> bool:
-    return bool(_failed_items(error))
 
 
 def settings_of(project: Project) -> dict[str, Any]:
@@ -62,15 +50,20 @@ def _guard(project: Project) -> ProjectSlug:
 
 
 def _slug_taken(slug: str) -> Conflict:
-    return Conflict(f"the slug {slug!r} is taken", field="slug", code="duplicate_slug")
+    return Conflict(f"the slug {slug!r} is taken", field="slug", code=ErrorCode.DUPLICATE_SLUG)
 
 
 def create_project(company_id: int, fields: dict[str, Any]) -> Project:
     db.ensure_bound()
-    now = db.utcnow().isoformat()
+    now = clock.utcnow().isoformat()
     given_slug = fields.get("slug")
     base = rules.check_slug(given_slug) if given_slug else rules.slug_from_name(fields["name"])
     settings = _settings(fields)
+
+    def refused(_: Refusal) -> Conflict | None:
+        # The slug is taken: a given slug is refused, one derived from the name tries another suffix.
+        return _slug_taken(base) if given_slug else None
+
     for attempt in range(SLUG_ATTEMPTS):
         project_id = str(uuid.uuid4())
         # A slug derived from the name gets a short suffix when another project has it.
@@ -86,17 +79,13 @@ def create_project(company_id: int, fields: dict[str, Any]) -> Project:
             created_at=now,
             updated_at=now,
         )
-        try:
-            with _tx() as tx:
-                tx.save(project, condition=Project.pk.does_not_exist())
-                tx.save(_guard(project), condition=ProjectSlug.pk.does_not_exist())
-        except TransactWriteError as error:
-            if _condition_failed(error) and not given_slug:
-                continue
-            if _condition_failed(error):
-                raise _slug_taken(slug) from None
-            raise
-        return project
+
+        def build(tx: TransactWrite, project: Project = project) -> None:
+            tx.save(project, condition=Project.pk.does_not_exist())
+            tx.save(_guard(project), condition=ProjectSlug.pk.does_not_exist())
+
+        if transact(build, refused):
+            return project
     raise _slug_taken(base)
 
 
@@ -132,33 +121,31 @@ def update_project(company_id: int, project_id: str, fields: dict[str, Any]) -> 
         project.name = fields["name"]
     if fields.get("slug"):
         project.slug = rules.check_slug(fields["slug"])
-    project.updated_at = db.utcnow().isoformat()
-    try:
-        with _tx() as tx:
-            tx.save(project)  # VersionAttribute: compare-and-set on the version read
-            if project.slug != old_guard.pk.removeprefix("SLUG#"):
-                tx.save(_guard(project), condition=ProjectSlug.pk.does_not_exist())
-                tx.delete(old_guard, condition=ProjectSlug.project_id == project_id)
-    except TransactWriteError as error:
-        failed = _failed_items(error)
-        if failed == [1]:
-            raise _slug_taken(project.slug) from None
-        if failed:
-            raise Conflict("the project changed since it was read", code="version_conflict") from None
-        raise
+    project.updated_at = clock.utcnow().isoformat()
+
+    def build(tx: TransactWrite) -> None:
+        tx.save(project)  # VersionAttribute: compare-and-set on the version read
+        if project.slug != old_guard.pk.removeprefix("SLUG#"):
+            tx.save(_guard(project), condition=ProjectSlug.pk.does_not_exist())
+            tx.delete(old_guard, condition=ProjectSlug.project_id == project_id)
+
+    def refused(refusal: Refusal) -> Conflict:
+        if refusal.positions == (1,):
+            return _slug_taken(project.slug)
+        return Conflict("the project changed since it was read", code=ErrorCode.VERSION_CONFLICT)
+
+    transact(build, refused)
     return project
 
 
 def delete_project(company_id: int, project_id: str) -> Project:
     project = get_project(company_id, project_id)
-    try:
-        with _tx() as tx:
-            tx.delete(project, condition=Project.version == project.version)
-            tx.delete(_guard(project), condition=ProjectSlug.project_id == project_id)
-    except TransactWriteError as error:
-        if _condition_failed(error):
-            raise Conflict("the project changed since it was read", code="version_conflict") from None
-        raise
+
+    def build(tx: TransactWrite) -> None:
+        tx.delete(project, condition=Project.version == project.version)
+        tx.delete(_guard(project), condition=ProjectSlug.project_id == project_id)
+
+    transact(build, lambda _: Conflict("the project changed since it was read", code=ErrorCode.VERSION_CONFLICT))
     return project
 
 

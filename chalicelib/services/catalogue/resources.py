@@ -16,14 +16,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, UpdateError
 
-from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
+from chalicelib.domain import clock
+from chalicelib.domain.errors import Conflict, ErrorCode, NotFound, ValidationFailed
 from chalicelib.domain.schedules import Constraint, parse_constraints, zone_of
-from chalicelib.services.selling import capacity
-from chalicelib.store import db, keys
+from chalicelib.store import db, guards, keys
 from chalicelib.store.models import Guard, Resource
 from chalicelib.store.pages import Page, query_page
+from chalicelib.store.transact import Refusal, transact
 
 KINDS = ("person", "resource")
 FIELDS = (
@@ -61,7 +62,7 @@ def create(company_id: int, fields: Mapping[str, Any], *, kind: str = "resource"
     _check(fields)
     db.ensure_bound()
     resource_id = db.allocate_ids()
-    now = db.iso(db.utcnow())
+    now = db.iso(clock.utcnow())
     resource = Resource(
         keys.company_pk(company_id),
         keys.resource_sk(resource_id),
@@ -80,12 +81,7 @@ def create(company_id: int, fields: Mapping[str, Any], *, kind: str = "resource"
         if resource.reference:
             tx.save(_guard(company_id, resource.reference, resource_id), condition=Guard.pk.does_not_exist())
 
-    try:
-        capacity.run(writes)
-    except TransactWriteError as error:
-        if capacity.failed_condition(error) or _condition_failed(error):
-            raise _duplicate(resource.reference) from None
-        raise
+    transact(writes, lambda _: _duplicate(resource.reference))
     return resource
 
 
@@ -104,7 +100,7 @@ def bookable(company_id: int, resource_id: int, field: str = "resource_id") -> R
     """A resource a booking may claim: this company's, not deleted; 404 naming ``field`` otherwise."""
     resource = get(company_id, resource_id, field=field)
     if resource.disabled:
-        raise Conflict("this resource is not taking bookings", field=field, code="resource_disabled")
+        raise Conflict("this resource is not taking bookings", field=field, code=ErrorCode.RESOURCE_DISABLED)
     return resource
 
 
@@ -136,12 +132,10 @@ def listing(
 
 
 def find_by_ref(company_id: int, reference: str) -> Resource:
-    db.ensure_bound()
-    try:
-        guard = Guard.get(keys.company_pk(company_id), keys.resource_ref_sk(reference))
-    except DoesNotExist:
-        raise NotFound(f"no resource with reference {reference!r}", field="reference") from None
-    return get(company_id, int(guard.target_id), include_deleted=True)
+    resource_id = guards.target(company_id, keys.resource_ref_sk(reference))
+    if resource_id is None:
+        raise NotFound(f"no resource with reference {reference!r}", field="reference")
+    return get(company_id, resource_id, include_deleted=True)
 
 
 def update(company_id: int, resource_id: int, fields: Mapping[str, Any]) -> Resource:
@@ -152,7 +146,7 @@ def update(company_id: int, resource_id: int, fields: Mapping[str, Any]) -> Reso
     for name in FIELDS:
         if fields.get(name) is not None:
             setattr(resource, name, fields[name])
-    resource.updated_at = db.iso(db.utcnow())
+    resource.updated_at = db.iso(clock.utcnow())
     new_reference = resource.reference
 
     def writes(tx: Any) -> None:
@@ -163,16 +157,12 @@ def update(company_id: int, resource_id: int, fields: Mapping[str, Any]) -> Reso
             if old_reference:
                 tx.delete(Guard(keys.company_pk(company_id), keys.resource_ref_sk(old_reference)))
 
-    try:
-        capacity.run(writes)
-    except TransactWriteError as error:
-        if _condition_failed(error):
-            if new_reference and new_reference != old_reference and _reference_taken(company_id, new_reference):
-                raise _duplicate(new_reference) from None
-            raise Conflict(
-                "the resource changed while you edited it; read it and retry", code="version_conflict"
-            ) from None
-        raise
+    def refused(_: Refusal) -> Conflict:
+        if new_reference and new_reference != old_reference and _reference_taken(company_id, new_reference):
+            return _duplicate(new_reference)
+        return Conflict("the resource changed while you edited it; read it and retry", code=ErrorCode.VERSION_CONFLICT)
+
+    transact(writes, refused)
     return resource
 
 
@@ -182,10 +172,12 @@ def delete(company_id: int, resource_id: int) -> Resource:
     if resource.deleted:
         return resource
     try:
-        resource.update(actions=[Resource.deleted.set(True), Resource.updated_at.set(db.iso(db.utcnow()))])
+        resource.update(actions=[Resource.deleted.set(True), Resource.updated_at.set(db.iso(clock.utcnow()))])
     except UpdateError as error:
         if db.condition_failed(error):
-            raise Conflict("the resource changed while you deleted it; retry", code="version_conflict") from None
+            raise Conflict(
+                "the resource changed while you deleted it; retry", code=ErrorCode.VERSION_CONFLICT
+            ) from None
         raise
     return resource
 
@@ -208,18 +200,10 @@ def _guard(company_id: int, reference: str, resource_id: int) -> Guard:
 
 
 def _reference_taken(company_id: int, reference: str) -> bool:
-    try:
-        Guard.get(keys.company_pk(company_id), keys.resource_ref_sk(reference))
-    except DoesNotExist:
-        return False
-    return True
+    return guards.target(company_id, keys.resource_ref_sk(reference)) is not None
 
 
 def _duplicate(reference: str | None) -> Conflict:
     return Conflict(
-        f"a resource with reference {reference!r} already exists", field="reference", code="duplicate_reference"
+        f"a resource with reference {reference!r} already exists", field="reference", code=ErrorCode.DUPLICATE_REFERENCE
     )
-
-
-def _condition_failed(error: TransactWriteError) -> bool:
-    return any(code == "ConditionalCheckFailed" for code, _key, _item in capacity.reasons(error))

@@ -15,14 +15,13 @@ from __future__ import annotations
 import base64
 import binascii
 import threading
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
 from pynamodb.exceptions import DoesNotExist
 
-from chalicelib.domain import secrets
+from chalicelib.domain import clock, secrets
 from chalicelib.domain.errors import NotFound, Unauthorized
 from chalicelib.settings import get_settings
 from chalicelib.store import db, keys
@@ -112,7 +111,7 @@ _key_cache_lock = threading.Lock()
 def lookup_key(raw_key: str) -> ApiKey | None:
     """The live key item for a presented key, or None (unknown or retired)."""
     digest = secrets.digest(raw_key)
-    now = time.time()
+    now = clock.now()
     with _key_cache_lock:
         cached = _key_cache.get(digest)
     if cached is not None and now - cached[0] < KEY_CACHE_SECONDS:
@@ -207,7 +206,7 @@ def touch_token(token: str) -> AuthToken | None:
         item = AuthToken.get(keys.token_pk(secrets.digest(token)), keys.TOKEN_SK)
     except DoesNotExist:
         return None
-    now = time.time()
+    now = clock.now()
     if item.expires_at <= now:
         return None
     ttl = get_settings().auth_token_ttl_seconds

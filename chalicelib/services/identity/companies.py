@@ -7,15 +7,16 @@ import time
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.domain import cors, secrets
+from chalicelib.domain import clock, cors, secrets
 from chalicelib.domain.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from chalicelib.settings import get_settings
 from chalicelib.store import db, keys
-from chalicelib.store.models import AdminLogin, ApiKey, AuthToken, Company, Item
+from chalicelib.store.models import AdminLogin, ApiKey, AuthToken, Company
+from chalicelib.store.transact import transact
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ def create_company(
     app_id = secrets.new_app_id()
     app_key = secrets.new_secret("pk")
     api_key = secrets.new_secret("sk")
-    now = db.iso(db.utcnow())
+    now = db.iso(clock.utcnow())
     company = Company(
         keys.company_pk(company_id),
         keys.COMPANY_SK,
@@ -78,11 +79,14 @@ def create_company(
         email=admin_email.lower(),
         password_hash=secrets.hash_password(admin_password, n=settings.password_hash_n),
     )
-    with TransactWrite(connection=Item._get_connection().connection) as tx:
+
+    def build(tx: TransactWrite) -> None:
         tx.save(company, condition=Company.pk.does_not_exist())
         tx.save(login, condition=AdminLogin.pk.does_not_exist())
         for raw, kind in ((api_key, "api"), (app_key, "app")):
             tx.save(_key_item(raw, kind, company_id, app_id, now), condition=ApiKey.pk.does_not_exist())
+
+    transact(build)
     return NewCompany(company, IssuedKeys(app_key=app_key, api_key=api_key))
 
 
@@ -114,14 +118,13 @@ def rotate_keys(company_id: int, kinds: set[str], grace_seconds: int | None) -> 
     company = get_company(company_id)
     settings = get_settings()
     grace = settings.key_grace_seconds if grace_seconds is None else grace_seconds
-    retires_at = int(time.time()) + grace
-    now = db.iso(db.utcnow())
+    retires_at = int(clock.now()) + grace
+    now = db.iso(clock.utcnow())
     issued: dict[str, str] = {}
-    try:
-        with TransactWrite(connection=Item._get_connection().connection) as tx:
-            _rotate(tx, company, kinds, issued, retires_at, now)
-    except TransactWriteError:
-        raise Conflict("the keys were rotated concurrently; read the company and retry") from None
+    transact(
+        lambda tx: _rotate(tx, company, kinds, issued, retires_at, now),
+        lambda _: Conflict("the keys were rotated concurrently; read the company and retry"),
+    )
     from chalicelib.services.identity.auth import forget_cached_keys
 
     forget_cached_keys()  # this process sees the retirement at once; others within KEY_CACHE_SECONDS
@@ -218,7 +221,7 @@ def login(email: str, password: str, company_id: int | None) -> Session:
     if found is None:
         raise Unauthorized("the email or password is not valid")
     token = secrets.new_secret("tok")
-    expires_at = int(time.time()) + get_settings().auth_token_ttl_seconds
+    expires_at = int(clock.now()) + get_settings().auth_token_ttl_seconds
     AuthToken(
         keys.token_pk(secrets.digest(token)),
         keys.TOKEN_SK,

@@ -5,6 +5,9 @@ The token is an HMAC-SHA256 of the company and booking ids under the platform ro
 needs no storage, names exactly one booking, and stops working when the root key is rotated.
 A page sends it as ``Timekit-Customer-Token``. A reschedule makes a new booking (a new id):
 its answer carries the new booking's links.
+
+Timekit's customer action links (``external_action``, issue 14) are the same thing for a
+customer without a page: they belong here, so one mechanism signs and checks every customer link.
 """
 
 from __future__ import annotations

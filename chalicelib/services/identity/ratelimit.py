@@ -11,9 +11,8 @@ caller send up to twice the limit across a window boundary; the stage throttle i
 from __future__ import annotations
 
 import math
-import time
 
-from chalicelib.domain import secrets
+from chalicelib.domain import clock, secrets
 from chalicelib.domain.errors import TooManyRequests
 from chalicelib.store import db, keys
 from chalicelib.store.models import RateCounter
@@ -25,7 +24,7 @@ ANONYMOUS = "anonymous"
 def count_request(key: str | None, address: str, limit: int, now: float | None = None) -> int:
     """Count one request of ``key`` (None: no key) from ``address``; 429 past ``limit`` a minute."""
     db.ensure_bound()
-    moment = time.time() if now is None else now
+    moment = clock.now() if now is None else now
     window = int(moment // WINDOW_SECONDS) * WINDOW_SECONDS
     caller = secrets.digest(key) if key else ANONYMOUS
     counter = RateCounter(keys.rate_pk(caller, address or "unknown"), keys.rate_sk(window))

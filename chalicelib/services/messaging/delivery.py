@@ -25,8 +25,9 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from chalicelib.domain import clock
 from chalicelib.domain import webhooks as rules
-from chalicelib.domain.errors import NotFound, ValidationFailed
+from chalicelib.domain.errors import ErrorCode, NotFound, ValidationFailed
 from chalicelib.observability import get_logger
 from chalicelib.services.messaging import fanout, webhooks
 from chalicelib.store import db
@@ -103,7 +104,7 @@ def fan_out(event: dict[str, Any]) -> int:
         if not wants(webhook, event["type"]):
             continue
         # Created with attempt 1 claimed; a duplicate's copy must claim it (and finds it taken).
-        fresh = webhooks.new_delivery(webhook, event, body, claimed_at=fanout.now())
+        fresh = webhooks.new_delivery(webhook, event, body, claimed_at=clock.now())
         created += fresh is not None
         run_attempt(attempt_message(webhook, event["id"], 1, None), webhook=webhook, created=fresh)
     return created
@@ -125,7 +126,7 @@ def attempt_message(
 
 
 def _requeue(message: dict[str, Any], not_before: float) -> None:
-    delay = math.ceil(max(0.0, not_before - fanout.now()))
+    delay = math.ceil(max(0.0, not_before - clock.now()))
     fanout.transport().webhooks.send(json.dumps(message), min(rules.SQS_MAX_DELAY_SECONDS, delay))
 
 
@@ -134,7 +135,7 @@ def run_attempt(
 ) -> None:
     """One attempt. ``created``: the delivery this process just created with attempt 1 claimed;
     ``webhook``: the subscription the caller just read."""
-    now = fanout.now()
+    now = clock.now()
     not_before = message.get("not_before")
     if not_before is not None and now < float(not_before) - 1:
         _requeue(message, float(not_before))  # longer than one SQS delay: another hop
@@ -186,7 +187,7 @@ def run_attempt(
 
 
 def _close(delivery: WebhookDelivery, attempt: int, reason: str) -> None:
-    entry = {"attempt": attempt, "at": db.iso_epoch(fanout.now()), "error": reason, "outcome": "abandoned"}
+    entry = {"attempt": attempt, "at": db.iso_epoch(clock.now()), "error": reason, "outcome": "abandoned"}
     webhooks.record_attempt(delivery, entry, "failed", None)
 
 
@@ -196,7 +197,7 @@ def replay(company_id: int, webhook_id: int, delivery_id: str) -> WebhookDeliver
 
     delivery = webhooks.get_delivery(company_id, webhook_id, delivery_id)
     if delivery.status == "pending":
-        raise Conflict("the delivery is still being attempted", code="delivery_pending", field="delivery_id")
+        raise Conflict("the delivery is still being attempted", code=ErrorCode.DELIVERY_PENDING, field="delivery_id")
     webhook = webhooks.get(company_id, webhook_id)
     attempt = webhooks.reopen(delivery)
     message = attempt_message(webhook, delivery.event_id, attempt, None, first=attempt)

@@ -1,5 +1,5 @@
-"""The fan-out's plumbing: event messages, the transport (SNS/SQS, or in-process queues
-locally) and the stream publisher.
+"""The fan-out's plumbing: event messages, the transport (SNS/SQS; locally the dispatcher's
+queues, devtools/local_queues.py) and the stream publisher.
 
 The outbox item written in the change's transaction reaches the table's stream;
 :func:`publish_records` publishes each to the events topic with the message
@@ -10,34 +10,18 @@ same event and the consumers deduplicate on it. boto3 is imported on first use.
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import json
-import threading
-import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Protocol
 
+from chalicelib.domain import clock
 from chalicelib.observability import get_logger
 from chalicelib.services.messaging import fanout_wiring as wiring
 from chalicelib.settings import get_settings
-
-# --- clock (tests travel in time through it) -------------------------------------------------------
-
-_clock: Callable[[], float] = time.time
-
-
-def now() -> float:
-    return _clock()
-
-
-def set_clock(clock: Callable[[], float] | None) -> None:
-    global _clock
-    _clock = clock or time.time
-
+from chalicelib.store import aws
 
 # --- event messages ---------------------------------------------------------------------------------
 
@@ -90,7 +74,7 @@ class Queue(Protocol):
 
 @dataclass
 class Transport:
-    """Where events and messages go: SNS and SQS deployed, in-process queues locally."""
+    """Where events and messages go: SNS and SQS deployed, the local dispatcher's queues (devtools)."""
 
     publish: Callable[[dict[str, Any]], None]
     webhooks: Queue
@@ -108,9 +92,7 @@ class SqsQueue:
 
 @lru_cache(maxsize=4)
 def _aws(service: str) -> Any:
-    import boto3
-
-    return boto3.client(service, region_name=get_settings().region)  # type: ignore[call-overload]
+    return aws.client(service)  # the settings' timeouts and bounded retries
 
 
 def attributes(message: Mapping[str, Any]) -> dict[str, dict[str, str]]:
@@ -150,7 +132,7 @@ class TableQueue:
                 "queue": {"S": self.name},
                 "body": {"S": body},
                 "delay": {"N": str(max(0, delay_seconds))},
-                "ttl": {"N": str(int(time.time()) + 86_400)},
+                "ttl": {"N": str(int(clock.now()) + 86_400)},
             },
         )
 
@@ -202,114 +184,48 @@ def transport() -> Transport:
     return _override if _override is not None else _aws_transport()
 
 
-# --- in-process queues (the local stack and the tests stand them in for SQS) -----------------------
-
-
-@dataclass(order=True)
-class _Pending:
-    visible_at: float
-    seq: int
-    body: str = field(compare=False)
-    message_id: str = field(compare=False)
-    receives: int = field(compare=False, default=0)
-
-
-class MemoryQueue:
-    """An SQS stand-in: delays, a visibility timeout for failed messages, a redrive to ``dead`` after
-    ``max_receives``. Time is :func:`now`, so a test can travel through the delays."""
-
-    def __init__(self, name: str, *, dead: MemoryQueue | None = None, max_receives: int = 5) -> None:
-        self.name = name
-        self.dead = dead
-        self.max_receives = max_receives
-        self.visibility_timeout = 30.0
-        self._heap: list[_Pending] = []
-        self._seq = itertools.count()
-        self._lock = threading.Lock()
-
-    def send(self, body: str, delay_seconds: int = 0) -> None:
-        delay = max(0, min(900, delay_seconds))
-        with self._lock:
-            seq = next(self._seq)
-            heapq.heappush(self._heap, _Pending(now() + delay, seq, body, f"{self.name}-{seq}"))
-
-    def receive(self, limit: int = 10) -> list[_Pending]:
-        """Messages visible now (they stay hidden until acknowledged or released)."""
-        out: list[_Pending] = []
-        with self._lock:
-            while self._heap and self._heap[0].visible_at <= now() and len(out) < limit:
-                pending = heapq.heappop(self._heap)
-                pending.receives += 1
-                out.append(pending)
-        return out
-
-    def release(self, pending: _Pending) -> None:
-        """A failed message: visible again after the visibility timeout, or dead-lettered."""
-        if self.dead is not None and pending.receives >= self.max_receives:
-            self.dead.send(pending.body)
-            return
-        with self._lock:
-            pending.visible_at = now() + self.visibility_timeout
-            heapq.heappush(self._heap, pending)
-
-    def next_visible_at(self) -> float | None:
-        with self._lock:
-            return self._heap[0].visible_at if self._heap else None
-
-    def bodies(self) -> list[str]:
-        with self._lock:
-            return [p.body for p in sorted(self._heap)]
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._heap)
-
-
-def memory_transport() -> tuple[Transport, dict[str, MemoryQueue]]:
-    """In-process queues wired as the topic's subscriptions are (emails only for EMAIL_EVENT_TYPES)."""
-    webhook_dlq = MemoryQueue("webhooks-dlq")
-    email_dlq = MemoryQueue("emails-dlq")
-    queues = {
-        "webhooks": MemoryQueue("webhooks", dead=webhook_dlq),
-        "webhooks-dlq": webhook_dlq,
-        "emails": MemoryQueue("emails", dead=email_dlq),
-        "emails-dlq": email_dlq,
-    }
-
-    def publish(message: dict[str, Any]) -> None:
-        body = json.dumps(message)
-        queues["webhooks"].send(body)
-        if message["type"] in wiring.EMAIL_EVENT_TYPES:
-            queues["emails"].send(body)
-
-    return Transport(publish, queues["webhooks"], webhook_dlq, queues["emails"]), queues
-
-
 # --- the stream publisher ---------------------------------------------------------------------------
 
 
 def publish_records(records: list[Mapping[str, Any]]) -> dict[str, Any]:
-    """Publish the batch's outbox inserts in order; stop at the first failure and report it.
+    """Publish the batch's outbox inserts in order (Powertools' BatchProcessor); stop at the first failure.
 
-    Lambda then retries from that record (records after it come again too: they are
-    published again with the same event id, which the consumers deduplicate).
+    That record and every one after it are reported failed, none of the later ones
+    published, so Lambda retries from the first failure in order (records published
+    before it may come again with the same event id, which the consumers deduplicate).
     """
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+    from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+
     out = transport()
-    for record in records:
-        sequence = str((record.get("dynamodb") or {}).get("SequenceNumber", ""))
+    stopped: list[str] = []  # the sequence of the first record that failed, once one has
+
+    def one(record: DynamoDBRecord) -> None:
+        raw = record.raw_event
+        sequence = str((raw.get("dynamodb") or {}).get("SequenceNumber", ""))
+        if stopped:
+            # In order: nothing after a failure is published now; Lambda retries from the first failure.
+            raise NotPublished(f"after {stopped[0]}")
         try:
-            message = _from_stream(record)
+            message = _from_stream(raw)
         except Exception:  # a record we cannot read will never publish: say so, do not block the shard
             get_logger().exception("outbox record unreadable; skipped", extra={"sequence": sequence})
-            continue
+            return
         if message is None:
-            continue
+            return
         try:
             out.publish(message)
         except Exception as error:
+            stopped.append(sequence)
             get_logger().warning(
                 "publish failed; the record will be retried",
                 extra={"event_id": message["id"], "sequence": sequence, "error": repr(error)},
             )
-            return {"batchItemFailures": [{"itemIdentifier": sequence}]}
-    return {"batchItemFailures": []}
+            raise
+
+    processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
+    return dict(process_partial_response({"Records": records}, one, processor))
+
+
+class NotPublished(Exception):
+    """A record after a failed one in the same batch: left for Lambda's retry, to keep the order."""

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
@@ -21,12 +20,13 @@ from typing import Any
 
 from pynamodb.exceptions import PutError
 
+from chalicelib.domain import clock
 from chalicelib.domain.graphs import GRAPHS, Step
 from chalicelib.observability import get_logger
 from chalicelib.services.messaging import mail_templates as templates
 from chalicelib.services.messaging.fanout_wiring import EMAIL_EVENT_TYPES
 from chalicelib.settings import get_settings
-from chalicelib.store import db, keys
+from chalicelib.store import aws, db, keys
 from chalicelib.store.models import Company, MailSent
 
 STEP_AUDIENCE = {
@@ -37,15 +37,22 @@ MARKER_TTL_SECONDS = 7 * 86_400
 
 
 def handle_messages(records: list[Mapping[str, Any]]) -> dict[str, Any]:
+    """An SQS batch through Powertools' BatchProcessor: each failed message is reported, and only it returns."""
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
     db.ensure_bound()
-    failed = []
-    for record in records:
+
+    def one(record: SQSRecord) -> None:
         try:
-            handle(str(record.get("body") or ""))
+            handle(record.body or "")
         except Exception:
             get_logger().exception("email message failed; it will be retried")
-            failed.append({"itemIdentifier": str(record.get("messageId"))})
-    return {"batchItemFailures": failed}
+            raise
+
+    # An all-failed batch is reported like any other, not raised: the queue retries each message.
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    return dict(process_partial_response({"Records": records}, one, processor))
 
 
 def handle(body: str) -> list[str]:
@@ -90,8 +97,8 @@ def send_once(event: Mapping[str, Any], audience: str) -> bool:
     to = recipient(event, audience, company)
     if not to:
         return False
-    marker = MailSent(keys.outbox_pk(str(event["id"])), keys.mail_sk(audience), sent_at=db.iso(db.utcnow()))
-    marker.ttl = int(datetime.now(UTC).timestamp()) + MARKER_TTL_SECONDS
+    marker = MailSent(keys.outbox_pk(str(event["id"])), keys.mail_sk(audience), sent_at=db.iso(clock.utcnow()))
+    marker.ttl = int(clock.utcnow().timestamp()) + MARKER_TTL_SECONDS
     try:
         marker.save(condition=MailSent.pk.does_not_exist())
     except PutError as error:
@@ -124,9 +131,7 @@ def deliver(key: str, data: Mapping[str, str], to: str, event: Mapping[str, Any]
     if settings.stage == "local":
         write_eml(key, data, to, event)
         return
-    import boto3
-
-    boto3.client("ses", region_name=settings.region).send_templated_email(
+    aws.client("ses").send_templated_email(
         Source=settings.mail_from,
         Destination={"ToAddresses": [to]},
         Template=templates.template_name(key, settings.stage),
@@ -140,7 +145,7 @@ def write_eml(key: str, data: Mapping[str, str], to: str, event: Mapping[str, An
     message["From"] = get_settings().mail_from
     message["To"] = to
     message["Subject"] = rendered["subject"]
-    message["Date"] = format_datetime(datetime.now(UTC))
+    message["Date"] = format_datetime(clock.utcnow())
     message["Message-ID"] = make_msgid(domain="booking-engine.local")
     message["X-Event-Id"] = str(event["id"])
     message["X-Event-Type"] = str(event["type"])

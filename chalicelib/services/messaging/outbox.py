@@ -6,13 +6,13 @@ by TTL a week later, long after delivery.
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.domain import clock
 from chalicelib.store import db, keys
 from chalicelib.store.models import OutboxEvent
 
@@ -39,9 +39,9 @@ def add(
             event_type=event_type,
             company_id=company_id,
             subject_id=subject_id,
-            occurred_at=db.iso(db.utcnow()),
+            occurred_at=db.iso(clock.utcnow()),
             payload=dict(payload),
-            ttl=int(time.time()) + RETENTION_SECONDS,
+            ttl=int(clock.now()) + RETENTION_SECONDS,
             notify=list(notify) if notify is not None else None,
             message=message,
         ),

@@ -8,7 +8,6 @@ again at every delivery, after DNS): https and public addresses outside the loca
 from __future__ import annotations
 
 import socket
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,8 +15,9 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from pynamodb.expressions.update import Action
 
+from chalicelib.domain import clock
 from chalicelib.domain import webhooks as rules
-from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
+from chalicelib.domain.errors import Conflict, ErrorCode, NotFound, ValidationFailed
 from chalicelib.services.messaging.fanout_wiring import EVENT_TYPES
 from chalicelib.settings import get_settings
 from chalicelib.store import db, keys
@@ -88,7 +88,7 @@ def create(company_id: int, url: str, events: Sequence[str], enabled: bool) -> W
     db.ensure_bound()
     check_url(url)
     webhook_id = db.allocate_ids()
-    now = db.iso(db.utcnow())
+    now = db.iso(clock.utcnow())
     webhook = Webhook(
         keys.company_pk(company_id),
         keys.webhook_sk(webhook_id),
@@ -130,7 +130,7 @@ def update(
         webhook.events = _check_events(events)
     if enabled is not None:
         webhook.enabled = enabled
-    webhook.updated_at = db.iso(db.utcnow())
+    webhook.updated_at = db.iso(clock.utcnow())
     _save_versioned(webhook)
     return webhook
 
@@ -145,12 +145,12 @@ def rotate_secret(company_id: int, webhook_id: int, grace_seconds: int) -> Webho
     webhook = get(company_id, webhook_id)
     if grace_seconds > 0:
         webhook.old_secret = webhook.secret
-        webhook.old_secret_expires_at = int(time.time()) + grace_seconds
+        webhook.old_secret_expires_at = int(clock.now()) + grace_seconds
     else:
         webhook.old_secret = None
         webhook.old_secret_expires_at = None
     webhook.secret = rules.new_secret()
-    webhook.updated_at = db.iso(db.utcnow())
+    webhook.updated_at = db.iso(clock.utcnow())
     _save_versioned(webhook)
     return webhook
 
@@ -167,7 +167,7 @@ def _save_versioned(webhook: Webhook) -> None:
         webhook.save()  # the version attribute makes this compare-and-set
     except PutError as error:
         if db.condition_failed(error):
-            raise Conflict("the webhook changed meanwhile; read it again", code="version_conflict") from None
+            raise Conflict("the webhook changed meanwhile; read it again", code=ErrorCode.VERSION_CONFLICT) from None
         raise
 
 
@@ -180,7 +180,7 @@ def view(webhook: Webhook, *, with_secret: bool = False) -> dict[str, Any]:
         "created_at": webhook.created_at,
         "updated_at": webhook.updated_at,
     }
-    if webhook.old_secret_expires_at and webhook.old_secret and time.time() < float(webhook.old_secret_expires_at):
+    if webhook.old_secret_expires_at and webhook.old_secret and clock.now() < float(webhook.old_secret_expires_at):
         data["old_secret_expires_at"] = db.iso_epoch(float(webhook.old_secret_expires_at))
     if with_secret:
         data["secret"] = webhook.secret
@@ -228,7 +228,7 @@ def new_delivery(
 
     With ``claimed_at`` the new delivery is created with its first attempt already claimed
     (one write instead of two on the common path)."""
-    now = db.iso(db.utcnow())
+    now = db.iso(clock.utcnow())
     delivery = WebhookDelivery(
         keys.webhook_pk(int(webhook.webhook_id)),
         keys.delivery_sk(event["id"]),
@@ -244,7 +244,7 @@ def new_delivery(
         updated_at=now,
         gsi1pk=keys.webhook_deliveries(int(webhook.webhook_id)),
         gsi1sk=f"{event['occurred_at']}#{event['id']}",
-        ttl=int(time.time()) + DELIVERY_TTL_SECONDS,
+        ttl=int(clock.now()) + DELIVERY_TTL_SECONDS,
     )
     try:
         delivery.save(condition=WebhookDelivery.pk.does_not_exist())
@@ -283,7 +283,7 @@ def record_attempt(delivery: WebhookDelivery, entry: dict[str, Any], status: str
     actions: list[Action] = [
         WebhookDelivery.log.set(WebhookDelivery.log.append([entry])),
         WebhookDelivery.status.set(status),
-        WebhookDelivery.updated_at.set(db.iso(db.utcnow())),
+        WebhookDelivery.updated_at.set(db.iso(clock.utcnow())),
     ]
     actions.append(
         WebhookDelivery.next_attempt_at.set(int(next_at))
@@ -301,7 +301,7 @@ def reopen(delivery: WebhookDelivery) -> int:
     delivery.update(
         actions=[
             WebhookDelivery.status.set("pending"),
-            WebhookDelivery.updated_at.set(db.iso(db.utcnow())),
+            WebhookDelivery.updated_at.set(db.iso(clock.utcnow())),
         ]
     )
     return attempt

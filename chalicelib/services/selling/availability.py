@@ -16,12 +16,12 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.domain import availability as domain
+from chalicelib.domain import clock
 from chalicelib.domain.errors import NotFound, ValidationFailed
 from chalicelib.domain.intervals import Span
 from chalicelib.domain.schedules import parse_constraints, zone_of
 from chalicelib.services.catalogue import resources
 from chalicelib.services.selling import time_claims
-from chalicelib.store import db
 
 READ_THREADS = 8
 
@@ -56,7 +56,7 @@ def find(
     company_id: int, ask: Ask, *, now: datetime | None = None, rng: random.Random | None = None
 ) -> list[dict[str, Any]]:
     """Timekit's ``data`` list for ``ask``."""
-    moment = now or db.utcnow()
+    moment = now or clock.utcnow()
     if not ask.resources:
         raise ValidationFailed("name at least one resource", field="resources")
     try:

@@ -15,19 +15,19 @@ from __future__ import annotations
 
 import contextlib
 import secrets as random_secrets
-import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.domain import event_rules, pricing, slot_rules
-from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
+from chalicelib.domain import clock, event_rules, pricing, slot_rules
+from chalicelib.domain.errors import Conflict, ErrorCode, NotFound, ValidationFailed
 from chalicelib.domain.event_rules import BookingRules
+from chalicelib.domain.lifecycle import BasketStatus, PurchaseStatus
 from chalicelib.domain.slot_rules import SlotRules
 from chalicelib.services.catalogue import catalogue, events
 from chalicelib.services.identity import companies
@@ -46,6 +46,7 @@ from chalicelib.store.models import (
     Purchase,
     PurchaseLink,
 )
+from chalicelib.store.transact import Refusal, transact
 
 # Checkout writes, per hold: the hold, its shard (one unless split), the booking, its log
 # and its outbox event (5); plus the purchase, its link, the basket and purchase.completed
@@ -215,12 +216,12 @@ def pick(company_id: int, event_id: int | None, chain_id: int | None) -> Picked:
         return _event_picked(chain, [event], False)
     chosen = events.chain_events(company_id, int(chain.chain_id))
     if not chosen:
-        raise Conflict("this course has no events", code="event_disabled", field="event_chain_id")
+        raise Conflict("this course has no events", code=ErrorCode.EVENT_DISABLED, field="event_chain_id")
     if len(chosen) > MAX_BASKET_HOLDS:
         raise ValidationFailed(
             f"a course of more than {MAX_BASKET_HOLDS} events cannot be booked in one purchase",
             field="event_chain_id",
-            code="course_too_long",
+            code=ErrorCode.COURSE_TOO_LONG,
         )
     return _event_picked(chain, chosen, True)
 
@@ -240,10 +241,10 @@ def add_item(company_id: int, basket_id: str | None, picked: Picked, num_book: i
     add_item leaves nothing behind; its token is returned once.
     """
     company = companies.get_company(company_id)
-    now = db.utcnow()
+    now = clock.utcnow()
     basket = get(company_id, basket_id) if basket_id else None
-    if basket is not None and basket.status != "open":
-        raise Conflict("this basket has been checked out", code="basket_checked_out", field="Auth-Token")
+    if basket is not None and basket.status != BasketStatus.OPEN:
+        raise Conflict("this basket has been checked out", code=ErrorCode.BASKET_CHECKED_OUT, field="Auth-Token")
     already = sum(
         int(entry["num_book"]) for entry in (items_of(basket) if basket else []) if entry["unit"] == picked.unit
     )
@@ -253,7 +254,7 @@ def add_item(company_id: int, basket_id: str | None, picked: Picked, num_book: i
         raise ValidationFailed(
             f"a basket holds at most {MAX_BASKET_HOLDS} holds; check out first",
             field="service_id" if picked.kind == "slot" else "event_id",
-            code="basket_full",
+            code=ErrorCode.BASKET_FULL,
         )
     for lazy in picked.targets:
         if lazy.opens_with is not None:
@@ -276,7 +277,7 @@ def add_item(company_id: int, basket_id: str | None, picked: Picked, num_book: i
             company_id=company_id,
             token_hash=secrets.digest(token),
             created_at=db.iso(now),
-            ttl=int(time.time()) + BASKET_RETENTION_SECONDS,
+            ttl=int(clock.now()) + BASKET_RETENTION_SECONDS,
         )
     entry: dict[str, Any] = {
         "id": item_id,
@@ -304,16 +305,19 @@ def add_item(company_id: int, basket_id: str | None, picked: Picked, num_book: i
             tx.update(
                 target,
                 actions=[Basket.items[item_id].set(item), Basket.hold_count.add(count)],
-                condition=(Basket.status == "open") & (Basket.hold_count <= MAX_BASKET_HOLDS - count),
+                condition=(Basket.status == BasketStatus.OPEN) & (Basket.hold_count <= MAX_BASKET_HOLDS - count),
             )
 
     hold_seconds = int(company.hold_time or 900)
-    try:
-        holds.place_many(company_id, asks, hold_seconds, basket_id=basket.basket_id, extra_writes=basket_write)
-    except TransactWriteError as error:
-        if capacity.failed_condition(error):
-            raise Conflict("the basket changed meanwhile (checked out or full)", code="basket_changed") from None
-        raise
+    changed = Conflict("the basket changed meanwhile (checked out or full)", code=ErrorCode.BASKET_CHANGED)
+    holds.place_many(
+        company_id,
+        asks,
+        hold_seconds,
+        basket_id=basket.basket_id,
+        extra_writes=basket_write,
+        on_condition_failed=lambda _: changed,
+    )
     return get(company_id, basket.basket_id), token
 
 
@@ -323,10 +327,10 @@ def remove_item(company_id: int, basket_id: str, item_id: str) -> Basket:
     entries = {str(entry["id"]): entry for entry in items_of(basket)}
     if item_id not in entries:
         raise NotFound("no such item in this basket", field="item_id")
-    if basket.status != "open":
-        raise Conflict("this basket has been checked out", code="basket_checked_out", field="Auth-Token")
+    if basket.status != BasketStatus.OPEN:
+        raise Conflict("this basket has been checked out", code=ErrorCode.BASKET_CHECKED_OUT, field="Auth-Token")
     entry = entries[item_id]
-    now = time.time()
+    now = clock.now()
     live = [hold for hold in holds_of([entry]).values() if holds.is_live(hold, now)]
 
     def build(tx: TransactWrite) -> None:
@@ -335,26 +339,23 @@ def remove_item(company_id: int, basket_id: str, item_id: str) -> Basket:
         tx.update(
             basket,
             actions=[Basket.items[item_id].remove(), Basket.hold_count.add(-len(entry["hold_ids"]))],
-            condition=(Basket.status == "open") & Basket.items[item_id].exists(),
+            condition=(Basket.status == BasketStatus.OPEN) & Basket.items[item_id].exists(),
         )
 
-    try:
-        capacity.run(build)
-    except TransactWriteError as error:
-        if capacity.failed_condition(error):
-            raise Conflict("the basket changed meanwhile; read it and retry", code="basket_changed") from None
-        raise
+    transact(
+        build, lambda _: Conflict("the basket changed meanwhile; read it and retry", code=ErrorCode.BASKET_CHANGED)
+    )
     return get(company_id, basket_id)
 
 
 def keep_alive(company_id: int, basket_id: str) -> Basket:
     """Extend every hold of the basket by the company's hold time, at most MAX_EXTENSIONS times."""
     basket = get(company_id, basket_id)
-    if basket.status != "open":
-        raise Conflict("this basket has been checked out", code="basket_checked_out", field="Auth-Token")
+    if basket.status != BasketStatus.OPEN:
+        raise Conflict("this basket has been checked out", code=ErrorCode.BASKET_CHECKED_OUT, field="Auth-Token")
     found = list(holds_of(items_of(basket)).values())
     if not found:
-        raise ValidationFailed("the basket is empty", field="items", code="empty_basket")
+        raise ValidationFailed("the basket is empty", field="items", code=ErrorCode.EMPTY_BASKET)
     hold_seconds = int(companies.get_company(company_id).hold_time or 900)
     holds.extend_many(found, hold_seconds, "Auth-Token")
     return get(company_id, basket_id)
@@ -389,24 +390,26 @@ class _Line:
 
 def checkout(company_id: int, basket_id: str, given: CheckoutIn) -> Purchase:
     basket = get(company_id, basket_id)
-    if basket.status != "open":
-        raise Conflict("this basket has already been checked out", code="basket_checked_out", field="Auth-Token")
+    if basket.status != BasketStatus.OPEN:
+        raise Conflict(
+            "this basket has already been checked out", code=ErrorCode.BASKET_CHECKED_OUT, field="Auth-Token"
+        )
     entries = items_of(basket)
     if not entries:
-        raise ValidationFailed("the basket is empty", field="items", code="empty_basket")
+        raise ValidationFailed("the basket is empty", field="items", code=ErrorCode.EMPTY_BASKET)
     unknown = set(given.lines) - {str(entry["id"]) for entry in entries}
     if unknown:
         raise ValidationFailed(f"no item {sorted(unknown)[0]!r} in this basket", field="items")
     held = holds_of(entries)
-    moment = time.time()
-    now = db.utcnow()
+    moment = clock.now()
+    now = clock.utcnow()
     lines: list[_Line] = []
     for index, entry in enumerate(entries):
         line_holds = [held[hold_id] for hold_id in entry["hold_ids"] if hold_id in held]
         if len(line_holds) != len(entry["hold_ids"]) or not all(holds.is_live(h, moment) for h in line_holds):
             raise Conflict(
                 "a hold in the basket has expired; add the item again",
-                code="hold_expired",
+                code=ErrorCode.HOLD_EXPIRED,
                 field=f"items.{index}",
                 extra={"item_id": entry["id"]},
             )
@@ -539,7 +542,9 @@ def _commit(
         for hold, price in zip(line.holds, prices, strict=True):
             target = target_of.get(hold.capacity_id)
             if target is None:  # the event was moved or the slot re-timed since the hold
-                raise Conflict("an item in the basket changed; add it again", code="hold_expired", field="items")
+                raise Conflict(
+                    "an item in the basket changed; add it again", code=ErrorCode.HOLD_EXPIRED, field="items"
+                )
             start = target.start
             end = start + timedelta(minutes=target.duration)
             new = bookings.NewBooking(
@@ -604,7 +609,7 @@ def _commit(
         booking_ids=booking_ids,
         lines=stored_lines,
         total_price=sum(line.priced.total for line in lines),
-        created_at=db.iso(db.utcnow()),
+        created_at=db.iso(clock.utcnow()),
     )
     link = PurchaseLink(
         keys.purchase_long_pk(long_id), keys.PURCHASE_LONG_SK, purchase_id=purchase_id, company_id=company_id
@@ -618,40 +623,35 @@ def _commit(
         tx.save(link, condition=PurchaseLink.pk.does_not_exist())
         tx.update(
             basket,
-            actions=[Basket.status.set("checked_out"), Basket.purchase_id.set(purchase_id)],
-            condition=Basket.status == "open",
+            actions=[Basket.status.set(BasketStatus.CHECKED_OUT), Basket.purchase_id.set(purchase_id)],
+            condition=Basket.status == BasketStatus.OPEN,
             return_values="ALL_OLD",
         )
         for unit, (spaces, limit) in counts.items():
             _count_update(tx, company_id, unit, email, spaces, limit)
         outbox.add(tx, "purchase.completed", company_id, purchase_id, snapshot(purchase))
 
-    try:
-        capacity.run(build)
-    except TransactWriteError as error:
-        raise _why_refused(error, company_id, basket, counts, email) from None
+    transact(build, lambda refused: _why_refused(refused, basket, counts))
     return purchase
 
 
-def _why_refused(
-    error: TransactWriteError, company_id: int, basket: Basket, counts: Mapping[str, tuple[int, int]], email: str
-) -> Exception:
-    failed = capacity.failed_condition(error)
-    if not failed:
-        return error
+def _why_refused(refused: Refusal, basket: Basket, counts: Mapping[str, tuple[int, int]]) -> Exception:
+    failed = refused.keys
     pks = {key[0] for key in failed if key}
     sks = {key[1] for key in failed if key}
     if basket.pk in pks:
-        return Conflict("this basket has already been checked out", code="basket_checked_out", field="Auth-Token")
+        return Conflict(
+            "this basket has already been checked out", code=ErrorCode.BASKET_CHECKED_OUT, field="Auth-Token"
+        )
     if any(sk.startswith("BOOKERCOUNT#") for sk in sks):
         limits = {limit for _spaces, limit in counts.values()}
         return ValidationFailed(
             "at most the allowed spaces per booker; this booker already holds some",
             field="num_book",
-            code="max_num_bookings_exceeded",
+            code=ErrorCode.MAX_NUM_BOOKINGS_EXCEEDED,
             extra={"max_num_bookings": min(limits)},
         )
-    return Conflict("a hold in the basket has expired; add the item again", code="hold_expired", field="items")
+    return Conflict("a hold in the basket has expired; add the item again", code=ErrorCode.HOLD_EXPIRED, field="items")
 
 
 def _client_snapshot(client: Client) -> dict[str, Any]:
@@ -706,8 +706,8 @@ def cancel(company_id: int, purchase: Purchase, *, by_admin: bool) -> Purchase:
     engine (compare-and-set on its state; its seats are released in that transaction).
     A repeat resumes what is left, so every space is freed exactly once.
     """
-    now = db.utcnow()
-    if purchase.status == "completed":
+    now = clock.utcnow()
+    if purchase.status == PurchaseStatus.COMPLETED:
         if not by_admin:
             for line in purchase.lines:
                 stored = plain(line)
@@ -733,19 +733,19 @@ def _cancel_purchase(company_id: int, purchase: Purchase, now: datetime) -> None
     def build(tx: TransactWrite) -> None:
         tx.update(
             purchase,
-            actions=[Purchase.status.set("cancelled"), Purchase.cancelled_at.set(db.iso(now))],
-            condition=Purchase.status == "completed",
+            actions=[Purchase.status.set(PurchaseStatus.CANCELLED), Purchase.cancelled_at.set(db.iso(now))],
+            condition=Purchase.status == PurchaseStatus.COMPLETED,
             return_values="ALL_OLD",
         )
         for unit, spaces in given_back.items():
             _count_update(tx, company_id, unit, email, -spaces, None)
         outbox.add(
-            tx, "purchase.cancelled", company_id, purchase.purchase_id, snapshot(purchase) | {"status": "cancelled"}
+            tx,
+            "purchase.cancelled",
+            company_id,
+            purchase.purchase_id,
+            snapshot(purchase) | {"status": PurchaseStatus.CANCELLED.value},
         )
 
-    try:
-        capacity.run(build)
-    except TransactWriteError as error:
-        if not capacity.failed_condition(error):
-            raise
-        # another request cancelled it first; the bookings are resumed below
+    # Refused: another request cancelled it first; the bookings are resumed below.
+    transact(build, lambda _: None)

@@ -15,18 +15,22 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action as UpdateAction
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.domain.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
+from chalicelib.domain import clock
+from chalicelib.domain.errors import Conflict, ErrorCode, NotFound, PreconditionFailed, ValidationFailed
 from chalicelib.domain.graphs import GRAPHS, Graph, Seats, Step
+from chalicelib.domain.seats import ENFORCED, SeatRule, ShardSeats
+from chalicelib.domain.time_claims import TimeTaken
 from chalicelib.domain.transitions import Due, LogEntry, Plan, next_timer, parse_duration, plan
 from chalicelib.services.messaging import outbox
 from chalicelib.services.selling import capacity, holds, time_claims
 from chalicelib.store import db, keys
 from chalicelib.store.models import Booking, BookingLog, Hold
+from chalicelib.store.transact import Refusal, Runner, transact
 
 SEAT_HOLDING_STATES = frozenset({"confirmed", "tentative", "paid"})
 CASCADE_BATCH = 25  # seat bookings per transaction: 3 items each plus shard updates stay under 100
@@ -160,18 +164,25 @@ def _log_item(booking: Booking, number: int, entries: tuple[LogEntry, ...], now:
     )
 
 
-def create(company_id: int, new: NewBooking) -> Booking:
+def create(company_id: int, new: NewBooking, *, rule: SeatRule = ENFORCED) -> Booking:
     graph = GRAPHS.get(new.graph)
     if graph is None:
         raise ValidationFailed(f"unknown graph {new.graph!r}", field="graph")
     if new.action and new.action != graph.create.name:
         raise ValidationFailed(f"a {graph.name} booking starts with the action {graph.create.name!r}", field="action")
-    if graph.capacity != "seat" and (new.owner_booking_id or new.reservation_id):
-        field_name = "reservation_id" if new.reservation_id else "related.owner_booking_id"
-        raise ValidationFailed(f"a {graph.name} booking takes no seats of a group", field=field_name)
-    now = db.utcnow()
+    if new.time is not None and graph.capacity != "none":
+        # Not yet: a group's time on a resource would also have to move with the group.
+        raise ValidationFailed(f"a {graph.name} booking does not claim a resource's time", field=new.time.field)
+    if graph.capacity != "seat" and new.owner_booking_id:
+        raise ValidationFailed(f"a {graph.name} booking takes no seats of a group", field="related.owner_booking_id")
+    now = clock.utcnow()
     owner: Booking | None = None
+    reserved: Hold | None = None
     event = dict(new.event)
+    if graph.capacity == "none" and new.reservation_id:
+        # A reservation of time becomes this booking: its time, whatever else the body says.
+        reserved = holds.get(company_id, new.reservation_id)
+        event = {**event, **time_claims.reserved_event(reserved)}
     if graph.capacity == "seat":
         owner = reservable_owner(company_id, new.owner_booking_id, now)
         event = _plain(owner.event)
@@ -203,15 +214,17 @@ def create(company_id: int, new: NewBooking) -> Booking:
             message=first.message,
         )
 
-    if new.time is not None and graph.capacity == "none":
+    if reserved is not None:
+        _convert_time_hold(booking, reserved, base_writes)
+    elif new.time is not None and graph.capacity == "none":
         time_claims.claim_for_booking(booking, new.time, base_writes)
     elif first.seats is Seats.OPEN:
         _open_group(booking, new.settings, base_writes)
     elif first.seats is Seats.TAKE:
         assert owner is not None
-        _take_seats(booking, owner, new, base_writes)
+        _take_seats(booking, owner, new, base_writes, rule)
     else:
-        capacity.run(base_writes)
+        transact(base_writes)
     booking.fresh_logs = [{**_plain(entry), "created_at": log.created_at} for entry in log.entries]
     return booking
 
@@ -243,12 +256,12 @@ def _open_group(booking: Booking, settings: Mapping[str, Any], base_writes: Any)
         capacity.open_capacity(tx, booking.booking_id, int(booking.company_id), max_seats, shards)
         base_writes(tx)
 
-    capacity.run(writes)
+    transact(writes)
 
 
 def reservable_owner(company_id: int, owner_booking_id: str | None, now: datetime | None = None) -> Booking:
     """The open group a seat booking or reservation is for (404, 422 or 409 otherwise)."""
-    now = now or db.utcnow()
+    now = now or clock.utcnow()
     if not owner_booking_id:
         raise ValidationFailed("related.owner_booking_id is required", field="related.owner_booking_id")
     try:
@@ -262,7 +275,7 @@ def reservable_owner(company_id: int, owner_booking_id: str | None, now: datetim
     if owner.state != "tentative":
         raise Conflict(
             f"the group is {owner.state}; it takes no more bookings",
-            code="group_closed",
+            code=ErrorCode.GROUP_CLOSED,
             field="related.owner_booking_id",
         )
     settings = _plain(owner.settings)
@@ -270,13 +283,13 @@ def reservable_owner(company_id: int, owner_booking_id: str | None, now: datetim
     if start is not None:
         lead = (start - now).total_seconds()
         if settings.get("min_booking_time") and lead < parse_duration(settings["min_booking_time"], "min_booking_time"):
-            raise Conflict("bookings for this group have closed", code="too_late_to_book")
+            raise Conflict("bookings for this group have closed", code=ErrorCode.TOO_LATE_TO_BOOK)
         if settings.get("max_booking_time") and lead > parse_duration(settings["max_booking_time"], "max_booking_time"):
-            raise Conflict("bookings for this group are not open yet", code="too_early_to_book")
+            raise Conflict("bookings for this group are not open yet", code=ErrorCode.TOO_EARLY_TO_BOOK)
     return owner
 
 
-def _take_seats(booking: Booking, owner: Booking, new: NewBooking, base_writes: Any) -> None:
+def _take_seats(booking: Booking, owner: Booking, new: NewBooking, base_writes: Any, rule: SeatRule) -> None:
     assert owner.capacity_id is not None
     booking.owner_booking_id = owner.booking_id
     booking.capacity_id = owner.capacity_id
@@ -288,11 +301,23 @@ def _take_seats(booking: Booking, owner: Booking, new: NewBooking, base_writes: 
         return
     booking.seats = new.seats
 
-    def writes(tx: TransactWrite, shard_seats: capacity.ShardSeats) -> None:
+    def writes(tx: TransactWrite, shard_seats: ShardSeats) -> None:
         booking.seat_shards = capacity.as_list(shard_seats)
         base_writes(tx)
 
-    capacity.take(owner.capacity_id, new.seats, shards, writes)
+    capacity.take(owner.capacity_id, new.seats, shards, writes, reclaim=holds.reclaim_lapsed, rule=rule)
+
+
+def _convert_time_hold(booking: Booking, hold: Hold, base_writes: Any) -> None:
+    try:
+        _take_over(hold, booking, base_writes, lambda writes: time_claims.convert_hold(booking, hold, writes))
+    except TimeTaken:
+        # Our own reservation's time, taken by a concurrent conversion of it: say so.
+        if not holds.is_live(holds.get(int(booking.company_id), hold.hold_id)):
+            raise Conflict(
+                "the reservation has expired or ended", code=ErrorCode.HOLD_EXPIRED, field="reservation_id"
+            ) from None
+        raise
 
 
 def _convert_hold(booking: Booking, new: NewBooking, base_writes: Any) -> None:
@@ -300,25 +325,27 @@ def _convert_hold(booking: Booking, new: NewBooking, base_writes: Any) -> None:
     hold: Hold = holds.get(int(booking.company_id), new.reservation_id)
     if hold.owner_booking_id != booking.owner_booking_id:
         raise ValidationFailed("the reservation belongs to another group", field="reservation_id")
-    now = time.time()
-    if not holds.is_live(hold, now):
-        raise Conflict("the reservation has expired", code="hold_expired", field="reservation_id")
     booking.seats = int(hold.seats)
     booking.seat_shards = capacity.as_list(capacity.from_list(hold.seat_shards))
+    _take_over(hold, booking, base_writes)
+
+
+def _take_over(hold: Hold, booking: Booking, base_writes: Any, using: Runner | None = None) -> None:
+    """The booking replaces a live hold in one transaction (``using``), compare-and-set on the hold."""
+    now = clock.now()
+    if not holds.is_live(hold, now):
+        raise Conflict("the reservation has expired", code=ErrorCode.HOLD_EXPIRED, field="reservation_id")
     booking.reservation_id = hold.hold_id
 
     def writes(tx: TransactWrite) -> None:
         holds.convert(tx, hold, now)
         base_writes(tx)
 
-    try:
-        capacity.run(writes)
-    except TransactWriteError as error:
-        if capacity.failed_condition(error):
-            raise Conflict(
-                "the reservation has expired or ended", code="hold_expired", field="reservation_id"
-            ) from None
-        raise
+    transact(
+        writes,
+        lambda _: Conflict("the reservation has expired or ended", code=ErrorCode.HOLD_EXPIRED, field="reservation_id"),
+        using=using,
+    )
 
 
 def from_hold(company_id: int, new: NewBooking, hold: Hold, now: float) -> tuple[Booking, Any]:
@@ -332,7 +359,7 @@ def from_hold(company_id: int, new: NewBooking, hold: Hold, now: float) -> tuple
     graph = GRAPHS[new.graph]
     if graph.capacity != "none":
         raise ValueError("only a graph without its own capacity books on an event's")
-    moment = db.utcnow()
+    moment = clock.utcnow()
     first = plan(
         graph,
         "initialized",
@@ -401,7 +428,7 @@ def act(
 
 def _apply(booking: Booking, action_name: str, options: Mapping[str, Any], *, by_timer: bool) -> Booking:
     graph = _graph(booking)
-    now = db.utcnow()
+    now = clock.utcnow()
     settings = _plain(booking.settings)
     step = plan(
         graph,
@@ -484,7 +511,7 @@ def _check_rules(booking: Booking, step: Plan, options: Mapping[str, Any], now: 
         start = _when(booking.start_at)
         limit = owner_settings.get("min_cancel_time")
         if limit and start is not None and (start - now).total_seconds() < parse_duration(limit, "min_cancel_time"):
-            raise Conflict("it is too late to cancel this booking", code="too_late_to_cancel")
+            raise Conflict("it is too late to cancel this booking", code=ErrorCode.TOO_LATE_TO_CANCEL)
 
 
 def _owner_settings(booking: Booking) -> dict[str, Any]:
@@ -525,17 +552,13 @@ def cascade_owner_cancel(owner: Booking, budget: int | None = None) -> Booking:
         def writes(tx: TransactWrite, seats: list[Booking] = batch) -> None:
             _cancel_seats(tx, owner, seats)
 
-        try:
-            capacity.run(writes)
-        except TransactWriteError as error:
-            if not capacity.failed_condition(error):
-                raise
-            # a seat changed under us (its booker cancelled): read again and retry
+        # Refused: a seat changed under us (its booker cancelled): read again and retry.
+        transact(writes, lambda _: None)
     return _schedule_resume(owner)
 
 
 def _cancel_seats(tx: TransactWrite, owner: Booking, seats: list[Booking]) -> None:
-    now = db.utcnow()
+    now = clock.utcnow()
     released: dict[str, int] = defaultdict(int)
     for seat in seats:
         step = plan(_graph(seat), seat.state, "cancel_by_owner", now=now, end=None, settings={}, options={})
@@ -567,7 +590,7 @@ def _cancel_seats(tx: TransactWrite, owner: Booking, seats: list[Booking]) -> No
 
 
 def _finish_owner_cancel(owner: Booking) -> Booking:
-    now = db.utcnow()
+    now = clock.utcnow()
     entries = (
         LogEntry("Every seat booking is cancelled", "cancelling"),
         LogEntry("Changed state to: cancelled", "cancelled"),
@@ -595,17 +618,13 @@ def _finish_owner_cancel(owner: Booking) -> Booking:
             _after(owner, "cancelled", now),
         )
 
-    try:
-        capacity.run(writes)
-    except TransactWriteError as error:
-        if not capacity.failed_condition(error):
-            raise  # otherwise another run finished it first
+    transact(writes, lambda _: None)  # refused: another run finished it first
     return get(int(owner.company_id), owner.booking_id)
 
 
 def _schedule_resume(owner: Booking) -> Booking:
     """Leave the rest to the sweeper: the owner is due now with the cancel timer."""
-    due = db.iso(db.utcnow())
+    due = db.iso(clock.utcnow())
     owner.update(
         actions=[
             Booking.timer_action.set("cancel"),
@@ -649,17 +668,17 @@ def reschedule(
     if holds_seats_elsewhere(booking):
         raise Conflict(
             "a booking of an event keeps the event's time; cancel it and book another occurrence",
-            code="action_not_allowed",
+            code=ErrorCode.ACTION_NOT_ALLOWED,
         )
     if booking.state not in graph.reschedulable:
         raise Conflict(
             f"a {graph.name} booking in state {booking.state} cannot be rescheduled",
-            code="action_not_allowed",
+            code=ErrorCode.ACTION_NOT_ALLOWED,
             extra={"possible_actions": graph.possible_actions(booking.state), "state": booking.state},
         )
     event = {**_plain(booking.event), "start": start, "end": end}
     _check_event(event)
-    now = db.utcnow()
+    now = clock.utcnow()
     moved = LogEntry(
         f"Rescheduled from {booking.start_at} - {booking.end_at} to {db.iso(db.parse_iso(start))} - "
         f"{db.iso(db.parse_iso(end))}",
@@ -745,25 +764,24 @@ def _replace(
 
     if booking.claim_days:
         # The new time is claimed and the old released in this same transaction, or nothing changes.
-        _run_cas(booking, writes, run=lambda build: time_claims.move_booking(booking, successor, resource_id, build))
+        _run_cas(booking, writes, using=lambda build: time_claims.move_booking(booking, successor, resource_id, build))
     else:
         _run_cas(booking, writes)
     return successor
 
 
-def _run_cas(booking: Booking, writes: Any, run: Any = capacity.run) -> None:
+def _run_cas(booking: Booking, writes: Any, using: Runner | None = None) -> None:
     """Run a transaction whose booking update is compare-and-set; a lost race is a 409."""
-    try:
-        run(writes)
-    except TransactWriteError as error:
-        if capacity.failed_condition(error):
-            current = get(int(booking.company_id), booking.booking_id)
-            raise Conflict(
-                f"the booking changed meanwhile; it is now {current.state}",
-                code="state_conflict",
-                extra={"state": current.state, "possible_actions": _graph(current).possible_actions(current.state)},
-            ) from None
-        raise
+
+    def lost(_: Refusal) -> Conflict:
+        current = get(int(booking.company_id), booking.booking_id)
+        return Conflict(
+            f"the booking changed meanwhile; it is now {current.state}",
+            code=ErrorCode.STATE_CONFLICT,
+            extra={"state": current.state, "possible_actions": _graph(current).possible_actions(current.state)},
+        )
+
+    transact(writes, lost, using=using)
 
 
 # --- the shape clients and webhooks see -------------------------------------------------------------
@@ -828,7 +846,12 @@ def view(booking: Booking) -> dict[str, Any]:
 def condition_for(filters: Mapping[str, str]) -> Condition | None:
     condition: Condition | None = None
     for name, value in filters.items():
-        attribute = {"graph": Booking.graph, "state": Booking.state, "project.id": Booking.project_id}[name]
+        attribute = {
+            "graph": Booking.graph,
+            "state": Booking.state,
+            "project.id": Booking.project_id,
+            "resource.id": Booking.resource["id"],
+        }[name]
         clause = attribute == value
         condition = clause if condition is None else condition & clause
     return condition

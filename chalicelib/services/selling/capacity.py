@@ -13,24 +13,22 @@ on the booking or hold in the same transaction is what makes them happen once.
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
+from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.domain.errors import Conflict
+from chalicelib.domain import clock
+from chalicelib.domain import seats as seat_rule
+from chalicelib.domain.errors import Conflict, ErrorCode
+from chalicelib.domain.lifecycle import HoldStatus
+from chalicelib.domain.seats import ENFORCED, SeatRule, ShardSeats, ShardState
 from chalicelib.store import db, keys
-from chalicelib.store.models import CapacityShard, Hold, Item
-
-# Test-only switch: the control run of the concurrency proof turns the capacity
-# condition off and MUST oversell, which shows the test can see the race.
-CHECK_CAPACITY = True
-
-CONFLICT_RETRIES = 8
-ShardSeats = dict[str, int]
+from chalicelib.store.models import CapacityShard, Hold
+from chalicelib.store.transact import OnConditionFailed, Refusal, is_conflict, refusal, transact
 
 
 def as_list(shard_seats: Mapping[str, int]) -> list[dict[str, Any]]:
@@ -47,18 +45,13 @@ def from_list(stored: Any) -> dict[str, int]:
 
 
 Writes = Callable[[TransactWrite, ShardSeats], None]
+# Releases the seats of one capacity's lapsed holds (holds.reclaim_lapsed); passed in by the
+# caller so that the ledger does not import holds, which builds on it.
+Reclaim = Callable[[str], object]
 
 
 class NoSpaceLeft(Conflict):
-    code = "no_space_left"
-
-
-@dataclass(frozen=True)
-class ShardState:
-    sk: str
-    available: int
-    held: int
-    open: bool
+    code = ErrorCode.NO_SPACE_LEFT
 
 
 @dataclass(frozen=True)
@@ -70,57 +63,9 @@ class Availability:
     open: bool
 
 
-def transaction() -> TransactWrite:
-    db.ensure_bound()
-    return TransactWrite(connection=Item._get_connection().connection)
-
-
-def reasons(error: TransactWriteError) -> list[tuple[str, tuple[str, str] | None, dict[str, Any]]]:
-    """(code, (pk, sk), raw item) per cancelled item; the key and item only for items
-    written with ``return_values="ALL_OLD"``."""
-    found = []
-    for reason in error.cancellation_reasons or []:
-        if reason is None:
-            continue
-        item = reason.raw_item or {}
-        key = (item["pk"]["S"], item["sk"]["S"]) if "pk" in item and "sk" in item else None
-        found.append((reason.code, key, item))
-    return found
-
-
-def is_conflict(error: TransactWriteError) -> bool:
-    codes = {code for code, _key, _item in reasons(error)}
-    return "TransactionConflict" in codes or getattr(error, "cause_response_code", "") in (
-        "TransactionConflictException",
-        "TransactionInProgressException",
-    )
-
-
-def failed_condition(error: TransactWriteError) -> set[tuple[str, str] | None]:
-    return {key for code, key, _item in reasons(error) if code == "ConditionalCheckFailed"}
-
-
-def backoff(attempt: int) -> None:
-    time.sleep(random.uniform(0, min(0.2, 0.005 * 2**attempt)))
-
-
-def run(build: Callable[[TransactWrite], None]) -> None:
-    """One transaction, retried on conflicts with other transactions (never on refusals)."""
-    for attempt in range(CONFLICT_RETRIES):
-        try:
-            with transaction() as tx:
-                build(tx)
-            return
-        except TransactWriteError as error:
-            if not is_conflict(error) or attempt == CONFLICT_RETRIES - 1:
-                raise
-            backoff(attempt)
-
-
 def open_capacity(tx: TransactWrite, capacity_id: str, company_id: int, total: int, shards: int) -> None:
     """New capacity of ``total`` seats over ``shards`` items (caps differ by at most one)."""
-    for shard in range(shards):
-        cap = total // shards + (1 if shard < total % shards else 0)
+    for shard, cap in enumerate(seat_rule.caps(total, shards)):
         tx.save(
             CapacityShard(
                 keys.capacity_pk(capacity_id),
@@ -160,21 +105,35 @@ def open_once(capacity_id: str, company_id: int, total: int) -> bool:
     return True
 
 
-def _take(tx: TransactWrite, capacity_id: str, shard_seats: Mapping[str, int], *, hold: bool) -> None:
+def fits_condition(seats: int, rule: SeatRule = ENFORCED) -> Condition:
+    """The seat rule (``seats.fits``) as the condition of a shard's update."""
+    condition = CapacityShard.open == True  # noqa: E712 (a PynamoDB condition, not a comparison)
+    if rule.enforced:
+        condition &= CapacityShard.available >= seats
+    return condition
+
+
+def _take(tx: TransactWrite, capacity_id: str, shard_seats: Mapping[str, int], *, hold: bool, rule: SeatRule) -> None:
     for shard, seats in shard_seats.items():
         counter = CapacityShard.held if hold else CapacityShard.booked
-        condition = CapacityShard.open == True  # noqa: E712
-        if CHECK_CAPACITY:
-            condition &= CapacityShard.available >= seats
         tx.update(
             CapacityShard(keys.capacity_pk(capacity_id), shard),
             actions=[CapacityShard.available.add(-seats), counter.add(seats)],
-            condition=condition,
+            condition=fits_condition(seats, rule),
             return_values="ALL_OLD",
         )
 
 
-def take(capacity_id: str, seats: int, shards: int, writes: Writes, *, hold: bool = False) -> ShardSeats:
+def take(
+    capacity_id: str,
+    seats: int,
+    shards: int,
+    writes: Writes,
+    *,
+    reclaim: Reclaim,
+    hold: bool = False,
+    rule: SeatRule = ENFORCED,
+) -> ShardSeats:
     """Take ``seats`` (booked, or held) in one transaction with ``writes``; all or none.
 
     Tries one shard at random. A refusal returns that shard's counters, so with one
@@ -184,38 +143,44 @@ def take(capacity_id: str, seats: int, shards: int, writes: Writes, *, hold: boo
     looked at once more. Returns where the seats were taken; raises NoSpaceLeft
     (409) with the seats still free.
     """
+
+    def attempt(shard_seats: ShardSeats) -> list[ShardState] | None:
+        """None when taken; else the refusing shards' counters. Other refusals propagate."""
+        refused = _attempt_many(
+            {capacity_id: shard_seats},
+            lambda tx, plan: writes(tx, plan[capacity_id]),
+            hold=hold,
+            rule=rule,
+            on_condition_failed=None,
+        )
+        return None if refused is None else refused.get(capacity_id, [])
+
     first = keys.shard_sk(random.randrange(shards))
-    refused = _attempt(capacity_id, {first: seats}, writes, hold=hold)
+    refused = attempt({first: seats})
     if refused is None:
         return {first: seats}
     state = refused if shards == 1 else read_shards(capacity_id, shards)
     for last_look in (False, True):
-        tried = {first} if not last_look else set()
-        roomy = [s.sk for s in state if s.open and s.available >= seats and s.sk not in tried]
+        roomy = seat_rule.roomy(state, seats, skip={first} if not last_look else ())
         for shard in random.sample(roomy, len(roomy)):
-            if _attempt(capacity_id, {shard: seats}, writes, hold=hold) is None:
+            if attempt({shard: seats}) is None:
                 return {shard: seats}
-        split = _split(state, seats) if shards > 1 else {}
-        if split and _attempt(capacity_id, split, writes, hold=hold) is None:
+        split = seat_rule.split(state, seats) if shards > 1 else {}
+        if split and attempt(split) is None:
             return split
-        # Counters say whether anything is held at all; only then can a hold have lapsed.
-        if last_look or all(s.held <= 0 for s in state):
+        if last_look or not seat_rule.may_hold_lapsed(state):
             break
         # Look again even when a concurrent taker released the lapsed holds first: the seats are back.
-        reclaim_lapsed_holds(capacity_id)
+        reclaim(capacity_id)
         state = read_shards(capacity_id, shards)
-    free = max(sum(s.available for s in state if s.open), 0)
-    raise NoSpaceLeft(
-        f"only {free} of the {seats} seats asked for are free",
-        field="seats",
-        extra={"seats_free": free},
+    raise _sold_out(state, seats)
+
+
+def _sold_out(state: list[ShardState], seats: int, **extra: Any) -> NoSpaceLeft:
+    free = seat_rule.free(state)
+    return NoSpaceLeft(
+        f"only {free} of the {seats} seats asked for are free", field="seats", extra={"seats_free": free, **extra}
     )
-
-
-def _attempt(capacity_id: str, shard_seats: ShardSeats, writes: Writes, *, hold: bool) -> list[ShardState] | None:
-    """None when taken; else the refusing shards' counters. Other refusals propagate."""
-    refused = _attempt_many({capacity_id: shard_seats}, lambda tx, plan: writes(tx, plan[capacity_id]), hold=hold)
-    return None if refused is None else refused.get(capacity_id, [])
 
 
 @dataclass(frozen=True)
@@ -232,7 +197,15 @@ MAX_ROUNDS = 32  # each round past the first follows someone else's change or ou
 ManyWrites = Callable[[TransactWrite, dict[str, ShardSeats]], None]
 
 
-def take_many(asks: Sequence[Ask], writes: ManyWrites, *, hold: bool = False) -> dict[str, ShardSeats]:
+def take_many(
+    asks: Sequence[Ask],
+    writes: ManyWrites,
+    *,
+    reclaim: Reclaim,
+    hold: bool = False,
+    rule: SeatRule = ENFORCED,
+    on_condition_failed: OnConditionFailed | None = None,
+) -> dict[str, ShardSeats]:
     """Take seats on several capacities in one transaction with ``writes``: all or none.
 
     A course takes a space on every one of its events this way. Each capacity starts
@@ -240,7 +213,8 @@ def take_many(asks: Sequence[Ask], writes: ManyWrites, *, hold: bool = False) ->
     and only that capacity is looked at again (another shard, a split, lapsed holds
     reclaimed once). The caller's writes plus one shard update per capacity must fit
     one transaction (MAX_TRANSACTION_ITEMS). Sold out anywhere: NoSpaceLeft naming
-    the capacity, and nothing was taken anywhere.
+    the capacity, and nothing was taken anywhere. A refusal by one of ``writes``'
+    own conditions goes to ``on_condition_failed`` (see ``transact``).
     """
     by_id = {ask.capacity_id: ask for ask in asks}
     if len(by_id) != len(asks):
@@ -248,65 +222,66 @@ def take_many(asks: Sequence[Ask], writes: ManyWrites, *, hold: bool = False) ->
     plan = {ask.capacity_id: {keys.shard_sk(random.randrange(ask.shards)): ask.seats} for ask in asks}
     reclaimed: set[str] = set()
     for _round in range(MAX_ROUNDS):
-        refused = _attempt_many(plan, writes, hold=hold)
+        refused = _attempt_many(plan, writes, hold=hold, rule=rule, on_condition_failed=on_condition_failed)
         if refused is None:
             return plan
         for capacity_id, old in refused.items():
-            plan[capacity_id] = _replan(by_id[capacity_id], old, reclaimed)
-    raise Conflict("the seats kept changing while we tried; retry", code="busy")
+            plan[capacity_id] = _replan(by_id[capacity_id], old, reclaimed, reclaim)
+    raise Conflict("the seats kept changing while we tried; retry", code=ErrorCode.BUSY)
 
 
-def _replan(ask: Ask, old: list[ShardState], reclaimed: set[str]) -> ShardSeats:
+def _replan(ask: Ask, old: list[ShardState], reclaimed: set[str], reclaim: Reclaim) -> ShardSeats:
     """Where to try next on a capacity that refused, or NoSpaceLeft.
 
     One shard: its old image is exact (the condition saw it). Several: read them all.
     """
     state = old if ask.shards == 1 else read_shards(ask.capacity_id, ask.shards)
     for _look in range(2):
-        roomy = [s.sk for s in state if s.open and s.available >= ask.seats]
-        if roomy:
-            return {random.choice(roomy): ask.seats}
-        split = _split(state, ask.seats) if ask.shards > 1 else {}
-        if split:
-            return split
-        if ask.capacity_id in reclaimed or all(s.held <= 0 for s in state):
+        plan = seat_rule.replan(state, ask.seats, sharded=ask.shards > 1)
+        if plan:
+            return plan
+        if ask.capacity_id in reclaimed or not seat_rule.may_hold_lapsed(state):
             break
         reclaimed.add(ask.capacity_id)
         # Look again even when another taker released the lapsed holds first: the seats are back.
-        reclaim_lapsed_holds(ask.capacity_id)
+        reclaim(ask.capacity_id)
         state = read_shards(ask.capacity_id, ask.shards)
-    free = max(sum(s.available for s in state if s.open), 0)
-    raise NoSpaceLeft(
-        f"only {free} of the {ask.seats} seats asked for are free",
-        field="seats",
-        extra={"seats_free": free, "capacity_id": ask.capacity_id},
-    )
+    raise _sold_out(state, ask.seats, capacity_id=ask.capacity_id)
 
 
 def _attempt_many(
-    plan: Mapping[str, ShardSeats], writes: ManyWrites, *, hold: bool
+    plan: Mapping[str, ShardSeats],
+    writes: ManyWrites,
+    *,
+    hold: bool,
+    rule: SeatRule,
+    on_condition_failed: OnConditionFailed | None,
 ) -> dict[str, list[ShardState]] | None:
     """None when taken; else the refusing shards' old images by capacity. Other refusals propagate."""
     capacity_of = {keys.capacity_pk(capacity_id): capacity_id for capacity_id in plan}
-    for attempt in range(CONFLICT_RETRIES):
-        try:
-            with transaction() as tx:
-                for capacity_id, shard_seats in plan.items():
-                    _take(tx, capacity_id, shard_seats, hold=hold)
-                writes(tx, dict(plan))
+    refusing: dict[str, list[ShardState]] = {}
+
+    def build(tx: TransactWrite) -> None:
+        for capacity_id, shard_seats in plan.items():
+            _take(tx, capacity_id, shard_seats, hold=hold, rule=rule)
+        writes(tx, dict(plan))
+
+    def sort_out(refused: Refusal) -> BaseException | None:
+        for key, item in refused.images.items():
+            if key[0] in capacity_of:
+                refusing.setdefault(capacity_of[key[0]], []).append(_state(item))
+        if refusing:
             return None
-        except TransactWriteError as error:
-            found = reasons(error)
-            refusing: dict[str, list[ShardState]] = {}
-            for code, key, item in found:
-                if code == "ConditionalCheckFailed" and key and key[0] in capacity_of:
-                    refusing.setdefault(capacity_of[key[0]], []).append(_state(item))
-            if refusing:
-                return refusing
-            if any(code == "ConditionalCheckFailed" for code, _key, _item in found) or not is_conflict(error):
-                raise
-            backoff(attempt)
-    return {}
+        # a refusal that is not a shard's is the caller's (its own writes' conditions)
+        return (on_condition_failed(refused) if on_condition_failed else None) or refused.error
+
+    try:
+        if transact(build, on_condition_failed=sort_out):
+            return None
+    except TransactWriteError as error:
+        if refusal(error) is not None or not is_conflict(error):
+            raise
+    return refusing  # conflicts every time: empty, so the caller tries the same plan again
 
 
 def _state(item: Mapping[str, Any]) -> ShardState:
@@ -316,20 +291,6 @@ def _state(item: Mapping[str, Any]) -> ShardState:
         held=int(item.get("held", {}).get("N", 0)),
         open=bool(item.get("open", {}).get("BOOL", True)),
     )
-
-
-def _split(state: list[ShardState], seats: int) -> ShardSeats:
-    """Spread a request over shards by what they showed free (checked again on write)."""
-    plan: ShardSeats = {}
-    left = seats
-    for shard in state:
-        share = min(left, max(shard.available, 0)) if shard.open else 0
-        if share > 0:
-            plan[shard.sk] = share
-            left -= share
-        if left == 0:
-            break
-    return plan if left == 0 and len(plan) > 1 else {}
 
 
 def release(tx: TransactWrite, capacity_id: str, shard_seats: Mapping[str, int], *, held: bool = False) -> None:
@@ -393,20 +354,9 @@ def read(capacity_id: str, shards: int) -> Availability:
 
 def lapsed_holds(capacity_id: str, now: float | None = None) -> list[Hold]:
     db.ensure_bound()
-    moment = db.iso_epoch(now if now is not None else time.time())
+    moment = db.iso_epoch(now if now is not None else clock.now())
     found = Hold.listing.query(keys.capacity_holds(capacity_id), Hold.gsi1sk <= moment)
-    return [hold for hold in found if isinstance(hold, Hold) and hold.status == "active"]
-
-
-def reclaim_lapsed_holds(capacity_id: str) -> int:
-    """Release the seats of lapsed holds on one capacity now; how many holds were released."""
-    from chalicelib.services.selling import holds
-
-    released = 0
-    for hold in lapsed_holds(capacity_id):
-        if holds.expire(hold):
-            released += 1
-    return released
+    return [hold for hold in found if isinstance(hold, Hold) and hold.status == HoldStatus.ACTIVE]
 
 
 def resize(tx: TransactWrite, capacity_id: str, shards: int, new_total: int) -> None:
@@ -416,9 +366,9 @@ def resize(tx: TransactWrite, capacity_id: str, shards: int, new_total: int) -> 
     ``available >= shrink`` so booked and held seats always fit. Reclaim lapsed holds
     first if they should not count. A refusal cancels the caller's transaction.
     """
+    caps = seat_rule.caps(new_total, shards)
     for shard in _shard_items(capacity_id, shards):
-        number = int(shard.sk.removeprefix(keys.SHARD_PREFIX))
-        cap = new_total // shards + (1 if number < new_total % shards else 0)
+        cap = caps[int(shard.sk.removeprefix(keys.SHARD_PREFIX))]
         delta = cap - int(shard.capacity)
         if delta == 0:
             continue

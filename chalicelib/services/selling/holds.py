@@ -9,22 +9,25 @@ read even before anyone tidies it up.
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.domain.errors import Conflict, NotFound
+from chalicelib.domain import clock, lifecycle
+from chalicelib.domain.errors import Conflict, ErrorCode, NotFound
+from chalicelib.domain.lifecycle import HoldStatus
+from chalicelib.domain.seats import ShardSeats
 from chalicelib.services.messaging import outbox
-from chalicelib.services.selling import capacity
+from chalicelib.services.selling import capacity, time_claims
 from chalicelib.store import db, keys
 from chalicelib.store.models import Hold
+from chalicelib.store.transact import OnConditionFailed, transact
 
 MAX_EXTENSIONS = 3
 
@@ -37,6 +40,32 @@ def _index(hold: Hold, expires_at: float) -> None:
     hold.xsk = f"{due}#{hold.pk}"
 
 
+def new_hold(
+    company_id: int,
+    capacity_id: str,
+    seats: int,
+    hold_seconds: int,
+    details: Mapping[str, Any],
+    owner_booking_id: str | None = None,
+) -> Hold:
+    """A hold item (not yet written), indexed for its expiry."""
+    hold_id = str(uuid.uuid4())
+    hold = Hold(
+        keys.hold_pk(hold_id),
+        keys.HOLD_SK,
+        hold_id=hold_id,
+        company_id=company_id,
+        capacity_id=capacity_id,
+        owner_booking_id=owner_booking_id,
+        seats=seats,
+        expires_at=int(clock.now() + hold_seconds),
+        details=dict(details),
+        created_at=db.iso(clock.utcnow()),
+    )
+    _index(hold, hold.expires_at)
+    return hold
+
+
 def place(
     company_id: int,
     capacity_id: str,
@@ -46,28 +75,30 @@ def place(
     details: Mapping[str, Any],
     owner_booking_id: str | None = None,
 ) -> Hold:
-    hold_id = str(uuid.uuid4())
-    now = time.time()
-    hold = Hold(
-        keys.hold_pk(hold_id),
-        keys.HOLD_SK,
-        hold_id=hold_id,
-        company_id=company_id,
-        capacity_id=capacity_id,
-        owner_booking_id=owner_booking_id,
-        seats=seats,
-        expires_at=int(now + hold_seconds),
-        details=dict(details),
-        created_at=db.iso(db.utcnow()),
-    )
-    _index(hold, hold.expires_at)
+    hold = new_hold(company_id, capacity_id, seats, hold_seconds, details, owner_booking_id)
 
-    def writes(tx: TransactWrite, shard_seats: capacity.ShardSeats) -> None:
+    def writes(tx: TransactWrite, shard_seats: ShardSeats) -> None:
         hold.seat_shards = capacity.as_list(shard_seats)
         tx.save(hold, condition=Hold.pk.does_not_exist())
-        outbox.add(tx, "hold.created", company_id, hold_id, snapshot(hold))
+        outbox.add(tx, "hold.created", company_id, hold.hold_id, snapshot(hold))
 
-    capacity.take(capacity_id, seats, shards, writes, hold=True)
+    capacity.take(capacity_id, seats, shards, writes, reclaim=reclaim_lapsed, hold=True)
+    return hold
+
+
+def place_time(
+    company_id: int, ask: time_claims.TimeAsk, event: Mapping[str, Any], hold_seconds: int, details: Mapping[str, Any]
+) -> Hold:
+    """Reserve ``event``'s time on a resource (Timekit's 1:1 reserve): no seats, a time claim."""
+    hold = new_hold(company_id, "", 0, hold_seconds, {**details, "event": dict(event)})
+    hold.capacity_id = f"TIME-{hold.hold_id}"  # it holds no seats; the name only keys its index entry
+    _index(hold, hold.expires_at)
+
+    def writes(tx: TransactWrite) -> None:
+        tx.save(hold, condition=Hold.pk.does_not_exist())
+        outbox.add(tx, "hold.created", company_id, hold.hold_id, snapshot(hold))
+
+    time_claims.claim_for(hold, hold.hold_id, ask, time_claims.hold_claim(hold, ask, event), writes)
     return hold
 
 
@@ -88,14 +119,16 @@ def place_many(
     *,
     basket_id: str | None = None,
     extra_writes: Callable[[TransactWrite, list[Hold]], None] | None = None,
+    on_condition_failed: OnConditionFailed | None = None,
 ) -> list[Hold]:
     """Hold seats on several capacities in one transaction (with ``extra_writes``), or none.
 
     Three items per hold (shard, hold, outbox event): with DynamoDB's 100 a take
-    holds at most 33 capacities, less whatever ``extra_writes`` add.
+    holds at most 33 capacities, less whatever ``extra_writes`` add. A refusal by
+    ``extra_writes``' conditions goes to ``on_condition_failed`` (see ``transact``).
     """
-    now = time.time()
-    created = db.iso(db.utcnow())
+    now = clock.now()
+    created = db.iso(clock.utcnow())
     placed: list[Hold] = []
     for ask in asks:
         hold_id = str(uuid.uuid4())
@@ -116,7 +149,7 @@ def place_many(
             hold.gsi2sk = f"{created}#{hold_id}"
         placed.append(hold)
 
-    def writes(tx: TransactWrite, plan: dict[str, capacity.ShardSeats]) -> None:
+    def writes(tx: TransactWrite, plan: dict[str, ShardSeats]) -> None:
         for hold in placed:
             hold.seat_shards = capacity.as_list(plan[hold.capacity_id])
             tx.save(hold, condition=Hold.pk.does_not_exist())
@@ -124,7 +157,8 @@ def place_many(
         if extra_writes is not None:
             extra_writes(tx, placed)
 
-    capacity.take_many([capacity.Ask(a.capacity_id, a.seats, a.shards) for a in asks], writes, hold=True)
+    asked = [capacity.Ask(a.capacity_id, a.seats, a.shards) for a in asks]
+    capacity.take_many(asked, writes, reclaim=reclaim_lapsed, hold=True, on_condition_failed=on_condition_failed)
     return placed
 
 
@@ -150,46 +184,48 @@ def get(company_id: int, hold_id: str) -> Hold:
 
 
 def is_live(hold: Hold, now: float | None = None) -> bool:
-    return hold.status == "active" and hold.expires_at > (now if now is not None else time.time())
+    return lifecycle.is_live(hold, now if now is not None else clock.now())
 
 
 def extend(company_id: int, hold_id: str, hold_seconds: int) -> Hold:
     """Push the expiry to now + hold time, at most MAX_EXTENSIONS times, while it is live."""
     hold = get(company_id, hold_id)
-    now = time.time()
+    now = clock.now()
+    if hold.claim_days:
+        return extend_many([hold], hold_seconds, "reservation_id")[0]  # its time claim lapses later too
     actions, condition = _extension(hold, now, hold_seconds, "reservation_id")
     try:
         hold.update(actions=actions, condition=condition)
     except UpdateError as error:
         if db.condition_failed(error):
-            raise Conflict("the reservation changed meanwhile; read it and retry", code="hold_expired") from None
+            raise Conflict(
+                "the reservation changed meanwhile; read it and retry", code=ErrorCode.HOLD_EXPIRED
+            ) from None
         raise
     return hold
 
 
 def extend_many(placed: Sequence[Hold], hold_seconds: int, field: str) -> list[Hold]:
     """Extend several holds in one transaction (a basket's keep-alive): all or none."""
-    now = time.time()
+    now = clock.now()
     updates = [(hold, *_extension(hold, now, hold_seconds, field)) for hold in placed]
 
     def build(tx: TransactWrite) -> None:
         for hold, actions, condition in updates:
             tx.update(hold, actions=list(actions), condition=condition)
+            time_claims.extend_hold(tx, hold)
 
-    try:
-        capacity.run(build)
-    except TransactWriteError as error:
-        if capacity.failed_condition(error):
-            raise Conflict("a hold changed meanwhile; read the basket and retry", code="hold_expired") from None
-        raise
+    transact(
+        build, lambda _: Conflict("a hold changed meanwhile; read the basket and retry", code=ErrorCode.HOLD_EXPIRED)
+    )
     return list(placed)
 
 
 def _extension(hold: Hold, now: float, hold_seconds: int, field: str) -> tuple[list[Action], Condition]:
     if not is_live(hold, now):
-        raise Conflict("the hold has expired or ended", code="hold_expired", field=field)
+        raise Conflict("the hold has expired or ended", code=ErrorCode.HOLD_EXPIRED, field=field)
     if int(hold.extensions) >= MAX_EXTENSIONS:
-        raise Conflict(f"a hold can be extended {MAX_EXTENSIONS} times", code="extension_limit", field=field)
+        raise Conflict(f"a hold can be extended {MAX_EXTENSIONS} times", code=ErrorCode.EXTENSION_LIMIT, field=field)
     expires_at = int(now + hold_seconds)
     _index(hold, expires_at)
     hold.expires_at = expires_at
@@ -200,12 +236,12 @@ def _extension(hold: Hold, now: float, hold_seconds: int, field: str) -> tuple[l
         Hold.gsi1sk.set(hold.gsi1sk or ""),
         Hold.xsk.set(hold.xsk or ""),
     ]
-    condition = (Hold.status == "active") & (Hold.expires_at > int(now)) & (Hold.extensions < MAX_EXTENSIONS)
+    condition = (Hold.status == HoldStatus.ACTIVE) & (Hold.expires_at > int(now)) & (Hold.extensions < MAX_EXTENSIONS)
     return actions, condition
 
 
-def _end(tx: TransactWrite, hold: Hold, status: str, condition_live: bool, now: float) -> None:
-    condition = Hold.status == "active"
+def _end(tx: TransactWrite, hold: Hold, status: HoldStatus, condition_live: bool, now: float) -> None:
+    condition = Hold.status == HoldStatus.ACTIVE
     condition &= (Hold.expires_at > int(now)) if condition_live else (Hold.expires_at <= int(now))
     tx.update(
         hold,
@@ -224,51 +260,56 @@ def _end(tx: TransactWrite, hold: Hold, status: str, condition_live: bool, now: 
 
 def convert(tx: TransactWrite, hold: Hold, now: float) -> None:
     """Inside the booking's transaction: the hold ends and its seats become booked."""
-    _end(tx, hold, "converted", condition_live=True, now=now)
+    _end(tx, hold, HoldStatus.CONVERTED, condition_live=True, now=now)
     capacity.convert(tx, hold.capacity_id, {k: int(v) for k, v in _shards(hold).items()})
 
 
 def expire(hold: Hold, now: float | None = None) -> bool:
     """Release a lapsed hold's seats; False when it had already ended (or is not due)."""
-    moment = now if now is not None else time.time()
+    moment = now if now is not None else clock.now()
 
     def build(tx: TransactWrite) -> None:
-        _end(tx, hold, "expired", condition_live=False, now=moment)
+        _end(tx, hold, HoldStatus.EXPIRED, condition_live=False, now=moment)
         capacity.release(tx, hold.capacity_id, _shards(hold), held=True)
-        outbox.add(tx, "hold.expired", int(hold.company_id), hold.hold_id, snapshot(hold) | {"status": "expired"})
+        time_claims.release_hold(tx, hold)
+        outbox.add(
+            tx,
+            "hold.expired",
+            int(hold.company_id),
+            hold.hold_id,
+            snapshot(hold) | {"status": HoldStatus.EXPIRED.value},
+        )
 
-    try:
-        capacity.run(build)
-    except TransactWriteError as error:
-        if capacity.failed_condition(error):
-            return False
-        raise
-    return True
+    return transact(build, lambda _: None)
+
+
+def reclaim_lapsed(capacity_id: str) -> int:
+    """Release the seats of lapsed holds on one capacity now; how many holds were released."""
+    return sum(1 for hold in capacity.lapsed_holds(capacity_id) if expire(hold))
 
 
 def release(company_id: int, hold_id: str) -> Hold:
     """End a live hold on request (a basket item removed); its seats are free at once."""
     hold = get(company_id, hold_id)
-    now = time.time()
+    now = clock.now()
 
     def build(tx: TransactWrite) -> None:
         end_released(tx, hold, now)
 
-    try:
-        capacity.run(build)
-    except TransactWriteError as error:
-        if capacity.failed_condition(error):
-            raise Conflict("the reservation has already ended", code="hold_expired", field="reservation_id") from None
-        raise
-    hold.status = "released"
+    ended = Conflict("the reservation has already ended", code=ErrorCode.HOLD_EXPIRED, field="reservation_id")
+    transact(build, lambda _: ended)
+    hold.status = HoldStatus.RELEASED
     return hold
 
 
 def end_released(tx: TransactWrite, hold: Hold, now: float) -> None:
     """Inside a caller's transaction: a live hold ends as released, its seats free at once."""
-    _end(tx, hold, "released", condition_live=True, now=now)
+    _end(tx, hold, HoldStatus.RELEASED, condition_live=True, now=now)
     capacity.release(tx, hold.capacity_id, _shards(hold), held=True)
-    outbox.add(tx, "hold.released", int(hold.company_id), hold.hold_id, snapshot(hold) | {"status": "released"})
+    time_claims.release_hold(tx, hold)
+    outbox.add(
+        tx, "hold.released", int(hold.company_id), hold.hold_id, snapshot(hold) | {"status": HoldStatus.RELEASED.value}
+    )
 
 
 def _shards(hold: Hold) -> dict[str, int]:

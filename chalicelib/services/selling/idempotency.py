@@ -19,7 +19,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, cast
 
-from chalicelib.domain.errors import Conflict, ValidationFailed
+from chalicelib.domain.errors import Conflict, ErrorCode, ValidationFailed
 from chalicelib.settings import get_settings
 from chalicelib.store import db, schema
 
@@ -93,8 +93,7 @@ def run_once(
         raise ValidationFailed("Idempotency-Key must be 1 to 255 characters", field="Idempotency-Key")
     layer, config = _layer(get_settings().table_name), _config(lambda_context)
 
-    @idempotent_function(data_keyword_argument="request", config=config, persistence_store=layer,
-                         key_prefix="IDEMP")
+    @idempotent_function(data_keyword_argument="request", config=config, persistence_store=layer, key_prefix="IDEMP")
     def once(request: dict[str, Any]) -> Reply:
         return execute()
 
@@ -102,12 +101,14 @@ def run_once(
         result: Reply = once(request={"company": company_id, "key": key, "fingerprint": fingerprint})
     except IdempotencyValidationError:
         raise ValidationFailed(
-            "this Idempotency-Key was used with a different request body", field="Idempotency-Key",
-            code="idempotency_key_reused",
+            "this Idempotency-Key was used with a different request body",
+            field="Idempotency-Key",
+            code=ErrorCode.IDEMPOTENCY_KEY_REUSED,
         ) from None
     except IdempotencyAlreadyInProgressError:
         raise Conflict(
-            "a request with this Idempotency-Key is still being processed; retry later", field="Idempotency-Key",
-            code="idempotency_in_progress",
+            "a request with this Idempotency-Key is still being processed; retry later",
+            field="Idempotency-Key",
+            code=ErrorCode.IDEMPOTENCY_IN_PROGRESS,
         ) from None
     return result

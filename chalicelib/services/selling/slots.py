@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from chalicelib.domain import slot_rules
-from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
+from chalicelib.domain.errors import Conflict, ErrorCode, NotFound, ValidationFailed
 from chalicelib.domain.slot_rules import SlotRules
 from chalicelib.services.catalogue import catalogue, events
 from chalicelib.store import keys
@@ -82,7 +82,7 @@ def find(company_id: int, service_id: int, start: datetime, duration: int | None
         raise NotFound("service not found", field="service_id") from None
     chosen = int(service.durations[0]) if duration is None and service.durations else duration
     if chosen is None:
-        raise Conflict("this service has no duration to book", field="service_id", code="service_disabled")
+        raise Conflict("this service has no duration to book", field="service_id", code=ErrorCode.SERVICE_DISABLED)
     return Slot(service, rules(service, chosen), start, chosen)
 
 

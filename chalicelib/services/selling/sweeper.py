@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from chalicelib.domain import clock
 from chalicelib.services.selling import bookings, holds
 from chalicelib.store import db, keys
 from chalicelib.store.models import Booking, Hold, Item
@@ -30,7 +31,7 @@ class SweepReport:
 def sweep(now: float | None = None, budget_seconds: float = 45.0) -> SweepReport:
     """One pass over everything due by ``now``; stops after ``budget_seconds``."""
     db.ensure_bound()
-    moment = time.time() if now is None else now
+    moment = clock.now() if now is None else now
     deadline = time.monotonic() + budget_seconds
     due_by = f"{db.iso_epoch(moment)}#~"  # '~' sorts after every pk that follows the '#'
     report = SweepReport()

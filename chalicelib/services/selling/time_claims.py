@@ -1,4 +1,4 @@
-"""Claimed time on resources: the one place claim-day items change.
+"""Claimed time on resources: claiming and releasing it with the caller's transaction.
 
 A resource's claims live in its own partition, one item per UTC day
 (``RES#<id>`` / ``DAY#<date>``), each holding a map ``claims`` {owner -> entry} and a
@@ -14,6 +14,8 @@ claim on any of those days makes the transaction fail: re-read and re-check (bou
 jittered retries), so a real overlap ends as 409 ``time_taken``. Lapsed hold entries
 count as free on every read and are removed by the next claim of their day.
 
+The stored form and its conditions are in ``store/claim_days.py``.
+
 Releasing removes the owner's entry (idempotent) inside the caller's compare-and-set
 transaction (the booking leaving a time-holding state, a hold ending), so it happens
 once. Releases do not bump ``version``: they only free time, which can make a
@@ -22,41 +24,35 @@ concurrent check conservative, never wrong.
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
-from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.domain import clock
 from chalicelib.domain import time_claims as rule
-from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
+from chalicelib.domain.errors import Conflict, ErrorCode, NotFound, ValidationFailed
 from chalicelib.domain.intervals import Span
 from chalicelib.services.catalogue import resources
-from chalicelib.services.selling import capacity
-from chalicelib.store import db, keys
-from chalicelib.store.models import Booking, ClaimDay
+from chalicelib.store import claim_days, db
+from chalicelib.store.models import Booking, Hold
+from chalicelib.store.transact import failed_condition, is_conflict, run
 
-CLAIM_RETRIES = 10
+# Each lost round means another claim of the same day committed, so the claims of one day
+# always make progress; a busy day (twenty bookings of one person's day at once) needs as
+# many rounds as claims. Bounded by time, so a request never runs into its own timeout.
+CLAIM_BUDGET_SECONDS = 20.0
+CLAIM_ATTEMPTS = 100
 Writes = Callable[[TransactWrite], None]
 
 
 class TimeContended(Conflict):
-    code = "time_contended"
-
-
-@dataclass
-class Day:
-    """One claim-day item as read: its version (None: no item) and its entries."""
-
-    day: date
-    version: int | None = None
-    entries: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    def claims(self) -> list[rule.Claim]:
-        return [rule.from_entry(owner, entry) for owner, entry in self.entries.items()]
+    code = ErrorCode.TIME_CONTENDED
 
 
 @dataclass(frozen=True)
@@ -68,23 +64,10 @@ class Release:
     days: tuple[str, ...]  # ISO dates, as the booking stores them
 
 
-def read_days(resource_id: int, first: date, last: date, *, consistent: bool = True) -> dict[date, Day]:
-    """The claim-day items from ``first`` to ``last`` (inclusive): one Query."""
-    db.ensure_bound()
-    found = {first.fromordinal(n): Day(first.fromordinal(n)) for n in range(first.toordinal(), last.toordinal() + 1)}
-    condition = ClaimDay.sk.between(keys.claim_day_sk(first.isoformat()), keys.claim_day_sk(last.isoformat()))
-    for item in ClaimDay.query(keys.resource_pk(resource_id), condition, consistent_read=consistent):
-        day = date.fromisoformat(item.sk.removeprefix(keys.CLAIM_DAY_PREFIX))
-        raw = item.claims
-        entries = raw.as_dict() if hasattr(raw, "as_dict") else dict(raw or {})
-        found[day] = Day(day, int(item.version), entries)
-    return found
-
-
 def busy(resource_id: int, window: Span, now: datetime) -> list[Span]:
     """Busy intervals of one resource touching ``window``: one Query of its days."""
     days = rule.days(window)
-    read = read_days(resource_id, days[0], days[-1], consistent=False)
+    read = claim_days.read(resource_id, days[0], days[-1], consistent=False)
     return rule.busy((c for d in read.values() for c in d.claims()), now)
 
 
@@ -106,58 +89,44 @@ def claim(
     rule.check(new)
     touched = rule.days(new.busy)
     giving_back = {releasing.owner} if releasing else set()
-    for attempt in range(CLAIM_RETRIES):
-        now = db.utcnow()
-        read = read_days(resource_id, touched[0], touched[-1])
+    deadline = time.monotonic() + CLAIM_BUDGET_SECONDS
+    for attempt in range(CLAIM_ATTEMPTS):
+        now = clock.utcnow()
+        read = claim_days.read(resource_id, touched[0], touched[-1])
         if check:
             rule.fits((c for d in read.values() for c in d.claims()), new, now, releasing=giving_back)
-        day_keys = {(keys.resource_pk(resource_id), keys.claim_day_sk(d.isoformat())) for d in touched}
+        day_keys = {claim_days.key(resource_id, d.isoformat()) for d in touched}
 
-        def build(tx: TransactWrite, read: dict[date, Day] = read, now: datetime = now) -> None:
+        def build(tx: TransactWrite, read: dict[date, claim_days.Day] = read, now: datetime = now) -> None:
             writes(tx)
             for day in touched:
-                _claim_day(tx, resource_id, company_id, read[day], new, now, releasing, check=check)
+                gone = _gone(read[day], now, resource_id, releasing)
+                claim_days.write_claim(
+                    tx, resource_id, company_id, read[day], new.owner, rule.as_entry(new), gone, check=check
+                )
             if releasing is not None:
                 _release_elsewhere(tx, releasing, resource_id, touched)
 
         try:
-            capacity.run(build)
+            run(build)
             return [d.isoformat() for d in touched]
         except TransactWriteError as error:
-            if not capacity.failed_condition(error) & day_keys:
+            if not failed_condition(error) & day_keys and not is_conflict(error):
                 raise  # the caller's own condition (its booking changed meanwhile): theirs to report
-            capacity.backoff(attempt)  # another claim changed one of these days: read again
+            if time.monotonic() > deadline:
+                break
+            # Another claim changed one of these days: read again. Jittered and growing, so the
+            # claimers of a busy day spread out instead of all colliding again each round.
+            time.sleep(random.uniform(0, min(0.5, 0.01 * 2**attempt)))
     raise TimeContended("this resource's calendar is changing too fast; try again", field="resource_id")
 
 
-def _claim_day(
-    tx: TransactWrite,
-    resource_id: int,
-    company_id: int,
-    day: Day,
-    new: rule.Claim,
-    now: datetime,
-    releasing: Release | None,
-    *,
-    check: bool,
-) -> None:
-    pk, sk = keys.resource_pk(resource_id), keys.claim_day_sk(day.day.isoformat())
-    entry = rule.as_entry(new)
-    lapsed = [owner for owner, c in zip(day.entries, day.claims(), strict=True) if not c.live(now)]
-    gone = set(lapsed)
+def _gone(day: claim_days.Day, now: datetime, resource_id: int, releasing: Release | None) -> set[str]:
+    """Entries a claim removes from a day it writes: lapsed reservations, and the claim it releases."""
+    gone = {claim.owner for claim in day.claims() if not claim.live(now)}
     if releasing is not None and releasing.resource_id == resource_id and day.day.isoformat() in releasing.days:
         gone.add(releasing.owner)
-    gone.discard(new.owner)
-    if day.version is None:
-        item = ClaimDay(pk, sk, company_id=company_id, resource_id=resource_id, claims={new.owner: entry}, version=1)
-        tx.save(item, condition=ClaimDay.pk.does_not_exist() if check else None, return_values="ALL_OLD")
-        return
-    # Per-entry SET and REMOVE, never the whole map: a release that ran after our read
-    # (without bumping the version) must not be undone.
-    actions: list[Action] = [ClaimDay.claims[new.owner].set(entry), ClaimDay.version.set(day.version + 1)]
-    actions += [ClaimDay.claims[owner].remove() for owner in sorted(gone)]
-    condition = ClaimDay.version == day.version if check else None
-    tx.update(ClaimDay(pk, sk), actions=actions, condition=condition, return_values="ALL_OLD")
+    return gone
 
 
 def _release_elsewhere(tx: TransactWrite, releasing: Release, resource_id: int, touched: Sequence[date]) -> None:
@@ -168,9 +137,7 @@ def _release_elsewhere(tx: TransactWrite, releasing: Release, resource_id: int, 
 
 def release(tx: TransactWrite, resource_id: int, owner: str, days: Iterable[str]) -> None:
     """Remove ``owner``'s entry from each day (idempotent); ride on the caller's compare-and-set."""
-    for day in days:
-        item = ClaimDay(keys.resource_pk(resource_id), keys.claim_day_sk(day))
-        tx.update(item, actions=[ClaimDay.claims[owner].remove()])
+    claim_days.remove(tx, resource_id, owner, days)
 
 
 def claim_any(
@@ -202,7 +169,7 @@ def owners_on(resource_id: int, days: Collection[str]) -> set[str]:
     if not days:
         return set()
     ordered = sorted(days)
-    read = read_days(resource_id, date.fromisoformat(ordered[0]), date.fromisoformat(ordered[-1]))
+    read = claim_days.read(resource_id, date.fromisoformat(ordered[0]), date.fromisoformat(ordered[-1]))
     return {owner for d in read.values() for owner in d.entries}
 
 
@@ -240,26 +207,31 @@ def _event_claim(owner: str, event: Mapping[str, Any], ask: TimeAsk) -> rule.Cla
     return rule.Claim(owner, start, end, before=ask.before, after=ask.after)
 
 
-def claim_for_booking(booking: Booking, ask: TimeAsk, writes: Writes) -> None:
-    """Create ``booking`` (``writes``) holding its event's time on the asked resource, atomically.
+def claim_for(item: Booking | Hold, owner: str, ask: TimeAsk, new: rule.Claim, writes: Writes) -> None:
+    """Write ``item`` (a booking or a hold, by ``writes``) holding ``new`` on the asked resource, or
+    on the first free of several, atomically.
 
-    Sets ``booking.resource`` and ``booking.claim_days`` before ``writes`` runs, so the
-    booking item and its outbox event name the resource taken."""
-    company_id = int(booking.company_id)
-    new = _event_claim(booking.booking_id, _plain(booking.event), ask)
+    Sets ``item.resource`` and ``item.claim_days`` before ``writes`` runs, so the item and its
+    outbox event name the resource taken."""
+    company_id = int(item.company_id)
     rule.check(new)
     candidates = [resources.bookable(company_id, rid, ask.field) for rid in ask.resource_ids]
     by_id = {int(r.resource_id): r for r in candidates}
 
     def writes_for(resource_id: int) -> Writes:
         def build(tx: TransactWrite) -> None:
-            booking.resource = resources.summary(by_id[resource_id])
-            booking.claim_days = [d.isoformat() for d in rule.days(new.busy)]
+            item.resource = resources.summary(by_id[resource_id])
+            item.claim_days = [d.isoformat() for d in rule.days(new.busy)]
             writes(tx)
 
         return build
 
     claim_any(list(by_id), company_id, lambda _rid: new, writes_for, check=ask.check)
+
+
+def claim_for_booking(booking: Booking, ask: TimeAsk, writes: Writes) -> None:
+    """Create ``booking`` (``writes``) holding its event's time on the asked resource, atomically."""
+    claim_for(booking, booking.booking_id, ask, _event_claim(booking.booking_id, _plain(booking.event), ask), writes)
 
 
 def releases_time(booking: Booking, from_state: str, to_state: str) -> bool:
@@ -294,3 +266,51 @@ def move_booking(old: Booking, successor: Booking, resource_id: int | None, writ
 
 def _plain(value: Any) -> Any:
     return value.as_dict() if hasattr(value, "as_dict") else dict(value or {})
+
+
+# --- reservations of time (Timekit's 1:1 reserve) ---------------------------------------------
+
+
+def hold_claim(hold: Hold, ask: TimeAsk, event: Mapping[str, Any]) -> rule.Claim:
+    """A reservation's claim: the event's time, lapsing with the hold (so it counts as free on
+    every read once lapsed, before any sweep)."""
+    return replace(_event_claim(hold.hold_id, event, ask), expires_at=_when(hold.expires_at))
+
+
+def release_hold(tx: TransactWrite, hold: Hold) -> None:
+    """Inside the hold's compare-and-set as it ends (released, expired): its time is free, once."""
+    if hold.resource and hold.claim_days:
+        release(tx, int(_plain(hold.resource)["id"]), hold.hold_id, list(hold.claim_days))
+
+
+def extend_hold(tx: TransactWrite, hold: Hold) -> None:
+    """Inside the hold's extension (conditional on it being live): its claim lapses with it.
+
+    No version check: a live hold's entry already keeps every other claim off its time."""
+    if not (hold.resource and hold.claim_days):
+        return
+    resource_id = int(_plain(hold.resource)["id"])
+    claim_days.set_expiry(tx, resource_id, hold.hold_id, hold.claim_days, int(hold.expires_at))
+
+
+def _when(epoch: Any) -> datetime:
+    return datetime.fromtimestamp(float(epoch), UTC)
+
+
+def reserved_event(hold: Hold) -> dict[str, Any]:
+    """The time a reservation holds, as a booking's event (422 if it holds seats, not time)."""
+    if not hold.claim_days or not hold.resource:
+        raise ValidationFailed("this reservation holds seats of a group, not time", field="reservation_id")
+    event: dict[str, Any] = dict(_plain(_plain(hold.details).get("event")))
+    return event
+
+
+def convert_hold(booking: Booking, hold: Hold, writes: Writes) -> None:
+    """The booking takes over the reservation's time in one transaction (``writes`` ends the hold
+    by compare-and-set): its entry replaces the hold's on each day, checked like any claim."""
+    resource_id = int(_plain(hold.resource)["id"])
+    new = _event_claim(booking.booking_id, _plain(booking.event), TimeAsk((resource_id,)))
+    booking.resource = _plain(hold.resource)
+    booking.claim_days = [d.isoformat() for d in rule.days(new.busy)]
+    releasing = Release(resource_id, hold.hold_id, tuple(hold.claim_days or ()))
+    claim(resource_id, int(booking.company_id), new, writes, releasing=releasing)

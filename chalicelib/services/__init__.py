@@ -1,0 +1,1 @@
+"""Use cases by area: identity, catalogue, selling, messaging (api -> services -> store -> domain)."""
