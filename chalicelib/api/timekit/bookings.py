@@ -207,6 +207,10 @@ def _new_booking(body: Any) -> bookings.NewBooking:
 def create_booking(call: Call) -> Any:
     body = call.body(s.BookingCreate)
     _check_page_booking(call, body)
+    if body.project_id and body.graph in project_rules.GROUP_GRAPHS and body.related:
+        # Timekit's widget books a class at the resource it showed it with (its project's); a
+        # seat takes its place in the class, so that echo is not a resource's time to claim.
+        body = body.model_copy(update={"resource_id": None})
     booking = bookings.create(_cid(call), _new_booking(body))
     _with_etag(call, booking)
     return s.BookingOut(data=_data(booking, with_logs=not _page(call), call=call))
