@@ -9,6 +9,7 @@
 #   make lint          ruff check + mypy + the import contracts (.importlinter)
 #   make test          lint, then pytest on every core (each worker starts its own in-memory DynamoDB Local); PYTEST_ARGS=...
 #   make docs          render docs/graphs/<graph>.svg (graphviz) and write docs/openapi.json
+#   make screenshots   run the browser tests, saving their pictures to docs/screenshots/ (the README shows them)
 #   make asl           write the Step Functions mirrors infra/statemachines/<graph>.asl.json from the graphs
 #   make package       STAGE=dev|prod (default dev): dist/<stage>/sam.json + deployment.zip (chalice package
 #                      merged with infra/template.yaml); prints the zip's size and contents
@@ -37,10 +38,10 @@ CHROMIUM := /usr/bin/chromium
 # environment; make passes command-line variables on too (make run PORT=9000).
 
 
-.PHONY: help venv node_modules web browser java run lint test bench docs asl package cfn-lint deploy clean
+.PHONY: help venv node_modules web browser java run lint test bench docs screenshots asl package cfn-lint deploy clean
 
 help:
-	@sed -n '2,21s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
+	@sed -n '2,22s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
 
 venv: $(VENV_STAMP)
 
@@ -115,6 +116,10 @@ docs: venv
 		|| { echo "Graphviz is needed: sudo apt-get install -y graphviz"; exit 1; }
 	$(PY) -m devtools.graphs
 	$(PY) -m devtools.openapi_dump docs/openapi.json
+
+# The browser tests save their screenshots to .data/screenshots unless SCREENSHOTS names a folder.
+screenshots: java venv node_modules web browser
+	SCREENSHOTS=docs/screenshots $(VENV)/bin/pytest -q tests/browser
 
 # Generated from chalicelib/domain/graphs.py by devtools/asl/generate.py; a unit test fails when stale.
 asl: venv

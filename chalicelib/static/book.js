@@ -17,5 +17,5 @@
     };
     config.sdk = { headers: { 'Timekit-Context': 'widget', 'Timekit-Customer-Token': params.get('token') || '' } };
   }
-  new TimekitBooking().init(config);
+  new TimekitBooking().init(window.BookingMessages.withMessages(config));
 }());

@@ -17,5 +17,9 @@ def embed_page(api_url: str, config: dict[str, Any]) -> str:
 </head><body style="background:#f3f4f6">
 <div id="bookingjs"></div>
 <script src="{api_url}/static/build/booking.min.js"></script>
-<script>window.widget = new TimekitBooking(); window.widget.init({json.dumps(settings)});</script>
+<script src="{api_url}/static/widget-messages.js"></script>
+<script>
+  window.widget = new TimekitBooking();
+  window.widget.init(BookingMessages.withMessages({json.dumps(settings)}));
+</script>
 </body></html>"""

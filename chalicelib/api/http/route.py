@@ -455,7 +455,8 @@ def route(
 
 # --- CORS and the public rate limit --------------------------------------------------------
 
-PUBLIC_KEY_SCHEMES = frozenset({Scheme.V1_PUBLIC, Scheme.V1_BASKET, Scheme.V1_ADMIN, Scheme.V2_PUBLIC})
+# Where a PUBLIC principal (a public key) can call, so where a 429 can come from.
+PUBLIC_KEY_SCHEMES = frozenset({Scheme.V1_PUBLIC, Scheme.V1_BASKET, Scheme.V2_PUBLIC})
 
 
 @dataclass

@@ -23,8 +23,7 @@ if TYPE_CHECKING:
     from chalicelib.api.timekit import schemas as s
     from chalicelib.domain import graphs as graph_defs
     from chalicelib.domain import projects as project_rules
-    from chalicelib.services.catalogue import projects
-    from chalicelib.services.catalogue import resources as resources_service
+    from chalicelib.services.catalogue import projects, resources
     from chalicelib.services.messaging import calendars
     from chalicelib.services.selling import action_links, bookings, removal, time_claims
     from chalicelib.services.selling import holds as holds_service
@@ -35,10 +34,10 @@ else:
     bookings = LazyModule("chalicelib.services.selling.bookings")
     action_links = LazyModule("chalicelib.services.selling.action_links")
     calendars = LazyModule("chalicelib.services.messaging.calendars")
-    resources_service = LazyModule("chalicelib.services.catalogue.resources")
     holds_service = LazyModule("chalicelib.services.selling.holds")
     removal = LazyModule("chalicelib.services.selling.removal")
     projects = LazyModule("chalicelib.services.catalogue.projects")
+    resources = LazyModule("chalicelib.services.catalogue.resources")
     project_rules = LazyModule("chalicelib.domain.projects")
     time_claims = LazyModule("chalicelib.services.selling.time_claims")
 
@@ -220,6 +219,10 @@ def _new_booking(body: Any) -> bookings.NewBooking:
 def create_booking(call: Call) -> Any:
     body = call.body(s.BookingCreate)
     _check_page_booking(call, body)
+    if body.project_id and body.graph in project_rules.GROUP_GRAPHS and body.related:
+        # Timekit's widget books a class at the resource it showed it with (its project's); a
+        # seat takes its place in the class, so that echo is not a resource's time to claim.
+        body = body.model_copy(update={"resource_id": None})
     booking = bookings.create(_cid(call), _new_booking(body), actor=actor_of(call.auth))
     _with_etag(call, booking)
     return s.BookingOut(data=_data(booking, with_logs=not _page(call), call=call))
@@ -255,7 +258,9 @@ def _filters(search: str | None) -> dict[str, str]:
     return filters
 
 
-def _booking_list(call: Call, filters: dict[str, str], path: str, *, open_only: bool = False) -> Any:
+def _booking_list(
+    call: Call, filters: dict[str, str], path: str, *, open_only: bool = False, where: dict[str, Any] | None = None
+) -> Any:
     query = call.query(s.BookingsQuery)
     condition = bookings.condition_for(filters)
     if open_only:
@@ -279,7 +284,14 @@ def _booking_list(call: Call, filters: dict[str, str], path: str, *, open_only: 
         index=Booking.listing,
         newest_first=True,
     )
-    return s.BookingList.model_validate(v2_page(call, path, page, [_data(item) for item in page.items]))
+    data = [_data(item) for item in page.items]
+    if where is not None:
+        # Timekit's widget books a class at its resource (resource.id); a class made without
+        # one is shown at its project's first resource (a seat claims no resource time).
+        data = [
+            item if item.resource else item.model_copy(update={"resource": s.ResourceRef(**where)}) for item in data
+        ]
+    return s.BookingList.model_validate(v2_page(call, path, page, data))
 
 
 @route(
@@ -312,8 +324,11 @@ def list_groups(call: Call) -> Any:
     if _page(call):
         if "project.id" not in filters:
             raise ValidationFailed("a booking page lists its project's classes: search=project.id:<id>", field="search")
-        projects.get_project(_cid(call), filters["project.id"], field="search")
-    return _booking_list(call, filters, "/v2/bookings/groups", open_only=_page(call))
+        project = projects.project_view(projects.get_project(_cid(call), filters["project.id"], field="search"))
+        first = str(next(iter(project.get("resources") or []), ""))
+        where = resources.summary(resources.get(_cid(call), int(first))) if first.isdigit() else None
+        return _booking_list(call, filters, "/v2/bookings/groups", open_only=True, where=where)
+    return _booking_list(call, filters, "/v2/bookings/groups")
 
 
 @route(
@@ -390,7 +405,7 @@ def ical(call: Call, booking_id: str) -> Any:
 )
 def calendar_feed(call: Call, resource_id: int) -> Any:
     rid = resource_id
-    resources_service.get(_cid(call), rid, field="resource_id")
+    resources.get(_cid(call), rid, field="resource_id")
     token = customer_links.feed_token(_cid(call), rid)
     return s.FeedOut(data=s.FeedData(url=f"{call.base_url}/v2/feeds/{_cid(call)}/{rid}/{token}"))
 
@@ -410,7 +425,7 @@ def calendar_feed(call: Call, resource_id: int) -> Any:
 def resource_feed(call: Call, company_id: int, resource_id: int, token: str) -> Any:
     cid, rid = company_id, resource_id
     customer_links.check_feed(cid, rid, token)
-    resource = resources_service.get(cid, rid, field="resource_id")
+    resource = resources.get(cid, rid, field="resource_id")
     body = calendars.resource_feed(cid, rid, str(resource.name), clock.utcnow())
     return Response(body=body.decode(), status_code=200, headers={"Content-Type": "text/calendar; charset=utf-8"})
 
