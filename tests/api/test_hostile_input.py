@@ -146,7 +146,9 @@ def _objects(api: Api, t: Tenant) -> dict[str, str]:
         )
     )
     person = _created(api.post(f"/api/v1/admin/{cid}/people", {"name": "Emma"}, t.admin))
+    feed = _created(api.get(f"/v2/resources/{resource['data']['id']}/calendar_feed", t.v2))
     return {
+        "token": feed["data"]["url"].rsplit("/", 1)[1],
         "person_id": str(person["id"]),
         "project_id": str(project["data"]["id"]),
         "slug": "clinic",
@@ -312,8 +314,9 @@ HOSTILE_IDS = [
 def test_ids_that_cannot_exist_are_404(world: World, operation: Operation, case: str, spoil: Any) -> None:
     names = re.findall(r"{(\w+)}", operation.path)
     # Spoil the last id (the object's own); the company's is spoiled by its own routes. An
-    # unknown v2 action is not a missing object: it is 409 with the possible actions.
-    name = next(n for n in reversed(names) if n != "action")
+    # unknown v2 action is not a missing object: it is 409 with the possible actions; a feed's
+    # token is a secret, not an id (a wrong one is 404 too, tested with the feed).
+    name = next(n for n in reversed(names) if n not in ("action", "token"))
     path = world.path(operation, **{name: spoil(world.values[name])})
     headers = world.headers(operation)
     if operation.request_ref is not None:
