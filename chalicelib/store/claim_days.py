@@ -48,7 +48,7 @@ def read(resource_id: int, first: date, last: date, *, consistent: bool = True) 
         day = date.fromisoformat(item.sk.removeprefix(keys.CLAIM_DAY_PREFIX))
         raw = item.claims
         entries = raw.as_dict() if hasattr(raw, "as_dict") else dict(raw or {})
-        found[day] = Day(day, int(item.version), entries)
+        found[day] = Day(day, item.version, entries)
     return found
 
 

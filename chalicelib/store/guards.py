@@ -12,6 +12,6 @@ def target(company_id: int, guard_sk: str) -> int | None:
     """The id the guard names, or None when nothing holds that reference or email."""
     db.ensure_bound()
     try:
-        return int(Guard.get(keys.company_pk(company_id), guard_sk).target_id)
+        return Guard.get(keys.company_pk(company_id), guard_sk).target_id
     except DoesNotExist:
         return None

@@ -392,7 +392,7 @@ def _update_client(client: Client, details: dict[str, Any], reference: str | Non
     instead of one failing a version check.
     """
     current = client.details.as_dict() if hasattr(client.details, "as_dict") else dict(client.details)
-    _check_required(int(client.company_id), current | details | {"email": client.email})
+    _check_required(client.company_id, current | details | {"email": client.email})
     now = db.iso(clock.utcnow())
     actions = [Client.details[name].set(value) for name, value in details.items()]
     actions.append(Client.updated_at.set(now))  # PynamoDB adds the version increment
@@ -400,7 +400,7 @@ def _update_client(client: Client, details: dict[str, Any], reference: str | Non
     moves_reference = reference is not None and reference != old_reference
     if reference is not None and moves_reference:
         actions.append(Client.reference.set(reference))
-    company_pk = keys.company_pk(int(client.company_id))
+    company_pk = keys.company_pk(client.company_id)
 
     def build(tx: Transaction) -> None:
         # The reference guard is moved under the reference read, so a concurrent
@@ -409,7 +409,7 @@ def _update_client(client: Client, details: dict[str, Any], reference: str | Non
         if moves_reference:
             condition &= Client.reference == old_reference if old_reference else Client.reference.does_not_exist()
             tx.save(
-                Guard(company_pk, keys.client_ref_sk(reference or ""), target_id=int(client.client_id)),
+                Guard(company_pk, keys.client_ref_sk(reference or ""), target_id=client.client_id),
                 condition=Guard.pk.does_not_exist(),
             )
             if old_reference:
@@ -417,14 +417,14 @@ def _update_client(client: Client, details: dict[str, Any], reference: str | Non
         tx.update(client, actions=actions, condition=condition, add_version_condition=False)
 
     def refused(_: Refusal) -> Exception:
-        if moves_reference and _client_by_guard(int(client.company_id), keys.client_ref_sk(reference or "")):
+        if moves_reference and _client_by_guard(client.company_id, keys.client_ref_sk(reference or "")):
             return Conflict(
                 f"a client with reference {reference!r} exists", field="reference", code=ErrorCode.DUPLICATE_REFERENCE
             )
         return Conflict("the client's reference changed meanwhile; retry", code=ErrorCode.VERSION_CONFLICT)
 
     transact(build, refused)
-    return get_client(int(client.company_id), int(client.client_id))
+    return get_client(client.company_id, client.client_id)
 
 
 def _client_by_guard(company_id: int, guard_sk: str) -> Client | None:

@@ -110,7 +110,7 @@ def many(company_id: int, resource_ids: Sequence[int], field: str = "resources")
         raise ValidationFailed(f"at most {MAX_BATCH} resources at once", field=field)
     wanted = list(dict.fromkeys(resource_ids))
     found = {
-        int(item.resource_id): item
+        item.resource_id: item
         for item in Resource.batch_get([(keys.company_pk(company_id), keys.resource_sk(rid)) for rid in wanted])
     }
     for index, rid in enumerate(wanted):
@@ -187,7 +187,7 @@ def constraints_of(resource: Resource) -> list[Constraint]:
 
 def summary(resource: Resource) -> dict[str, Any]:
     """How a booking or an availability slot names its resource."""
-    return {"id": str(int(resource.resource_id)), "name": resource.name, "timezone": resource.timezone}
+    return {"id": str(resource.resource_id), "name": resource.name, "timezone": resource.timezone}
 
 
 def _plain(value: Any) -> Any:

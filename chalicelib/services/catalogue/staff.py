@@ -68,17 +68,17 @@ def check_staff(company_id: int, person_ids: Sequence[int] | None, resource_ids:
             continue
         for index, found in enumerate(resources.many(company_id, list(ids), field)):
             if found.resource_kind != kind:
-                raise ValidationFailed(f"{int(found.resource_id)} is not a {kind}", field=f"{field}.{index}")
+                raise ValidationFailed(f"{found.resource_id} is not a {kind}", field=f"{field}.{index}")
 
 
 def staff_ids(service: Service) -> list[int]:
-    return [int(i) for i in service.person_ids or []] + [int(i) for i in service.resource_ids or []]
+    return list(service.person_ids or []) + list(service.resource_ids or [])
 
 
 def pick(service: Service, person_id: int | None, resource_id: int | None) -> list[int]:
     """The staff a request may take, in the service's order: the one named, or all ("anyone")."""
-    people = [int(i) for i in service.person_ids or []]
-    things = [int(i) for i in service.resource_ids or []]
+    people = list(service.person_ids or [])
+    things = list(service.resource_ids or [])
     if person_id is not None and resource_id is None and person_id in things:
         person_id, resource_id = None, person_id  # an event_id from time_data naming a resource
     if person_id is not None and person_id not in people:
@@ -131,13 +131,13 @@ def free_times(
 ) -> list[Times]:
     """Per person/resource and local day, the starts of ``duration`` minutes free on it."""
     moment = now or clock.utcnow()
-    company_id = int(company.company_id)
+    company_id = company.company_id
     zone = ZoneInfo(company.timezone)
     window = Span(_midnight(days[0], zone), _midnight(days[-1] + timedelta(days=1), zone))
-    step = timedelta(minutes=int(service.booking_time_step) or duration)
-    before, after = timedelta(minutes=int(service.pre_time)), timedelta(minutes=int(service.post_time))
-    earliest = moment + timedelta(seconds=int(service.min_advance_period))
-    latest = moment + timedelta(seconds=int(service.max_advance_period))
+    step = timedelta(minutes=service.booking_time_step or duration)
+    before, after = timedelta(minutes=service.pre_time), timedelta(minutes=service.post_time)
+    earliest = moment + timedelta(seconds=service.min_advance_period)
+    latest = moment + timedelta(seconds=service.max_advance_period)
     if not staff or window.end <= earliest or window.start > latest:
         return []
     people = [r for r in resources.many(company_id, list(staff), "staff") if not r.disabled]
@@ -146,9 +146,9 @@ def free_times(
     reach = Span(window.start - after - before, window.end + after + before)
 
     def load(person: Resource) -> domain.Resource:
-        busy = claim_days.busy(int(person.resource_id), reach, moment)
+        busy = claim_days.busy(person.resource_id, reach, moment)
         return domain.Resource(
-            id=str(int(person.resource_id)),
+            id=str(person.resource_id),
             name=person.name,
             zone=zone_of(person.timezone),
             constraints=schedule_of(person, company),
@@ -164,7 +164,7 @@ def free_times(
         window=window, length=timedelta(minutes=duration), increments=step, mode=domain.Mode.EXCLUSIVE
     )
     slots = domain.find(loaded, question, now=earliest)
-    by_id = {str(int(p.resource_id)): p for p in people}
+    by_id = {str(p.resource_id): p for p in people}
     found: dict[tuple[str, date], list[datetime]] = {}
     minutes_step = int(step.total_seconds()) // 60
     for slot in slots:
@@ -176,7 +176,7 @@ def free_times(
             found.setdefault((offered.id, local.date()), []).append(slot.start)
     return [
         Times(by_id[str(rid)], day, found.get((str(rid), day), []))
-        for rid in (int(p.resource_id) for p in people)
+        for rid in (p.resource_id for p in people)
         for day in days
     ]
 

@@ -147,7 +147,7 @@ def _rotate(
         issued[kind] = raw
         old_hash = getattr(company, attr.attr_name)
         tx.save(
-            _key_item(raw, kind, int(company.company_id), company.app_id, now),
+            _key_item(raw, kind, company.company_id, company.app_id, now),
             condition=ApiKey.pk.does_not_exist(),
         )
         tx.update(
@@ -231,10 +231,10 @@ def login(email: str, password: str, company_id: int | None, address: str | None
     AuthToken(
         keys.token_pk(secrets.digest(token)),
         keys.TOKEN_SK,
-        company_id=int(found.company_id),
+        company_id=found.company_id,
         email=found.email,
         expires_at=expires_at,
         issued_at=issued_at,
         ttl=expires_at,
     ).save(condition=AuthToken.pk.does_not_exist())
-    return Session(token, get_company(int(found.company_id)), found.email, expires_at)
+    return Session(token, get_company(found.company_id), found.email, expires_at)

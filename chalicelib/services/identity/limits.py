@@ -62,7 +62,7 @@ def check(limited: list[Subject], now: float | None = None) -> None:
     wanted = {subject.key(window): subject for subject in limited}
     for item in FailureCount.batch_get(list(wanted)):
         subject = wanted[(item.pk, item.sk)]
-        if int(item.failures) >= subject.limit:
+        if item.failures >= subject.limit:
             retry_after = max(1, window + WINDOW_SECONDS - int(at))
             raise TooManyRequests(
                 f"too many failed sign-ins for this {subject.scope}; retry after {retry_after} seconds",

@@ -137,7 +137,7 @@ def log_sent(event: Mapping[str, Any], audience: str, to: str) -> None:
     item = BookingLog(
         pk,
         keys.mail_log_sk(str(event["id"]), audience),
-        seq=int(booking.log_count),
+        seq=booking.log_count,
         entries=[entry],
         created_at=db.iso(clock.utcnow()),
     )

@@ -172,7 +172,7 @@ def _save_versioned(webhook: Webhook) -> None:
 
 def view(webhook: Webhook, *, with_secret: bool = False) -> dict[str, Any]:
     data: dict[str, Any] = {
-        "id": int(webhook.webhook_id),
+        "id": webhook.webhook_id,
         "url": webhook.url,
         "events": list(webhook.events),
         "enabled": bool(webhook.enabled),
@@ -201,7 +201,7 @@ def get_delivery(company_id: int, webhook_id: int, delivery_id: str) -> WebhookD
         delivery = WebhookDelivery.get(keys.webhook_pk(webhook_id), keys.delivery_sk(delivery_id), consistent_read=True)
     except ItemNotFound:
         raise NotFound("delivery not found", field="delivery_id") from None
-    if int(delivery.company_id) != company_id:
+    if delivery.company_id != company_id:
         raise NotFound("delivery not found", field="delivery_id")
     return delivery
 
@@ -209,7 +209,7 @@ def get_delivery(company_id: int, webhook_id: int, delivery_id: str) -> WebhookD
 def delivery_view(delivery: WebhookDelivery) -> dict[str, Any]:
     return {
         "id": delivery.event_id,
-        "webhook_id": int(delivery.webhook_id),
+        "webhook_id": delivery.webhook_id,
         "event_id": delivery.event_id,
         "event_type": delivery.event_type,
         "status": delivery.status,
@@ -229,10 +229,10 @@ def new_delivery(
     (one write instead of two on the common path)."""
     now = db.iso(clock.utcnow())
     delivery = WebhookDelivery(
-        keys.webhook_pk(int(webhook.webhook_id)),
+        keys.webhook_pk(webhook.webhook_id),
         keys.delivery_sk(event["id"]),
-        webhook_id=int(webhook.webhook_id),
-        company_id=int(webhook.company_id),
+        webhook_id=webhook.webhook_id,
+        company_id=webhook.company_id,
         event_id=event["id"],
         event_type=event["type"],
         body=body,
@@ -241,7 +241,7 @@ def new_delivery(
         claimed_at=None if claimed_at is None else int(claimed_at),
         created_at=now,
         updated_at=now,
-        gsi1pk=keys.webhook_deliveries(int(webhook.webhook_id)),
+        gsi1pk=keys.webhook_deliveries(webhook.webhook_id),
         gsi1sk=f"{event['occurred_at']}#{event['id']}",
         ttl=int(clock.now()) + DELIVERY_TTL_SECONDS,
     )
@@ -296,7 +296,7 @@ def record_attempt(delivery: WebhookDelivery, entry: dict[str, Any], status: str
 
 def reopen(delivery: WebhookDelivery) -> int:
     """A replay: the delivery is pending again; returns the attempt number to run next."""
-    attempt = int(delivery.attempts) + 1
+    attempt = delivery.attempts + 1
     delivery.update(
         actions=[
             WebhookDelivery.status.set("pending"),

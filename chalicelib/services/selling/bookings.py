@@ -79,7 +79,7 @@ def get(company_id: int, booking_id: str, *, consistent: bool = True) -> Booking
         booking = Booking.get(keys.booking_pk(booking_id), keys.BOOKING_SK, consistent_read=consistent)
     except ItemNotFound:
         raise NotFound("booking not found", field="id") from None
-    if int(booking.company_id) != company_id:
+    if booking.company_id != company_id:
         raise NotFound("booking not found", field="id")  # another company's booking does not exist for you
     return booking
 
@@ -89,7 +89,7 @@ def logs(booking: Booking) -> list[dict[str, Any]]:
         return list(booking.fresh_logs)  # a booking just created: its only log is the one we wrote
     entries: list[dict[str, Any]] = []
     items = BookingLog.query(booking.pk, BookingLog.sk.startswith(keys.LOG_PREFIX), consistent_read=True)
-    for item in sorted(items, key=lambda log: int(log.seq)):
+    for item in sorted(items, key=lambda log: log.seq):
         for entry in item.entries:
             entries.append({**_plain(entry), "created_at": item.created_at})
     return entries
@@ -258,7 +258,7 @@ def _open_group(booking: Booking, settings: Mapping[str, Any], base_writes: Any)
     booking.settings = {**dict(settings), "capacity_shards": shards}
 
     def writes(tx: Transaction) -> None:
-        capacity.open_capacity(tx, booking.booking_id, int(booking.company_id), max_seats, shards)
+        capacity.open_capacity(tx, booking.booking_id, booking.company_id, max_seats, shards)
         base_writes(tx)
 
     transact(writes)
@@ -324,7 +324,7 @@ def _convert_time_hold(booking: Booking, hold: Hold, base_writes: Any) -> None:
         _take_over(hold, booking, base_writes, lambda writes: time_claims.convert_hold(booking, hold, writes))
     except TimeTaken:
         # Our own reservation's time, taken by a concurrent conversion of it: say so.
-        if not holds.is_live(holds.get(int(booking.company_id), hold.hold_id)):
+        if not holds.is_live(holds.get(booking.company_id, hold.hold_id)):
             raise Conflict(
                 "the reservation has expired or ended", code=ErrorCode.HOLD_EXPIRED, field="reservation_id"
             ) from None
@@ -333,10 +333,10 @@ def _convert_time_hold(booking: Booking, hold: Hold, base_writes: Any) -> None:
 
 def _convert_hold(booking: Booking, new: NewBooking, base_writes: Any) -> None:
     assert new.reservation_id is not None
-    hold: Hold = holds.get(int(booking.company_id), new.reservation_id)
+    hold: Hold = holds.get(booking.company_id, new.reservation_id)
     if hold.owner_booking_id != booking.owner_booking_id:
         raise ValidationFailed("the reservation belongs to another group", field="reservation_id")
-    booking.seats = int(hold.seats)
+    booking.seats = hold.seats
     taken = capacity.from_list(hold.seat_shards)
     booking.seat_shards = capacity.as_list(taken)
     booking.gsi2pk = keys.owner_seats(str(hold.owner_booking_id), keys.first_shard(list(taken)))
@@ -386,7 +386,7 @@ def from_hold(company_id: int, new: NewBooking, hold: Hold, now: float) -> tuple
         raise ValueError(f"a {graph.name} booking does not rest holding seats")
     booking = _new_item(company_id, new, graph, first.to_state, first.timer, moment)
     booking.capacity_id = hold.capacity_id
-    booking.seats = int(hold.seats)
+    booking.seats = hold.seats
     booking.seat_shards = capacity.as_list(capacity.from_list(hold.seat_shards))
     booking.reservation_id = hold.hold_id
     log = _log_item(booking, 1, first.logs, moment)
@@ -474,7 +474,7 @@ def _apply(
     actions += _timer_actions(booking)
     if step.action.needs == "pay":
         actions.append(Booking.payment.set({"payment_id": str(options["pay"]["payment_id"]), "paid_at": db.iso(now)}))
-    log = _log_item(booking, int(booking.log_count) + 1, step.logs, now)
+    log = _log_item(booking, booking.log_count + 1, step.logs, now)
     after = _after(booking, step.to_state, now)
 
     def writes(tx: Transaction) -> None:
@@ -484,7 +484,7 @@ def _apply(
         outbox.add(
             tx,
             step.event_type,
-            int(booking.company_id),
+            booking.company_id,
             booking.booking_id,
             after,
             notify=step.notify,
@@ -501,8 +501,8 @@ def _apply(
 
     _run_cas(booking, writes)
     if step.seats is Seats.CLOSE:
-        return cascade_owner_cancel(get(int(booking.company_id), booking.booking_id))
-    return get(int(booking.company_id), booking.booking_id)
+        return cascade_owner_cancel(get(booking.company_id, booking.booking_id))
+    return get(booking.company_id, booking.booking_id)
 
 
 def _after(booking: Booking, state: str, now: datetime) -> dict[str, Any]:
@@ -598,11 +598,11 @@ def _cancel_seats(tx: Transaction, owner: Booking, seats: list[Booking]) -> None
             condition=Booking.state == seat.state,
             return_values="ALL_OLD",
         )
-        tx.save(_log_item(seat, int(seat.log_count) + 1, step.logs, now), condition=BookingLog.pk.does_not_exist())
+        tx.save(_log_item(seat, seat.log_count + 1, step.logs, now), condition=BookingLog.pk.does_not_exist())
         outbox.add(
             tx,
             step.event_type,
-            int(seat.company_id),
+            seat.company_id,
             seat.booking_id,
             _after(seat, step.to_state, now),
             notify=step.notify,
@@ -633,17 +633,17 @@ def _finish_owner_cancel(owner: Booking) -> Booking:
             condition=Booking.state == "cancelling",
             return_values="ALL_OLD",
         )
-        tx.save(_log_item(owner, int(owner.log_count) + 1, entries, now), condition=BookingLog.pk.does_not_exist())
+        tx.save(_log_item(owner, owner.log_count + 1, entries, now), condition=BookingLog.pk.does_not_exist())
         outbox.add(
             tx,
             "booking.cancelled",
-            int(owner.company_id),
+            owner.company_id,
             owner.booking_id,
             _after(owner, "cancelled", now),
         )
 
     transact(writes, lambda _: None)  # refused: another run finished it first
-    return get(int(owner.company_id), owner.booking_id)
+    return get(owner.company_id, owner.booking_id)
 
 
 def _schedule_resume(owner: Booking) -> Booking:
@@ -657,7 +657,7 @@ def _schedule_resume(owner: Booking) -> Booking:
         ],
         condition=Booking.state == "cancelling",
     )
-    return get(int(owner.company_id), owner.booking_id)
+    return get(owner.company_id, owner.booking_id)
 
 
 # --- timers (run by the sweeper) ---------------------------------------------------------------------
@@ -737,11 +737,11 @@ def _move_in_place(booking: Booking, event: dict[str, Any], moved: LogEntry, now
             condition=Booking.state == booking.state,
             return_values="ALL_OLD",
         )
-        tx.save(_log_item(booking, int(booking.log_count) + 1, (moved,), now), condition=BookingLog.pk.does_not_exist())
+        tx.save(_log_item(booking, booking.log_count + 1, (moved,), now), condition=BookingLog.pk.does_not_exist())
         outbox.add(
             tx,
             "booking.rescheduled",
-            int(booking.company_id),
+            booking.company_id,
             booking.booking_id,
             after,
             notify=_RESCHEDULE_NOTIFY,
@@ -749,7 +749,7 @@ def _move_in_place(booking: Booking, event: dict[str, Any], moved: LogEntry, now
         )
 
     _run_cas(booking, writes)
-    return get(int(booking.company_id), booking.booking_id)
+    return get(booking.company_id, booking.booking_id)
 
 
 def _replace(
@@ -766,7 +766,7 @@ def _replace(
     )
     # The successor rests where the old booking rested, with that state's timer at the new times.
     timer = next_timer(graph, booking.state, now=now, end=db.parse_iso(event["end"]), settings=settings)
-    successor = _new_item(int(booking.company_id), new, graph, booking.state, timer, now)
+    successor = _new_item(booking.company_id, new, graph, booking.state, timer, now)
     successor.rescheduled_from = booking.booking_id
     # One calendar event through the lineage: same UID, a SEQUENCE above the one it replaces.
     successor.ical_uid = calendars.calendar_uid(booking)
@@ -789,13 +789,13 @@ def _replace(
             condition=Booking.state == booking.state,
             return_values="ALL_OLD",
         )
-        tx.save(_log_item(booking, int(booking.log_count) + 1, entries, now), condition=BookingLog.pk.does_not_exist())
+        tx.save(_log_item(booking, booking.log_count + 1, entries, now), condition=BookingLog.pk.does_not_exist())
         tx.save(successor, condition=Booking.pk.does_not_exist())
         tx.save(_log_item(successor, 1, born, now), condition=BookingLog.pk.does_not_exist())
         outbox.add(
             tx,
             "booking.rescheduled",
-            int(booking.company_id),
+            booking.company_id,
             booking.booking_id,
             {**snapshot(booking), "state": ended, "rescheduled_to": successor.booking_id},
             notify=_RESCHEDULE_NOTIFY,
@@ -814,7 +814,7 @@ def _run_cas(booking: Booking, writes: Any, using: Runner | None = None) -> None
     """Run a transaction whose booking update is compare-and-set; a lost race is a 409."""
 
     def lost(_: Refusal) -> Conflict:
-        current = get(int(booking.company_id), booking.booking_id)
+        current = get(booking.company_id, booking.booking_id)
         return Conflict(
             f"the booking changed meanwhile; it is now {current.state}",
             code=ErrorCode.STATE_CONFLICT,
@@ -850,7 +850,7 @@ def snapshot(booking: Booking) -> dict[str, Any]:
         "customers": [_plain(booking.customer)] if _plain(booking.customer) else [],
     }
     if booking.owner_booking_id:
-        data["related"] = {"owner_booking_id": booking.owner_booking_id, "seats": int(booking.seats)}
+        data["related"] = {"owner_booking_id": booking.owner_booking_id, "seats": booking.seats}
     for name in ("rescheduled_from", "rescheduled_to", "reservation_id"):
         if getattr(booking, name):
             data[name] = getattr(booking, name)
@@ -868,7 +868,7 @@ def group_booking(booking: Booking) -> dict[str, int] | None:
         return None
     seats = capacity.read(booking.capacity_id, shard_count(booking))
     return {
-        "max_seats": int(booking.max_seats or 0),
+        "max_seats": booking.max_seats or 0,
         "current_seats": seats.booked,
         "held_seats": seats.held,
         "available_seats": max(seats.available, 0),

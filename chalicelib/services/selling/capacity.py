@@ -31,7 +31,7 @@ from chalicelib.store.transact import OnConditionFailed, Refusal, Transaction, i
 
 def as_list(shard_seats: Mapping[str, int]) -> list[dict[str, Any]]:
     """How seat placements are stored: a list, which Step Functions can index."""
-    return [{"shard": shard, "seats": int(seats)} for shard, seats in sorted(shard_seats.items())]
+    return [{"shard": shard, "seats": seats} for shard, seats in sorted(shard_seats.items())]
 
 
 def from_list(stored: Any) -> dict[str, int]:
@@ -302,7 +302,7 @@ def release(tx: Transaction, capacity_id: str, shard_seats: Mapping[str, int], *
     for shard, seats in shard_seats.items():
         tx.update(
             CapacityShard(keys.shard_pk(capacity_id, shard), shard),
-            actions=[CapacityShard.available.add(int(seats)), counter.add(-int(seats))],
+            actions=[CapacityShard.available.add(seats), counter.add(-seats)],
         )
 
 
@@ -311,7 +311,7 @@ def convert(tx: Transaction, capacity_id: str, shard_seats: Mapping[str, int]) -
     for shard, seats in shard_seats.items():
         tx.update(
             CapacityShard(keys.shard_pk(capacity_id, shard), shard),
-            actions=[CapacityShard.held.add(-int(seats)), CapacityShard.booked.add(int(seats))],
+            actions=[CapacityShard.held.add(-seats), CapacityShard.booked.add(seats)],
             condition=CapacityShard.open == True,  # noqa: E712
             return_values="ALL_OLD",
         )
@@ -341,7 +341,7 @@ def _shard_items(capacity_id: str, shards: int) -> list[CapacityShard]:
 
 def read_shards(capacity_id: str, shards: int) -> list[ShardState]:
     return [
-        ShardState(sk=s.sk, available=int(s.available), held=int(s.held), open=bool(s.open))
+        ShardState(sk=s.sk, available=s.available, held=s.held, open=bool(s.open))
         for s in _shard_items(capacity_id, shards)
     ]
 
@@ -349,15 +349,15 @@ def read_shards(capacity_id: str, shards: int) -> list[ShardState]:
 def read(capacity_id: str, shards: int) -> Availability:
     """Counters summed over shards, lapsed holds counted as free (the sweeper only tidies up)."""
     items = _shard_items(capacity_id, shards)
-    anything_held = any(int(shard.held) > 0 for shard in items)
-    holding = [keys.shard_number(shard.sk) for shard in items if int(shard.held) > 0]
-    lapsed = sum(int(hold.seats) for hold in lapsed_holds(capacity_id, holding)) if anything_held else 0
-    held = sum(int(s.held) for s in items) - lapsed
+    anything_held = any(shard.held > 0 for shard in items)
+    holding = [keys.shard_number(shard.sk) for shard in items if shard.held > 0]
+    lapsed = sum(hold.seats for hold in lapsed_holds(capacity_id, holding)) if anything_held else 0
+    held = sum(s.held for s in items) - lapsed
     return Availability(
-        capacity=sum(int(s.capacity) for s in items),
-        booked=sum(int(s.booked) for s in items),
+        capacity=sum(s.capacity for s in items),
+        booked=sum(s.booked for s in items),
         held=max(held, 0),
-        available=sum(int(s.available) for s in items) + lapsed,
+        available=sum(s.available for s in items) + lapsed,
         open=all(bool(s.open) for s in items),
     )
 
@@ -384,10 +384,10 @@ def resize(tx: Transaction, capacity_id: str, shards: int, new_total: int) -> No
     caps = seat_rule.caps(new_total, shards)
     for shard in _shard_items(capacity_id, shards):
         cap = caps[int(shard.sk.removeprefix(keys.SHARD_PREFIX))]
-        delta = cap - int(shard.capacity)
+        delta = cap - shard.capacity
         if delta == 0:
             continue
-        condition = CapacityShard.capacity == int(shard.capacity)
+        condition = CapacityShard.capacity == shard.capacity
         if delta < 0:
             condition &= CapacityShard.available >= -delta
         tx.update(

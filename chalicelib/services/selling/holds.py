@@ -170,7 +170,7 @@ def place_many(
 def snapshot(hold: Hold) -> dict[str, Any]:
     return {
         "id": hold.hold_id,
-        "seats": int(hold.seats),
+        "seats": hold.seats,
         "expires_at": db.iso_epoch(hold.expires_at),
         "status": hold.status,
         "owner_booking_id": hold.owner_booking_id,
@@ -183,7 +183,7 @@ def get(company_id: int, hold_id: str) -> Hold:
         hold = Hold.get(keys.hold_pk(hold_id), keys.HOLD_SK, consistent_read=True)
     except ItemNotFound:
         raise NotFound("reservation not found", field="reservation_id") from None
-    if int(hold.company_id) != company_id:
+    if hold.company_id != company_id:
         raise NotFound("reservation not found", field="reservation_id")
     return hold
 
@@ -229,12 +229,12 @@ def extend_many(placed: Sequence[Hold], hold_seconds: int, field: str) -> list[H
 def _extension(hold: Hold, now: float, hold_seconds: int, field: str) -> tuple[list[UpdateAction], Condition]:
     if not is_live(hold, now):
         raise Conflict("the hold has expired or ended", code=ErrorCode.HOLD_EXPIRED, field=field)
-    if int(hold.extensions) >= MAX_EXTENSIONS:
+    if hold.extensions >= MAX_EXTENSIONS:
         raise Conflict(f"a hold can be extended {MAX_EXTENSIONS} times", code=ErrorCode.EXTENSION_LIMIT, field=field)
     expires_at = int(now + hold_seconds)
     _index(hold, expires_at)
     hold.expires_at = expires_at
-    hold.extensions = int(hold.extensions) + 1
+    hold.extensions = hold.extensions + 1
     actions: list[UpdateAction] = [
         Hold.expires_at.set(expires_at),
         Hold.extensions.add(1),
@@ -266,7 +266,7 @@ def _end(tx: Transaction, hold: Hold, status: HoldStatus, condition_live: bool, 
 def convert(tx: Transaction, hold: Hold, now: float) -> None:
     """Inside the booking's transaction: the hold ends and its seats become booked."""
     _end(tx, hold, HoldStatus.CONVERTED, condition_live=True, now=now)
-    capacity.convert(tx, hold.capacity_id, {k: int(v) for k, v in _shards(hold).items()})
+    capacity.convert(tx, hold.capacity_id, {k: v for k, v in _shards(hold).items()})
 
 
 def expire(hold: Hold, now: float | None = None) -> bool:
@@ -280,7 +280,7 @@ def expire(hold: Hold, now: float | None = None) -> bool:
         outbox.add(
             tx,
             "hold.expired",
-            int(hold.company_id),
+            hold.company_id,
             hold.hold_id,
             snapshot(hold) | {"status": HoldStatus.EXPIRED.value},
         )
@@ -314,7 +314,7 @@ def end_released(tx: Transaction, hold: Hold, now: float) -> None:
     capacity.release(tx, hold.capacity_id, _shards(hold), held=True)
     time_claims.release_hold(tx, hold)
     outbox.add(
-        tx, "hold.released", int(hold.company_id), hold.hold_id, snapshot(hold) | {"status": HoldStatus.RELEASED.value}
+        tx, "hold.released", hold.company_id, hold.hold_id, snapshot(hold) | {"status": HoldStatus.RELEASED.value}
     )
 
 

@@ -207,10 +207,10 @@ def claim_for(item: Booking | Hold, owner: str, ask: TimeAsk, new: rule.Claim, w
 
     Sets ``item.resource`` and ``item.claim_days`` before ``writes`` runs, so the item and its
     outbox event name the resource taken."""
-    company_id = int(item.company_id)
+    company_id = item.company_id
     rule.check(new)
     candidates = [resources.bookable(company_id, rid, ask.field) for rid in ask.resource_ids]
-    by_id = {int(r.resource_id): r for r in candidates}
+    by_id = {r.resource_id: r for r in candidates}
 
     def writes_for(resource_id: int) -> Writes:
         def build(tx: Transaction) -> None:
@@ -248,14 +248,14 @@ def release_booking(tx: Transaction, booking: Booking) -> None:
 def move_booking(old: Booking, successor: Booking, resource_id: int | None, writes: Writes) -> None:
     """A reschedule: ``successor`` claims its time (on ``resource_id`` or the old resource) and the
     old booking's claim is released, in the one transaction that ``writes`` belongs to."""
-    company_id = int(old.company_id)
+    company_id = old.company_id
     old_resource = int(_plain(old.resource)["id"])
     target = resources.bookable(company_id, resource_id or old_resource)
-    new = _event_claim(successor.booking_id, _plain(successor.event), TimeAsk((int(target.resource_id),)))
+    new = _event_claim(successor.booking_id, _plain(successor.event), TimeAsk((target.resource_id,)))
     successor.resource = resources.summary(target)
     successor.claim_days = [d.isoformat() for d in rule.days(new.busy)]
     releasing = Release(old_resource, old.booking_id, tuple(old.claim_days or ()))
-    claim(int(target.resource_id), company_id, new, writes, releasing=releasing)
+    claim(target.resource_id, company_id, new, writes, releasing=releasing)
 
 
 def _plain(value: Any) -> Any:
@@ -307,4 +307,4 @@ def convert_hold(booking: Booking, hold: Hold, writes: Writes) -> None:
     booking.resource = _plain(hold.resource)
     booking.claim_days = [d.isoformat() for d in rule.days(new.busy)]
     releasing = Release(resource_id, hold.hold_id, tuple(hold.claim_days or ()))
-    claim(resource_id, int(booking.company_id), new, writes, releasing=releasing)
+    claim(resource_id, booking.company_id, new, writes, releasing=releasing)
