@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from chalice import Blueprint
 
 from chalicelib.api.http.hal import v2_page
+from chalicelib.api.http.present import present
 from chalicelib.api.http.route import Call, LazyModule, route
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.services.identity.auth import Scheme
@@ -37,18 +38,12 @@ def _plain(value: Any) -> Any:
 
 
 def _data(resource: Resource) -> Any:
-    return s.ResourceData(
-        id=str(int(resource.resource_id)),
-        name=resource.name,
-        email=resource.email,
-        first_name=resource.first_name,
-        last_name=resource.last_name,
-        timezone=resource.timezone,
-        image=resource.image,
+    return present(
+        s.ResourceData,
+        resource,
+        id=str(resource.resource_id),
         availability_constraints=[_plain(c) for c in resource.constraints],
         meta=_plain(resource.meta) or {},
-        created_at=resource.created_at,
-        updated_at=resource.updated_at,
     )
 
 
