@@ -12,7 +12,7 @@ from chalicelib.domain.catalogue import (
 )
 from chalicelib.domain.errors import Conflict, ErrorCode, NotFound, ValidationFailed
 from chalicelib.store import db, guards, keys
-from chalicelib.store.errors import ItemNotFound, WriteFailed, condition_failed
+from chalicelib.store.errors import ItemNotFound, refused
 from chalicelib.store.models import Client, ClientDetails, Guard, QuestionGroup, Service
 from chalicelib.store.pages import Page, query_page
 from chalicelib.store.transact import Refusal, Transaction, transact
@@ -168,12 +168,8 @@ def delete_service(company_id: int, service_id: int) -> Service:
     service = get_service(company_id, service_id, include_deleted=True)
     if service.deleted:
         return service
-    try:
-        service.update(actions=[Service.deleted.set(True)])
-    except WriteFailed as error:
-        if condition_failed(error):
-            raise Conflict("the service changed while you deleted it; retry", code=ErrorCode.VERSION_CONFLICT) from None
-        raise
+    if refused(lambda: service.update(actions=[Service.deleted.set(True)])):
+        raise Conflict("the service changed while you deleted it; retry", code=ErrorCode.VERSION_CONFLICT)
     return service
 
 
@@ -241,14 +237,8 @@ def update_question_group(
         group.name = name
     if questions is not None:
         group.questions = _numbered_questions(questions)
-    try:
-        group.save()
-    except WriteFailed as error:
-        if condition_failed(error):
-            raise Conflict(
-                "the question group changed meanwhile; read it and retry", code=ErrorCode.VERSION_CONFLICT
-            ) from None
-        raise
+    if refused(group.save):
+        raise Conflict("the question group changed meanwhile; read it and retry", code=ErrorCode.VERSION_CONFLICT)
     return group
 
 

@@ -26,7 +26,7 @@ from chalicelib.services.catalogue import catalogue
 from chalicelib.services.messaging import outbox
 from chalicelib.services.selling import capacity, holds
 from chalicelib.store import db, keys
-from chalicelib.store.errors import ItemNotFound, condition_failed
+from chalicelib.store.errors import ItemNotFound, refused
 from chalicelib.store.models import Event, EventChain, EventGroup
 from chalicelib.store.pages import Page, query_all, query_page
 from chalicelib.store.transact import OnConditionFailed, Transaction, transact
@@ -224,14 +224,8 @@ def update_event_group(company_id: int, group_id: int, fields: Mapping[str, Any]
     for name in ("name", "description", "extra"):
         if fields.get(name) is not None:
             setattr(group, name, fields[name])
-    try:
-        group.save()  # compare-and-set on version
-    except Exception as error:
-        if condition_failed(error) or "ConditionalCheckFailed" in str(error):
-            raise Conflict(
-                "the event group changed meanwhile; read it and retry", code=ErrorCode.VERSION_CONFLICT
-            ) from None
-        raise
+    if refused(group.save):  # compare-and-set on version
+        raise Conflict("the event group changed meanwhile; read it and retry", code=ErrorCode.VERSION_CONFLICT)
     return group
 
 

@@ -20,7 +20,7 @@ from chalicelib.domain import clock
 from chalicelib.domain.errors import Conflict, ErrorCode, NotFound, ValidationFailed
 from chalicelib.domain.schedules import Constraint, parse_constraints, zone_of
 from chalicelib.store import db, guards, keys
-from chalicelib.store.errors import ItemNotFound, WriteFailed, condition_failed
+from chalicelib.store.errors import ItemNotFound, refused
 from chalicelib.store.models import Guard, Resource
 from chalicelib.store.pages import Page, query_page
 from chalicelib.store.transact import Refusal, transact
@@ -170,14 +170,10 @@ def delete(company_id: int, resource_id: int) -> Resource:
     resource = get(company_id, resource_id, include_deleted=True)
     if resource.deleted:
         return resource
-    try:
-        resource.update(actions=[Resource.deleted.set(True), Resource.updated_at.set(db.iso(clock.utcnow()))])
-    except WriteFailed as error:
-        if condition_failed(error):
-            raise Conflict(
-                "the resource changed while you deleted it; retry", code=ErrorCode.VERSION_CONFLICT
-            ) from None
-        raise
+    if refused(
+        lambda: resource.update(actions=[Resource.deleted.set(True), Resource.updated_at.set(db.iso(clock.utcnow()))])
+    ):
+        raise Conflict("the resource changed while you deleted it; retry", code=ErrorCode.VERSION_CONFLICT)
     return resource
 
 

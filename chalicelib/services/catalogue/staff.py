@@ -29,7 +29,7 @@ from chalicelib.domain.schedules import Constraint, parse_constraints, weekly_ho
 from chalicelib.services.catalogue import resources
 from chalicelib.services.identity import companies
 from chalicelib.store import claim_days
-from chalicelib.store.errors import WriteFailed, condition_failed
+from chalicelib.store.errors import refused
 from chalicelib.store.models import Company, Resource, Service
 
 DEFAULT_OPENING_HOURS = weekly_hours([(day, 9 * 60, 17 * 60) for day in range(5)])  # Monday..Friday
@@ -49,12 +49,8 @@ def opening_hours(company: Company) -> list[dict[str, Any]]:
 def set_opening_hours(company_id: int, constraints: list[dict[str, Any]]) -> Company:
     parse_constraints(constraints, "availability_constraints")
     company = companies.get_company(company_id)
-    try:
-        company.update(actions=[Company.opening_hours.set(constraints)])
-    except WriteFailed as error:
-        if condition_failed(error):
-            raise Conflict("the company changed meanwhile; retry", code=ErrorCode.VERSION_CONFLICT) from None
-        raise
+    if refused(lambda: company.update(actions=[Company.opening_hours.set(constraints)])):
+        raise Conflict("the company changed meanwhile; retry", code=ErrorCode.VERSION_CONFLICT)
     return company
 
 

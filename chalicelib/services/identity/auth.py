@@ -26,7 +26,7 @@ from chalicelib.domain.windows import Actor
 from chalicelib.services.identity import limits
 from chalicelib.settings import get_settings
 from chalicelib.store import db, keys
-from chalicelib.store.errors import ItemNotFound, WriteFailed, condition_failed
+from chalicelib.store.errors import ItemNotFound, refused
 from chalicelib.store.models import AdminLogin, ApiKey, AuthToken, Basket, Company
 
 
@@ -241,15 +241,8 @@ def revoke_token(token: str, company_id: int) -> bool:
     """Log out: delete this session token of this company; False if there was none."""
 
     db.ensure_bound()
-    try:
-        AuthToken(keys.token_pk(secrets.digest(token)), keys.TOKEN_SK).delete(
-            condition=AuthToken.company_id == company_id
-        )
-    except WriteFailed as error:
-        if condition_failed(error):
-            return False
-        raise
-    return True
+    session = AuthToken(keys.token_pk(secrets.digest(token)), keys.TOKEN_SK)
+    return not refused(lambda: session.delete(condition=AuthToken.company_id == company_id))
 
 
 def _basic(headers: Headers) -> tuple[str, str]:

@@ -11,7 +11,7 @@ from chalicelib.domain import clock, cors, secrets
 from chalicelib.domain.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from chalicelib.settings import get_settings
 from chalicelib.store import db, keys
-from chalicelib.store.errors import ItemNotFound, WriteFailed, condition_failed
+from chalicelib.store.errors import ItemNotFound, refused
 from chalicelib.store.expressions import UpdateAction
 from chalicelib.store.models import AdminLogin, ApiKey, AuthToken, Company
 from chalicelib.store.transact import Transaction, transact
@@ -167,12 +167,8 @@ def set_allowed_origins(company_id: int, origins: list[str] | None) -> Company:
     company = get_company(company_id)
     kept = None if origins is None else cors.normalise_origins(origins)
     action = Company.allowed_origins.remove() if kept is None else Company.allowed_origins.set(kept)
-    try:
-        company.update(actions=[action], condition=Company.version == company.version)
-    except WriteFailed as error:
-        if condition_failed(error):
-            raise Conflict("the company changed since it was read; retry") from None
-        raise
+    if refused(lambda: company.update(actions=[action], condition=Company.version == company.version)):
+        raise Conflict("the company changed since it was read; retry")
     with _origins_lock:
         _origins_cache.pop(company_id, None)
     return company

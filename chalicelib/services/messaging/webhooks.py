@@ -18,7 +18,7 @@ from chalicelib.domain.errors import Conflict, ErrorCode, NotFound, ValidationFa
 from chalicelib.services.messaging.fanout_wiring import EVENT_TYPES
 from chalicelib.settings import get_settings
 from chalicelib.store import db, keys
-from chalicelib.store.errors import ItemNotFound, WriteFailed, condition_failed
+from chalicelib.store.errors import ItemNotFound, refused
 from chalicelib.store.expressions import UpdateAction
 from chalicelib.store.models import Webhook, WebhookDelivery
 
@@ -162,12 +162,8 @@ def signing_secrets(webhook: Webhook, at: float) -> list[str]:
 
 
 def _save_versioned(webhook: Webhook) -> None:
-    try:
-        webhook.save()  # the version attribute makes this compare-and-set
-    except WriteFailed as error:
-        if condition_failed(error):
-            raise Conflict("the webhook changed meanwhile; read it again", code=ErrorCode.VERSION_CONFLICT) from None
-        raise
+    if refused(webhook.save):  # the version attribute makes this compare-and-set
+        raise Conflict("the webhook changed meanwhile; read it again", code=ErrorCode.VERSION_CONFLICT)
 
 
 def view(webhook: Webhook, *, with_secret: bool = False) -> dict[str, Any]:
@@ -245,12 +241,8 @@ def new_delivery(
         gsi1sk=f"{event['occurred_at']}#{event['id']}",
         ttl=int(clock.now()) + DELIVERY_TTL_SECONDS,
     )
-    try:
-        delivery.save(condition=WebhookDelivery.pk.does_not_exist())
-    except WriteFailed as error:
-        if condition_failed(error):
-            return None
-        raise
+    if refused(lambda: delivery.save(condition=WebhookDelivery.pk.does_not_exist())):
+        return None
     return delivery
 
 
@@ -266,16 +258,10 @@ def claim(delivery: WebhookDelivery, attempt: int, at: float, stale_after: float
     condition = (WebhookDelivery.attempts == attempt - 1) | (
         (WebhookDelivery.attempts == attempt) & (WebhookDelivery.claimed_at < at - stale_after)
     )
-    try:
-        delivery.update(
-            actions=[WebhookDelivery.attempts.set(attempt), WebhookDelivery.claimed_at.set(int(at))],
-            condition=condition & (WebhookDelivery.status == "pending"),
-        )
-    except WriteFailed as error:
-        if condition_failed(error):
-            return False
-        raise
-    return True
+    actions: list[UpdateAction] = [WebhookDelivery.attempts.set(attempt), WebhookDelivery.claimed_at.set(int(at))]
+    return not refused(
+        lambda: delivery.update(actions=actions, condition=condition & (WebhookDelivery.status == "pending"))
+    )
 
 
 def record_attempt(delivery: WebhookDelivery, entry: dict[str, Any], status: str, next_at: float | None) -> None:

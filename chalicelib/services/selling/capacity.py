@@ -23,7 +23,7 @@ from chalicelib.domain.errors import Conflict, ErrorCode
 from chalicelib.domain.lifecycle import HoldStatus
 from chalicelib.domain.seats import ENFORCED, SeatRule, ShardSeats, ShardState
 from chalicelib.store import db, keys
-from chalicelib.store.errors import ItemNotFound, TransactionFailed, WriteFailed, condition_failed
+from chalicelib.store.errors import ItemNotFound, TransactionFailed, refused
 from chalicelib.store.expressions import Condition
 from chalicelib.store.models import CapacityShard, Hold
 from chalicelib.store.transact import OnConditionFailed, Refusal, Transaction, is_conflict, refusal, transact
@@ -95,13 +95,7 @@ def open_once(capacity_id: str, company_id: int, total: int) -> bool:
     except ItemNotFound:
         pass
     shard = CapacityShard(pk, sk, company_id=company_id, capacity=total, booked=0, held=0, available=total, open=True)
-    try:
-        shard.save(condition=CapacityShard.pk.does_not_exist())
-    except WriteFailed as error:
-        if condition_failed(error):
-            return False
-        raise
-    return True
+    return not refused(lambda: shard.save(condition=CapacityShard.pk.does_not_exist()))
 
 
 def fits_condition(seats: int, rule: SeatRule = ENFORCED) -> Condition:

@@ -21,7 +21,7 @@ from chalicelib.domain.seats import ShardSeats
 from chalicelib.services.messaging import outbox
 from chalicelib.services.selling import capacity, time_claims
 from chalicelib.store import db, keys
-from chalicelib.store.errors import ItemNotFound, WriteFailed, condition_failed
+from chalicelib.store.errors import ItemNotFound, refused
 from chalicelib.store.expressions import Condition, UpdateAction
 from chalicelib.store.models import Hold
 from chalicelib.store.transact import OnConditionFailed, Transaction, transact
@@ -199,14 +199,8 @@ def extend(company_id: int, hold_id: str, hold_seconds: int) -> Hold:
     if hold.claim_days:
         return extend_many([hold], hold_seconds, "reservation_id")[0]  # its time claim lapses later too
     actions, condition = _extension(hold, now, hold_seconds, "reservation_id")
-    try:
-        hold.update(actions=actions, condition=condition)
-    except WriteFailed as error:
-        if condition_failed(error):
-            raise Conflict(
-                "the reservation changed meanwhile; read it and retry", code=ErrorCode.HOLD_EXPIRED
-            ) from None
-        raise
+    if refused(lambda: hold.update(actions=actions, condition=condition)):
+        raise Conflict("the reservation changed meanwhile; read it and retry", code=ErrorCode.HOLD_EXPIRED)
     return hold
 
 
