@@ -342,10 +342,11 @@ def accounting(_runs: int) -> Result:
         company_id = int(company.company.company_id)
 
         results: dict[str, Any] = {}
-        for name, prepare in (
+        sales: list[tuple[str, Callable[[], Any]]] = [
             ("seat_sale", lambda: seat_sale(gateway, v2)),
             ("basket_sale", lambda: basket_sale(gateway, company_id, admin, public)),
-        ):
+        ]
+        for name, prepare in sales:
             sale = prepare()
             tail.drain()  # the set-up's writes are not the sale's
             ledger.transactional.clear()
