@@ -8,6 +8,7 @@ The table name and endpoint are bound lazily by :func:`bind` on first use.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any, cast
 
 from pynamodb.attributes import (
@@ -137,6 +138,19 @@ def _all_models() -> list[type[Item]]:
         seen.append(cls)
         stack.extend(cls.__subclasses__())
     return seen
+
+
+def plain(value: Any) -> Any:
+    """A stored map as a plain dict (a copy, which the caller may change); any other value
+    as it is (None stays None). PynamoDB hands maps back as MapAttribute instances."""
+    if hasattr(value, "as_dict"):
+        return value.as_dict()
+    return dict(value) if isinstance(value, Mapping) else value
+
+
+def plain_map(value: Any) -> dict[str, Any]:
+    """A stored map as a plain dict; an absent one as an empty dict."""
+    return dict(plain(value) or {})
 
 
 def _numbers() -> ListAttribute[int]:

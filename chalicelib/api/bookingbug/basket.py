@@ -21,7 +21,7 @@ from chalicelib.domain.lifecycle import BasketStatus, HoldStatus, PurchaseStatus
 from chalicelib.services.identity import auth
 from chalicelib.services.identity.auth import Scheme
 from chalicelib.store import db
-from chalicelib.store.models import Basket, Purchase
+from chalicelib.store.models import Basket, Purchase, plain
 
 if TYPE_CHECKING:
     from chalicelib.api.bookingbug import schemas_basket as b
@@ -285,25 +285,25 @@ def checkout(call: Call, company_id: int) -> b.PurchaseOut:
 def _render_purchase(call: Call, purchase: Purchase, *, admin: bool) -> b.PurchaseOut:
     cid = purchase.company_id
     states = {booking_id: booking.state for booking_id, booking in baskets.purchase_bookings(purchase).items()}
-    client = baskets.plain(purchase.client)
+    client = plain(purchase.client)
     name = " ".join(str(client[k]) for k in ("first_name", "last_name") if client.get(k)) or str(client["email"])
     rendered = []
     for line in purchase.lines:
-        plain = baskets.plain(line)
-        slot = plain.get("kind") == "slot"
-        first = min(db.parse_iso(str(booking["datetime"])) for booking in plain["bookings"])
+        bought = plain(line)
+        slot = bought.get("kind") == "slot"
+        first = min(db.parse_iso(str(booking["datetime"])) for booking in bought["bookings"])
         try:
-            min_cancel: str | None = db.iso(first - baskets.line_rules(cid, plain).windows.min_cancel)
+            min_cancel: str | None = db.iso(first - baskets.line_rules(cid, bought).windows.min_cancel)
         except (NotFound, ValidationFailed):
             min_cancel = None  # the chain or service is gone; only an admin can cancel now
-        for booking in plain["bookings"]:
+        for booking in bought["bookings"]:
             rendered.append(
                 b.PurchaseBookingOut(
                     id=str(booking["id"]),
                     event_id=None if slot else int(booking["event_id"]),
-                    event_chain_id=None if slot else int(plain["event_chain_id"]),
-                    service_id=int(plain["service_id"]) if slot else None,
-                    describe=str(plain["name"]),
+                    event_chain_id=None if slot else int(bought["event_chain_id"]),
+                    service_id=int(bought["service_id"]) if slot else None,
+                    describe=str(bought["name"]),
                     datetime=str(booking["datetime"]),
                     end_datetime=str(booking["end_datetime"]),
                     duration=int(booking["duration"]),
@@ -314,12 +314,12 @@ def _render_purchase(call: Call, purchase: Purchase, *, admin: bool) -> b.Purcha
                     quantity=int(booking["quantity"]),
                     purchase_id=purchase.purchase_id,
                     purchase_ref=purchase.long_id,
-                    slot_id=str(plain["unit"]) if slot else int(booking["event_id"]),
+                    slot_id=str(bought["unit"]) if slot else int(booking["event_id"]),
                     state=states.get(str(booking["id"]), "unknown"),
                     min_cancellation_time=min_cancel,
                     booking_type="service" if slot else "event",
                     _embedded=b.PurchaseBookingEmbedded(
-                        answers=[b.AnswerOut(**answer) for answer in plain["answers"]], survey_answers=[]
+                        answers=[b.AnswerOut(**answer) for answer in bought["answers"]], survey_answers=[]
                     ),
                 )
             )

@@ -14,7 +14,7 @@ from chalicelib.api.http.route import Call, LazyModule, route
 from chalicelib.services.catalogue import catalogue
 from chalicelib.services.identity import companies
 from chalicelib.services.identity.auth import Scheme
-from chalicelib.store.models import Client, QuestionGroup, Service
+from chalicelib.store.models import Client, QuestionGroup, Service, plain_map
 
 if TYPE_CHECKING:
     from chalicelib.api.bookingbug import schemas as s
@@ -149,7 +149,7 @@ def _service(call: Call, service: Service, admin: bool) -> s.ServiceOut:
         s.ServiceOut,
         service,
         id=sid,
-        extra=service.extra.as_dict() if hasattr(service.extra, "as_dict") else dict(service.extra or {}),
+        extra=plain_map(service.extra),
         order=service.order if service.order is not None else sid,
         api_ref=service.reference,
         is_event_group=False,
@@ -333,7 +333,7 @@ def service_by_ref(call: Call, company_id: int, reference: str) -> s.ServiceOut:
 def _questions(group: QuestionGroup) -> list[s.QuestionOut]:
     out = []
     for raw in group.questions:
-        question = raw.as_dict() if hasattr(raw, "as_dict") else dict(raw)
+        question = plain_map(raw)
         out.append(
             s.QuestionOut(
                 id=int(question["id"]),
@@ -528,7 +528,7 @@ def configure_client_details(call: Call, company_id: int) -> s.ClientDetailsOut:
 
 def _client(call: Call, client: Client) -> s.ClientOut:
     cid, client_id = client.company_id, client.client_id
-    details = client.details.as_dict() if hasattr(client.details, "as_dict") else dict(client.details or {})
+    details = plain_map(client.details)
     return present(
         s.ClientOut,
         client,

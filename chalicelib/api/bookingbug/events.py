@@ -14,7 +14,7 @@ from chalicelib.api.http.route import Call, LazyModule, route
 from chalicelib.domain import clock
 from chalicelib.domain.errors import ErrorCode, ValidationFailed
 from chalicelib.services.identity.auth import Scheme
-from chalicelib.store.models import Event, EventChain, EventGroup
+from chalicelib.store.models import Event, EventChain, EventGroup, plain_map
 
 if TYPE_CHECKING:
     from chalicelib.api.bookingbug import schemas_events as e
@@ -46,7 +46,7 @@ def _event_group(call: Call, group: EventGroup, admin: bool = False) -> e.EventG
         e.EventGroupOut,
         group,
         id=gid,
-        extra=events._plain(group.extra),
+        extra=plain_map(group.extra),
         _links={
             "self": link(own),
             "events": link(f"{v1_root(call)}/{cid}/events?event_group_id={gid}{{&start_date,end_date}}", True),
@@ -227,8 +227,8 @@ def _chain(
         email_per_ticket=rules.email_per_ticket,
         detail_group_id=rules.detail_group_id,
         disabled=rules.disabled,
-        slots=[e.SlotOut(**events._plain(slot)) for slot in chain.slots],
-        extra=events._plain(chain.extra),
+        slots=[e.SlotOut(**plain_map(slot)) for slot in chain.slots],
+        extra=plain_map(chain.extra),
         _embedded=embedded,
         _links=links,
     )

@@ -14,7 +14,7 @@ from chalicelib.api.http.hal import link, page_links, v1_root
 from chalicelib.api.http.route import Call, LazyModule, route
 from chalicelib.domain.errors import Conflict, ErrorCode, NotFound, ValidationFailed
 from chalicelib.services.identity.auth import Scheme
-from chalicelib.store.models import Resource, Service
+from chalicelib.store.models import Resource, Service, plain_map
 
 if TYPE_CHECKING:
     from chalicelib.api.bookingbug import schemas_staff as s
@@ -63,8 +63,8 @@ def _out(call: Call, item: Resource, service_ids: list[int], admin: bool) -> Any
     cid, rid = item.company_id, item.resource_id
     collection = "people" if item.resource_kind == "person" else "resources"
     own = f"{v1_root(call)}/admin/{cid}/{collection}/{rid}" if admin else f"{v1_root(call)}/{cid}/{collection}/{rid}"
-    extra = item.extra.as_dict() if hasattr(item.extra, "as_dict") else dict(item.extra or {})
-    constraints = [c.as_dict() if hasattr(c, "as_dict") else dict(c) for c in item.constraints or []]
+    extra = plain_map(item.extra)
+    constraints = [plain_map(c) for c in item.constraints or []]
     query = "person_id" if item.resource_kind == "person" else "resource_id"
     return s.StaffOut.model_validate(
         {
@@ -152,7 +152,7 @@ def _register(collection: str) -> None:
         _one(call, company_id, current, kind, admin=True)  # 404 for the other kind
         fields = _fields(company_id, call.body(getattr(s, f"{single}Update")), creating=False)
         if "extra" in fields:  # kept fields not given stay as they were
-            kept = current.extra.as_dict() if hasattr(current.extra, "as_dict") else dict(current.extra or {})
+            kept = plain_map(current.extra)
             fields["extra"] = {**kept, **fields["extra"]}
         updated = resources.update(company_id, ids[id_name], fields)
         return _one(call, company_id, updated, kind, admin=True)

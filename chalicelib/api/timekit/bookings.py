@@ -17,7 +17,7 @@ from chalicelib.domain.lifecycle import effective_status
 from chalicelib.services.identity import companies, customer_links
 from chalicelib.services.identity.auth import Role, Scheme, actor_of
 from chalicelib.store import db, keys
-from chalicelib.store.models import Booking, Hold
+from chalicelib.store.models import Booking, Hold, plain
 from chalicelib.store.pages import query_page
 
 if TYPE_CHECKING:
@@ -607,7 +607,7 @@ def act_bulk(call: Call) -> Any:
 
 
 def _reservation(hold: Hold) -> Any:
-    event = _plain(hold.details).get("event", {}) if hold.resource else {}
+    event = plain(hold.details).get("event", {}) if hold.resource else {}
     return s.ReservationOut(
         data=present(
             s.ReservationData,
@@ -615,15 +615,11 @@ def _reservation(hold: Hold) -> Any:
             id=hold.hold_id,
             status=effective_status(hold, clock.now()),
             expires_at=db.iso_epoch(hold.expires_at),
-            resource=_plain(hold.resource) if hold.resource else None,
+            resource=plain(hold.resource) if hold.resource else None,
             start=event.get("start"),
             end=event.get("end"),
         )
     )
-
-
-def _plain(value: Any) -> Any:
-    return value.as_dict() if hasattr(value, "as_dict") else value
 
 
 @route(

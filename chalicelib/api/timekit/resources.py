@@ -11,6 +11,7 @@ from chalicelib.api.http.present import present
 from chalicelib.api.http.route import Call, LazyModule, route
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.services.identity.auth import Scheme
+from chalicelib.store.models import plain
 
 if TYPE_CHECKING:
     from chalicelib.api.timekit import schemas as s
@@ -33,17 +34,13 @@ def _cid(call: Call) -> int:
     return call.auth.company_id
 
 
-def _plain(value: Any) -> Any:
-    return value.as_dict() if hasattr(value, "as_dict") else value
-
-
 def _data(resource: Resource) -> Any:
     return present(
         s.ResourceData,
         resource,
         id=str(resource.resource_id),
-        availability_constraints=[_plain(c) for c in resource.constraints],
-        meta=_plain(resource.meta) or {},
+        availability_constraints=[plain(c) for c in resource.constraints],
+        meta=plain(resource.meta) or {},
     )
 
 

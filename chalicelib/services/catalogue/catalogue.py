@@ -13,7 +13,7 @@ from chalicelib.domain.catalogue import (
 from chalicelib.domain.errors import Conflict, ErrorCode, NotFound, ValidationFailed
 from chalicelib.store import db, guards, keys
 from chalicelib.store.errors import ItemNotFound, refused
-from chalicelib.store.models import Client, ClientDetails, Guard, QuestionGroup, Service
+from chalicelib.store.models import Client, ClientDetails, Guard, QuestionGroup, Service, plain_map
 from chalicelib.store.pages import Page, query_page
 from chalicelib.store.transact import Refusal, Transaction, transact
 
@@ -278,7 +278,7 @@ def client_fields(company_id: int) -> list[dict[str, Any]]:
             {"name": name, "label": label, "required": required, "enabled": True}
             for name, label, required in DEFAULT_CLIENT_FIELDS
         ]
-    return [dict(field.as_dict() if hasattr(field, "as_dict") else field) for field in stored.fields]
+    return [plain_map(field) for field in stored.fields]
 
 
 def configure_client_fields(company_id: int, fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -381,7 +381,7 @@ def _update_client(client: Client, details: dict[str, Any], reference: str | Non
     concurrent upserts of one client both land (last write wins per field)
     instead of one failing a version check.
     """
-    current = client.details.as_dict() if hasattr(client.details, "as_dict") else dict(client.details)
+    current = plain_map(client.details)
     _check_required(client.company_id, current | details | {"email": client.email})
     now = db.iso(clock.utcnow())
     actions = [Client.details[name].set(value) for name, value in details.items()]

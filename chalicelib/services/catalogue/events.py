@@ -27,7 +27,7 @@ from chalicelib.services.messaging import outbox
 from chalicelib.services.selling import capacity, holds
 from chalicelib.store import db, keys
 from chalicelib.store.errors import ItemNotFound, refused
-from chalicelib.store.models import Event, EventChain, EventGroup
+from chalicelib.store.models import Event, EventChain, EventGroup, plain_map
 from chalicelib.store.pages import Page, query_all, query_page
 from chalicelib.store.transact import OnConditionFailed, Transaction, transact
 
@@ -352,7 +352,7 @@ def schedule_of(chain: EventChain) -> Schedule:
     at = parse_time(chain.time, "time")
     slots = tuple(
         Slot(parse_date(raw["date"], "slots"), parse_time(raw["time"], "slots"), int(raw["duration"]))
-        for raw in (_plain(s) for s in chain.slots)
+        for raw in (plain_map(s) for s in chain.slots)
     )
     if repeat is Repeat.CUSTOM and not slots:
         slots = (Slot(start, at, chain.duration),)
@@ -365,10 +365,6 @@ def schedule_of(chain: EventChain) -> Schedule:
         max_advance_days=None if chain.max_advance is None else chain.max_advance,
         slots=slots,
     )
-
-
-def _plain(value: Any) -> dict[str, Any]:
-    return value.as_dict() if hasattr(value, "as_dict") else dict(value)
 
 
 # --- writes ----------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from chalicelib.domain.errors import Conflict, ErrorCode, NotFound, ValidationFa
 from chalicelib.domain.schedules import Constraint, parse_constraints, zone_of
 from chalicelib.store import db, guards, keys
 from chalicelib.store.errors import ItemNotFound, refused
-from chalicelib.store.models import Guard, Resource
+from chalicelib.store.models import Guard, Resource, plain
 from chalicelib.store.pages import Page, query_page
 from chalicelib.store.transact import Refusal, transact
 
@@ -178,16 +178,12 @@ def delete(company_id: int, resource_id: int) -> Resource:
 
 
 def constraints_of(resource: Resource) -> list[Constraint]:
-    return parse_constraints([_plain(c) for c in resource.constraints], "availability_constraints")
+    return parse_constraints([plain(c) for c in resource.constraints], "availability_constraints")
 
 
 def summary(resource: Resource) -> dict[str, Any]:
     """How a booking or an availability slot names its resource."""
     return {"id": str(resource.resource_id), "name": resource.name, "timezone": resource.timezone}
-
-
-def _plain(value: Any) -> Any:
-    return value.as_dict() if hasattr(value, "as_dict") else value
 
 
 def _guard(company_id: int, reference: str, resource_id: int) -> Guard:

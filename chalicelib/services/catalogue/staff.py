@@ -30,7 +30,7 @@ from chalicelib.services.catalogue import resources
 from chalicelib.services.identity import companies
 from chalicelib.store import claim_days
 from chalicelib.store.errors import refused
-from chalicelib.store.models import Company, Resource, Service
+from chalicelib.store.models import Company, Resource, Service, plain_map
 
 DEFAULT_OPENING_HOURS = weekly_hours([(day, 9 * 60, 17 * 60) for day in range(5)])  # Monday..Friday
 MAX_TIME_DAYS = 31  # time_data: one month of times per request
@@ -42,7 +42,7 @@ READ_THREADS = 8
 
 
 def opening_hours(company: Company) -> list[dict[str, Any]]:
-    stored = [_plain(row) for row in company.opening_hours or []]
+    stored = [plain_map(row) for row in company.opening_hours or []]
     return stored or list(DEFAULT_OPENING_HOURS)
 
 
@@ -186,7 +186,3 @@ def _day(text: str, field: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise ValidationFailed(f"{field} is a date (YYYY-MM-DD)", field=field) from None
-
-
-def _plain(value: Any) -> Any:
-    return value.as_dict() if hasattr(value, "as_dict") else dict(value)

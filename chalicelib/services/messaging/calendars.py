@@ -12,7 +12,7 @@ from typing import Any
 from chalicelib.domain import calendar
 from chalicelib.domain.calendar import CalendarEntry
 from chalicelib.store import claim_days, db, keys
-from chalicelib.store.models import Booking
+from chalicelib.store.models import Booking, plain_map
 
 
 def calendar_uid(booking: Booking) -> str:
@@ -28,7 +28,7 @@ def calendar_sequence(booking: Booking) -> int:
 def entry(booking: Booking) -> CalendarEntry:
     """The calendar event a booking stands for (its event's time, what and where)."""
     raw = booking.event
-    event: dict[str, Any] = raw.as_dict() if hasattr(raw, "as_dict") else dict(raw or {})
+    event: dict[str, Any] = plain_map(raw)
     return CalendarEntry(
         uid=f"{calendar_uid(booking)}@booking-engine",
         sequence=calendar_sequence(booking),

@@ -46,6 +46,7 @@ from chalicelib.store.models import (
     Hold,
     Purchase,
     PurchaseLink,
+    plain,
 )
 from chalicelib.store.transact import Refusal, Transaction, failed_condition, transact
 
@@ -192,12 +193,6 @@ def line_rules(company_id: int, line: Mapping[str, Any]) -> Rules:
         booked = int(line["bookings"][0]["duration"])
         return slots.rules(service, booked if booked in durations or not durations else durations[0])
     return events.rules(events.get_chain(company_id, int(line["event_chain_id"])))
-
-
-def plain(value: Any) -> Any:
-    if hasattr(value, "as_dict"):
-        return value.as_dict()
-    return dict(value) if isinstance(value, Mapping) else value
 
 
 # --- reading ---------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from chalicelib.services.selling import capacity, holds, time_claims
 from chalicelib.store import db, keys, pages
 from chalicelib.store.errors import ItemNotFound
 from chalicelib.store.expressions import Condition, UpdateAction
-from chalicelib.store.models import Booking, BookingLog, Hold
+from chalicelib.store.models import Booking, BookingLog, Hold, plain
 from chalicelib.store.transact import Refusal, Runner, Transaction, transact
 
 SEAT_HOLDING_STATES = frozenset({"confirmed", "tentative", "paid"})
@@ -53,13 +53,6 @@ class NewBooking:
     reservation_id: str | None = None
     time: time_claims.TimeAsk | None = None  # claim the event's time on a resource
     project_id: str | None = None  # the booking page (Timekit project) it came through
-
-
-def _plain(value: Any) -> Any:
-    """PynamoDB raw maps back to plain dicts."""
-    if hasattr(value, "as_dict"):
-        return value.as_dict()
-    return dict(value) if isinstance(value, Mapping) else value
 
 
 def _graph(booking: Booking) -> Graph:
@@ -91,7 +84,7 @@ def logs(booking: Booking) -> list[dict[str, Any]]:
     items = BookingLog.query(booking.pk, BookingLog.sk.startswith(keys.LOG_PREFIX), consistent_read=True)
     for item in sorted(items, key=lambda log: log.seq):
         for entry in item.entries:
-            entries.append({**_plain(entry), "created_at": item.created_at})
+            entries.append({**plain(entry), "created_at": item.created_at})
     return entries
 
 
@@ -188,7 +181,7 @@ def create(company_id: int, new: NewBooking, *, actor: Actor = Actor.STAFF, rule
         event = {**event, **time_claims.reserved_event(reserved)}
     if graph.capacity == "seat":
         owner = reservable_owner(company_id, new.owner_booking_id, now, actor=actor)
-        event = _plain(owner.event)
+        event = plain(owner.event)
     else:
         _check_event(event, now)
     end = _when(str(event["end"])) if event.get("end") else None
@@ -228,7 +221,7 @@ def create(company_id: int, new: NewBooking, *, actor: Actor = Actor.STAFF, rule
         _take_seats(booking, owner, new, base_writes, rule)
     else:
         transact(base_writes)
-    booking.fresh_logs = [{**_plain(entry), "created_at": log.created_at} for entry in log.entries]
+    booking.fresh_logs = [{**plain(entry), "created_at": log.created_at} for entry in log.entries]
     observability.count(Metric.BOOKINGS_CREATED)
     return booking
 
@@ -295,7 +288,7 @@ def reservable_owner(
             raise Conflict(
                 "the group has already started", code=ErrorCode.GROUP_STARTED, field="related.owner_booking_id"
             )
-        rules = windows.group_windows(_plain(owner.settings))
+        rules = windows.group_windows(plain(owner.settings))
         windows.check_booking(rules, start, now, actor, subject="this group", field="related.owner_booking_id")
     return owner
 
@@ -305,7 +298,7 @@ def _take_seats(booking: Booking, owner: Booking, new: NewBooking, base_writes: 
     booking.owner_booking_id = owner.booking_id
     booking.capacity_id = owner.capacity_id
     booking.gsi2sk = booking.gsi1sk
-    shards = int(_plain(owner.settings).get("capacity_shards") or 1)
+    shards = int(plain(owner.settings).get("capacity_shards") or 1)
     if new.reservation_id:
         _convert_hold(booking, new, base_writes)
         return
@@ -397,7 +390,7 @@ def from_hold(company_id: int, new: NewBooking, hold: Hold, now: float) -> tuple
         tx.save(log, condition=BookingLog.pk.does_not_exist())
         outbox.add(tx, first.event_type, company_id, booking.booking_id, snapshot(booking))
 
-    booking.fresh_logs = [{**_plain(entry), "created_at": log.created_at} for entry in log.entries]
+    booking.fresh_logs = [{**plain(entry), "created_at": log.created_at} for entry in log.entries]
     return booking, writes
 
 
@@ -453,7 +446,7 @@ def _apply(
 ) -> Booking:
     graph = _graph(booking)
     now = clock.utcnow()
-    settings = _plain(booking.settings)
+    settings = plain(booking.settings)
     step = plan(
         graph,
         booking.state,
@@ -543,7 +536,7 @@ def _owner_settings(booking: Booking) -> dict[str, Any]:
         owner = Booking.get(keys.booking_pk(booking.owner_booking_id or ""), keys.BOOKING_SK)
     except ItemNotFound:
         return {}
-    return dict(_plain(owner.settings))
+    return dict(plain(owner.settings))
 
 
 def _seat_shards(booking: Booking) -> dict[str, int]:
@@ -551,7 +544,7 @@ def _seat_shards(booking: Booking) -> dict[str, int]:
 
 
 def shard_count(booking: Booking) -> int:
-    return int(_plain(booking.settings).get("capacity_shards") or 1)
+    return int(plain(booking.settings).get("capacity_shards") or 1)
 
 
 # --- the owner's cancellation, in batches ----------------------------------------------------------
@@ -700,7 +693,7 @@ def reschedule(
             code=ErrorCode.ACTION_NOT_ALLOWED,
             extra={"possible_actions": graph.possible_actions(booking.state), "state": booking.state},
         )
-    event = {**_plain(booking.event), "start": start, "end": end}
+    event = {**plain(booking.event), "start": start, "end": end}
     now = clock.utcnow()
     _check_event(event, now)
     moved = LogEntry(
@@ -755,13 +748,13 @@ def _move_in_place(booking: Booking, event: dict[str, Any], moved: LogEntry, now
 def _replace(
     booking: Booking, graph: Graph, event: dict[str, Any], moved: LogEntry, now: datetime, resource_id: int | None
 ) -> Booking:
-    settings = _plain(booking.settings)
+    settings = plain(booking.settings)
     new = NewBooking(
         graph=graph.name,
         event=event,
-        customer=_plain(booking.customer),
+        customer=plain(booking.customer),
         settings=settings,
-        options=_plain(booking.options),
+        options=plain(booking.options),
         project_id=booking.project_id,
     )
     # The successor rests where the old booking rested, with that state's timer at the new times.
@@ -846,8 +839,8 @@ def snapshot(booking: Booking) -> dict[str, Any]:
         "possible_actions": graph.possible_actions(booking.state),
         "created_at": booking.created_at,
         "updated_at": booking.updated_at,
-        "attributes": {"event_info": _event_info(_plain(booking.event))},
-        "customers": [_plain(booking.customer)] if _plain(booking.customer) else [],
+        "attributes": {"event_info": _event_info(plain(booking.event))},
+        "customers": [plain(booking.customer)] if plain(booking.customer) else [],
     }
     if booking.owner_booking_id:
         data["related"] = {"owner_booking_id": booking.owner_booking_id, "seats": booking.seats}
@@ -855,9 +848,9 @@ def snapshot(booking: Booking) -> dict[str, Any]:
         if getattr(booking, name):
             data[name] = getattr(booking, name)
     if booking.payment:
-        data["payment"] = _plain(booking.payment)
+        data["payment"] = plain(booking.payment)
     if booking.resource:
-        data["resource"] = _plain(booking.resource)
+        data["resource"] = plain(booking.resource)
     if booking.project_id:
         data["project_id"] = booking.project_id
     return data

@@ -25,7 +25,7 @@ from chalicelib.domain.seats import ENFORCED, SeatRule, ShardSeats, ShardState
 from chalicelib.store import db, keys
 from chalicelib.store.errors import ItemNotFound, TransactionFailed, refused
 from chalicelib.store.expressions import Condition
-from chalicelib.store.models import CapacityShard, Hold
+from chalicelib.store.models import CapacityShard, Hold, plain_map
 from chalicelib.store.transact import OnConditionFailed, Refusal, Transaction, is_conflict, refusal, transact
 
 
@@ -37,7 +37,7 @@ def as_list(shard_seats: Mapping[str, int]) -> list[dict[str, Any]]:
 def from_list(stored: Any) -> dict[str, int]:
     placed: dict[str, int] = {}
     for entry in stored or []:
-        plain = entry.as_dict() if hasattr(entry, "as_dict") else dict(entry)
+        plain = plain_map(entry)
         placed[str(plain["shard"])] = placed.get(str(plain["shard"]), 0) + int(plain["seats"])
     return placed
 

@@ -37,7 +37,7 @@ from chalicelib.domain.errors import Conflict, ErrorCode, NotFound, ValidationFa
 from chalicelib.services.catalogue import resources
 from chalicelib.store import claim_days, db
 from chalicelib.store.errors import TransactionFailed
-from chalicelib.store.models import Booking, Hold
+from chalicelib.store.models import Booking, Hold, plain_map
 from chalicelib.store.transact import Transaction, failed_condition, is_conflict
 from chalicelib.store.transact import run as run_transaction
 
@@ -225,7 +225,7 @@ def claim_for(item: Booking | Hold, owner: str, ask: TimeAsk, new: rule.Claim, w
 
 def claim_for_booking(booking: Booking, ask: TimeAsk, writes: Writes) -> None:
     """Create ``booking`` (``writes``) holding its event's time on the asked resource, atomically."""
-    claim_for(booking, booking.booking_id, ask, _event_claim(booking.booking_id, _plain(booking.event), ask), writes)
+    claim_for(booking, booking.booking_id, ask, _event_claim(booking.booking_id, plain_map(booking.event), ask), writes)
 
 
 def releases_time(booking: Booking, from_state: str, to_state: str) -> bool:
@@ -242,24 +242,20 @@ def releases_time(booking: Booking, from_state: str, to_state: str) -> bool:
 def release_booking(tx: Transaction, booking: Booking) -> None:
     """Inside the booking's compare-and-set transaction: its time is free again, once."""
     if booking.resource and booking.claim_days:
-        release(tx, int(_plain(booking.resource)["id"]), booking.booking_id, list(booking.claim_days))
+        release(tx, int(plain_map(booking.resource)["id"]), booking.booking_id, list(booking.claim_days))
 
 
 def move_booking(old: Booking, successor: Booking, resource_id: int | None, writes: Writes) -> None:
     """A reschedule: ``successor`` claims its time (on ``resource_id`` or the old resource) and the
     old booking's claim is released, in the one transaction that ``writes`` belongs to."""
     company_id = old.company_id
-    old_resource = int(_plain(old.resource)["id"])
+    old_resource = int(plain_map(old.resource)["id"])
     target = resources.bookable(company_id, resource_id or old_resource)
-    new = _event_claim(successor.booking_id, _plain(successor.event), TimeAsk((target.resource_id,)))
+    new = _event_claim(successor.booking_id, plain_map(successor.event), TimeAsk((target.resource_id,)))
     successor.resource = resources.summary(target)
     successor.claim_days = [d.isoformat() for d in rule.days(new.busy)]
     releasing = Release(old_resource, old.booking_id, tuple(old.claim_days or ()))
     claim(target.resource_id, company_id, new, writes, releasing=releasing)
-
-
-def _plain(value: Any) -> Any:
-    return value.as_dict() if hasattr(value, "as_dict") else dict(value or {})
 
 
 # --- reservations of time (Timekit's 1:1 reserve) ---------------------------------------------
@@ -274,7 +270,7 @@ def hold_claim(hold: Hold, ask: TimeAsk, event: Mapping[str, Any]) -> rule.Claim
 def release_hold(tx: Transaction, hold: Hold) -> None:
     """Inside the hold's compare-and-set as it ends (released, expired): its time is free, once."""
     if hold.resource and hold.claim_days:
-        release(tx, int(_plain(hold.resource)["id"]), hold.hold_id, list(hold.claim_days))
+        release(tx, int(plain_map(hold.resource)["id"]), hold.hold_id, list(hold.claim_days))
 
 
 def extend_hold(tx: Transaction, hold: Hold) -> None:
@@ -283,7 +279,7 @@ def extend_hold(tx: Transaction, hold: Hold) -> None:
     No version check: a live hold's entry already keeps every other claim off its time."""
     if not (hold.resource and hold.claim_days):
         return
-    resource_id = int(_plain(hold.resource)["id"])
+    resource_id = int(plain_map(hold.resource)["id"])
     claim_days.set_expiry(tx, resource_id, hold.hold_id, hold.claim_days, int(hold.expires_at))
 
 
@@ -295,16 +291,16 @@ def reserved_event(hold: Hold) -> dict[str, Any]:
     """The time a reservation holds, as a booking's event (422 if it holds seats, not time)."""
     if not hold.claim_days or not hold.resource:
         raise ValidationFailed("this reservation holds seats of a group, not time", field="reservation_id")
-    event: dict[str, Any] = dict(_plain(_plain(hold.details).get("event")))
+    event: dict[str, Any] = dict(plain_map(plain_map(hold.details).get("event")))
     return event
 
 
 def convert_hold(booking: Booking, hold: Hold, writes: Writes) -> None:
     """The booking takes over the reservation's time in one transaction (``writes`` ends the hold
     by compare-and-set): its entry replaces the hold's on each day, checked like any claim."""
-    resource_id = int(_plain(hold.resource)["id"])
-    new = _event_claim(booking.booking_id, _plain(booking.event), TimeAsk((resource_id,)))
-    booking.resource = _plain(hold.resource)
+    resource_id = int(plain_map(hold.resource)["id"])
+    new = _event_claim(booking.booking_id, plain_map(booking.event), TimeAsk((resource_id,)))
+    booking.resource = plain_map(hold.resource)
     booking.claim_days = [d.isoformat() for d in rule.days(new.busy)]
     releasing = Release(resource_id, hold.hold_id, tuple(hold.claim_days or ()))
     claim(resource_id, booking.company_id, new, writes, releasing=releasing)
