@@ -169,8 +169,6 @@ def owners_on(resource_id: int, days: Collection[str]) -> set[str]:
 
 # --- bookings: the glue the booking engine calls ---------------------------------------------
 
-TIME_HOLDING_STATES = frozenset({"confirmed", "tentative", "paid"})
-
 
 @dataclass(frozen=True)
 class TimeAsk:
@@ -229,14 +227,8 @@ def claim_for_booking(booking: Booking, ask: TimeAsk, writes: Writes) -> None:
 
 
 def releases_time(booking: Booking, from_state: str, to_state: str) -> bool:
-    """A booking gives its time back when it stops holding it (cancelled, declined, unpaid,
-    moved away), not when it completes: that time was used."""
-    return (
-        bool(booking.claim_days)
-        and from_state in TIME_HOLDING_STATES
-        and to_state not in TIME_HOLDING_STATES
-        and to_state != "completed"
-    )
+    """A booking with claimed time gives it back on this move (the domain's rule)."""
+    return bool(booking.claim_days) and rule.releases(from_state, to_state)
 
 
 def release_booking(tx: Transaction, booking: Booking) -> None:
