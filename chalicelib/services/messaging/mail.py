@@ -121,7 +121,7 @@ def send_once(event: Mapping[str, Any], audience: str) -> bool:
 
 
 def log_sent(event: Mapping[str, Any], audience: str, to: str) -> None:
-    """"Email sent to <address>!" in the booking's log, as seed 003's logs read.
+    """ "Email sent to <address>!" in the booking's log, as seed 003's logs read.
 
     Its own item (put-if-absent per event and audience, so a redelivery logs once), at the
     booking's current log number: the log reads in the order things happened, and the
