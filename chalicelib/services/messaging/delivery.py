@@ -22,7 +22,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from typing import Any
 
 from chalicelib import observability
@@ -173,24 +173,38 @@ def fan_out(events: Sequence[dict[str, Any]], pool: ThreadPoolExecutor) -> dict[
         fail({str(event["id"]) for _webhook, event, _body in planned}, error, "creating deliveries")
         return failures
     # New deliveries have attempt 1 claimed; a duplicated event's copy must claim it (and finds it taken).
-    firsts = [
-        (event, pool.submit(_first_attempt, webhook, fresh, claimed_at))
+    firsts = {
+        pool.submit(_first_attempt, webhook, fresh, claimed_at): event
         for (webhook, event, _body), fresh in zip(planned, created, strict=True)
         if fresh is not None
-    ]
+    }
     again = [
         (event, pool.submit(_attempt_or_error, attempt_message(webhook, event["id"], 1, None), webhook))
         for (webhook, event, _body), fresh in zip(planned, created, strict=True)
         if fresh is None
     ]
-    results: list[tuple[dict[str, Any], webhooks.Result]] = []
-    for event, sent in firsts:
+    # Results are written 25 at a time as their POSTs finish, while the others are still sending.
+    ready: list[tuple[dict[str, Any], webhooks.Result]] = []
+    recording: list[tuple[list[dict[str, Any]], Future[list[Exception | None]]]] = []
+
+    def record(chunk: list[tuple[dict[str, Any], webhooks.Result]]) -> None:
+        results = [result for _event, result in chunk]
+        recording.append(([event for event, _result in chunk], pool.submit(_record_firsts, results, claimed_at)))
+
+    for sent in as_completed(firsts):
         try:
-            results.append((event, sent.result()))
+            ready.append((firsts[sent], sent.result()))
         except Exception as unsent:  # its retry could not be queued: the event comes again
-            fail([str(event["id"])], unsent, "after its first attempt")
-    for position, unrecorded in _record_firsts([result for _event, result in results], claimed_at, pool):
-        fail([str(results[position][0]["id"])], unrecorded, "recording first attempts")
+            fail([str(firsts[sent]["id"])], unsent, "after its first attempt")
+        if len(ready) == webhooks.BATCH_WRITE_ITEMS:
+            record(ready)
+            ready = []
+    if ready:
+        record(ready)
+    for chunk_events, recorded in recording:
+        for event, unrecorded in zip(chunk_events, recorded.result(), strict=True):
+            if unrecorded is not None:
+                fail([str(event["id"])], unrecorded, "recording first attempts")
     for event, ran in again:
         if (failed := ran.result()) is not None:
             failures[str(event["id"])] = failed
@@ -210,15 +224,12 @@ def _first_attempt(webhook: Webhook, fresh: WebhookDelivery, claimed_at: float) 
     return fresh, entry, status, next_at
 
 
-def _record_firsts(
-    results: Sequence[webhooks.Result], claimed_at: float, pool: ThreadPoolExecutor
-) -> list[tuple[int, Exception]]:
-    """(position, error) of the first results that could not be written."""
+def _record_firsts(results: Sequence[webhooks.Result], claimed_at: float) -> list[Exception | None]:
+    """Per first result, None or the error of its write."""
     if clock.now() - claimed_at < STALE_CLAIM_SECONDS / 2:
-        errors = webhooks.record_first_results(results)
-    else:  # the POSTs took long: a claim may be stale and taken over, so no blind whole-item puts
-        errors = list(pool.map(_record_or_error, results))
-    return [(n, error) for n, error in enumerate(errors) if error is not None]
+        return webhooks.record_first_results(results)
+    # The POSTs took long: a claim may have gone stale and been taken over, so no blind whole-item puts.
+    return [_record_or_error(result) for result in results]
 
 
 def _record_or_error(result: webhooks.Result) -> Exception | None:

@@ -265,30 +265,33 @@ def new_delivery(
 NewDelivery = tuple[Webhook, dict[str, Any], str]  # (webhook, event, body)
 
 
-def new_deliveries(planned: Sequence[NewDelivery], claimed_at: float) -> list[WebhookDelivery | None]:
+def new_deliveries(
+    planned: Sequence[NewDelivery], claimed_at: float, *, if_absent: bool = True
+) -> list[WebhookDelivery | None]:
     """:func:`new_delivery` for a batch's (webhook, event) pairs, each with attempt 1 claimed: None
     where the delivery exists already (a duplicated event), in the order given.
 
     Up to 100 puts-if-absent in one TransactWriteItems instead of one round trip each. The
     transaction is only the carrier (each put stands alone): when some already exist it is
     refused as a whole, naming them, and the others are written again without them. Pairs
-    must be distinct (one transaction cannot write an item twice).
+    must be distinct (one transaction cannot write an item twice). ``if_absent=False`` drops
+    the condition: only the race tests' control run, which must then send twice.
     """
     items = [_delivery_item(webhook, event, body, claimed_at) for webhook, event, body in planned]
     created: list[WebhookDelivery | None] = []
     for start in range(0, len(items), TRANSACTION_ITEMS):
-        created.extend(_put_if_absent(items[start : start + TRANSACTION_ITEMS]))
+        created.extend(_put_if_absent(items[start : start + TRANSACTION_ITEMS], if_absent))
     return created
 
 
-def _put_if_absent(items: list[WebhookDelivery]) -> list[WebhookDelivery | None]:
+def _put_if_absent(items: list[WebhookDelivery], if_absent: bool) -> list[WebhookDelivery | None]:
     pending = list(range(len(items)))
     while pending:
         refused: list[transact.Refusal] = []
 
         def build(tx: TransactWrite, writing: list[int] = pending) -> None:
             for n in writing:
-                tx.save(items[n], condition=WebhookDelivery.pk.does_not_exist())
+                tx.save(items[n], condition=WebhookDelivery.pk.does_not_exist() if if_absent else None)
 
         if transact.transact(build, on_condition_failed=refused.append):
             break
