@@ -15,9 +15,11 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import threading
 import time
 import urllib.request
 import uuid
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -178,6 +180,7 @@ def fanout(_runs: int) -> Result:
         from chalicelib.domain import webhooks as rules
         from chalicelib.services.identity import companies
         from chalicelib.services.messaging import delivery, fanout, webhooks
+        from chalicelib.store import db
         from devtools.local_queues import FanoutState, local_transport
 
         scratch = tempfile.TemporaryDirectory(prefix="bench-fanout-")
@@ -203,6 +206,23 @@ def fanout(_runs: int) -> Result:
 
             def received() -> int:
                 return len(a.received) + len(b.received) + len(c.received)
+
+            calls: Counter[str] = Counter()  # DynamoDB calls the sender makes, by operation
+            waited = [0.0]  # seconds the sender spent in DynamoDB calls (summed over its threads)
+            started_call = threading.local()
+            lock = threading.Lock()
+
+            def count(model: Any, **_kwargs: Any) -> None:
+                with lock:
+                    calls[model.name] += 1
+                started_call.at = time.perf_counter()
+
+            def timed(**_kwargs: Any) -> None:
+                with lock:
+                    waited[0] += time.perf_counter() - started_call.at
+
+            db.low_level_client().meta.events.register("before-call.dynamodb", count)
+            db.low_level_client().meta.events.register("after-call.dynamodb", timed)
 
             def send(chunk: list[dict[str, Any]]) -> tuple[float, int]:
                 """The sender on these events' queue messages, batches of 10 as Lambda takes them."""
@@ -240,6 +260,8 @@ def fanout(_runs: int) -> Result:
             # Warm-up, not counted: DynamoDB Local's JIT makes its first few hundred calls slow.
             send(warm_up)
             plain_loop(warm_up)
+            calls.clear()
+            waited[0] = 0.0
             # Interleaved rounds, so that a change in the shared machine's load falls on both alike.
             ours = plain = 0.0
             failed = delivered = 0
@@ -264,9 +286,14 @@ def fanout(_runs: int) -> Result:
         "plain_loop_seconds": round(plain, 2),
         "plain_deliveries_per_s": round(plain_rate, 1),
         "ratio": round(ours_rate / plain_rate, 2),
+        "dynamodb_calls": dict(calls),
+        "dynamodb_calls_per_delivery": round(sum(calls.values()) / max(1, delivered), 3),
+        "dynamodb_call_seconds": round(waited[0], 2),  # summed over threads: overlapping calls count twice
     }
     summary = (
         f"{EVENTS} events x {RECEIVERS} receivers: sender {ours_rate:.0f} deliveries/s ({ours:.1f} s, "
-        f"{delivered} delivered), plain signed-POST loop {plain_rate:.0f}/s; ratio {data['ratio']:.2f}"
+        f"{delivered} delivered), plain signed-POST loop {plain_rate:.0f}/s; ratio {data['ratio']:.2f}; "
+        f"{data['dynamodb_calls_per_delivery']} DynamoDB calls a delivery {dict(calls)} taking "
+        f"{waited[0]:.1f} s of the sender's {ours:.1f} s"
     )
     return Result(summary=summary, data=data, ok=delivered == total and failed == 0)
