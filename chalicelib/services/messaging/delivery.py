@@ -8,6 +8,11 @@ Standard Webhooks headers (the same ``webhook-id`` on every attempt), logged, an
 on failure re-queued with a ``not_before``: SQS delays at most 900 s, so a longer
 wait is re-delayed hop by hop. Nothing sleeps. After the last attempt the message
 goes to the dead-letter queue and the delivery says ``failed``.
+
+The bookkeeping is done per queue batch, not per delivery (:func:`fan_out`): one read of
+each company's subscriptions, the new deliveries created together, the POSTs side by side,
+the first results written together; docs/architecture.md ("The fan-out") says why each
+step keeps the guarantees above.
 """
 
 from __future__ import annotations
