@@ -12,16 +12,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
-from pynamodb.expressions.update import Action
-from pynamodb.transactions import TransactWrite
-
 from chalicelib.domain import clock
 from chalicelib.domain import webhooks as rules
 from chalicelib.domain.errors import Conflict, ErrorCode, NotFound, ValidationFailed
 from chalicelib.services.messaging.fanout_wiring import EVENT_TYPES
 from chalicelib.settings import get_settings
 from chalicelib.store import db, keys, transact
+from chalicelib.store.errors import ItemNotFound, WriteFailed, condition_failed
+from chalicelib.store.expressions import UpdateAction
 from chalicelib.store.models import Webhook, WebhookDelivery
 
 DEFAULT_GRACE_SECONDS = 86_400
@@ -112,7 +110,7 @@ def get(company_id: int, webhook_id: int) -> Webhook:
     db.ensure_bound()
     try:
         return Webhook.get(keys.company_pk(company_id), keys.webhook_sk(webhook_id), consistent_read=True)
-    except DoesNotExist:
+    except ItemNotFound:
         raise NotFound("webhook not found", field="webhook_id") from None
 
 
@@ -168,8 +166,8 @@ def signing_secrets(webhook: Webhook, at: float) -> list[str]:
 def _save_versioned(webhook: Webhook) -> None:
     try:
         webhook.save()  # the version attribute makes this compare-and-set
-    except PutError as error:
-        if db.condition_failed(error):
+    except WriteFailed as error:
+        if condition_failed(error):
             raise Conflict("the webhook changed meanwhile; read it again", code=ErrorCode.VERSION_CONFLICT) from None
         raise
 
@@ -203,7 +201,7 @@ def get_delivery(company_id: int, webhook_id: int, delivery_id: str) -> WebhookD
     get(company_id, webhook_id)
     try:
         delivery = WebhookDelivery.get(keys.webhook_pk(webhook_id), keys.delivery_sk(delivery_id), consistent_read=True)
-    except DoesNotExist:
+    except ItemNotFound:
         raise NotFound("delivery not found", field="delivery_id") from None
     if int(delivery.company_id) != company_id:
         raise NotFound("delivery not found", field="delivery_id")
@@ -255,8 +253,8 @@ def new_delivery(
     delivery = _delivery_item(webhook, event, body, claimed_at)
     try:
         delivery.save(condition=WebhookDelivery.pk.does_not_exist())
-    except PutError as error:
-        if db.condition_failed(error):
+    except WriteFailed as error:
+        if condition_failed(error):
             return None
         raise
     return delivery
@@ -289,7 +287,7 @@ def _put_if_absent(items: list[WebhookDelivery], if_absent: bool) -> list[Webhoo
     while pending:
         refused: list[transact.Refusal] = []
 
-        def build(tx: TransactWrite, writing: list[int] = pending) -> None:
+        def build(tx: transact.Transaction, writing: list[int] = pending) -> None:
             for n in writing:
                 tx.save(items[n], condition=WebhookDelivery.pk.does_not_exist() if if_absent else None)
 
@@ -306,7 +304,7 @@ def _put_if_absent(items: list[WebhookDelivery], if_absent: bool) -> list[Webhoo
 def load_delivery(webhook_id: int, event_id: str) -> WebhookDelivery | None:
     try:
         return WebhookDelivery.get(keys.webhook_pk(webhook_id), keys.delivery_sk(event_id), consistent_read=True)
-    except DoesNotExist:
+    except ItemNotFound:
         return None
 
 
@@ -320,8 +318,8 @@ def claim(delivery: WebhookDelivery, attempt: int, at: float, stale_after: float
             actions=[WebhookDelivery.attempts.set(attempt), WebhookDelivery.claimed_at.set(int(at))],
             condition=condition & (WebhookDelivery.status == "pending"),
         )
-    except UpdateError as error:
-        if db.condition_failed(error):
+    except WriteFailed as error:
+        if condition_failed(error):
             return False
         raise
     return True
@@ -335,7 +333,7 @@ def record_attempt(delivery: WebhookDelivery, entry: dict[str, Any], status: str
     """The attempt's result, in one write: appended to the log (the log trimmed to its last
     ``LOG_LIMIT`` in the same write, from the claimed copy read just before, when it is full)."""
     full = len(delivery.log) + 1 > LOG_LIMIT
-    actions: list[Action] = [
+    actions: list[UpdateAction] = [
         WebhookDelivery.log.set(_logged(delivery, entry) if full else WebhookDelivery.log.append([entry])),
         WebhookDelivery.status.set(status),
         WebhookDelivery.updated_at.set(db.iso(clock.utcnow())),
