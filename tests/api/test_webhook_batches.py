@@ -180,3 +180,18 @@ def test_the_attempt_log_is_one_write_per_attempt_and_keeps_its_last_entries(ten
     assert len(kept.log) == webhooks.LOG_LIMIT
     assert [e["attempt"] for e in kept.log] == [*range(2, 51), 51]
     assert kept.log[-1]["outcome"] == "delivered"
+
+
+def test_malformed_messages_in_a_batch_are_dropped_and_the_rest_delivered(tenant: Tenant, queues: Queues) -> None:
+    good = event_message(tenant.id)
+    no_company = {key: value for key, value in event_message(tenant.id).items() if key != "company_id"}
+    batch = [
+        *records(good),
+        {"messageId": "not-json", "body": "{"},
+        {"messageId": "no-company", "body": json.dumps(no_company)},
+        {"messageId": "unknown", "body": json.dumps({"hello": "world"})},
+    ]
+    with receiver() as a:
+        _subscribe(tenant.id, a)
+        assert delivery.handle_messages(batch) == {"batchItemFailures": []}
+    assert _ids(a) == [good["id"]]

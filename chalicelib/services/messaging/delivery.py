@@ -96,7 +96,12 @@ def deliver_batch(messages: Sequence[tuple[str, str]]) -> dict[str, Exception]:
     failures: dict[str, Exception] = {}
     with ThreadPoolExecutor(max_workers=BATCH_WORKERS) as pool:
         running = [(message_id, pool.submit(_attempt_or_error, message)) for message_id, message in attempts]
-        for event_id, error in fan_out(list(events.values()), pool).items():
+        try:
+            failed_events = fan_out(list(events.values()), pool)
+        except Exception as unexpected:  # fan_out reports its failures; anything else: the events come again
+            get_logger().exception("webhook fan-out failed; the batch's events will be retried")
+            failed_events = dict.fromkeys(events, unexpected)
+        for event_id, error in failed_events.items():
             failures.update({message_id: error for message_id in carriers[event_id]})
         for message_id, future in running:
             if (failed := future.result()) is not None:
@@ -110,10 +115,16 @@ def _parse(body: str) -> dict[str, Any] | None:
     except ValueError:
         get_logger().error("webhook message is not JSON; dropped")
         return None
-    if isinstance(message, dict) and (message.get("kind") == ATTEMPT or ("id" in message and "type" in message)):
+    if isinstance(message, dict) and (
+        message.get("kind") == ATTEMPT or ("id" in message and "type" in message and _whole(message.get("company_id")))
+    ):
         return message
     get_logger().error("webhook message of unknown shape; dropped")
     return None
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) or (isinstance(value, str) and value.isdigit())
 
 
 def _attempt_or_error(message: dict[str, Any], webhook: Webhook | None = None) -> Exception | None:
