@@ -376,7 +376,7 @@ class Event(Item, discriminator="event"):
 
     @property
     def capacity_id(self) -> str:
-        return keys.event_capacity(int(self.event_id))
+        return keys.event_capacity(self.event_id)
 
 
 class Booking(Item, discriminator="booking"):
