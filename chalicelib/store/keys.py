@@ -13,6 +13,8 @@ ID_RANGE = 10**10  # ids of spread counter n are n * ID_RANGE + 1 ...; the singl
 def counter_pk(counter: int) -> str:
     """Counter 0 is the single ``COUNTER`` (ordered ids for the catalogue); 1.. are spread."""
     return COUNTER_PK if counter == 0 else f"{COUNTER_PK}#{counter}"
+
+
 COMPANY_SK = "COMPANY"
 KEY_SK = "KEY"
 TOKEN_SK = "TOKEN"
@@ -360,8 +362,8 @@ def resource_ref_sk(reference: str) -> str:
     return f"RESOURCEREF#{reference}"
 
 
-def resource_pk(resource_id: int) -> str:
-    """A resource's own partition: its claimed time, one item per UTC day."""
+def resource_pk(resource_id: int | str) -> str:
+    """A resource's own partition: its claimed time, one item per UTC day (text: a template too)."""
     return f"RES#{resource_id}"
 
 

@@ -24,7 +24,8 @@ from chalicelib.store.models import Item
 CONFLICT_RETRIES = 8
 
 Key = tuple[str, str]
-Build = Callable[[TransactWrite], None]
+Transaction = TransactWrite  # what a build writes into; services annotate with this name
+Build = Callable[[Transaction], None]
 Runner = Callable[[Build], None]  # runs a build in a transaction: run, or one that adds its own writes
 
 
@@ -47,7 +48,7 @@ class Refusal:
 OnConditionFailed = Callable[[Refusal], BaseException | None]
 
 
-def transaction() -> TransactWrite:
+def transaction() -> Transaction:
     db.ensure_bound()
     return TransactWrite(connection=Item._get_connection().connection)
 

@@ -14,11 +14,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
-from pynamodb.expressions.condition import Condition
-from pynamodb.expressions.update import Action
-from pynamodb.transactions import TransactWrite
-
 from chalicelib.domain import clock, lifecycle
 from chalicelib.domain.errors import Conflict, ErrorCode, NotFound
 from chalicelib.domain.lifecycle import HoldStatus
@@ -26,8 +21,10 @@ from chalicelib.domain.seats import ShardSeats
 from chalicelib.services.messaging import outbox
 from chalicelib.services.selling import capacity, time_claims
 from chalicelib.store import db, keys
+from chalicelib.store.errors import ItemNotFound, WriteFailed, condition_failed
+from chalicelib.store.expressions import Condition, UpdateAction
 from chalicelib.store.models import Hold
-from chalicelib.store.transact import OnConditionFailed, transact
+from chalicelib.store.transact import OnConditionFailed, Transaction, transact
 
 MAX_EXTENSIONS = 3
 
@@ -85,7 +82,7 @@ def place(
 ) -> Hold:
     hold = new_hold(company_id, capacity_id, seats, hold_seconds, details, owner_booking_id)
 
-    def writes(tx: TransactWrite, shard_seats: ShardSeats) -> None:
+    def writes(tx: Transaction, shard_seats: ShardSeats) -> None:
         _place_on(hold, shard_seats)
         tx.save(hold, condition=Hold.pk.does_not_exist())
         outbox.add(tx, "hold.created", company_id, hold.hold_id, snapshot(hold))
@@ -102,7 +99,7 @@ def place_time(
     hold.capacity_id = f"TIME-{hold.hold_id}"  # it holds no seats; the name only keys its index entry
     _index(hold, hold.expires_at)
 
-    def writes(tx: TransactWrite) -> None:
+    def writes(tx: Transaction) -> None:
         tx.save(hold, condition=Hold.pk.does_not_exist())
         outbox.add(tx, "hold.created", company_id, hold.hold_id, snapshot(hold))
 
@@ -126,7 +123,7 @@ def place_many(
     hold_seconds: int,
     *,
     basket_id: str | None = None,
-    extra_writes: Callable[[TransactWrite, list[Hold]], None] | None = None,
+    extra_writes: Callable[[Transaction, list[Hold]], None] | None = None,
     on_condition_failed: OnConditionFailed | None = None,
 ) -> list[Hold]:
     """Hold seats on several capacities in one transaction (with ``extra_writes``), or none.
@@ -157,7 +154,7 @@ def place_many(
             hold.gsi2sk = f"{created}#{hold_id}"
         placed.append(hold)
 
-    def writes(tx: TransactWrite, plan: dict[str, ShardSeats]) -> None:
+    def writes(tx: Transaction, plan: dict[str, ShardSeats]) -> None:
         for hold in placed:
             _place_on(hold, plan[hold.capacity_id])
             tx.save(hold, condition=Hold.pk.does_not_exist())
@@ -184,7 +181,7 @@ def get(company_id: int, hold_id: str) -> Hold:
     db.ensure_bound()
     try:
         hold = Hold.get(keys.hold_pk(hold_id), keys.HOLD_SK, consistent_read=True)
-    except DoesNotExist:
+    except ItemNotFound:
         raise NotFound("reservation not found", field="reservation_id") from None
     if int(hold.company_id) != company_id:
         raise NotFound("reservation not found", field="reservation_id")
@@ -204,8 +201,8 @@ def extend(company_id: int, hold_id: str, hold_seconds: int) -> Hold:
     actions, condition = _extension(hold, now, hold_seconds, "reservation_id")
     try:
         hold.update(actions=actions, condition=condition)
-    except UpdateError as error:
-        if db.condition_failed(error):
+    except WriteFailed as error:
+        if condition_failed(error):
             raise Conflict(
                 "the reservation changed meanwhile; read it and retry", code=ErrorCode.HOLD_EXPIRED
             ) from None
@@ -218,7 +215,7 @@ def extend_many(placed: Sequence[Hold], hold_seconds: int, field: str) -> list[H
     now = clock.now()
     updates = [(hold, *_extension(hold, now, hold_seconds, field)) for hold in placed]
 
-    def build(tx: TransactWrite) -> None:
+    def build(tx: Transaction) -> None:
         for hold, actions, condition in updates:
             tx.update(hold, actions=list(actions), condition=condition)
             time_claims.extend_hold(tx, hold)
@@ -229,7 +226,7 @@ def extend_many(placed: Sequence[Hold], hold_seconds: int, field: str) -> list[H
     return list(placed)
 
 
-def _extension(hold: Hold, now: float, hold_seconds: int, field: str) -> tuple[list[Action], Condition]:
+def _extension(hold: Hold, now: float, hold_seconds: int, field: str) -> tuple[list[UpdateAction], Condition]:
     if not is_live(hold, now):
         raise Conflict("the hold has expired or ended", code=ErrorCode.HOLD_EXPIRED, field=field)
     if int(hold.extensions) >= MAX_EXTENSIONS:
@@ -238,7 +235,7 @@ def _extension(hold: Hold, now: float, hold_seconds: int, field: str) -> tuple[l
     _index(hold, expires_at)
     hold.expires_at = expires_at
     hold.extensions = int(hold.extensions) + 1
-    actions: list[Action] = [
+    actions: list[UpdateAction] = [
         Hold.expires_at.set(expires_at),
         Hold.extensions.add(1),
         Hold.gsi1sk.set(hold.gsi1sk or ""),
@@ -248,7 +245,7 @@ def _extension(hold: Hold, now: float, hold_seconds: int, field: str) -> tuple[l
     return actions, condition
 
 
-def _end(tx: TransactWrite, hold: Hold, status: HoldStatus, condition_live: bool, now: float) -> None:
+def _end(tx: Transaction, hold: Hold, status: HoldStatus, condition_live: bool, now: float) -> None:
     condition = Hold.status == HoldStatus.ACTIVE
     condition &= (Hold.expires_at > int(now)) if condition_live else (Hold.expires_at <= int(now))
     tx.update(
@@ -266,7 +263,7 @@ def _end(tx: TransactWrite, hold: Hold, status: HoldStatus, condition_live: bool
     )
 
 
-def convert(tx: TransactWrite, hold: Hold, now: float) -> None:
+def convert(tx: Transaction, hold: Hold, now: float) -> None:
     """Inside the booking's transaction: the hold ends and its seats become booked."""
     _end(tx, hold, HoldStatus.CONVERTED, condition_live=True, now=now)
     capacity.convert(tx, hold.capacity_id, {k: int(v) for k, v in _shards(hold).items()})
@@ -276,7 +273,7 @@ def expire(hold: Hold, now: float | None = None) -> bool:
     """Release a lapsed hold's seats; False when it had already ended (or is not due)."""
     moment = now if now is not None else clock.now()
 
-    def build(tx: TransactWrite) -> None:
+    def build(tx: Transaction) -> None:
         _end(tx, hold, HoldStatus.EXPIRED, condition_live=False, now=moment)
         capacity.release(tx, hold.capacity_id, _shards(hold), held=True)
         time_claims.release_hold(tx, hold)
@@ -302,7 +299,7 @@ def release(company_id: int, hold_id: str) -> Hold:
     hold = get(company_id, hold_id)
     now = clock.now()
 
-    def build(tx: TransactWrite) -> None:
+    def build(tx: Transaction) -> None:
         end_released(tx, hold, now)
 
     ended = Conflict("the reservation has already ended", code=ErrorCode.HOLD_EXPIRED, field="reservation_id")
@@ -311,7 +308,7 @@ def release(company_id: int, hold_id: str) -> Hold:
     return hold
 
 
-def end_released(tx: TransactWrite, hold: Hold, now: float) -> None:
+def end_released(tx: Transaction, hold: Hold, now: float) -> None:
     """Inside a caller's transaction: a live hold ends as released, its seats free at once."""
     _end(tx, hold, HoldStatus.RELEASED, condition_live=True, now=now)
     capacity.release(tx, hold.capacity_id, _shards(hold), held=True)
