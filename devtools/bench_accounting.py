@@ -22,7 +22,8 @@ per started KB of the larger image, twice inside a transaction (a hook on the bo
 client marks which items were written by TransactWriteItems; a cancelled transaction is
 charged 2 units per item); an index write is a plain write of the projected item (ALL:
 the whole item), a key change there is a delete and a put. Reads: 1 read unit per
-started 4 KB, half for an eventually consistent read, per partition read. The report
+started 4 KB (a missing item the minimum), half for an eventually consistent read, per
+partition read. The report
 lists the 10 hottest keys with their share of the sale's units and the units/s they
 imply at 4,000 bookings/s, against 1,000 write units/s (3,000 read units/s) a partition.
 """
@@ -144,10 +145,13 @@ class Ledger:
             size = sum(item_size(item) for item in parsed.get("Items", []))
             self.read_units[f"{where} {partition}"] += read_units(size, consistent)
         elif name == "BatchGetItem":
-            consistent = any(bool(r.get("ConsistentRead")) for r in params.get("RequestItems", {}).values())
-            for items in parsed.get("Responses", {}).values():
-                for item in items:
-                    self.read_units[f"table {item['pk']['S']}"] += read_units(item_size(item), consistent)
+            # Every key asked for is charged, found or not (a missing item costs the minimum).
+            found = {(i["pk"]["S"], i["sk"]["S"]): i for items in parsed.get("Responses", {}).values() for i in items}
+            for request in params.get("RequestItems", {}).values():
+                consistent = bool(request.get("ConsistentRead"))
+                for key in request.get("Keys", []):
+                    item = found.get((key["pk"]["S"], key["sk"]["S"]), {})
+                    self.read_units[f"table {key['pk']['S']}"] += read_units(item_size(item), consistent)
         else:
             for response in parsed.get("Responses", []):
                 item = response.get("Item") or {}
