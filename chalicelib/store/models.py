@@ -295,7 +295,8 @@ class ClientDetails(Item, discriminator="client_details"):
 
 
 class Client(Item, discriminator="client"):
-    """``CO#<company id>`` / ``CLIENT#<id>``; unique by email and by reference."""
+    """``CO#<company id>#CLIENT#<id>`` / ``CLIENT#<id>``, listed on gsi1 ``CO#<c>#CLIENTS[#<p>]``;
+    unique by email and by reference."""
 
     company_id = IntegerAttribute()
     client_id = IntegerAttribute()

@@ -25,14 +25,14 @@ from chalicelib.domain.recurrence import Occurrence, Repeat, Schedule, Slot
 from chalicelib.services.catalogue import catalogue
 from chalicelib.services.messaging import outbox
 from chalicelib.services.selling import capacity, holds
-from chalicelib.store import db, keys
+from chalicelib.store import db, keys, warm
 from chalicelib.store.errors import ItemNotFound, refused
 from chalicelib.store.models import Event, EventChain, EventGroup, plain_map
 from chalicelib.store.pages import Page, query_all, query_page
 from chalicelib.store.transact import OnConditionFailed, Transaction, transact
 
 SESSION_TYPES = {"event": 0, "course": 1, "recurring_event": 2}
-MAX_SHARDS = 10
+MAX_SHARDS = 32  # 4,000 basket bookings/s need 20 (docs/performance.md); a create packs 3 events a transaction
 MAX_RANGE_DAYS = 93  # events listing: the widest date range one request may ask for
 TRANSACTION_ITEMS = 100
 
@@ -70,9 +70,10 @@ _SCHEDULE_FIELDS = frozenset({"repeat", "start_date", "end_date", "time", "durat
 
 
 def company_zone(company_id: int) -> ZoneInfo:
+    """The company's zone, as read at most ``warm.SECONDS`` ago: every basket answer shows local times."""
     from chalicelib.services.identity import companies
 
-    return ZoneInfo(companies.get_company(company_id).timezone)
+    return ZoneInfo(companies.company_for_sale(company_id).timezone)
 
 
 def get_event(company_id: int, event_id: int) -> Event:
@@ -92,6 +93,16 @@ def get_chain(company_id: int, chain_id: int) -> EventChain:
         return EventChain.get(keys.company_pk(company_id), keys.chain_sk(chain_id))
     except ItemNotFound:
         raise NotFound("event chain not found", field="event_chain_id") from None
+
+
+def event_for_sale(company_id: int, event_id: int) -> Event:
+    """``get_event``, as read at most ``warm.SECONDS`` ago by this process (the basket's path)."""
+    return warm.read(company_id, f"event {event_id}", lambda: get_event(company_id, event_id))
+
+
+def chain_for_sale(company_id: int, chain_id: int) -> EventChain:
+    """``get_chain``, as read at most ``warm.SECONDS`` ago by this process (the basket's path)."""
+    return warm.read(company_id, f"chain {chain_id}", lambda: get_chain(company_id, chain_id))
 
 
 def chain_events(company_id: int, chain_id: int) -> list[Event]:
@@ -396,6 +407,7 @@ def _run(batch: Sequence[_Op], on_condition_failed: OnConditionFailed | None) ->
             op.write(tx)
 
     transact(build, on_condition_failed)
+    warm.forget_all()  # this process reads its own catalogue writes (edits are rare: all is cheap)
 
 
 def _new_event(chain: EventChain, event_id: int, occurrence: Occurrence) -> Event:

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from chalicelib.domain import clock, cors, secrets
 from chalicelib.domain.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from chalicelib.settings import get_settings
-from chalicelib.store import db, keys
+from chalicelib.store import db, keys, warm
 from chalicelib.store.errors import ItemNotFound, refused
 from chalicelib.store.expressions import UpdateAction
 from chalicelib.store.models import AdminLogin, ApiKey, AuthToken, Company
@@ -107,6 +107,12 @@ def get_company(company_id: int) -> Company:
         raise NotFound("company not found", field="company_id") from None
 
 
+def company_for_sale(company_id: int) -> Company:
+    """The company as read at most ``warm.SECONDS`` ago by this process: for the sale path's
+    settings (hold time, zone), never for a compare-and-set (store/warm.py says why)."""
+    return warm.read(company_id, "company", lambda: get_company(company_id))
+
+
 def rotate_keys(company_id: int, kinds: set[str], grace_seconds: int | None, revoke_tokens: bool = False) -> IssuedKeys:
     """Issue new keys; the old ones keep working for ``grace_seconds`` then retire.
     With ``revoke_tokens``, every Auth-Token issued so far stops working at once.
@@ -127,6 +133,7 @@ def rotate_keys(company_id: int, kinds: set[str], grace_seconds: int | None, rev
     from chalicelib.services.identity.auth import forget_cached_keys
 
     forget_cached_keys()  # this process sees the retirement at once; others within KEY_CACHE_SECONDS
+    warm.forget(company_id)
     return IssuedKeys(app_key=issued.get("app"), api_key=issued.get("api"), old_keys_retire_at=retires_at)
 
 
@@ -171,6 +178,7 @@ def set_allowed_origins(company_id: int, origins: list[str] | None) -> Company:
         raise Conflict("the company changed since it was read; retry")
     with _origins_lock:
         _origins_cache.pop(company_id, None)
+    warm.forget(company_id)
     return company
 
 

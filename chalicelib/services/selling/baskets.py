@@ -192,7 +192,7 @@ def line_rules(company_id: int, line: Mapping[str, Any]) -> Rules:
         durations = list(service.durations)
         booked = int(line["bookings"][0]["duration"])
         return slots.rules(service, booked if booked in durations or not durations else durations[0])
-    return events.rules(events.get_chain(company_id, int(line["event_chain_id"])))
+    return events.rules(events.chain_for_sale(company_id, int(line["event_chain_id"])))
 
 
 # --- reading ---------------------------------------------------------------------------------------
@@ -239,13 +239,13 @@ def pick(company_id: int, event_id: int | None, chain_id: int | None) -> Picked:
     if event_id is None and chain_id is None:
         raise ValidationFailed("give event_id, or event_chain_id for a course", field="event_id")
     if event_id is not None:
-        event = events.get_event(company_id, event_id)
+        event = events.event_for_sale(company_id, event_id)
         if chain_id is not None and chain_id != event.chain_id:
             raise ValidationFailed("the event is not in that event chain", field="event_chain_id")
-        chain = events.get_chain(company_id, event.chain_id)
+        chain = events.chain_for_sale(company_id, event.chain_id)
     else:
         assert chain_id is not None
-        chain = events.get_chain(company_id, chain_id)
+        chain = events.chain_for_sale(company_id, chain_id)
     course = events.rules(chain).course
     if not course:
         if event_id is None:
@@ -332,7 +332,7 @@ def add_item(
     A new basket (no ``basket_id``) is created in that transaction, so a refused
     add_item leaves nothing behind; its token is returned once.
     """
-    company = companies.get_company(company_id)
+    company = companies.company_for_sale(company_id)
     now = clock.utcnow()
     basket = get(company_id, basket_id) if basket_id else None
     if basket is not None and basket.status != BasketStatus.OPEN:
@@ -531,7 +531,7 @@ def keep_alive(company_id: int, basket_id: str) -> Basket:
     found = list(holds_of(items_of(basket)).values())
     if not found:
         raise ValidationFailed("the basket is empty", field="items", code=ErrorCode.EMPTY_BASKET)
-    hold_seconds = companies.get_company(company_id).hold_time or 900
+    hold_seconds = companies.company_for_sale(company_id).hold_time or 900
     holds.extend_many(found, hold_seconds, "Auth-Token")
     return get(company_id, basket_id)
 
@@ -616,15 +616,15 @@ def _picked_again(company_id: int, entry: Mapping[str, Any]) -> Picked:
         start = db.parse_iso(str(entry["datetime"]))
         slot = slots.find(company_id, int(entry["service_id"]), start, int(entry["duration"]))
         return _slot_picked(slot, StaffSlot.of(entry))
-    chain = events.get_chain(company_id, int(entry["event_chain_id"]))
-    found = [events.get_event(company_id, int(event_id)) for event_id in entry["event_ids"]]
+    chain = events.chain_for_sale(company_id, int(entry["event_chain_id"]))
+    found = [events.event_for_sale(company_id, int(event_id)) for event_id in entry["event_ids"]]
     return _event_picked(chain, found, bool(entry.get("course")))
 
 
 def _questions(company_id: int, group_id: int | None) -> list[dict[str, Any]]:
     if group_id is None:
         return []
-    group = catalogue.get_question_group(company_id, group_id)
+    group = catalogue.question_group_for_sale(company_id, group_id)
     return [plain(question) for question in group.questions]
 
 

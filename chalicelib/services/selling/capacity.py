@@ -13,6 +13,8 @@ on the booking or hold in the same transaction is what makes them happen once.
 from __future__ import annotations
 
 import random
+import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -98,6 +100,48 @@ def open_once(capacity_id: str, company_id: int, total: int) -> bool:
     return not refused(lambda: shard.save(condition=CapacityShard.pk.does_not_exist()))
 
 
+FULL_SECONDS = 5.0
+"""How long this process remembers that a shard showed no seat free (issue 15). A refused
+transaction costs its shard 2 write units, as much as a booking: near the end of an on-sale,
+trying full shards at random would pour refusals onto the busiest partitions. So a process
+first tries shards it has not seen full, and when it has seen all of them full it reads them
+(a consistent BatchGetItem: read units, not write units) instead of trying. Only the first
+choice depends on this memory: every take still goes through the shard's condition, and seats
+that come back (a cancellation, a lapsed hold) are found by that read."""
+_full: dict[str, tuple[float, frozenset[str]]] = {}
+_full_lock = threading.Lock()
+
+
+def _remember(capacity_id: str, state: Sequence[ShardState]) -> None:
+    seen_full = {shard.sk for shard in state if shard.available <= 0 or not shard.open}
+    seen_room = {shard.sk for shard in state} - seen_full
+    now = time.monotonic()
+    with _full_lock:
+        before = _full.get(capacity_id)
+        known = before[1] if before is not None and now - before[0] < FULL_SECONDS else frozenset()
+        if len(_full) > 10_000:
+            _full.clear()
+        _full[capacity_id] = (now, frozenset((known - seen_room) | seen_full))
+
+
+def _known_full(capacity_id: str) -> frozenset[str]:
+    with _full_lock:
+        found = _full.get(capacity_id)
+    return found[1] if found is not None and time.monotonic() - found[0] < FULL_SECONDS else frozenset()
+
+
+def forget_full_shards() -> None:
+    with _full_lock:
+        _full.clear()
+
+
+def _first_choice(capacity_id: str, shards: int) -> str | None:
+    """A random shard this process has not recently seen full; None when it saw all of them full."""
+    known = _known_full(capacity_id)
+    candidates = [sk for sk in (keys.shard_sk(n) for n in range(shards)) if sk not in known]
+    return random.choice(candidates) if candidates else None
+
+
 def fits_condition(seats: int, rule: SeatRule = ENFORCED) -> Condition:
     """The seat rule (``seats.fits``) as the condition of a shard's update."""
     condition = CapacityShard.open == True  # noqa: E712 (a PynamoDB condition, not a comparison)
@@ -148,13 +192,17 @@ def take(
         )
         return None if refused is None else refused.get(capacity_id, [])
 
-    first = keys.shard_sk(random.randrange(shards))
-    refused = attempt({first: seats})
-    if refused is None:
-        return {first: seats}
-    state = refused if shards == 1 else read_shards(capacity_id, shards)
+    first = _first_choice(capacity_id, shards)
+    if first is not None:
+        refused = attempt({first: seats})
+        if refused is None:
+            return {first: seats}
+        state = refused if shards == 1 else read_shards(capacity_id, shards)
+    else:
+        state = read_shards(capacity_id, shards)  # all seen full lately: read rather than be refused
+    _remember(capacity_id, state)
     for last_look in (False, True):
-        roomy = seat_rule.roomy(state, seats, skip={first} if not last_look else ())
+        roomy = seat_rule.roomy(state, seats, skip={first} if first is not None and not last_look else ())
         for shard in random.sample(roomy, len(roomy)):
             if attempt({shard: seats}) is None:
                 return {shard: seats}
@@ -166,6 +214,7 @@ def take(
         reclaim(capacity_id, _holding(state))
         # Look again even when a concurrent taker released the lapsed holds first: the seats are back.
         state = read_shards(capacity_id, shards)
+        _remember(capacity_id, state)
     raise _sold_out(state, seats)
 
 
@@ -212,8 +261,8 @@ def take_many(
     by_id = {ask.capacity_id: ask for ask in asks}
     if len(by_id) != len(asks):
         raise ValueError("one ask per capacity")
-    plan = {ask.capacity_id: {keys.shard_sk(random.randrange(ask.shards)): ask.seats} for ask in asks}
     reclaimed: set[str] = set()
+    plan = {ask.capacity_id: _first_plan(ask, reclaimed, reclaim) for ask in asks}
     for _round in range(MAX_ROUNDS):
         refused = _attempt_many(plan, writes, hold=hold, rule=rule, on_condition_failed=on_condition_failed)
         if refused is None:
@@ -223,12 +272,23 @@ def take_many(
     raise Conflict("the seats kept changing while we tried; retry", code=ErrorCode.BUSY)
 
 
-def _replan(ask: Ask, old: list[ShardState], reclaimed: set[str], reclaim: Reclaim) -> ShardSeats:
+def _first_plan(ask: Ask, reclaimed: set[str], reclaim: Reclaim) -> ShardSeats:
+    first = _first_choice(ask.capacity_id, ask.shards)
+    if first is not None:
+        return {first: ask.seats}
+    # Every shard seen full lately: plan from a read rather than from a refusal (FULL_SECONDS).
+    return _replan(ask, [], reclaimed, reclaim, read=True)
+
+
+def _replan(
+    ask: Ask, old: list[ShardState], reclaimed: set[str], reclaim: Reclaim, *, read: bool = False
+) -> ShardSeats:
     """Where to try next on a capacity that refused, or NoSpaceLeft.
 
-    One shard: its old image is exact (the condition saw it). Several: read them all.
+    One shard: its old image is exact (the condition saw it). Several (or ``read``): read them all.
     """
-    state = old if ask.shards == 1 else read_shards(ask.capacity_id, ask.shards)
+    state = old if ask.shards == 1 and not read else read_shards(ask.capacity_id, ask.shards)
+    _remember(ask.capacity_id, state)
     for _look in range(2):
         plan = seat_rule.replan(state, ask.seats, sharded=ask.shards > 1)
         if plan:
@@ -239,6 +299,7 @@ def _replan(ask: Ask, old: list[ShardState], reclaimed: set[str], reclaim: Recla
         reclaim(ask.capacity_id, _holding(state))
         # Look again even when another taker released the lapsed holds first: the seats are back.
         state = read_shards(ask.capacity_id, ask.shards)
+        _remember(ask.capacity_id, state)
     raise _sold_out(state, ask.seats, capacity_id=ask.capacity_id)
 
 
