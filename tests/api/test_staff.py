@@ -218,3 +218,11 @@ def test_day_data_counts_free_starts_per_day(api: Api, tenant: Tenant) -> None:
         tenant.public,
     ).body["days"]
     assert again[0] == {"date": monday.isoformat(), "spaces": 0}
+
+
+def test_day_data_refuses_a_date_that_is_no_day(api: Api, tenant: Tenant) -> None:
+    service = _service(api, tenant, person_ids=[_person(api, tenant)["id"]])
+    for query in ("date=6986-32-78", "date=2031-02-30", "date=2031-03-01&edate=2031-13-01"):
+        reply = api.get(f"/api/v1/{tenant.id}/day_data?service_id={service['id']}&{query}", tenant.public)
+        assert reply.status == 422, (query, reply.body)
+        assert reply.body["error"]["field"] in ("date", "edate")

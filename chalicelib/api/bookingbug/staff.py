@@ -365,7 +365,7 @@ def day_data(call: Call, company_id: int) -> Any:
     if query.month:
         first, last = _month(query.month)
     elif last is None:
-        start = date.fromisoformat(first) if first else datetime.now(ZoneInfo(company.timezone)).date()
+        start = staff.local_days(company, first, None, 1, "date")[0]  # today by default; 422 for 2024-13-45
         first, last = start.isoformat(), date.fromordinal(start.toordinal() + 27).isoformat()
     days = staff.local_days(company, first, last, staff.MAX_DAY_DAYS, "edate")
     chosen = staff.pick(service, query.person_id, query.resource_id)
