@@ -13,6 +13,8 @@ ID_RANGE = 10**10  # ids of spread counter n are n * ID_RANGE + 1 ...; the singl
 def counter_pk(counter: int) -> str:
     """Counter 0 is the single ``COUNTER`` (ordered ids for the catalogue); 1.. are spread."""
     return COUNTER_PK if counter == 0 else f"{COUNTER_PK}#{counter}"
+
+
 COMPANY_SK = "COMPANY"
 KEY_SK = "KEY"
 TOKEN_SK = "TOKEN"
@@ -311,6 +313,20 @@ def event_start_sk(start_utc_iso: str, event_id: int) -> str:
 def event_capacity(event_id: int) -> str:
     """An event's seats are the capacity ``CAP#EVENT-<id>``."""
     return f"EVENT-{event_id}"
+
+
+def waitlist_pk(capacity_id: str) -> str:
+    """One capacity's waitlist (``WAIT#EVENT-12``): its entries in join order. A partition per
+    capacity, never per company or deployment, so a popular class queues on its own key."""
+    return f"WAIT#{capacity_id}"
+
+
+WAITLIST_ENTRY_PREFIX = "ENTRY#"
+
+
+def waitlist_sk(entry_id: str) -> str:
+    """An entry id starts with its join time (epoch microseconds, fixed width), so key order is FIFO."""
+    return f"{WAITLIST_ENTRY_PREFIX}{entry_id}"
 
 
 def slot_capacity(service_id: int, start_utc_compact: str, duration: int) -> str:

@@ -31,6 +31,7 @@ from chalicelib.domain.windows import Actor
 from chalicelib.observability import Metric
 from chalicelib.services.messaging import calendars, outbox
 from chalicelib.services.selling import capacity, holds, time_claims
+from chalicelib.services.selling.waitlist import Promotion
 from chalicelib.store import db, keys, pages
 from chalicelib.store.models import Booking, BookingLog, Hold
 from chalicelib.store.transact import Refusal, Runner, transact
@@ -437,12 +438,14 @@ def act(
     if_match: int | None = None,
     actor: Actor = Actor.STAFF,
     also: Callable[[TransactWrite], None] | None = None,
+    promotion: Promotion = Promotion.IN_TRANSACTION,
 ) -> Booking:
-    """Run ``action_name``; ``also`` adds writes to its transaction (a customer link's used-marker)."""
+    """Run ``action_name``; ``also`` adds writes to its transaction (a customer link's used-marker).
+    ``promotion`` is the race test's control switch (see ``waitlist.Promotion``)."""
     booking = get(company_id, booking_id)
     if if_match is not None and if_match != int(booking.version):
         raise PreconditionFailed(f"the booking is at version {int(booking.version)}, not {if_match}", field="If-Match")
-    return _apply(booking, action_name, options, by_timer=False, actor=actor, also=also)
+    return _apply(booking, action_name, options, by_timer=False, actor=actor, also=also, promotion=promotion)
 
 
 def _apply(
@@ -453,6 +456,7 @@ def _apply(
     by_timer: bool,
     actor: Actor = Actor.STAFF,
     also: Callable[[TransactWrite], None] | None = None,
+    promotion: Promotion = Promotion.IN_TRANSACTION,
 ) -> Booking:
     graph = _graph(booking)
     now = clock.utcnow()
@@ -494,7 +498,10 @@ def _apply(
             message=step.message,
         )
         if _releases_seats(booking, step) and booking.capacity_id:
-            capacity.release(tx, booking.capacity_id, _seat_shards(booking))
+            # The waitlist's head is offered the seats in this very transaction.
+            holds.give_back(
+                tx, int(booking.company_id), booking.capacity_id, _seat_shards(booking), promotion=promotion
+            )
         if step.seats is Seats.CLOSE and booking.capacity_id:
             capacity.close(tx, booking.capacity_id, shard_count(booking))
         if time_claims.releases_time(booking, step.from_state, step.to_state):
@@ -503,6 +510,8 @@ def _apply(
             also(tx)
 
     _run_cas(booking, writes)
+    if promotion is Promotion.AFTERWARDS and _releases_seats(booking, step) and booking.capacity_id:
+        holds.promote_afterwards(int(booking.company_id), booking.capacity_id, shard_count(booking), int(booking.seats))
     if step.seats is Seats.CLOSE:
         return cascade_owner_cancel(get(int(booking.company_id), booking.booking_id))
     return get(int(booking.company_id), booking.booking_id)

@@ -19,6 +19,7 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain import clock
@@ -306,6 +307,34 @@ def release(tx: TransactWrite, capacity_id: str, shard_seats: Mapping[str, int],
             CapacityShard(keys.shard_pk(capacity_id, shard), shard),
             actions=[CapacityShard.available.add(int(seats)), counter.add(-int(seats))],
         )
+
+
+def pass_on(
+    tx: TransactWrite,
+    capacity_id: str,
+    freed: Mapping[str, int],
+    offered: Mapping[str, int],
+    *,
+    held: bool = False,
+) -> None:
+    """Seats leave a booking (or a hold, ``held``) and, per shard, ``offered[shard]`` of them go
+    straight to a waitlist offer's hold: they become held without ever being available, so
+    nobody outside the queue can take them; the rest are released. One update per shard."""
+    for shard, seats in freed.items():
+        to_offer = int(offered.get(shard, 0))
+        if not 0 <= to_offer <= int(seats):
+            raise ValueError("an offer takes at most the seats freed on its shard")
+        given_back = int(seats) - to_offer
+        actions: list[Action]
+        if held:
+            actions = [CapacityShard.available.add(given_back), CapacityShard.held.add(-given_back)]
+        else:
+            actions = [
+                CapacityShard.available.add(given_back),
+                CapacityShard.booked.add(-int(seats)),
+                CapacityShard.held.add(to_offer),
+            ]
+        tx.update(CapacityShard(keys.shard_pk(capacity_id, shard), shard), actions=actions)
 
 
 def convert(tx: TransactWrite, capacity_id: str, shard_seats: Mapping[str, int]) -> None:
