@@ -19,6 +19,7 @@ from chalicelib.api.platform import routes as platform
 from chalicelib.api.timekit import bookings as timekit_bookings
 from chalicelib.api.timekit import projects as timekit_projects
 from chalicelib.api.timekit import resources as timekit_resources
+from chalicelib.api.timekit import waitlists as timekit_waitlists
 from chalicelib.api.timekit import webhooks as timekit_webhooks
 from chalicelib.observability import flush_metrics, get_logger, observed
 from chalicelib.services.identity.auth import Scheme
@@ -35,6 +36,7 @@ app.register_blueprint(timekit_bookings.bp)
 app.register_blueprint(timekit_resources.bp)
 app.register_blueprint(timekit_webhooks.bp)
 app.register_blueprint(timekit_projects.bp)
+app.register_blueprint(timekit_waitlists.bp)
 app.register_blueprint(docs.bp)
 app.register_blueprint(pages.bp)
 

@@ -434,6 +434,7 @@ class WaitlistEntry(Item, discriminator="waitlist_entry"):
     owner_booking_id = UnicodeAttribute(null=True)  # a v2 group's id
     event_id = NumberAttribute(null=True)  # a BookingBug event's id
     customer: MapAttribute[str, Any] = MapAttribute(default=dict)
+    event_info: MapAttribute[str, Any] = MapAttribute(default=dict)  # what and when, for the offer's email
     seats = NumberAttribute(default=1)
     status = UnicodeAttribute(default="waiting")
     offer_seconds = NumberAttribute()  # the company's offer window when the customer joined

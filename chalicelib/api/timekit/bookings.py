@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 
@@ -15,6 +16,7 @@ from chalicelib.domain.errors import BookingError, Conflict, ErrorCode, Forbidde
 from chalicelib.domain.lifecycle import effective_status
 from chalicelib.services.identity import companies, customer_links
 from chalicelib.services.identity.auth import Role, Scheme, actor_of
+from chalicelib.services.identity.customer_links import ActionLink
 from chalicelib.store import db, keys
 from chalicelib.store.models import Booking, Hold
 from chalicelib.store.pages import query_page
@@ -445,14 +447,44 @@ def resource_feed(call: Call, company_id: int, resource_id: int, token: str) -> 
     rate_limited=True,
 )
 def external_action(call: Call, booking_id: str, action: str) -> Any:
+    return _signed_link(call, booking_id, action, action_links.perform)
+
+
+def _signed_link(call: Call, subject_id: str, action: str, perform: Callable[[ActionLink, datetime], Booking]) -> Any:
+    """A customer's one-click link: check its signature for ``subject_id`` and ``action``, run it,
+    then send the customer to ``redirect`` (one of the company's origins) or answer the booking."""
     asked = call.query(s.ExternalActionQuery)
     now = clock.utcnow()
-    link = customer_links.read_action_signature(booking_id, action, asked.signature, now)
+    link = customer_links.read_action_signature(subject_id, action, asked.signature, now)
     target = _redirect_target(link.company_id, asked.redirect)
-    booking = action_links.perform(link, now)
+    booking = perform(link, now)
     if target is not None:
         return Response(body="", status_code=302, headers={"Location": target})
     return s.BookingOut(data=_data(booking))
+
+
+@route(
+    bp,
+    "/v2/waitlist/offers/{reservation_id}/book",
+    "GET",
+    summary="A waitlist offer's signed link (from its email): books the offered seats with the offer's hold, once",
+    scheme=Scheme.NONE,
+    tag=TAG,
+    query="timekit.schemas:ExternalActionQuery",
+    response="timekit.schemas:BookingOut",
+    status=201,
+    errors=(401, 403, 404, 409),
+    also_status=(302,),
+    path_types={"reservation_id": "uuid"},
+    rate_limited=True,
+)
+def book_offer(call: Call, reservation_id: str) -> Any:
+    return _signed_link(
+        call,
+        reservation_id,
+        customer_links.BOOK_OFFER,
+        lambda link, _now: bookings.book_offer(link.company_id, reservation_id),
+    )
 
 
 def _redirect_target(company_id: int, redirect: str | None) -> str | None:

@@ -156,6 +156,12 @@ def _message(event: Mapping[str, Any], audience: str) -> str | None:
 def _action_links(event: Mapping[str, Any], audience: str) -> dict[str, str]:
     """The customer's one-click links for what the booking's graph allows in the state reported."""
     data = event.get("data") or {}
+    offer = data.get("offer") or {}
+    if audience == templates.CUSTOMER and event.get("type") == "waitlist.offered" and offer.get("reservation_id"):
+        url = customer_links.offer_url(
+            get_settings().public_base_url, int(event["company_id"]), str(offer["reservation_id"]), clock.utcnow()
+        )
+        return {customer_links.BOOK_OFFER: url}
     if audience != templates.CUSTOMER or not str(event.get("type", "")).startswith("booking.") or not data.get("id"):
         return {}
     offered = customer_links.offered(str(data.get("graph")), str(data.get("state")))

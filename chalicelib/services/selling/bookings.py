@@ -30,7 +30,7 @@ from chalicelib.domain.transitions import Due, LogEntry, Plan, next_timer, plan
 from chalicelib.domain.windows import Actor
 from chalicelib.observability import Metric
 from chalicelib.services.messaging import calendars, outbox
-from chalicelib.services.selling import capacity, holds, time_claims
+from chalicelib.services.selling import capacity, holds, time_claims, waitlist
 from chalicelib.services.selling.waitlist import Promotion
 from chalicelib.store import db, keys, pages
 from chalicelib.store.models import Booking, BookingLog, Hold
@@ -235,6 +235,23 @@ def create(company_id: int, new: NewBooking, *, actor: Actor = Actor.STAFF, rule
     booking.fresh_logs = [{**_plain(entry), "created_at": log.created_at} for entry in log.entries]
     observability.count(Metric.BOOKINGS_CREATED)
     return booking
+
+
+def book_offer(company_id: int, hold_id: str) -> Booking:
+    """A waitlist offer booked by its customer (the offer's one-click link): a seat booking of
+    the group made of the offer's hold, for the customer who queued. Once: the hold converts
+    by compare-and-set, so a second click is 409 ``hold_expired``."""
+    hold = holds.get(company_id, hold_id)
+    if waitlist.offer_entry_id(hold) is None or not hold.owner_booking_id:
+        raise NotFound("no such waitlist offer", field="reservation_id")
+    details = _plain(hold.details)
+    new = NewBooking(
+        graph=str(details.get("graph") or "group_customer"),
+        customer=dict(details.get("customer") or {}),
+        owner_booking_id=hold.owner_booking_id,
+        reservation_id=hold.hold_id,
+    )
+    return create(company_id, new, actor=Actor.CUSTOMER)
 
 
 def _check_event(event: Mapping[str, Any], now: datetime) -> None:
@@ -884,7 +901,19 @@ def group_booking(booking: Booking) -> dict[str, int] | None:
         "current_seats": seats.booked,
         "held_seats": seats.held,
         "available_seats": max(seats.available, 0),
+        "waitlist_length": waitlist.length(booking.capacity_id),
     }
+
+
+def group_queue(owner: Booking) -> waitlist.Queue:
+    """A group's waitlist: its capacity, and what the offer's email says about it."""
+    return waitlist.Queue(
+        int(owner.company_id),
+        owner.capacity_id or "",
+        shard_count(owner),
+        owner_booking_id=owner.booking_id,
+        event_info=_event_info(_plain(owner.event)),
+    )
 
 
 def view(booking: Booking) -> dict[str, Any]:

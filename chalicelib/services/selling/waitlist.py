@@ -63,6 +63,7 @@ class Queue:
     shards: int
     owner_booking_id: str | None = None  # a v2 group
     event_id: int | None = None  # a BookingBug event
+    event_info: Mapping[str, Any] | None = None  # what and when (start, end, what), for emails
 
 
 def _entry_id() -> str:
@@ -82,11 +83,15 @@ def _entries(capacity_id: str) -> Iterator[WaitlistEntry]:
 
 
 def snapshot(entry: WaitlistEntry) -> dict[str, Any]:
+    customer = _plain(entry.customer)
     data: dict[str, Any] = {
         "id": entry.entry_id,
         "status": str(entry.status),
+        "state": str(entry.status),  # what the emails read
         "seats": int(entry.seats),
-        "customer": _plain(entry.customer),
+        "customer": customer,
+        "customers": [customer],
+        "event_info": _plain(entry.event_info),
         "joined_at": entry.joined_at,
         "owner_booking_id": entry.owner_booking_id,
         "event_id": int(entry.event_id) if entry.event_id is not None else None,
@@ -113,10 +118,7 @@ def join(queue: Queue, customer: Mapping[str, Any], seats: int, offer_seconds: i
     if free.available >= seats:
         raise Conflict(f"{free.available} seats are free: book them instead", code=ErrorCode.SPACES_LEFT, field="seats")
     email = _customer_email(customer)
-    if email and any(
-        _customer_email(e.customer) == email and e.status in (EntryStatus.WAITING, EntryStatus.OFFERED)
-        for e in _entries(queue.capacity_id)
-    ):
+    if email and queued(queue.capacity_id, email) is not None:
         raise Conflict("this customer is already on the waitlist", code=ErrorCode.ALREADY_WAITING, field="customer")
     entry_id = _entry_id()
     entry = WaitlistEntry(
@@ -128,6 +130,7 @@ def join(queue: Queue, customer: Mapping[str, Any], seats: int, offer_seconds: i
         owner_booking_id=queue.owner_booking_id,
         event_id=queue.event_id,
         customer=dict(customer),
+        event_info=dict(queue.event_info or {}),
         seats=seats,
         status=EntryStatus.WAITING.value,
         offer_seconds=offer_seconds,
@@ -191,6 +194,11 @@ def head(capacity_id: str, seats: int) -> list[WaitlistEntry]:
     return served
 
 
+def live_entries(capacity_id: str) -> list[WaitlistEntry]:
+    """Waiting and offered entries, in join order."""
+    return [e for e in _entries(capacity_id) if e.status in (EntryStatus.WAITING, EntryStatus.OFFERED)]
+
+
 def length(capacity_id: str) -> int:
     """How many are waiting (offered entries are out of the count: they hold their seats)."""
     db.ensure_bound()
@@ -207,10 +215,7 @@ def length(capacity_id: str) -> int:
 def queued(capacity_id: str, email: str) -> WaitlistEntry | None:
     """The customer's live entry (waiting or offered), if any: BookingBug's ``on_waitlist``."""
     wanted = _customer_email({"email": email})
-    for entry in _entries(capacity_id):
-        if _customer_email(entry.customer) == wanted and entry.status in (EntryStatus.WAITING, EntryStatus.OFFERED):
-            return entry
-    return None
+    return next((e for e in live_entries(capacity_id) if _customer_email(e.customer) == wanted), None)
 
 
 def offer(tx: TransactWrite, entry: WaitlistEntry, hold: Hold) -> None:
