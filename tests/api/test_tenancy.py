@@ -44,6 +44,7 @@ SAMPLE_BODIES: dict[str, dict[str, Any]] = {
     "ProjectUpdate": {"name": "Intruder"},
     "ResourceUpdate": {"name": "Intruder"},
     "WaitlistJoinIn": {"customer": {"name": "Intruder", "email": "intruder@example.com"}},
+    "EventWaitlistIn": {"client": {"email": "intruder@example.com"}},
 }
 OBJECT_PARAMS = {
     "entry_id",

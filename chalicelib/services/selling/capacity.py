@@ -405,25 +405,38 @@ def lapsed_holds(capacity_id: str, shards: Iterable[int], now: float | None = No
     return found
 
 
-def resize(tx: TransactWrite, capacity_id: str, shards: int, new_total: int) -> None:
+# Given the seats a resize adds per shard, places the waitlist's offers on them and says how
+# many per shard (holds.offer_seats); passed in, like Reclaim, so the ledger does not import holds.
+Offer = Callable[[TransactWrite, Mapping[str, int]], Mapping[str, int]]
+
+
+def resize(tx: TransactWrite, capacity_id: str, shards: int, new_total: int, *, offer: Offer | None = None) -> None:
     """Set the capacity to ``new_total`` (caps spread as open_capacity does), never below what is taken.
 
     Per shard: compare-and-set on the cap read here, and a shrink needs
     ``available >= shrink`` so booked and held seats always fit. Reclaim lapsed holds
-    first if they should not count. A refusal cancels the caller's transaction.
+    first if they should not count. A refusal cancels the caller's transaction. Seats a
+    growth adds go to ``offer`` first (the waitlist), held for it, never available.
     """
     caps = seat_rule.caps(new_total, shards)
-    for shard in _shard_items(capacity_id, shards):
-        cap = caps[int(shard.sk.removeprefix(keys.SHARD_PREFIX))]
-        delta = cap - int(shard.capacity)
+    items = _shard_items(capacity_id, shards)
+    deltas = {str(s.sk): caps[int(s.sk.removeprefix(keys.SHARD_PREFIX))] - int(s.capacity) for s in items}
+    grown = {sk: delta for sk, delta in deltas.items() if delta > 0}
+    offered = offer(tx, grown) if offer is not None and grown else {}
+    for shard in items:
+        delta = deltas[str(shard.sk)]
         if delta == 0:
             continue
         condition = CapacityShard.capacity == int(shard.capacity)
         if delta < 0:
             condition &= CapacityShard.available >= -delta
+        to_offer = int(offered.get(str(shard.sk), 0))
+        actions: list[Action] = [CapacityShard.capacity.add(delta), CapacityShard.available.add(delta - to_offer)]
+        if to_offer:
+            actions.append(CapacityShard.held.add(to_offer))
         tx.update(
             CapacityShard(keys.shard_pk(capacity_id, shard.sk), shard.sk),
-            actions=[CapacityShard.capacity.add(delta), CapacityShard.available.add(delta)],
+            actions=actions,
             condition=condition,
             return_values="ALL_OLD",
         )

@@ -346,20 +346,27 @@ def give_back(
     offered meanwhile by another freeing transaction refuses this one, which re-reads
     (``waitlist.offer`` marks it). ``Promotion.AFTERWARDS`` (the control run) only frees.
     """
-    freed = sum(int(seats) for seats in shard_seats.values())
-    offered: dict[str, int] = {}
-    if freed and promotion is Promotion.IN_TRANSACTION:
-        left = {shard: int(seats) for shard, seats in sorted(shard_seats.items())}
-        for entry in waitlist.head(capacity_id, freed):
-            placed = _carve(left, int(entry.seats))
-            hold = _offer_hold(company_id, capacity_id, entry)
-            _place_on(hold, placed)
-            tx.save(hold, condition=Hold.pk.does_not_exist())
-            waitlist.offer(tx, entry, hold)
-            for shard, seats in placed.items():
-                offered[shard] = offered.get(shard, 0) + seats
-    if freed:
-        capacity.pass_on(tx, capacity_id, shard_seats, offered, held=held)
+    if not any(int(seats) for seats in shard_seats.values()):
+        return
+    offered = offer_seats(tx, company_id, capacity_id, shard_seats) if promotion is Promotion.IN_TRANSACTION else {}
+    capacity.pass_on(tx, capacity_id, shard_seats, offered, held=held)
+
+
+def offer_seats(tx: TransactWrite, company_id: int, capacity_id: str, shard_seats: Mapping[str, int]) -> ShardSeats:
+    """Inside the transaction that frees or adds ``shard_seats``: the waitlist's head gets them,
+    one offer hold per entry; returns how many seats were offered per shard (the caller's
+    shard updates hold them instead of making them available)."""
+    offered: ShardSeats = {}
+    left = {shard: int(seats) for shard, seats in sorted(shard_seats.items())}
+    for entry in waitlist.head(capacity_id, sum(left.values())):
+        placed = _carve(left, int(entry.seats))
+        hold = _offer_hold(company_id, capacity_id, entry)
+        _place_on(hold, placed)
+        tx.save(hold, condition=Hold.pk.does_not_exist())
+        waitlist.offer(tx, entry, hold)
+        for shard, seats in placed.items():
+            offered[shard] = offered.get(shard, 0) + seats
+    return offered
 
 
 def _carve(left: dict[str, int], seats: int) -> ShardSeats:
@@ -380,6 +387,7 @@ def _offer_hold(company_id: int, capacity_id: str, entry: WaitlistEntry) -> Hold
         details["graph"] = "group_customer"
     if entry.event_id is not None:
         details["event_id"] = int(entry.event_id)
+        details["event_info"] = dict(entry.event_info.as_dict() if hasattr(entry.event_info, "as_dict") else {})
     return new_hold(
         company_id, capacity_id, int(entry.seats), int(entry.offer_seconds), details, entry.owner_booking_id
     )
