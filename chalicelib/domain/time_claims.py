@@ -29,6 +29,16 @@ GRANULE = timedelta(minutes=1)  # start, end and padding are whole minutes
 MAX_DAYS_TOUCHED = (MAX_LENGTH + 2 * MAX_PADDING) // timedelta(days=1) + 1
 
 
+# Where a booking holds its time. It gives the time back when it leaves these for any state
+# but completed (cancelled, declined, unpaid, moved away); completed time was used.
+TIME_HOLDING_STATES = frozenset({"confirmed", "tentative", "paid"})
+
+
+def releases(from_state: str, to_state: str) -> bool:
+    """Does a booking moving ``from_state`` -> ``to_state`` give its claimed time back?"""
+    return from_state in TIME_HOLDING_STATES and to_state not in TIME_HOLDING_STATES and to_state != "completed"
+
+
 class TimeTaken(Conflict):
     code = ErrorCode.TIME_TAKEN
 

@@ -87,8 +87,3 @@ def allocate_ids(count: int = 1, *, spread: bool = False) -> int:
     if spread and last >= keys.ID_RANGE:
         raise RuntimeError(f"id counter {number} has used its range")  # ten billion ids: not in this life
     return number * keys.ID_RANGE + last - count + 1
-
-
-def condition_failed(error: Exception) -> bool:
-    """A single-item write refused by its condition (not a transaction)."""
-    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"

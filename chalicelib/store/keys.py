@@ -354,8 +354,8 @@ def resource_ref_sk(reference: str) -> str:
     return f"RESOURCEREF#{reference}"
 
 
-def resource_pk(resource_id: int) -> str:
-    """A resource's own partition: its claimed time, one item per UTC day."""
+def resource_pk(resource_id: int | str) -> str:
+    """A resource's own partition: its claimed time, one item per UTC day (text: a template too)."""
     return f"RES#{resource_id}"
 
 

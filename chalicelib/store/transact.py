@@ -26,7 +26,8 @@ CONFLICT_RETRIES = 8
 STALE_READ_RETRIES = 30  # rounds of re-reading a contended head of a queue before giving up
 
 Key = tuple[str, str]
-Build = Callable[[TransactWrite], None]
+Transaction = TransactWrite  # what a build writes into; services annotate with this name
+Build = Callable[[Transaction], None]
 Runner = Callable[[Build], None]  # runs a build in a transaction: run, or one that adds its own writes
 
 
@@ -49,7 +50,7 @@ class Refusal:
 OnConditionFailed = Callable[[Refusal], BaseException | None]
 
 
-def transaction() -> TransactWrite:
+def transaction() -> Transaction:
     db.ensure_bound()
     return TransactWrite(connection=Item._get_connection().connection)
 

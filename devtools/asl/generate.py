@@ -30,7 +30,10 @@ Input::
    shard (a Choice on ``settings.capacity_shards``), rests the owner in
    ``cancelling``, then cancels every seat booking (Query ``gsi2``, a Map with one
    transaction per seat, again until a pass finds none and no shard counts a
-   booked seat) and moves the owner to ``cancelled``. After
+   booked seat) and moves the owner to ``cancelled``. A booking that claimed a
+   resource's time and leaves confirmed, tentative or paid for anything but completed
+   (``domain.time_claims.releases``) removes its entry from each of its ``claim_days``
+   (a Choice on how many, up to ``MAX_DAYS_TOUCHED``), as ``claim_days.remove`` does. After
    :data:`CASCADE_BUDGET` pages it leaves the rest to the sweeper exactly as
    ``_schedule_resume`` does (timer ``cancel``, due now). A lost compare-and-set
    fails ``StateConflict``; a transaction conflict is tried again.
@@ -58,12 +61,15 @@ What it does not cover, and why (see also :data:`UNMIRRORED`):
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from chalicelib.domain import time_claims
 from chalicelib.domain.graphs import AUTO_COMPLETE_SETTING, GRAPHS, Action, Graph, Seats
+from chalicelib.domain.time_claims import MAX_DAYS_TOUCHED
 from chalicelib.domain.transitions import LogEntry, Plan, plan
 from chalicelib.services.selling.bookings import MAX_SHARDS, SEAT_HOLDING_STATES
 from chalicelib.store import keys, schema
@@ -82,6 +88,7 @@ VALIDATION_FAILED = "ValidationFailed"
 PRECONDITION_FAILED = "PreconditionFailed"
 GRAPH_MISMATCH = "GraphMismatch"
 TOO_MANY_SEAT_SHARDS = "TooManySeatShards"
+TOO_MANY_CLAIM_DAYS = "TooManyClaimDays"
 UNSUPPORTED_CAPACITY_SHARDS = "UnsupportedCapacityShards"
 CASCADE_INCOMPLETE = "CascadeIncomplete"
 
@@ -94,6 +101,7 @@ _CAUSES = {
     PRECONDITION_FAILED: "the booking is not at the version in if_match",
     GRAPH_MISMATCH: "the booking follows another graph; start that graph's state machine",
     TOO_MANY_SEAT_SHARDS: f"the booking's seat_shards has more than {MAX_SHARDS} entries",
+    TOO_MANY_CLAIM_DAYS: f"the booking's claim_days has more than {MAX_DAYS_TOUCHED} entries",
     UNSUPPORTED_CAPACITY_SHARDS: f"settings.capacity_shards is not 1..{MAX_SHARDS}",
     CASCADE_INCOMPLETE: "seat bookings are left and the owner has no expiry partition (xpk) to resume from",
 }
@@ -136,6 +144,8 @@ BOOKING_READ = (
     f"settings.{AUTO_COMPLETE_SETTING}",
     "end_at",
     "xpk",
+    "resource.id",
+    "claim_days",
 )
 SEAT_READ = ("pk", "booking_id", "graph", "state", "version", "log_count", "company_id", "created_at", "seat_shards")
 
@@ -415,76 +425,123 @@ class _Scope:
         return name
 
 
-def _release(scope: _Scope, booking: str, capacity_id: str, next_state: str) -> str:
-    """Release every seat_shards entry of ``booking``; returns the first state.
+def _per_entry(
+    scope: _Scope, name: str, entries: str, most: int, too_many: str, update: Callable[[str], State], next_state: str
+) -> str:
+    """One transaction item per entry of the DynamoDB list at ``entries`` (``...L``); returns the first state.
 
-    A Choice on how many entries there are (``IsPresent`` on ``seat_shards.L[i]``)
-    enters a chain that builds one shard update per entry, then a Choice picks the
-    transaction items of that count.
+    A Choice on how many entries there are (``IsPresent`` on ``entries[i]``) enters a
+    chain that builds one item per entry (``update(entry_path)``), then a Choice picks
+    the transaction items of that count. More than ``most`` fails ``too_many``.
     """
-    p = scope.prefix
-    none = f"{p}Seats: none"
+    p = f"{scope.prefix}{name}"
+    none = f"{scope.prefix}Seats: none"
     if none not in scope.states:
         scope.add(none, {"Type": "Pass", "Parameters": _items([]), "ResultPath": "$.tx.all", "Next": next_state})
-    entry = f"{p}Release: how many shards?"
-    present = [(count, _is_present(f"{booking}.seat_shards.L[{count - 1}]")) for count in range(MAX_SHARDS, 0, -1)]
-    scope.add(
-        entry,
+    present = [(count, _is_present(f"{entries}[{count - 1}]")) for count in range(most, 0, -1)]
+    entry = scope.add(
+        f"{p}: how many?",
         {
             "Type": "Choice",
             "Choices": [
-                {"Not": _is_present(capacity_id), "Next": none},
-                {**_is_present(f"{booking}.seat_shards.L[{MAX_SHARDS}]"), "Next": scope.fail(TOO_MANY_SEAT_SHARDS)},
-                *({**rule, "Next": f"{p}Release shard {count - 1}"} for count, rule in present),
+                {**_is_present(f"{entries}[{most}]"), "Next": scope.fail(too_many)},
+                *({**rule, "Next": f"{p} {count - 1}"} for count, rule in present),
             ],
             "Default": none,
         },
     )
-    for i in range(MAX_SHARDS - 1, -1, -1):
-        shard = f"{booking}.seat_shards.L[{i}].M"
+    for i in range(most - 1, -1, -1):
+        # The entry is picked out first: ``list.L[i].S`` is a scalar on AWS but a one-item list on
+        # moto, while a path from a picked entry is a scalar on both.
         scope.add(
-            f"{p}Release shard {i}",
+            f"{p} {i}",
+            {
+                "Type": "Pass",
+                "Parameters": {"entry.$": f"States.ArrayGetItem({entries}, {i})"},
+                "ResultPath": f"$.picked.e{i}",
+                "Next": f"{p} {i}: write",
+            },
+        )
+        scope.add(
+            f"{p} {i}: write",
             {
                 "Type": "Pass",
                 "Comment": "no condition: the booking's compare-and-set makes the release happen once",
-                "Parameters": {
-                    "Update": {
-                        "TableName": TABLE,
-                        "Key": {
-                            "pk": {"S.$": _fmt(keys.shard_pk("{}", "{}"), capacity_id, f"{shard}.shard.S")},
-                            "sk": {"S.$": f"{shard}.shard.S"},
-                        },
-                        "UpdateExpression": "ADD #available :n, #booked :minus_n",
-                        "ExpressionAttributeNames": {"#available": "available", "#booked": "booked"},
-                        "ExpressionAttributeValues": {
-                            ":n": {"N.$": f"{shard}.seats.N"},
-                            ":minus_n": {"N.$": _fmt("-{}", f"{shard}.seats.N")},
-                        },
-                    }
-                },
-                "ResultPath": f"$.tx.s{i}",
-                "Next": f"{p}Release shard {i - 1}" if i else f"{p}Release: items?",
+                "Parameters": update(f"$.picked.e{i}.entry"),
+                "ResultPath": f"$.tx.e{i}",
+                "Next": f"{p} {i - 1}" if i else f"{p}: items?",
             },
         )
     scope.add(
-        f"{p}Release: items?",
+        f"{p}: items?",
         {
             "Type": "Choice",
-            "Choices": [{**rule, "Next": f"{p}Release {count}: items"} for count, rule in present],
+            "Choices": [{**rule, "Next": f"{p} {count}: items"} for count, rule in present],
             "Default": none,
         },
     )
-    for count in range(1, MAX_SHARDS + 1):
+    for count in range(1, most + 1):
         scope.add(
-            f"{p}Release {count}: items",
+            f"{p} {count}: items",
             {
                 "Type": "Pass",
-                "Parameters": _items([f"$.tx.s{i}" for i in range(count)]),
+                "Parameters": _items([f"$.tx.e{i}" for i in range(count)]),
                 "ResultPath": "$.tx.all",
                 "Next": next_state,
             },
         )
     return entry
+
+
+def _release(scope: _Scope, booking: str, capacity_id: str, next_state: str) -> str:
+    """Release every seat_shards entry of ``booking`` to its capacity shard; returns the first state."""
+
+    def add_back(entry: str) -> State:
+        shard = f"{entry}.M"
+        return {
+            "Update": {
+                "TableName": TABLE,
+                "Key": {
+                    "pk": {"S.$": _fmt(keys.shard_pk("{}", "{}"), capacity_id, f"{shard}.shard.S")},
+                    "sk": {"S.$": f"{shard}.shard.S"},
+                },
+                "UpdateExpression": "ADD #available :n, #booked :minus_n",
+                "ExpressionAttributeNames": {"#available": "available", "#booked": "booked"},
+                "ExpressionAttributeValues": {
+                    ":n": {"N.$": f"{shard}.seats.N"},
+                    ":minus_n": {"N.$": _fmt("-{}", f"{shard}.seats.N")},
+                },
+            }
+        }
+
+    shards = f"{booking}.seat_shards.L"
+    chain = _per_entry(scope, "Release shard", shards, MAX_SHARDS, TOO_MANY_SEAT_SHARDS, add_back, next_state)
+    none = f"{scope.prefix}Seats: none"
+    return scope.add(
+        f"{scope.prefix}Release: how many shards?",
+        {"Type": "Choice", "Choices": [{"Not": _is_present(capacity_id), "Next": none}], "Default": chain},
+    )
+
+
+def _release_time(scope: _Scope, booking: str, next_state: str) -> str:
+    """Remove the booking's entry from each of its claim days (as ``claim_days.remove``): its time is free."""
+
+    def remove(entry: str) -> State:
+        day_sk = _fmt(keys.claim_day_sk("{}"), f"{entry}.S")
+        return {
+            "Update": {
+                "TableName": TABLE,
+                "Key": {
+                    "pk": {"S.$": _fmt(keys.resource_pk("{}"), f"{booking}.resource.M.id.S")},
+                    "sk": {"S.$": day_sk},
+                },
+                "UpdateExpression": "REMOVE #claims.#owner",
+                "ExpressionAttributeNames": {"#claims": "claims", "#owner.$": f"{booking}.booking_id.S"},
+            }
+        }
+
+    days = f"{booking}.claim_days.L"
+    return _per_entry(scope, "Release day", days, MAX_DAYS_TOUCHED, TOO_MANY_CLAIM_DAYS, remove, next_state)
 
 
 def _shard_key(booking: str, shard: int) -> dict[str, Any]:
@@ -742,6 +799,7 @@ def definition(graph: Graph, *, cascade_budget: int = CASCADE_BUDGET) -> dict[st
             "timer": step.timer,
             "pay": step.action.needs == "pay",
             "seats": step.action.seats.value,
+            "time": "release" if time_claims.releases(step.plan.from_state, step.plan.to_state) else "keep",
             "then": "cascade" if step.action.seats is Seats.CLOSE else "done",
             "attempts": 0,
             **_plan_reads(booking),
@@ -761,11 +819,14 @@ def definition(graph: Graph, *, cascade_budget: int = CASCADE_BUDGET) -> dict[st
     pays = any(step.action.needs == "pay" for step in steps)
     timed = any(step.timer == "auto_complete" for step in steps)
     seat_effects = {step.action.seats for step in steps}
+    frees_time = graph.capacity not in ("seat", "owner") and any(
+        time_claims.releases(step.plan.from_state, step.plan.to_state) for step in steps
+    )
 
     def writes(timer: Literal["remove", "set"]) -> str:
         """The entry to the write states of one timer variant (a Choice on payment when a graph has one)."""
         suffix = " (timer)" if timer == "set" else ""
-        after = "Seats?" if seat_effects - {Seats.NONE} else "Seats: none"
+        after = "Seats?" if seat_effects - {Seats.NONE} else "Time?" if frees_time else "Seats: none"
         top.add(f"Write{suffix}", _write(booking, "$.plan", "$.now", after, timer=timer))
         if not pays:
             return f"Write{suffix}"
@@ -826,6 +887,22 @@ def definition(graph: Graph, *, cascade_budget: int = CASCADE_BUDGET) -> dict[st
                         (Seats.CLOSE, "Close: how many shards?"),
                     )
                     if effect in seat_effects
+                ],
+                "Default": "Seats: none",
+            },
+        )
+    if frees_time:
+        claimed = [_is_present(f"{booking}.claim_days.L[0]"), _is_present(f"{booking}.resource.M.id.S")]
+        top.add(
+            "Time?",
+            {
+                "Type": "Choice",
+                "Comment": "a booking leaving confirmed, tentative or paid for anything but completed frees its time",
+                "Choices": [
+                    {
+                        "And": [{"Variable": "$.plan.time", "StringEquals": "release"}, *claimed],
+                        "Next": _release_time(top, booking, "Commit"),
+                    }
                 ],
                 "Default": "Seats: none",
             },

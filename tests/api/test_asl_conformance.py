@@ -46,8 +46,10 @@ import pytest
 
 from chalicelib.domain.errors import BookingError, Conflict, NotFound, PreconditionFailed, ValidationFailed
 from chalicelib.domain.graphs import GRAPHS, Graph, Seats
+from chalicelib.services.catalogue import resources
 from chalicelib.services.messaging.outbox import RETENTION_SECONDS
 from chalicelib.services.selling import bookings
+from chalicelib.services.selling.time_claims import TimeAsk
 from chalicelib.settings import reset_settings
 from chalicelib.store import db, keys, schema
 from chalicelib.store.models import Booking
@@ -218,7 +220,7 @@ class Group:
     graph: str
     state: str
     cases: tuple[Case, ...]
-    variant: str = ""  # "split seats", "auto-complete off", "no payment", "log taken", "no seats"
+    variant: str = ""  # "split seats", "auto-complete off", "no payment", "log taken", "no seats", "time claimed"
 
     @property
     def id(self) -> str:
@@ -247,6 +249,15 @@ def _groups() -> list[Group]:
                 if action in timer_actions:
                     cases.append(Case(graph.name, state, action, by_timer=True))
             found.append(Group(graph.name, state, tuple(cases)))
+    for graph in GRAPHS.values():
+        if graph.capacity != "none":
+            continue
+        # The same cases on bookings that claim a resource's time (two claim days: the padding
+        # after carries into the next UTC day): a release frees both days, a completion none.
+        for state in graph.all_states:
+            if state != "initialized":
+                cases = [Case(graph.name, state, action) for action in _action_names(graph)]
+                found.append(Group(graph.name, state, tuple(cases), "time claimed"))
     for name, state, action, variant in (
         ("group_customer", "confirmed", "cancel_by_customer", "split seats"),
         ("group_customer_payment", "paid", "cancel_by_owner", "split seats"),
@@ -356,8 +367,12 @@ class Starter:
                 _move(_seat("group_customer_payment", booking_id), ["pay"])
                 _move(_seat("group_customer", booking_id), ["cancel_by_customer"])
         else:
+            time = None
+            if variant == "time claimed":  # a resource each: the group's bookings share their time
+                resource = resources.create(COMPANY, {"name": "Room", "timezone": "Europe/London"})
+                time = TimeAsk((int(resource.resource_id),), after=timedelta(hours=1))
             booking_id = bookings.create(
-                COMPANY, bookings.NewBooking(graph.name, event=EVENT, settings=settings)
+                COMPANY, bookings.NewBooking(graph.name, event=EVENT, settings=settings, time=time)
             ).booking_id
         self._rest(graph, booking_id)
         self.made.append(booking_id)

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
-from pynamodb.transactions import TransactWrite
-
 from chalicelib.domain import clock
 from chalicelib.domain.catalogue import (
     check_question,
@@ -15,9 +12,10 @@ from chalicelib.domain.catalogue import (
 )
 from chalicelib.domain.errors import Conflict, ErrorCode, NotFound, ValidationFailed
 from chalicelib.store import db, guards, keys
+from chalicelib.store.errors import ItemNotFound, WriteFailed, condition_failed
 from chalicelib.store.models import Client, ClientDetails, Guard, QuestionGroup, Service
 from chalicelib.store.pages import Page, query_page
-from chalicelib.store.transact import Refusal, transact
+from chalicelib.store.transact import Refusal, Transaction, transact
 
 # --- services -----------------------------------------------------------------------
 
@@ -64,7 +62,7 @@ def create_service(company_id: int, fields: dict[str, Any]) -> Service:
     service.reference = fields.get("reference")
     check_service_bounds(service.attribute_values | _service_defaults(service))
 
-    def build(tx: TransactWrite) -> None:
+    def build(tx: Transaction) -> None:
         tx.save(service, condition=Service.pk.does_not_exist())
         if service.reference:
             tx.save(_ref_guard(company_id, service.reference, service_id), condition=Guard.pk.does_not_exist())
@@ -101,7 +99,7 @@ def get_service(company_id: int, service_id: int, *, include_deleted: bool) -> S
     db.ensure_bound()
     try:
         service = Service.get(keys.company_pk(company_id), keys.service_sk(service_id))
-    except DoesNotExist:
+    except ItemNotFound:
         raise NotFound("service not found", field="id") from None
     if service.deleted and not include_deleted:
         raise NotFound("service not found", field="id")
@@ -142,7 +140,7 @@ def update_service(company_id: int, service_id: int, fields: dict[str, Any]) -> 
     new_reference = fields.get("reference", old_reference) or old_reference
     service.reference = new_reference
 
-    def build(tx: TransactWrite) -> None:
+    def build(tx: Transaction) -> None:
         tx.save(service)  # VersionAttribute adds the compare-and-set condition
         if new_reference != old_reference:
             tx.save(_ref_guard(company_id, new_reference, service_id), condition=Guard.pk.does_not_exist())
@@ -172,8 +170,8 @@ def delete_service(company_id: int, service_id: int) -> Service:
         return service
     try:
         service.update(actions=[Service.deleted.set(True)])
-    except UpdateError as error:
-        if db.condition_failed(error):
+    except WriteFailed as error:
+        if condition_failed(error):
             raise Conflict("the service changed while you deleted it; retry", code=ErrorCode.VERSION_CONFLICT) from None
         raise
     return service
@@ -226,7 +224,7 @@ def get_question_group(company_id: int, group_id: int) -> QuestionGroup:
     db.ensure_bound()
     try:
         return QuestionGroup.get(keys.company_pk(company_id), keys.question_group_sk(group_id))
-    except DoesNotExist:
+    except ItemNotFound:
         raise NotFound("question group not found", field="detail_group_id") from None
 
 
@@ -245,8 +243,8 @@ def update_question_group(
         group.questions = _numbered_questions(questions)
     try:
         group.save()
-    except PutError as error:
-        if db.condition_failed(error):
+    except WriteFailed as error:
+        if condition_failed(error):
             raise Conflict(
                 "the question group changed meanwhile; read it and retry", code=ErrorCode.VERSION_CONFLICT
             ) from None
@@ -285,7 +283,7 @@ def client_fields(company_id: int) -> list[dict[str, Any]]:
     db.ensure_bound()
     try:
         stored = ClientDetails.get(keys.company_pk(company_id), keys.CLIENT_DETAILS_SK)
-    except DoesNotExist:
+    except ItemNotFound:
         return [
             {"name": name, "label": label, "required": required, "enabled": True}
             for name, label, required in DEFAULT_CLIENT_FIELDS
@@ -364,7 +362,7 @@ def _try_create_client(company_id: int, email: str, details: dict[str, Any], ref
         updated_at=now,
     )
 
-    def build(tx: TransactWrite) -> None:
+    def build(tx: Transaction) -> None:
         tx.save(client, condition=Client.pk.does_not_exist())
         tx.save(
             Guard(keys.company_pk(company_id), keys.client_email_sk(email), target_id=client_id),
@@ -404,7 +402,7 @@ def _update_client(client: Client, details: dict[str, Any], reference: str | Non
         actions.append(Client.reference.set(reference))
     company_pk = keys.company_pk(int(client.company_id))
 
-    def build(tx: TransactWrite) -> None:
+    def build(tx: Transaction) -> None:
         # The reference guard is moved under the reference read, so a concurrent
         # reference change makes one of the two fail rather than orphan a guard.
         condition = Client.pk.exists()
@@ -438,7 +436,7 @@ def get_client(company_id: int, client_id: int) -> Client:
     db.ensure_bound()
     try:
         return Client.get(keys.company_pk(company_id), keys.client_sk(client_id))
-    except DoesNotExist:
+    except ItemNotFound:
         raise NotFound("client not found", field="id") from None
 
 

@@ -18,9 +18,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pynamodb.exceptions import DoesNotExist
-from pynamodb.transactions import TransactWrite
-
 from chalicelib.domain import clock, recurrence
 from chalicelib.domain.errors import Conflict, ErrorCode, NotFound, ValidationFailed
 from chalicelib.domain.event_rules import BookingRules
@@ -29,9 +26,10 @@ from chalicelib.services.catalogue import catalogue
 from chalicelib.services.messaging import outbox
 from chalicelib.services.selling import capacity, holds, waitlist
 from chalicelib.store import db, keys
+from chalicelib.store.errors import ItemNotFound, condition_failed
 from chalicelib.store.models import Event, EventChain, EventGroup
 from chalicelib.store.pages import Page, query_all, query_page
-from chalicelib.store.transact import OnConditionFailed, transact
+from chalicelib.store.transact import OnConditionFailed, Transaction, transact
 
 SESSION_TYPES = {"event": 0, "course": 1, "recurring_event": 2}
 MAX_SHARDS = 10
@@ -81,7 +79,7 @@ def get_event(company_id: int, event_id: int) -> Event:
     db.ensure_bound()
     try:
         event = Event.get(keys.company_pk(company_id), keys.event_sk(event_id))
-    except DoesNotExist:
+    except ItemNotFound:
         raise NotFound("event not found", field="event_id") from None
     if event.deleted:
         raise NotFound("event not found", field="event_id")
@@ -92,7 +90,7 @@ def get_chain(company_id: int, chain_id: int) -> EventChain:
     db.ensure_bound()
     try:
         return EventChain.get(keys.company_pk(company_id), keys.chain_sk(chain_id))
-    except DoesNotExist:
+    except ItemNotFound:
         raise NotFound("event chain not found", field="event_chain_id") from None
 
 
@@ -213,7 +211,7 @@ def get_event_group(company_id: int, group_id: int) -> EventGroup:
     db.ensure_bound()
     try:
         return EventGroup.get(keys.company_pk(company_id), keys.event_group_sk(group_id))
-    except DoesNotExist:
+    except ItemNotFound:
         raise NotFound("event group not found", field="event_group_id") from None
 
 
@@ -229,7 +227,7 @@ def update_event_group(company_id: int, group_id: int, fields: Mapping[str, Any]
     try:
         group.save()  # compare-and-set on version
     except Exception as error:
-        if db.condition_failed(error) or "ConditionalCheckFailed" in str(error):
+        if condition_failed(error) or "ConditionalCheckFailed" in str(error):
             raise Conflict(
                 "the event group changed meanwhile; read it and retry", code=ErrorCode.VERSION_CONFLICT
             ) from None
@@ -385,7 +383,7 @@ def _plain(value: Any) -> dict[str, Any]:
 @dataclass
 class _Op:
     items: int
-    write: Callable[[TransactWrite], None]
+    write: Callable[[Transaction], None]
 
 
 def _commit(ops: Sequence[_Op], on_condition_failed: OnConditionFailed | None = None) -> None:
@@ -403,7 +401,7 @@ def _commit(ops: Sequence[_Op], on_condition_failed: OnConditionFailed | None = 
 
 
 def _run(batch: Sequence[_Op], on_condition_failed: OnConditionFailed | None) -> None:
-    def build(tx: TransactWrite) -> None:
+    def build(tx: Transaction) -> None:
         for op in batch:
             op.write(tx)
 
@@ -431,7 +429,7 @@ def _new_event(chain: EventChain, event_id: int, occurrence: Occurrence) -> Even
 
 
 def _open_event(event: Event) -> _Op:
-    def write(tx: TransactWrite) -> None:
+    def write(tx: Transaction) -> None:
         tx.save(event, condition=Event.pk.does_not_exist())
         capacity.open_capacity(tx, event.capacity_id, int(event.company_id), int(event.spaces), int(event.shards))
 
@@ -441,7 +439,7 @@ def _open_event(event: Event) -> _Op:
 def _remove_event(event: Event) -> _Op:
     """Soft delete (bookings may still name it) and close its seats, only while none are taken."""
 
-    def write(tx: TransactWrite) -> None:
+    def write(tx: Transaction) -> None:
         capacity.retire(tx, event.capacity_id, int(event.shards))
         tx.update(
             event,
@@ -481,7 +479,7 @@ def create_chain(company_id: int, spec: Mapping[str, Any]) -> tuple[EventChain, 
     chain.sk = keys.chain_sk(first)
     events = [_new_event(chain, first + 1 + i, occurrence) for i, occurrence in enumerate(occurrences)]
 
-    def write_chain(tx: TransactWrite) -> None:
+    def write_chain(tx: Transaction) -> None:
         tx.save(chain, condition=EventChain.pk.does_not_exist())
         payload = snapshot(chain) | {"event_ids": [int(e.event_id) for e in events]}
         outbox.add(tx, "event_chain.created", company_id, str(first), payload)
@@ -561,7 +559,7 @@ def update_chain(company_id: int, chain_id: int, spec: Mapping[str, Any]) -> tup
             ops.append(_change_event(event, spaces=spaces, duration=duration, group=group))
     ops.extend(_open_event(e) for e in added)
 
-    def write_chain(tx: TransactWrite) -> None:
+    def write_chain(tx: Transaction) -> None:
         tx.save(chain)  # compare-and-set on the version read
         outbox.add(tx, "event_chain.updated", company_id, str(chain_id), snapshot(chain))
 
@@ -575,7 +573,7 @@ def _change_event(event: Event, *, spaces: int, duration: int, group: int | None
 
     grows = max(spaces - int(event.spaces), 0)
 
-    def write(tx: TransactWrite) -> None:
+    def write(tx: Transaction) -> None:
         if resize:
             _resize(tx, event, spaces)
         tx.save(event)  # compare-and-set on the version read
@@ -583,10 +581,10 @@ def _change_event(event: Event, *, spaces: int, duration: int, group: int | None
     return _Op(1 + (int(event.shards) + _offer_items(grows) if resize else 0), write)
 
 
-def _resize(tx: TransactWrite, event: Event, spaces: int) -> None:
+def _resize(tx: Transaction, event: Event, spaces: int) -> None:
     """Resize the event's capacity; added spaces go to its waitlist first, in this transaction."""
 
-    def offer(tx: TransactWrite, grown: Mapping[str, int]) -> Mapping[str, int]:
+    def offer(tx: Transaction, grown: Mapping[str, int]) -> Mapping[str, int]:
         return holds.offer_seats(tx, int(event.company_id), event.capacity_id, grown)
 
     capacity.resize(tx, event.capacity_id, int(event.shards), spaces, offer=offer)
@@ -614,7 +612,7 @@ def delete_chain(company_id: int, chain_id: int) -> EventChain:
     existing = chain_events(company_id, chain_id)
     _refuse(((e, n) for e in existing if (n := _taken(e)) > 0), "these events have bookings", zone)
 
-    def write_chain(tx: TransactWrite) -> None:
+    def write_chain(tx: Transaction) -> None:
         tx.delete(chain)  # compare-and-set on the version read
         outbox.add(tx, "event_chain.deleted", company_id, str(chain_id), snapshot(chain))
 
@@ -657,7 +655,7 @@ def update_event(company_id: int, event_id: int, fields: Mapping[str, Any]) -> E
     slots = sorted([_local_slot(e, zone) for e in [*others, event]], key=lambda s: (s["date"], s["time"]))
     chain.repeat, chain.slots = int(Repeat.CUSTOM), slots
 
-    def write(tx: TransactWrite) -> None:
+    def write(tx: Transaction) -> None:
         if resize:
             _resize(tx, event, spaces)
         tx.save(event)

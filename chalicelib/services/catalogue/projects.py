@@ -12,16 +12,14 @@ import json
 import uuid
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist
-from pynamodb.transactions import TransactWrite
-
 from chalicelib.domain import clock
 from chalicelib.domain import projects as rules
 from chalicelib.domain.errors import Conflict, ErrorCode, NotFound, ValidationFailed
 from chalicelib.store import db, keys
+from chalicelib.store.errors import ItemNotFound
 from chalicelib.store.models import Project, ProjectSlug
 from chalicelib.store.pages import Page, query_page
-from chalicelib.store.transact import Refusal, transact
+from chalicelib.store.transact import Refusal, Transaction, transact
 
 MAX_SETTINGS_CHARS = 64_000  # Timekit's own cap on a request's JSON
 OWN_FIELDS = ("id", "name", "slug", "created_at", "updated_at", "app_key")
@@ -80,7 +78,7 @@ def create_project(company_id: int, fields: dict[str, Any]) -> Project:
             updated_at=now,
         )
 
-        def build(tx: TransactWrite, project: Project = project) -> None:
+        def build(tx: Transaction, project: Project = project) -> None:
             tx.save(project, condition=Project.pk.does_not_exist())
             tx.save(_guard(project), condition=ProjectSlug.pk.does_not_exist())
 
@@ -93,7 +91,7 @@ def get_project(company_id: int, project_id: str, *, field: str = "id") -> Proje
     db.ensure_bound()
     try:
         return Project.get(keys.company_pk(company_id), keys.project_sk(project_id), consistent_read=True)
-    except DoesNotExist:
+    except ItemNotFound:
         raise NotFound("project not found", field=field) from None
 
 
@@ -102,7 +100,7 @@ def find_by_slug(slug: str) -> Project:
     db.ensure_bound()
     try:
         guard = ProjectSlug.get(keys.slug_pk(slug), keys.SLUG_SK)
-    except DoesNotExist:
+    except ItemNotFound:
         raise NotFound("project not found", field="slug") from None
     return get_project(int(guard.company_id), str(guard.project_id))
 
@@ -123,7 +121,7 @@ def update_project(company_id: int, project_id: str, fields: dict[str, Any]) -> 
         project.slug = rules.check_slug(fields["slug"])
     project.updated_at = clock.utcnow().isoformat()
 
-    def build(tx: TransactWrite) -> None:
+    def build(tx: Transaction) -> None:
         tx.save(project)  # VersionAttribute: compare-and-set on the version read
         if project.slug != old_guard.pk.removeprefix("SLUG#"):
             tx.save(_guard(project), condition=ProjectSlug.pk.does_not_exist())
@@ -141,7 +139,7 @@ def update_project(company_id: int, project_id: str, fields: dict[str, Any]) -> 
 def delete_project(company_id: int, project_id: str) -> Project:
     project = get_project(company_id, project_id)
 
-    def build(tx: TransactWrite) -> None:
+    def build(tx: Transaction) -> None:
         tx.delete(project, condition=Project.version == project.version)
         tx.delete(_guard(project), condition=ProjectSlug.project_id == project_id)
 

@@ -16,12 +16,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
-
 from chalicelib.domain import clock
 from chalicelib.domain.errors import Conflict, ErrorCode, NotFound, ValidationFailed
 from chalicelib.domain.schedules import Constraint, parse_constraints, zone_of
 from chalicelib.store import db, guards, keys
+from chalicelib.store.errors import ItemNotFound, WriteFailed, condition_failed
 from chalicelib.store.models import Guard, Resource
 from chalicelib.store.pages import Page, query_page
 from chalicelib.store.transact import Refusal, transact
@@ -89,7 +88,7 @@ def get(company_id: int, resource_id: int, *, include_deleted: bool = False, fie
     db.ensure_bound()
     try:
         resource = Resource.get(keys.company_pk(company_id), keys.resource_sk(resource_id))
-    except DoesNotExist:
+    except ItemNotFound:
         raise NotFound("resource not found", field=field) from None
     if resource.deleted and not include_deleted:
         raise NotFound("resource not found", field=field)
@@ -173,8 +172,8 @@ def delete(company_id: int, resource_id: int) -> Resource:
         return resource
     try:
         resource.update(actions=[Resource.deleted.set(True), Resource.updated_at.set(db.iso(clock.utcnow()))])
-    except UpdateError as error:
-        if db.condition_failed(error):
+    except WriteFailed as error:
+        if condition_failed(error):
             raise Conflict(
                 "the resource changed while you deleted it; retry", code=ErrorCode.VERSION_CONFLICT
             ) from None

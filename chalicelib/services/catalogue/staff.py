@@ -21,8 +21,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pynamodb.exceptions import UpdateError
-
 from chalicelib.domain import availability as domain
 from chalicelib.domain import clock
 from chalicelib.domain.errors import Conflict, ErrorCode, NotFound, ValidationFailed
@@ -30,7 +28,8 @@ from chalicelib.domain.intervals import Span, pad
 from chalicelib.domain.schedules import Constraint, parse_constraints, weekly_hours, zone_of
 from chalicelib.services.catalogue import resources
 from chalicelib.services.identity import companies
-from chalicelib.store import claim_days, db
+from chalicelib.store import claim_days
+from chalicelib.store.errors import WriteFailed, condition_failed
 from chalicelib.store.models import Company, Resource, Service
 
 DEFAULT_OPENING_HOURS = weekly_hours([(day, 9 * 60, 17 * 60) for day in range(5)])  # Monday..Friday
@@ -52,8 +51,8 @@ def set_opening_hours(company_id: int, constraints: list[dict[str, Any]]) -> Com
     company = companies.get_company(company_id)
     try:
         company.update(actions=[Company.opening_hours.set(constraints)])
-    except UpdateError as error:
-        if db.condition_failed(error):
+    except WriteFailed as error:
+        if condition_failed(error):
             raise Conflict("the company changed meanwhile; retry", code=ErrorCode.VERSION_CONFLICT) from None
         raise
     return company

@@ -20,14 +20,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from pynamodb.exceptions import DoesNotExist
-
 from chalicelib.domain import clock, secrets
 from chalicelib.domain.errors import NotFound, Unauthorized
 from chalicelib.domain.windows import Actor
 from chalicelib.services.identity import limits
 from chalicelib.settings import get_settings
 from chalicelib.store import db, keys
+from chalicelib.store.errors import ItemNotFound, WriteFailed, condition_failed
 from chalicelib.store.models import AdminLogin, ApiKey, AuthToken, Basket, Company
 
 
@@ -129,7 +128,7 @@ def lookup_key(raw_key: str) -> ApiKey | None:
         db.ensure_bound()
         try:
             item = ApiKey.get(keys.key_pk(digest), keys.KEY_SK)
-        except DoesNotExist:
+        except ItemNotFound:
             item = None
         if item is not None:
             with _key_cache_lock:
@@ -201,7 +200,7 @@ def find_basket(token: str) -> Basket | None:
     db.ensure_bound()
     try:
         basket = Basket.get(keys.basket_pk(basket_id), keys.BASKET_SK, consistent_read=True)
-    except DoesNotExist:
+    except ItemNotFound:
         return None
     if not secrets.equal(basket.token_hash, secrets.digest(token)):
         return None
@@ -213,7 +212,7 @@ def touch_token(token: str) -> AuthToken | None:
     db.ensure_bound()
     try:
         item = AuthToken.get(keys.token_pk(secrets.digest(token)), keys.TOKEN_SK)
-    except DoesNotExist:
+    except ItemNotFound:
         return None
     now = clock.now()
     if item.expires_at <= now or _revoked(item):
@@ -232,7 +231,7 @@ def _revoked(token: AuthToken) -> bool:
     """Issued before its company last revoked all tokens (a key rotation that asked to)."""
     try:
         company = Company.get(keys.company_pk(int(token.company_id)), keys.COMPANY_SK)
-    except DoesNotExist:
+    except ItemNotFound:
         return True
     revoked_at = company.tokens_revoked_at
     return revoked_at is not None and (token.issued_at or 0) < revoked_at
@@ -240,15 +239,14 @@ def _revoked(token: AuthToken) -> bool:
 
 def revoke_token(token: str, company_id: int) -> bool:
     """Log out: delete this session token of this company; False if there was none."""
-    from pynamodb.exceptions import DeleteError
 
     db.ensure_bound()
     try:
         AuthToken(keys.token_pk(secrets.digest(token)), keys.TOKEN_SK).delete(
             condition=AuthToken.company_id == company_id
         )
-    except DeleteError as error:
-        if db.condition_failed(error):
+    except WriteFailed as error:
+        if condition_failed(error):
             return False
         raise
     return True

@@ -7,16 +7,14 @@ import time
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
-from pynamodb.expressions.update import Action
-from pynamodb.transactions import TransactWrite
-
 from chalicelib.domain import clock, cors, secrets
 from chalicelib.domain.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from chalicelib.settings import get_settings
 from chalicelib.store import db, keys
+from chalicelib.store.errors import ItemNotFound, WriteFailed, condition_failed
+from chalicelib.store.expressions import UpdateAction
 from chalicelib.store.models import AdminLogin, ApiKey, AuthToken, Company
-from chalicelib.store.transact import transact
+from chalicelib.store.transact import Transaction, transact
 
 
 @dataclass(frozen=True)
@@ -80,7 +78,7 @@ def create_company(
         password_hash=secrets.hash_password(admin_password, n=settings.password_hash_n),
     )
 
-    def build(tx: TransactWrite) -> None:
+    def build(tx: Transaction) -> None:
         tx.save(company, condition=Company.pk.does_not_exist())
         tx.save(login, condition=AdminLogin.pk.does_not_exist())
         for raw, kind in ((api_key, "api"), (app_key, "app")):
@@ -105,7 +103,7 @@ def get_company(company_id: int) -> Company:
     db.ensure_bound()
     try:
         return Company.get(keys.company_pk(company_id), keys.COMPANY_SK)
-    except DoesNotExist:
+    except ItemNotFound:
         raise NotFound("company not found", field="company_id") from None
 
 
@@ -133,7 +131,7 @@ def rotate_keys(company_id: int, kinds: set[str], grace_seconds: int | None, rev
 
 
 def _rotate(
-    tx: TransactWrite,
+    tx: Transaction,
     company: Company,
     kinds: set[str],
     issued: dict[str, str],
@@ -141,7 +139,7 @@ def _rotate(
     now: str,
     revoked_at: float | None,
 ) -> None:
-    actions: list[Action] = [] if revoked_at is None else [Company.tokens_revoked_at.set(revoked_at)]
+    actions: list[UpdateAction] = [] if revoked_at is None else [Company.tokens_revoked_at.set(revoked_at)]
     for kind, attr in (("api", Company.api_key_hash), ("app", Company.app_key_hash)):
         if kind not in kinds:
             continue
@@ -171,13 +169,14 @@ def set_allowed_origins(
     window; compare-and-set on its version."""
     company = get_company(company_id)
     kept = None if origins is None else cors.normalise_origins(origins)
-    actions: list[Action] = [Company.allowed_origins.remove() if kept is None else Company.allowed_origins.set(kept)]
+    origins_action = Company.allowed_origins.remove() if kept is None else Company.allowed_origins.set(kept)
+    actions: list[UpdateAction] = [origins_action]
     if waitlist_offer_time is not None:
         actions.append(Company.waitlist_offer_time.set(waitlist_offer_time))
     try:
         company.update(actions=actions, condition=Company.version == company.version)
-    except UpdateError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
+    except WriteFailed as error:
+        if condition_failed(error):
             raise Conflict("the company changed since it was read; retry") from None
         raise
     with _origins_lock:
@@ -202,7 +201,7 @@ def allowed_origins(company_id: int) -> list[str] | None:
     db.ensure_bound()
     try:
         origins = Company.get(keys.company_pk(company_id), keys.COMPANY_SK).allowed_origins
-    except DoesNotExist:
+    except ItemNotFound:
         origins = None
     found = None if origins is None else list(origins)
     with _origins_lock:

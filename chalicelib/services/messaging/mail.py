@@ -18,8 +18,6 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Any
 
-from pynamodb.exceptions import PutError
-
 from chalicelib.domain import clock
 from chalicelib.domain.graphs import GRAPHS, Step
 from chalicelib.observability import get_logger
@@ -29,6 +27,7 @@ from chalicelib.services.messaging import mail_templates as templates
 from chalicelib.services.messaging.fanout_wiring import EMAIL_EVENT_TYPES
 from chalicelib.settings import get_settings
 from chalicelib.store import aws, db, keys
+from chalicelib.store.errors import WriteFailed, condition_failed
 from chalicelib.store.models import Booking, BookingLog, Company, MailSent
 
 STEP_AUDIENCE = {
@@ -103,8 +102,8 @@ def send_once(event: Mapping[str, Any], audience: str) -> bool:
     marker.ttl = int(clock.utcnow().timestamp()) + MARKER_TTL_SECONDS
     try:
         marker.save(condition=MailSent.pk.does_not_exist())
-    except PutError as error:
-        if db.condition_failed(error):
+    except WriteFailed as error:
+        if condition_failed(error):
             return False  # a duplicate of an event already emailed
         raise
     key = templates.template_key(str(event["type"]), audience)
@@ -121,7 +120,7 @@ def send_once(event: Mapping[str, Any], audience: str) -> bool:
 
 
 def log_sent(event: Mapping[str, Any], audience: str, to: str) -> None:
-    """"Email sent to <address>!" in the booking's log, as seed 003's logs read.
+    """ "Email sent to <address>!" in the booking's log, as seed 003's logs read.
 
     Its own item (put-if-absent per event and audience, so a redelivery logs once), at the
     booking's current log number: the log reads in the order things happened, and the
@@ -144,8 +143,8 @@ def log_sent(event: Mapping[str, Any], audience: str, to: str) -> None:
     )
     try:
         item.save(condition=BookingLog.pk.does_not_exist())
-    except PutError as error:
-        if not db.condition_failed(error):
+    except WriteFailed as error:
+        if not condition_failed(error):
             raise
 
 

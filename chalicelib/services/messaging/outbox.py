@@ -10,17 +10,16 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pynamodb.transactions import TransactWrite
-
 from chalicelib.domain import clock
 from chalicelib.store import db, keys
 from chalicelib.store.models import OutboxEvent
+from chalicelib.store.transact import Transaction
 
 RETENTION_SECONDS = 7 * 86_400
 
 
 def add(
-    tx: TransactWrite,
+    tx: Transaction,
     event_type: str,
     company_id: int,
     subject_id: str,

@@ -12,15 +12,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
-from pynamodb.expressions.update import Action
-
 from chalicelib.domain import clock
 from chalicelib.domain import webhooks as rules
 from chalicelib.domain.errors import Conflict, ErrorCode, NotFound, ValidationFailed
 from chalicelib.services.messaging.fanout_wiring import EVENT_TYPES
 from chalicelib.settings import get_settings
 from chalicelib.store import db, keys
+from chalicelib.store.errors import ItemNotFound, WriteFailed, condition_failed
+from chalicelib.store.expressions import UpdateAction
 from chalicelib.store.models import Webhook, WebhookDelivery
 
 DEFAULT_GRACE_SECONDS = 86_400
@@ -109,7 +108,7 @@ def get(company_id: int, webhook_id: int) -> Webhook:
     db.ensure_bound()
     try:
         return Webhook.get(keys.company_pk(company_id), keys.webhook_sk(webhook_id), consistent_read=True)
-    except DoesNotExist:
+    except ItemNotFound:
         raise NotFound("webhook not found", field="webhook_id") from None
 
 
@@ -165,8 +164,8 @@ def signing_secrets(webhook: Webhook, at: float) -> list[str]:
 def _save_versioned(webhook: Webhook) -> None:
     try:
         webhook.save()  # the version attribute makes this compare-and-set
-    except PutError as error:
-        if db.condition_failed(error):
+    except WriteFailed as error:
+        if condition_failed(error):
             raise Conflict("the webhook changed meanwhile; read it again", code=ErrorCode.VERSION_CONFLICT) from None
         raise
 
@@ -245,8 +244,8 @@ def new_delivery(
     )
     try:
         delivery.save(condition=WebhookDelivery.pk.does_not_exist())
-    except PutError as error:
-        if db.condition_failed(error):
+    except WriteFailed as error:
+        if condition_failed(error):
             return None
         raise
     return delivery
@@ -255,7 +254,7 @@ def new_delivery(
 def load_delivery(webhook_id: int, event_id: str) -> WebhookDelivery | None:
     try:
         return WebhookDelivery.get(keys.webhook_pk(webhook_id), keys.delivery_sk(event_id), consistent_read=True)
-    except DoesNotExist:
+    except ItemNotFound:
         return None
 
 
@@ -269,15 +268,15 @@ def claim(delivery: WebhookDelivery, attempt: int, at: float, stale_after: float
             actions=[WebhookDelivery.attempts.set(attempt), WebhookDelivery.claimed_at.set(int(at))],
             condition=condition & (WebhookDelivery.status == "pending"),
         )
-    except UpdateError as error:
-        if db.condition_failed(error):
+    except WriteFailed as error:
+        if condition_failed(error):
             return False
         raise
     return True
 
 
 def record_attempt(delivery: WebhookDelivery, entry: dict[str, Any], status: str, next_at: float | None) -> None:
-    actions: list[Action] = [
+    actions: list[UpdateAction] = [
         WebhookDelivery.log.set(WebhookDelivery.log.append([entry])),
         WebhookDelivery.status.set(status),
         WebhookDelivery.updated_at.set(db.iso(clock.utcnow())),

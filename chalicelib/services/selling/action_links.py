@@ -10,22 +10,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pynamodb.exceptions import DoesNotExist
-from pynamodb.transactions import TransactWrite
-
 from chalicelib.domain.errors import Conflict, ErrorCode
 from chalicelib.domain.windows import Actor
 from chalicelib.services.identity.customer_links import ActionLink
 from chalicelib.services.selling import bookings
 from chalicelib.store import db, keys
+from chalicelib.store.errors import ItemNotFound
 from chalicelib.store.models import Booking, UsedLink
+from chalicelib.store.transact import Transaction
 
 
 def is_spent(link: ActionLink) -> bool:
     """Whether the link's action has run (its used-marker exists)."""
     try:
         UsedLink.get(keys.used_link_pk(link.link_id), keys.USED_LINK_SK, consistent_read=True)
-    except DoesNotExist:
+    except ItemNotFound:
         return False
     return True
 
@@ -55,7 +54,7 @@ def perform(link: ActionLink, now: datetime) -> Booking:
         raise _refuse_used()
     spent = marker(link, now)
 
-    def mark_used(tx: TransactWrite) -> None:
+    def mark_used(tx: Transaction) -> None:
         tx.save(spent, condition=UsedLink.pk.does_not_exist())
 
     try:

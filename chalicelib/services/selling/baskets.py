@@ -21,9 +21,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
-from pynamodb.transactions import TransactWrite
-
 from chalicelib import observability
 from chalicelib.domain import clock, event_rules, pricing, slot_rules
 from chalicelib.domain import time_claims as claim_rule
@@ -38,6 +35,7 @@ from chalicelib.services.identity.auth import new_basket_token
 from chalicelib.services.messaging import outbox
 from chalicelib.services.selling import bookings, capacity, holds, slots, time_claims
 from chalicelib.store import claim_days, db, keys
+from chalicelib.store.errors import ItemNotFound, TransactionFailed
 from chalicelib.store.models import (
     Basket,
     BookerCount,
@@ -49,7 +47,7 @@ from chalicelib.store.models import (
     Purchase,
     PurchaseLink,
 )
-from chalicelib.store.transact import Refusal, failed_condition, transact
+from chalicelib.store.transact import Refusal, Transaction, failed_condition, transact
 
 # Checkout writes, per hold: the hold, its shard (one unless split), the booking, its log
 # and its outbox event (5); plus the purchase, its link, the basket and purchase.completed
@@ -215,7 +213,7 @@ def _owned(model: type[M], key: tuple[str, str], company_id: int, what: str, fie
     db.ensure_bound()
     try:
         found = model.get(*key, consistent_read=True)
-    except DoesNotExist:
+    except ItemNotFound:
         raise NotFound(f"{what} not found", field=field) from None
     if int(found.company_id) != company_id:
         raise NotFound(f"{what} not found", field=field)
@@ -398,7 +396,7 @@ def add_item(
     fresh = token is not None
     target = basket
 
-    def basket_write(tx: TransactWrite, placed: list[Hold]) -> None:
+    def basket_write(tx: Transaction, placed: list[Hold]) -> None:
         item = {**entry, "hold_ids": [hold.hold_id for hold in placed]}
         if fresh:
             target.items = {item_id: item}
@@ -425,7 +423,7 @@ def add_item(
     else:
         try:
             _place_claiming(company_id, picked, entry, asks, hold_seconds, basket.basket_id, basket_write, check)
-        except TransactWriteError as error:
+        except TransactionFailed as error:
             if failed_condition(error):
                 raise changed from None
             raise
@@ -463,7 +461,7 @@ def _place_claiming(
     entry["claim_days"] = [day.isoformat() for day in claim_rule.days(new.busy)]
 
     def run(build: time_claims.Writes) -> None:
-        def extra(tx: TransactWrite, placed: list[Hold]) -> None:
+        def extra(tx: Transaction, placed: list[Hold]) -> None:
             basket_write(tx, placed)
             build(tx)
 
@@ -472,14 +470,14 @@ def _place_claiming(
     time_claims.claim(staff.resource_id, company_id, new, lambda _tx: None, run=run, check=check)
 
 
-def _release_item_time(tx: TransactWrite, entry: Mapping[str, Any]) -> None:
+def _release_item_time(tx: Transaction, entry: Mapping[str, Any]) -> None:
     """Inside the item's removal: its time is free again (idempotent)."""
     staff = StaffSlot.of(entry)
     if staff is not None and entry.get("claim_days"):
         time_claims.release(tx, staff.resource_id, str(entry["id"]), list(entry["claim_days"]))
 
 
-def _convert_item_time(tx: TransactWrite, entry: Mapping[str, Any], booking: Booking, target: Target) -> int:
+def _convert_item_time(tx: Transaction, entry: Mapping[str, Any], booking: Booking, target: Target) -> int:
     """Inside checkout: the item's claim becomes the booking's (no expiry), day by day.
 
     No version condition: the checkout converts the hold only while it is live, and the
@@ -518,7 +516,7 @@ def remove_item(company_id: int, basket_id: str, item_id: str) -> Basket:
     now = clock.now()
     live = [hold for hold in holds_of([entry]).values() if holds.is_live(hold, now)]
 
-    def build(tx: TransactWrite) -> None:
+    def build(tx: Transaction) -> None:
         for hold in live:
             holds.end_released(tx, hold, now)
         _release_item_time(tx, entry)
@@ -671,12 +669,12 @@ def _booker_spaces(company_id: int, unit: str, email: str) -> int:
         found = BookerCount.get(
             keys.booker_count_pk(company_id, unit, email), keys.booker_count_sk(unit, email), consistent_read=True
         )
-    except DoesNotExist:
+    except ItemNotFound:
         return 0
     return int(found.spaces)
 
 
-def _count_update(tx: TransactWrite, company_id: int, unit: str, email: str, spaces: int, limit: int | None) -> None:
+def _count_update(tx: Transaction, company_id: int, unit: str, email: str, spaces: int, limit: int | None) -> None:
     """Add (or with a negative number, give back) a booker's spaces; with a limit, refuse past it."""
     counter = BookerCount(keys.booker_count_pk(company_id, unit, email), keys.booker_count_sk(unit, email))
     condition = None
@@ -807,7 +805,7 @@ def _commit(
     )
     email = client.email.lower()
 
-    def build(tx: TransactWrite) -> None:
+    def build(tx: Transaction) -> None:
         for write in writes:
             write(tx)
         tx.save(purchase, condition=Purchase.pk.does_not_exist())
@@ -922,7 +920,7 @@ def _cancel_purchase(company_id: int, purchase: Purchase, now: datetime) -> None
         stored = plain(line)
         given_back[str(stored["unit"])] = given_back.get(str(stored["unit"]), 0) + int(stored["num_book"])
 
-    def build(tx: TransactWrite) -> None:
+    def build(tx: Transaction) -> None:
         tx.update(
             purchase,
             actions=[Purchase.status.set(PurchaseStatus.CANCELLED), Purchase.cancelled_at.set(db.iso(now))],

@@ -15,11 +15,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist
-from pynamodb.expressions.condition import Condition
-from pynamodb.expressions.update import Action as UpdateAction
-from pynamodb.transactions import TransactWrite
-
 from chalicelib import observability
 from chalicelib.domain import clock, windows
 from chalicelib.domain.errors import Conflict, ErrorCode, NotFound, PreconditionFailed, ValidationFailed
@@ -33,8 +28,10 @@ from chalicelib.services.messaging import calendars, outbox
 from chalicelib.services.selling import capacity, holds, time_claims, waitlist
 from chalicelib.services.selling.waitlist import Promotion
 from chalicelib.store import db, keys, pages
+from chalicelib.store.errors import ItemNotFound
+from chalicelib.store.expressions import Condition, UpdateAction
 from chalicelib.store.models import Booking, BookingLog, Hold
-from chalicelib.store.transact import Refusal, Runner, transact
+from chalicelib.store.transact import Refusal, Runner, Transaction, transact
 
 SEAT_HOLDING_STATES = frozenset({"confirmed", "tentative", "paid"})
 CASCADE_BATCH = 25  # seat bookings per transaction: 3 items each plus shard updates stay under 100
@@ -81,7 +78,7 @@ def get(company_id: int, booking_id: str, *, consistent: bool = True) -> Booking
     db.ensure_bound()
     try:
         booking = Booking.get(keys.booking_pk(booking_id), keys.BOOKING_SK, consistent_read=consistent)
-    except DoesNotExist:
+    except ItemNotFound:
         raise NotFound("booking not found", field="id") from None
     if int(booking.company_id) != company_id:
         raise NotFound("booking not found", field="id")  # another company's booking does not exist for you
@@ -208,7 +205,7 @@ def create(company_id: int, new: NewBooking, *, actor: Actor = Actor.STAFF, rule
     booking = _new_item(company_id, replace(new, event=event), graph, first.to_state, first.timer, now)
     log = _log_item(booking, 1, first.logs, now)
 
-    def base_writes(tx: TransactWrite) -> None:
+    def base_writes(tx: Transaction) -> None:
         tx.save(booking, condition=Booking.pk.does_not_exist())
         tx.save(log, condition=BookingLog.pk.does_not_exist())
         outbox.add(
@@ -294,7 +291,7 @@ def _open_group(booking: Booking, settings: Mapping[str, Any], base_writes: Any)
     booking.max_seats = max_seats
     booking.settings = {**dict(settings), "capacity_shards": shards}
 
-    def writes(tx: TransactWrite) -> None:
+    def writes(tx: Transaction) -> None:
         capacity.open_capacity(tx, booking.booking_id, int(booking.company_id), max_seats, shards)
         base_writes(tx)
 
@@ -348,7 +345,7 @@ def _take_seats(booking: Booking, owner: Booking, new: NewBooking, base_writes: 
         return
     booking.seats = new.seats
 
-    def writes(tx: TransactWrite, shard_seats: ShardSeats) -> None:
+    def writes(tx: Transaction, shard_seats: ShardSeats) -> None:
         booking.seat_shards = capacity.as_list(shard_seats)
         booking.gsi2pk = keys.owner_seats(owner.booking_id, keys.first_shard(list(shard_seats)))
         base_writes(tx)
@@ -387,7 +384,7 @@ def _take_over(hold: Hold, booking: Booking, base_writes: Any, using: Runner | N
         raise Conflict("the reservation has expired", code=ErrorCode.HOLD_EXPIRED, field="reservation_id")
     booking.reservation_id = hold.hold_id
 
-    def writes(tx: TransactWrite) -> None:
+    def writes(tx: Transaction) -> None:
         holds.convert(tx, hold, now)
         base_writes(tx)
 
@@ -428,7 +425,7 @@ def from_hold(company_id: int, new: NewBooking, hold: Hold, now: float) -> tuple
     booking.reservation_id = hold.hold_id
     log = _log_item(booking, 1, first.logs, moment)
 
-    def writes(tx: TransactWrite) -> None:
+    def writes(tx: Transaction) -> None:
         holds.convert(tx, hold, now)
         tx.save(booking, condition=Booking.pk.does_not_exist())
         tx.save(log, condition=BookingLog.pk.does_not_exist())
@@ -470,7 +467,7 @@ def act(
     *,
     if_match: int | None = None,
     actor: Actor = Actor.STAFF,
-    also: Callable[[TransactWrite], None] | None = None,
+    also: Callable[[Transaction], None] | None = None,
     promotion: Promotion = Promotion.IN_TRANSACTION,
 ) -> Booking:
     """Run ``action_name``; ``also`` adds writes to its transaction (a customer link's used-marker).
@@ -488,7 +485,7 @@ def _apply(
     *,
     by_timer: bool,
     actor: Actor = Actor.STAFF,
-    also: Callable[[TransactWrite], None] | None = None,
+    also: Callable[[Transaction], None] | None = None,
     promotion: Promotion = Promotion.IN_TRANSACTION,
 ) -> Booking:
     graph = _graph(booking)
@@ -517,7 +514,7 @@ def _apply(
     log = _log_item(booking, int(booking.log_count) + 1, step.logs, now)
     after = _after(booking, step.to_state, now)
 
-    def writes(tx: TransactWrite) -> None:
+    def writes(tx: Transaction) -> None:
         # A fresh list each attempt: PynamoDB appends the version increment to the list it is given.
         tx.update(booking, actions=list(actions), condition=Booking.state == step.from_state, return_values="ALL_OLD")
         tx.save(log, condition=BookingLog.pk.does_not_exist())
@@ -586,7 +583,7 @@ def _check_rules(booking: Booking, step: Plan, options: Mapping[str, Any], now: 
 def _owner_settings(booking: Booking) -> dict[str, Any]:
     try:
         owner = Booking.get(keys.booking_pk(booking.owner_booking_id or ""), keys.BOOKING_SK)
-    except DoesNotExist:
+    except ItemNotFound:
         return {}
     return dict(_plain(owner.settings))
 
@@ -618,7 +615,7 @@ def cascade_owner_cancel(owner: Booking, budget: int | None = None) -> Booking:
             time.sleep(0.2)  # a seat booking too new for the index yet; look again
             continue
 
-        def writes(tx: TransactWrite, seats: list[Booking] = batch) -> None:
+        def writes(tx: Transaction, seats: list[Booking] = batch) -> None:
             _cancel_seats(tx, owner, seats)
 
         # Refused: a seat changed under us (its booker cancelled): read again and retry.
@@ -626,7 +623,7 @@ def cascade_owner_cancel(owner: Booking, budget: int | None = None) -> Booking:
     return _schedule_resume(owner)
 
 
-def _cancel_seats(tx: TransactWrite, owner: Booking, seats: list[Booking]) -> None:
+def _cancel_seats(tx: Transaction, owner: Booking, seats: list[Booking]) -> None:
     now = clock.utcnow()
     released: dict[str, int] = defaultdict(int)
     for seat in seats:
@@ -666,7 +663,7 @@ def _finish_owner_cancel(owner: Booking) -> Booking:
     )
     owner.timer_action = owner.xpk = owner.xsk = None
 
-    def writes(tx: TransactWrite) -> None:
+    def writes(tx: Transaction) -> None:
         tx.update(
             owner,
             actions=[
@@ -769,7 +766,7 @@ def _move_in_place(booking: Booking, event: dict[str, Any], moved: LogEntry, now
     start, end = db.iso(db.parse_iso(event["start"])), db.iso(db.parse_iso(event["end"]))
     after = {**snapshot(booking), "event_info": _event_info(event)}
 
-    def writes(tx: TransactWrite) -> None:
+    def writes(tx: Transaction) -> None:
         tx.update(
             booking,
             actions=[
@@ -821,7 +818,7 @@ def _replace(
     entries = (moved, LogEntry(f"Changed state to: {ended}", ended, data={"rescheduled_to": successor.booking_id}))
     born = (LogEntry(f"Rescheduled from booking {booking.booking_id}", booking.state),)
 
-    def writes(tx: TransactWrite) -> None:
+    def writes(tx: Transaction) -> None:
         tx.update(
             booking,
             actions=[

@@ -17,19 +17,16 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
-from pynamodb.expressions.condition import Condition
-from pynamodb.expressions.update import Action
-from pynamodb.transactions import TransactWrite
-
 from chalicelib.domain import clock
 from chalicelib.domain import seats as seat_rule
 from chalicelib.domain.errors import Conflict, ErrorCode
 from chalicelib.domain.lifecycle import HoldStatus
 from chalicelib.domain.seats import ENFORCED, SeatRule, ShardSeats, ShardState
 from chalicelib.store import db, keys
+from chalicelib.store.errors import ItemNotFound, TransactionFailed, WriteFailed, condition_failed
+from chalicelib.store.expressions import Condition, UpdateAction
 from chalicelib.store.models import CapacityShard, Hold
-from chalicelib.store.transact import OnConditionFailed, Refusal, is_conflict, refusal, transact
+from chalicelib.store.transact import OnConditionFailed, Refusal, Transaction, is_conflict, refusal, transact
 
 
 def as_list(shard_seats: Mapping[str, int]) -> list[dict[str, Any]]:
@@ -45,7 +42,7 @@ def from_list(stored: Any) -> dict[str, int]:
     return placed
 
 
-Writes = Callable[[TransactWrite, ShardSeats], None]
+Writes = Callable[[Transaction, ShardSeats], None]
 # Releases the seats of one capacity's lapsed holds (holds.reclaim_lapsed); passed in by the
 # caller so that the ledger does not import holds, which builds on it.
 Reclaim = Callable[[str, Iterable[int]], object]  # (capacity, the shards that hold seats)
@@ -64,7 +61,7 @@ class Availability:
     open: bool
 
 
-def open_capacity(tx: TransactWrite, capacity_id: str, company_id: int, total: int, shards: int) -> None:
+def open_capacity(tx: Transaction, capacity_id: str, company_id: int, total: int, shards: int) -> None:
     """New capacity of ``total`` seats over ``shards`` items (caps differ by at most one)."""
     for shard, cap in enumerate(seat_rule.caps(total, shards)):
         tx.save(
@@ -95,13 +92,13 @@ def open_once(capacity_id: str, company_id: int, total: int) -> bool:
     try:
         CapacityShard.get(pk, sk, consistent_read=True)
         return False
-    except DoesNotExist:
+    except ItemNotFound:
         pass
     shard = CapacityShard(pk, sk, company_id=company_id, capacity=total, booked=0, held=0, available=total, open=True)
     try:
         shard.save(condition=CapacityShard.pk.does_not_exist())
-    except PutError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
+    except WriteFailed as error:
+        if condition_failed(error):
             return False
         raise
     return True
@@ -115,7 +112,7 @@ def fits_condition(seats: int, rule: SeatRule = ENFORCED) -> Condition:
     return condition
 
 
-def _take(tx: TransactWrite, capacity_id: str, shard_seats: Mapping[str, int], *, hold: bool, rule: SeatRule) -> None:
+def _take(tx: Transaction, capacity_id: str, shard_seats: Mapping[str, int], *, hold: bool, rule: SeatRule) -> None:
     for shard, seats in shard_seats.items():
         counter = CapacityShard.held if hold else CapacityShard.booked
         tx.update(
@@ -196,7 +193,7 @@ class Ask:
 
 MAX_TRANSACTION_ITEMS = 100  # DynamoDB's limit on one TransactWriteItems
 MAX_ROUNDS = 32  # each round past the first follows someone else's change or our reclaim
-ManyWrites = Callable[[TransactWrite, dict[str, ShardSeats]], None]
+ManyWrites = Callable[[Transaction, dict[str, ShardSeats]], None]
 
 
 def take_many(
@@ -263,7 +260,7 @@ def _attempt_many(
     capacity_of = {keys.shard_pk(cid, shard): cid for cid, taken in plan.items() for shard in taken}
     refusing: dict[str, list[ShardState]] = {}
 
-    def build(tx: TransactWrite) -> None:
+    def build(tx: Transaction) -> None:
         for capacity_id, shard_seats in plan.items():
             _take(tx, capacity_id, shard_seats, hold=hold, rule=rule)
         writes(tx, dict(plan))
@@ -280,7 +277,7 @@ def _attempt_many(
     try:
         if transact(build, on_condition_failed=sort_out):
             return None
-    except TransactWriteError as error:
+    except TransactionFailed as error:
         if refusal(error) is not None or not is_conflict(error):
             raise
     return refusing  # conflicts every time: empty, so the caller tries the same plan again
@@ -300,7 +297,7 @@ def _state(item: Mapping[str, Any]) -> ShardState:
     )
 
 
-def release(tx: TransactWrite, capacity_id: str, shard_seats: Mapping[str, int], *, held: bool = False) -> None:
+def release(tx: Transaction, capacity_id: str, shard_seats: Mapping[str, int], *, held: bool = False) -> None:
     counter = CapacityShard.held if held else CapacityShard.booked
     for shard, seats in shard_seats.items():
         tx.update(
@@ -310,7 +307,7 @@ def release(tx: TransactWrite, capacity_id: str, shard_seats: Mapping[str, int],
 
 
 def pass_on(
-    tx: TransactWrite,
+    tx: Transaction,
     capacity_id: str,
     freed: Mapping[str, int],
     offered: Mapping[str, int],
@@ -325,7 +322,7 @@ def pass_on(
         if not 0 <= to_offer <= int(seats):
             raise ValueError("an offer takes at most the seats freed on its shard")
         given_back = int(seats) - to_offer
-        actions: list[Action]
+        actions: list[UpdateAction]
         if held:
             actions = [CapacityShard.available.add(given_back), CapacityShard.held.add(-given_back)]
         else:
@@ -337,7 +334,7 @@ def pass_on(
         tx.update(CapacityShard(keys.shard_pk(capacity_id, shard), shard), actions=actions)
 
 
-def convert(tx: TransactWrite, capacity_id: str, shard_seats: Mapping[str, int]) -> None:
+def convert(tx: Transaction, capacity_id: str, shard_seats: Mapping[str, int]) -> None:
     """Held seats become booked without ever being free in between (not once the group closed)."""
     for shard, seats in shard_seats.items():
         tx.update(
@@ -348,7 +345,7 @@ def convert(tx: TransactWrite, capacity_id: str, shard_seats: Mapping[str, int])
         )
 
 
-def close(tx: TransactWrite, capacity_id: str, shards: int) -> None:
+def close(tx: Transaction, capacity_id: str, shards: int) -> None:
     """No more seats can be taken (the owner is cancelling the whole group)."""
     for shard in range(shards):
         tx.update(
@@ -407,10 +404,10 @@ def lapsed_holds(capacity_id: str, shards: Iterable[int], now: float | None = No
 
 # Given the seats a resize adds per shard, places the waitlist's offers on them and says how
 # many per shard (holds.offer_seats); passed in, like Reclaim, so the ledger does not import holds.
-Offer = Callable[[TransactWrite, Mapping[str, int]], Mapping[str, int]]
+Offer = Callable[[Transaction, Mapping[str, int]], Mapping[str, int]]
 
 
-def resize(tx: TransactWrite, capacity_id: str, shards: int, new_total: int, *, offer: Offer | None = None) -> None:
+def resize(tx: Transaction, capacity_id: str, shards: int, new_total: int, *, offer: Offer | None = None) -> None:
     """Set the capacity to ``new_total`` (caps spread as open_capacity does), never below what is taken.
 
     Per shard: compare-and-set on the cap read here, and a shrink needs
@@ -431,7 +428,7 @@ def resize(tx: TransactWrite, capacity_id: str, shards: int, new_total: int, *, 
         if delta < 0:
             condition &= CapacityShard.available >= -delta
         to_offer = int(offered.get(str(shard.sk), 0))
-        actions: list[Action] = [CapacityShard.capacity.add(delta), CapacityShard.available.add(delta - to_offer)]
+        actions: list[UpdateAction] = [CapacityShard.capacity.add(delta), CapacityShard.available.add(delta - to_offer)]
         if to_offer:
             actions.append(CapacityShard.held.add(to_offer))
         tx.update(
@@ -442,7 +439,7 @@ def resize(tx: TransactWrite, capacity_id: str, shards: int, new_total: int, *, 
         )
 
 
-def retire(tx: TransactWrite, capacity_id: str, shards: int) -> None:
+def retire(tx: Transaction, capacity_id: str, shards: int) -> None:
     """Close a capacity for good, only while nothing is booked or held on it (its bookable is going away)."""
     for shard in range(shards):
         tx.update(

@@ -14,11 +14,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.exceptions import TransactWriteError, UpdateError
-from pynamodb.expressions.condition import Condition
-from pynamodb.expressions.update import Action
-from pynamodb.transactions import TransactWrite
-
 from chalicelib.domain import clock, lifecycle
 from chalicelib.domain.errors import Conflict, ErrorCode, NotFound
 from chalicelib.domain.lifecycle import HoldStatus
@@ -27,8 +22,10 @@ from chalicelib.services.messaging import outbox
 from chalicelib.services.selling import capacity, time_claims, waitlist
 from chalicelib.services.selling.waitlist import EntryStatus, Promotion
 from chalicelib.store import db, keys
+from chalicelib.store.errors import TransactionFailed, WriteFailed, condition_failed
+from chalicelib.store.expressions import Condition, UpdateAction
 from chalicelib.store.models import Hold, WaitlistEntry
-from chalicelib.store.transact import OnConditionFailed, transact
+from chalicelib.store.transact import OnConditionFailed, Transaction, transact
 
 MAX_EXTENSIONS = 3
 
@@ -86,7 +83,7 @@ def place(
 ) -> Hold:
     hold = new_hold(company_id, capacity_id, seats, hold_seconds, details, owner_booking_id)
 
-    def writes(tx: TransactWrite, shard_seats: ShardSeats) -> None:
+    def writes(tx: Transaction, shard_seats: ShardSeats) -> None:
         _place_on(hold, shard_seats)
         tx.save(hold, condition=Hold.pk.does_not_exist())
         outbox.add(tx, "hold.created", company_id, hold.hold_id, snapshot(hold))
@@ -103,7 +100,7 @@ def place_time(
     hold.capacity_id = f"TIME-{hold.hold_id}"  # it holds no seats; the name only keys its index entry
     _index(hold, hold.expires_at)
 
-    def writes(tx: TransactWrite) -> None:
+    def writes(tx: Transaction) -> None:
         tx.save(hold, condition=Hold.pk.does_not_exist())
         outbox.add(tx, "hold.created", company_id, hold.hold_id, snapshot(hold))
 
@@ -127,7 +124,7 @@ def place_many(
     hold_seconds: int,
     *,
     basket_id: str | None = None,
-    extra_writes: Callable[[TransactWrite, list[Hold]], None] | None = None,
+    extra_writes: Callable[[Transaction, list[Hold]], None] | None = None,
     on_condition_failed: OnConditionFailed | None = None,
 ) -> list[Hold]:
     """Hold seats on several capacities in one transaction (with ``extra_writes``), or none.
@@ -158,7 +155,7 @@ def place_many(
             hold.gsi2sk = f"{created}#{hold_id}"
         placed.append(hold)
 
-    def writes(tx: TransactWrite, plan: dict[str, ShardSeats]) -> None:
+    def writes(tx: Transaction, plan: dict[str, ShardSeats]) -> None:
         for hold in placed:
             _place_on(hold, plan[hold.capacity_id])
             tx.save(hold, condition=Hold.pk.does_not_exist())
@@ -201,8 +198,8 @@ def extend(company_id: int, hold_id: str, hold_seconds: int) -> Hold:
     actions, condition = _extension(hold, now, hold_seconds, "reservation_id")
     try:
         hold.update(actions=actions, condition=condition)
-    except UpdateError as error:
-        if db.condition_failed(error):
+    except WriteFailed as error:
+        if condition_failed(error):
             raise Conflict(
                 "the reservation changed meanwhile; read it and retry", code=ErrorCode.HOLD_EXPIRED
             ) from None
@@ -215,7 +212,7 @@ def extend_many(placed: Sequence[Hold], hold_seconds: int, field: str) -> list[H
     now = clock.now()
     updates = [(hold, *_extension(hold, now, hold_seconds, field)) for hold in placed]
 
-    def build(tx: TransactWrite) -> None:
+    def build(tx: Transaction) -> None:
         for hold, actions, condition in updates:
             tx.update(hold, actions=list(actions), condition=condition)
             time_claims.extend_hold(tx, hold)
@@ -226,7 +223,7 @@ def extend_many(placed: Sequence[Hold], hold_seconds: int, field: str) -> list[H
     return list(placed)
 
 
-def _extension(hold: Hold, now: float, hold_seconds: int, field: str) -> tuple[list[Action], Condition]:
+def _extension(hold: Hold, now: float, hold_seconds: int, field: str) -> tuple[list[UpdateAction], Condition]:
     if not is_live(hold, now):
         raise Conflict("the hold has expired or ended", code=ErrorCode.HOLD_EXPIRED, field=field)
     if int(hold.extensions) >= MAX_EXTENSIONS:
@@ -235,7 +232,7 @@ def _extension(hold: Hold, now: float, hold_seconds: int, field: str) -> tuple[l
     _index(hold, expires_at)
     hold.expires_at = expires_at
     hold.extensions = int(hold.extensions) + 1
-    actions: list[Action] = [
+    actions: list[UpdateAction] = [
         Hold.expires_at.set(expires_at),
         Hold.extensions.add(1),
         Hold.gsi1sk.set(hold.gsi1sk or ""),
@@ -245,7 +242,7 @@ def _extension(hold: Hold, now: float, hold_seconds: int, field: str) -> tuple[l
     return actions, condition
 
 
-def _end(tx: TransactWrite, hold: Hold, status: HoldStatus, condition_live: bool, now: float) -> None:
+def _end(tx: Transaction, hold: Hold, status: HoldStatus, condition_live: bool, now: float) -> None:
     condition = Hold.status == HoldStatus.ACTIVE
     condition &= (Hold.expires_at > int(now)) if condition_live else (Hold.expires_at <= int(now))
     tx.update(
@@ -263,7 +260,7 @@ def _end(tx: TransactWrite, hold: Hold, status: HoldStatus, condition_live: bool
     )
 
 
-def convert(tx: TransactWrite, hold: Hold, now: float) -> None:
+def convert(tx: Transaction, hold: Hold, now: float) -> None:
     """Inside the booking's transaction: the hold ends and its seats become booked."""
     _end(tx, hold, HoldStatus.CONVERTED, condition_live=True, now=now)
     capacity.convert(tx, hold.capacity_id, {k: int(v) for k, v in _shards(hold).items()})
@@ -275,7 +272,7 @@ def expire(hold: Hold, now: float | None = None) -> bool:
     """Release a lapsed hold's seats; False when it had already ended (or is not due)."""
     moment = now if now is not None else clock.now()
 
-    def build(tx: TransactWrite) -> None:
+    def build(tx: Transaction) -> None:
         _end(tx, hold, HoldStatus.EXPIRED, condition_live=False, now=moment)
         if waitlist.offer_entry_id(hold):
             waitlist.settle(tx, hold, EntryStatus.LAPSED)
@@ -303,7 +300,7 @@ def release(company_id: int, hold_id: str) -> Hold:
     hold = get(company_id, hold_id)
     now = clock.now()
 
-    def build(tx: TransactWrite) -> None:
+    def build(tx: Transaction) -> None:
         end_released(tx, hold, now)
 
     ended = Conflict("the reservation has already ended", code=ErrorCode.HOLD_EXPIRED, field="reservation_id")
@@ -312,7 +309,7 @@ def release(company_id: int, hold_id: str) -> Hold:
     return hold
 
 
-def end_released(tx: TransactWrite, hold: Hold, now: float) -> None:
+def end_released(tx: Transaction, hold: Hold, now: float) -> None:
     """Inside a caller's transaction: a live hold ends as released, its seats free at once."""
     _end(tx, hold, HoldStatus.RELEASED, condition_live=True, now=now)
     give_back(tx, int(hold.company_id), hold.capacity_id, _shards(hold), held=True)
@@ -330,7 +327,7 @@ def _shards(hold: Hold) -> dict[str, int]:
 
 
 def give_back(
-    tx: TransactWrite,
+    tx: Transaction,
     company_id: int,
     capacity_id: str,
     shard_seats: Mapping[str, int],
@@ -352,7 +349,7 @@ def give_back(
     capacity.pass_on(tx, capacity_id, shard_seats, offered, held=held)
 
 
-def offer_seats(tx: TransactWrite, company_id: int, capacity_id: str, shard_seats: Mapping[str, int]) -> ShardSeats:
+def offer_seats(tx: Transaction, company_id: int, capacity_id: str, shard_seats: Mapping[str, int]) -> ShardSeats:
     """Inside the transaction that frees or adds ``shard_seats``: the waitlist's head gets them,
     one offer hold per entry; returns how many seats were offered per shard (the caller's
     shard updates hold them instead of making them available)."""
@@ -399,18 +396,18 @@ def promote_afterwards(company_id: int, capacity_id: str, shards: int, seats: in
     for entry in waitlist.head(capacity_id, seats):
         hold = _offer_hold(company_id, capacity_id, entry)
 
-        def writes(tx: TransactWrite, shard_seats: ShardSeats, hold: Hold = hold, entry: WaitlistEntry = entry) -> None:
+        def writes(tx: Transaction, shard_seats: ShardSeats, hold: Hold = hold, entry: WaitlistEntry = entry) -> None:
             _place_on(hold, shard_seats)
             tx.save(hold, condition=Hold.pk.does_not_exist())
             waitlist.offer(tx, entry, hold)
 
         try:
             capacity.take(capacity_id, int(entry.seats), shards, writes, reclaim=reclaim_lapsed, hold=True)
-        except (capacity.NoSpaceLeft, TransactWriteError):
+        except (capacity.NoSpaceLeft, TransactionFailed):
             return  # taken by someone outside the queue, or the entry by another promoter
 
 
-def release_offer(tx: TransactWrite, hold_id: str) -> None:
+def release_offer(tx: Transaction, hold_id: str) -> None:
     """Inside a customer's leaving: the offer's hold ends, its seats pass to the next in line."""
     db.ensure_bound()
     hold = Hold.get(keys.hold_pk(hold_id), keys.HOLD_SK, consistent_read=True)

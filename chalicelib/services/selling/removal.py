@@ -15,15 +15,13 @@ history).
 
 from __future__ import annotations
 
-from pynamodb.transactions import TransactWrite
-
 from chalicelib.domain.errors import Conflict, ErrorCode, PreconditionFailed
 from chalicelib.domain.graphs import GRAPHS
 from chalicelib.services.messaging import outbox
 from chalicelib.services.selling import bookings, time_claims
 from chalicelib.store import keys
 from chalicelib.store.models import Booking, BookingLog
-from chalicelib.store.transact import transact
+from chalicelib.store.transact import Transaction, transact
 
 LOGS_IN_TRANSACTION = 80  # booking + outbox + claim days (a week at most) + these stay under 100
 
@@ -46,7 +44,7 @@ def delete(company_id: int, booking_id: str, *, if_match: int | None = None) -> 
     first, rest = log_keys[:LOGS_IN_TRANSACTION], log_keys[LOGS_IN_TRANSACTION:]
     payload = bookings.snapshot(booking)
 
-    def writes(tx: TransactWrite) -> None:
+    def writes(tx: Transaction) -> None:
         # PynamoDB adds the version condition itself: this is compare-and-set on the read.
         tx.delete(booking, condition=Booking.state == booking.state)
         outbox.add(tx, "booking.deleted", company_id, booking_id, payload)

@@ -31,16 +31,14 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import TransactWriteError
-from pynamodb.transactions import TransactWrite
-
 from chalicelib.domain import clock
 from chalicelib.domain import time_claims as rule
 from chalicelib.domain.errors import Conflict, ErrorCode, NotFound, ValidationFailed
 from chalicelib.services.catalogue import resources
 from chalicelib.store import claim_days, db
+from chalicelib.store.errors import TransactionFailed
 from chalicelib.store.models import Booking, Hold
-from chalicelib.store.transact import failed_condition, is_conflict
+from chalicelib.store.transact import Transaction, failed_condition, is_conflict
 from chalicelib.store.transact import run as run_transaction
 
 # Each lost round means another claim of the same day committed, so the claims of one day
@@ -48,7 +46,7 @@ from chalicelib.store.transact import run as run_transaction
 # many rounds as claims. Bounded by time, so a request never runs into its own timeout.
 CLAIM_BUDGET_SECONDS = 20.0
 CLAIM_ATTEMPTS = 100
-Writes = Callable[[TransactWrite], None]
+Writes = Callable[[Transaction], None]
 
 
 class TimeContended(Conflict):
@@ -80,7 +78,7 @@ def claim(
     conditions: only the control run of the concurrency proof uses it, to show that the
     check is what prevents double booking. ``run`` executes the transaction built (a
     basket hold runs it inside its own seat take); a refusal on these days must come
-    out of it as the TransactWriteError.
+    out of it as the TransactionFailed.
     """
     rule.check(new)
     touched = rule.days(new.busy)
@@ -93,7 +91,7 @@ def claim(
             rule.fits((c for d in read.values() for c in d.claims()), new, now, releasing=giving_back)
         day_keys = {claim_days.key(resource_id, d.isoformat()) for d in touched}
 
-        def build(tx: TransactWrite, read: dict[date, claim_days.Day] = read, now: datetime = now) -> None:
+        def build(tx: Transaction, read: dict[date, claim_days.Day] = read, now: datetime = now) -> None:
             writes(tx)
             for day in touched:
                 gone = _gone(read[day], now, resource_id, releasing)
@@ -106,7 +104,7 @@ def claim(
         try:
             run(build)
             return [d.isoformat() for d in touched]
-        except TransactWriteError as error:
+        except TransactionFailed as error:
             if not failed_condition(error) & day_keys and not is_conflict(error):
                 raise  # the caller's own condition (its booking changed meanwhile): theirs to report
             if time.monotonic() > deadline:
@@ -125,13 +123,13 @@ def _gone(day: claim_days.Day, now: datetime, resource_id: int, releasing: Relea
     return gone
 
 
-def _release_elsewhere(tx: TransactWrite, releasing: Release, resource_id: int, touched: Sequence[date]) -> None:
+def _release_elsewhere(tx: Transaction, releasing: Release, resource_id: int, touched: Sequence[date]) -> None:
     """Release the old claim's days not already written by the new claim's updates."""
     written = {d.isoformat() for d in touched} if releasing.resource_id == resource_id else set()
     release(tx, releasing.resource_id, releasing.owner, [d for d in releasing.days if d not in written])
 
 
-def release(tx: TransactWrite, resource_id: int, owner: str, days: Iterable[str]) -> None:
+def release(tx: Transaction, resource_id: int, owner: str, days: Iterable[str]) -> None:
     """Remove ``owner``'s entry from each day (idempotent); ride on the caller's compare-and-set."""
     claim_days.remove(tx, resource_id, owner, days)
 
@@ -170,8 +168,6 @@ def owners_on(resource_id: int, days: Collection[str]) -> set[str]:
 
 
 # --- bookings: the glue the booking engine calls ---------------------------------------------
-
-TIME_HOLDING_STATES = frozenset({"confirmed", "tentative", "paid"})
 
 
 @dataclass(frozen=True)
@@ -215,7 +211,7 @@ def claim_for(item: Booking | Hold, owner: str, ask: TimeAsk, new: rule.Claim, w
     by_id = {int(r.resource_id): r for r in candidates}
 
     def writes_for(resource_id: int) -> Writes:
-        def build(tx: TransactWrite) -> None:
+        def build(tx: Transaction) -> None:
             item.resource = resources.summary(by_id[resource_id])
             item.claim_days = [d.isoformat() for d in rule.days(new.busy)]
             writes(tx)
@@ -231,17 +227,11 @@ def claim_for_booking(booking: Booking, ask: TimeAsk, writes: Writes) -> None:
 
 
 def releases_time(booking: Booking, from_state: str, to_state: str) -> bool:
-    """A booking gives its time back when it stops holding it (cancelled, declined, unpaid,
-    moved away), not when it completes: that time was used."""
-    return (
-        bool(booking.claim_days)
-        and from_state in TIME_HOLDING_STATES
-        and to_state not in TIME_HOLDING_STATES
-        and to_state != "completed"
-    )
+    """A booking with claimed time gives it back on this move (the domain's rule)."""
+    return bool(booking.claim_days) and rule.releases(from_state, to_state)
 
 
-def release_booking(tx: TransactWrite, booking: Booking) -> None:
+def release_booking(tx: Transaction, booking: Booking) -> None:
     """Inside the booking's compare-and-set transaction: its time is free again, once."""
     if booking.resource and booking.claim_days:
         release(tx, int(_plain(booking.resource)["id"]), booking.booking_id, list(booking.claim_days))
@@ -273,13 +263,13 @@ def hold_claim(hold: Hold, ask: TimeAsk, event: Mapping[str, Any]) -> rule.Claim
     return replace(_event_claim(hold.hold_id, event, ask), expires_at=_when(hold.expires_at))
 
 
-def release_hold(tx: TransactWrite, hold: Hold) -> None:
+def release_hold(tx: Transaction, hold: Hold) -> None:
     """Inside the hold's compare-and-set as it ends (released, expired): its time is free, once."""
     if hold.resource and hold.claim_days:
         release(tx, int(_plain(hold.resource)["id"]), hold.hold_id, list(hold.claim_days))
 
 
-def extend_hold(tx: TransactWrite, hold: Hold) -> None:
+def extend_hold(tx: Transaction, hold: Hold) -> None:
     """Inside the hold's extension (conditional on it being live): its claim lapses with it.
 
     No version check: a live hold's entry already keeps every other claim off its time."""

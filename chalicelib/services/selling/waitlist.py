@@ -20,15 +20,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from pynamodb.transactions import TransactWrite
-
 from chalicelib.domain import clock
 from chalicelib.domain.errors import Conflict, ErrorCode, NotFound
 from chalicelib.services.messaging import outbox
 from chalicelib.services.selling import capacity
 from chalicelib.store import db, keys
 from chalicelib.store.models import Hold, WaitlistEntry
-from chalicelib.store.transact import reread_on_refusal, transact
+from chalicelib.store.transact import Transaction, reread_on_refusal, transact
 
 RETENTION_SECONDS = 7 * 86_400  # an entry out of the queue is kept a week, then TTL
 MAX_OFFERS_PER_CHANGE = 10  # 3 items per offer; the rest of a big release is simply freed
@@ -137,7 +135,7 @@ def join(queue: Queue, customer: Mapping[str, Any], seats: int, offer_seconds: i
         joined_at=db.iso(clock.utcnow()),
     )
 
-    def build(tx: TransactWrite) -> None:
+    def build(tx: Transaction) -> None:
         tx.save(entry, condition=WaitlistEntry.pk.does_not_exist())
         outbox.add(tx, "waitlist.joined", queue.company_id, entry_id, snapshot(entry))
 
@@ -156,14 +154,14 @@ def _out_of_queue(status: EntryStatus) -> list[Any]:
     return [WaitlistEntry.status.set(status), WaitlistEntry.ttl.set(int(clock.now()) + RETENTION_SECONDS)]
 
 
-def leave(entry: WaitlistEntry, *, release_offer: Callable[[TransactWrite, str], None]) -> WaitlistEntry:
+def leave(entry: WaitlistEntry, *, release_offer: Callable[[Transaction, str], None]) -> WaitlistEntry:
     """Out of the queue, compare-and-set on the status read; an offer's hold ends in the same
     transaction (``release_offer(tx, hold_id)``, which passes its seats to the next in line)."""
     if entry.status not in (EntryStatus.WAITING, EntryStatus.OFFERED):
         raise Conflict(f"the entry is {entry.status}", code=ErrorCode.WAITLIST_LEFT, field="entry_id")
     was = entry.status
 
-    def build(tx: TransactWrite) -> None:
+    def build(tx: Transaction) -> None:
         tx.update(entry, actions=_out_of_queue(EntryStatus.LEFT), condition=WaitlistEntry.status == was)
         if was == EntryStatus.OFFERED and entry.hold_id:
             release_offer(tx, entry.hold_id)
@@ -218,7 +216,7 @@ def queued(capacity_id: str, email: str) -> WaitlistEntry | None:
     return next((e for e in live_entries(capacity_id) if _customer_email(e.customer) == wanted), None)
 
 
-def offer(tx: TransactWrite, entry: WaitlistEntry, hold: Hold) -> None:
+def offer(tx: Transaction, entry: WaitlistEntry, hold: Hold) -> None:
     """Inside the freeing transaction: the entry is offered ``hold``, compare-and-set on it still
     waiting. Two freeing transactions may read the same head; the loser re-reads (its refusal
     is marked stale), so no entry gets two offers and none is skipped."""
@@ -247,7 +245,7 @@ def offer(tx: TransactWrite, entry: WaitlistEntry, hold: Hold) -> None:
 OFFER_NOTIFY = ("notify_customer_by_email", "trigger_webhook")
 
 
-def settle(tx: TransactWrite, hold: Hold, status: EntryStatus) -> None:
+def settle(tx: Transaction, hold: Hold, status: EntryStatus) -> None:
     """Inside the transaction that ends an offer's hold: its entry is ``booked`` or ``lapsed``
     (while the hold is live its entry is offered it, so the condition only guards that)."""
     entry_id = offer_entry_id(hold)
