@@ -9,6 +9,7 @@ from urllib.parse import urlencode, urlsplit
 
 from chalice import Blueprint, Response
 
+from chalicelib.api.http.errors import calendar_reply
 from chalicelib.api.http.hal import v2_page
 from chalicelib.api.http.route import Call, LazyModule, route
 from chalicelib.domain import clock, cors
@@ -387,11 +388,7 @@ def ical(call: Call, booking_id: str) -> Any:
     booking = bookings.get(_cid(call), booking_id)
     if not booking.start_at or not booking.end_at:
         raise Conflict("this booking has no time to put in a calendar", field="booking_id", code=ErrorCode.NO_TIME)
-    return Response(
-        body=calendars.invitation(booking).decode(),
-        status_code=200,
-        headers={"Content-Type": "text/calendar; charset=utf-8"},
-    )
+    return calendar_reply(calendars.invitation(booking))
 
 
 @route(
@@ -429,7 +426,7 @@ def resource_feed(call: Call, company_id: int, resource_id: int, token: str) -> 
     customer_links.check_feed(cid, rid, token)
     resource = resources.get(cid, rid, field="resource_id")
     body = calendars.resource_feed(cid, rid, str(resource.name), clock.utcnow())
-    return Response(body=body.decode(), status_code=200, headers={"Content-Type": "text/calendar; charset=utf-8"})
+    return calendar_reply(body)
 
 
 @route(
