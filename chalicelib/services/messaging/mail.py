@@ -197,7 +197,15 @@ def deliver(
     if settings.stage == "local":
         write_eml(key, data, to, event, attachment)
         return
-    # SES templates carry no attachment: deployed emails go without the calendar file for now.
+    if attachment is not None:
+        # SES templates cannot carry an attachment: the invitation goes as a raw MIME email,
+        # rendered from the same template data.
+        aws.client("ses").send_raw_email(
+            Source=settings.mail_from,
+            Destinations=[to],
+            RawMessage={"Data": bytes(compose(key, data, to, event, attachment))},
+        )
+        return
     aws.client("ses").send_templated_email(
         Source=settings.mail_from,
         Destination={"ToAddresses": [to]},
@@ -209,6 +217,19 @@ def deliver(
 def write_eml(
     key: str, data: Mapping[str, str], to: str, event: Mapping[str, Any], attachment: bytes | None = None
 ) -> Path:
+    message = compose(key, data, to, event, attachment)
+    folder = Path(get_settings().mail_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{str(event['occurred_at']).replace(':', '')}-{event['id']}-{key}.eml"
+    path.write_bytes(bytes(message))
+    return path
+
+
+def compose(
+    key: str, data: Mapping[str, str], to: str, event: Mapping[str, Any], attachment: bytes | None = None
+) -> EmailMessage:
+    """The email as MIME: text and html alternatives and, when given, the calendar invitation
+    (``text/calendar; method=REQUEST`` or ``CANCEL``, as RFC 6047 asks)."""
     rendered = templates.render(key, data)
     message = EmailMessage()
     message["From"] = get_settings().mail_from
@@ -225,8 +246,4 @@ def write_eml(
         message.add_attachment(
             attachment, maintype="text", subtype="calendar", filename="booking.ics", params={"method": method}
         )
-    folder = Path(get_settings().mail_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{str(event['occurred_at']).replace(':', '')}-{event['id']}-{key}.eml"
-    path.write_bytes(bytes(message))
-    return path
+    return message
