@@ -252,3 +252,30 @@ def test_the_offer_webhook_and_email_carry_a_one_click_link_that_books_once(
     assert twice.status == 409 and twice.error["code"] == "hold_expired"
     tampered = api.get(f"{parts.path}?signature=x{parts.query[11:]}", {})
     assert tampered.status == 401
+
+
+def test_a_seat_freed_while_a_join_is_written_goes_to_the_queue(
+    api: Api, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The join's "full" check is a read: a seat freed between it and the entry's write left with
+    an empty queue. The join then offers it to the head, rather than leave the customer waiting."""
+    from chalicelib.services.selling import capacity
+
+    group_id, seats = _full_group(api, tenant)
+    api.put(f"/v2/bookings/{seats[0]}/cancel_by_customer", {}, tenant.v2)  # nobody waiting: simply free
+    assert _group_counts(api, tenant, group_id)["available_seats"] == 1
+    real = capacity.read
+    seen = {"reads": 0}
+
+    def stale_once(capacity_id: str, shards: int) -> capacity.Availability:
+        seen["reads"] += 1
+        found = real(capacity_id, shards)
+        # the join's own check runs first: it read before the cancel committed
+        return found if seen["reads"] > 1 else capacity.Availability(found.capacity, 2, 0, 0, True)
+
+    monkeypatch.setattr(capacity, "read", stale_once)
+    joined = _join(api, tenant, group_id, 1)
+    monkeypatch.setattr(capacity, "read", real)
+    assert joined["status"] == "offered" and joined["offer"]["reservation_id"]
+    counts = _group_counts(api, tenant, group_id)
+    assert (counts["available_seats"], counts["held_seats"], counts["waitlist_length"]) == (0, 1, 0)

@@ -64,7 +64,7 @@ def join(call: Call, company_id: int, event_id: int) -> Any:
         },
     )
     offer_seconds = int(companies.get_company(company_id).waitlist_offer_time)
-    entry = waitlist.join(queue, {**client, "name": name or client["email"]}, body.num_book, offer_seconds)
+    entry = holds.join_waitlist(queue, {**client, "name": name or client["email"]}, body.num_book, offer_seconds)
     return w.entry_out(waitlist.snapshot(entry), waitlist.length(event.capacity_id))
 
 

@@ -60,7 +60,7 @@ def join(call: Call, booking_id: str) -> Any:
     bookings.reservable_owner(_cid(call), owner.booking_id, actor=actor_of(call.auth))  # open, not started
     offer_seconds = int(companies.get_company(_cid(call)).waitlist_offer_time)
     customer = body.customer.model_dump(exclude_none=True)
-    entry = waitlist.join(bookings.group_queue(owner), customer, body.seats, offer_seconds)
+    entry = holds.join_waitlist(bookings.group_queue(owner), customer, body.seats, offer_seconds)
     return s.WaitlistEntryOut(data=s.entry_data(waitlist.snapshot(entry)))
 
 

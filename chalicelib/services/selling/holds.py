@@ -390,9 +390,22 @@ def _offer_hold(company_id: int, capacity_id: str, entry: WaitlistEntry) -> Hold
     )
 
 
+def join_waitlist(queue: waitlist.Queue, customer: Mapping[str, Any], seats: int, offer_seconds: int) -> WaitlistEntry:
+    """Join a full capacity's queue. Seats freed between the join's "full" check and its write
+    went out with an empty queue; they are offered to the head now (taken like any booker's,
+    so an outside booker may have them first), so nobody waits while seats sit free."""
+    entry = waitlist.join(queue, customer, seats, offer_seconds)
+    free = capacity.read(queue.capacity_id, queue.shards).available
+    if free > 0:
+        promote_afterwards(queue.company_id, queue.capacity_id, queue.shards, free)
+        return waitlist.get(queue.company_id, queue.capacity_id, entry.entry_id)
+    return entry
+
+
 def promote_afterwards(company_id: int, capacity_id: str, shards: int, seats: int) -> None:
-    """The control run's promotion: offers taken by transactions of their own after the seats
-    were freed, so an outside booker can take them first. Never used outside the race test."""
+    """Offers taken by transactions of their own, after the seats were free: an outside booker
+    can take them first. The race test's control run promotes this way (it must lose seats);
+    a join uses it for seats freed while it was being written (see join_waitlist)."""
     for entry in waitlist.head(capacity_id, seats):
         hold = _offer_hold(company_id, capacity_id, entry)
 
