@@ -82,8 +82,12 @@ def observed(handler: Callable[[Any], Any]) -> Callable[[Any], Any]:
         try:
             if context is None:  # called directly, outside Lambda (tests, the local dispatcher)
                 return handler(event)
+
+            def invoke(_event: Any, _context: Any) -> Any:  # typed, so the wrapped call is too (mypy strict)
+                return handler(event)
+
             # clear_state: keys one invocation appended never leak into the next on a warm container
-            with_context = get_logger().inject_lambda_context(lambda _event, _context: handler(event), clear_state=True)
+            with_context = get_logger().inject_lambda_context(invoke, clear_state=True)
             return with_context(event, context)
         finally:
             flush_metrics()

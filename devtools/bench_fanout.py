@@ -15,9 +15,11 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import threading
 import time
 import urllib.request
 import uuid
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,8 @@ DUE = 1_000
 NOT_DUE = 100_000
 EVENTS = 1_000
 RECEIVERS = 3
+WARM_UP = 100  # events through both before the measured ones
+ROUND = 100  # events per round; the sender and the control alternate
 
 
 def _environment(server: DynamoDBLocal, table: str) -> Any:
@@ -176,6 +180,7 @@ def fanout(_runs: int) -> Result:
         from chalicelib.domain import webhooks as rules
         from chalicelib.services.identity import companies
         from chalicelib.services.messaging import delivery, fanout, webhooks
+        from chalicelib.store import db
         from devtools.local_queues import FanoutState, local_transport
 
         scratch = tempfile.TemporaryDirectory(prefix="bench-fanout-")
@@ -195,39 +200,76 @@ def fanout(_runs: int) -> Result:
                     "occurred_at": "2031-01-01T00:00:00Z",
                     "data": {"id": str(n), "state": "confirmed", "graph": "instant"},
                 }
-                for n in range(EVENTS)
+                for n in range(WARM_UP + EVENTS)
             ]
-            for event in events:
-                transport.publish(event)
-            started = time.perf_counter()
-            failed = 0
-            while batch := queues["webhooks"].receive(10):
-                result = delivery.handle_messages([{"messageId": m.message_id, "body": m.body} for m in batch])
-                failed += len(result["batchItemFailures"])
-                for message in batch:
-                    queues["webhooks"].delete(message)
-            ours = time.perf_counter() - started
-            delivered = len(a.received) + len(b.received) + len(c.received)
-            # The control: the same 3,000 POSTs, signed, one after another, no bookkeeping.
-            started = time.perf_counter()
-            for event in events:
-                body = json.dumps({"id": event["id"], "type": event["type"], "data": event["data"]}).encode()
-                for hook in hooks:
-                    stamp = int(time.time())
-                    request = urllib.request.Request(
-                        hook.url,
-                        data=body,
-                        method="POST",
-                        headers={
-                            "Content-Type": "application/json",
-                            "webhook-id": str(event["id"]),
-                            "webhook-timestamp": str(stamp),
-                            "webhook-signature": rules.sign(hook.secret, str(event["id"]), stamp, body),
-                        },
-                    )
-                    with urllib.request.urlopen(request, timeout=10) as response:
-                        response.read()
-            plain = time.perf_counter() - started
+            warm_up, events = events[:WARM_UP], events[WARM_UP:]
+
+            def received() -> int:
+                return len(a.received) + len(b.received) + len(c.received)
+
+            calls: Counter[str] = Counter()  # DynamoDB calls the sender makes, by operation
+            waited = [0.0]  # seconds the sender spent in DynamoDB calls (summed over its threads)
+            started_call = threading.local()
+            lock = threading.Lock()
+
+            def count(model: Any, **_kwargs: Any) -> None:
+                with lock:
+                    calls[model.name] += 1
+                started_call.at = time.perf_counter()
+
+            def timed(**_kwargs: Any) -> None:
+                with lock:
+                    waited[0] += time.perf_counter() - started_call.at
+
+            db.low_level_client().meta.events.register("before-call.dynamodb", count)
+            db.low_level_client().meta.events.register("after-call.dynamodb", timed)
+
+            def send(chunk: list[dict[str, Any]]) -> tuple[float, int]:
+                """The sender on these events' queue messages, batches of 10 as Lambda takes them."""
+                for event in chunk:
+                    transport.publish(event)
+                started, failed = time.perf_counter(), 0
+                while batch := queues["webhooks"].receive(10):
+                    result = delivery.handle_messages([{"messageId": m.message_id, "body": m.body} for m in batch])
+                    failed += len(result["batchItemFailures"])
+                    queues["webhooks"].delete_batch(batch)  # as Lambda does after a batch (DeleteMessageBatch)
+                return time.perf_counter() - started, failed
+
+            def plain_loop(chunk: list[dict[str, Any]]) -> float:
+                """The control: the same POSTs, signed, one after another, no bookkeeping."""
+                started = time.perf_counter()
+                for event in chunk:
+                    body = json.dumps({"id": event["id"], "type": event["type"], "data": event["data"]}).encode()
+                    for hook in hooks:
+                        stamp = int(time.time())
+                        request = urllib.request.Request(
+                            hook.url,
+                            data=body,
+                            method="POST",
+                            headers={
+                                "Content-Type": "application/json",
+                                "webhook-id": str(event["id"]),
+                                "webhook-timestamp": str(stamp),
+                                "webhook-signature": rules.sign(hook.secret, str(event["id"]), stamp, body),
+                            },
+                        )
+                        with urllib.request.urlopen(request, timeout=10) as response:
+                            response.read()
+                return time.perf_counter() - started
+
+            # Warm-up, not counted: DynamoDB Local's JIT makes its first few hundred calls slow.
+            send(warm_up)
+            plain_loop(warm_up)
+            calls.clear()
+            waited[0] = 0.0
+            # Interleaved rounds, so that a change in the shared machine's load falls on both alike.
+            ours = plain = 0.0
+            failed = delivered = 0
+            for start in range(0, EVENTS, ROUND):
+                before = received()
+                seconds, round_failed = send(events[start : start + ROUND])
+                ours, failed, delivered = ours + seconds, failed + round_failed, delivered + received() - before
+                plain += plain_loop(events[start : start + ROUND])
         fanout.use_transport(None)
         scratch.cleanup()
     finally:
@@ -244,9 +286,14 @@ def fanout(_runs: int) -> Result:
         "plain_loop_seconds": round(plain, 2),
         "plain_deliveries_per_s": round(plain_rate, 1),
         "ratio": round(ours_rate / plain_rate, 2),
+        "dynamodb_calls": dict(calls),
+        "dynamodb_calls_per_delivery": round(sum(calls.values()) / max(1, delivered), 3),
+        "dynamodb_call_seconds": round(waited[0], 2),  # summed over threads: overlapping calls count twice
     }
     summary = (
         f"{EVENTS} events x {RECEIVERS} receivers: sender {ours_rate:.0f} deliveries/s ({ours:.1f} s, "
-        f"{delivered} delivered), plain signed-POST loop {plain_rate:.0f}/s; ratio {data['ratio']:.2f}"
+        f"{delivered} delivered), plain signed-POST loop {plain_rate:.0f}/s; ratio {data['ratio']:.2f}; "
+        f"{data['dynamodb_calls_per_delivery']} DynamoDB calls a delivery {dict(calls)} taking "
+        f"{waited[0]:.1f} s of the sender's {ours:.1f} s"
     )
     return Result(summary=summary, data=data, ok=delivered == total and failed == 0)

@@ -163,8 +163,7 @@ class Dispatcher:
                 for message in batch:
                     if message.message_id in failed:
                         queue.release(message)
-                    else:
-                        queue.delete(message)
+                queue.delete_batch([message for message in batch if message.message_id not in failed])
         return handled
 
     def next_due(self) -> float | None:

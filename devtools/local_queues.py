@@ -165,6 +165,11 @@ class LocalQueue:
         with self.state.connect() as db:
             db.execute("DELETE FROM messages WHERE id = ?", (int(message.message_id),))
 
+    def delete_batch(self, messages: list[Received]) -> None:
+        """Handled, a batch at once (SQS's DeleteMessageBatch; what Lambda does after a batch): one commit."""
+        with self.state.transaction() as db:
+            db.executemany("DELETE FROM messages WHERE id = ?", [(int(m.message_id),) for m in messages])
+
     def release(self, message: Received) -> None:
         """Failed: it stays hidden until the visibility timeout ends, or moves to ``dead`` after its last receive."""
         if self.dead is None or message.receives < self.max_receives:

@@ -24,7 +24,7 @@ from chalice.test import Client
 from chalicelib.domain import clock
 from chalicelib.settings import reset_settings
 from chalicelib.settings_model import LOCAL_ROOT_KEY
-from chalicelib.store import db, schema
+from chalicelib.store import db, schema, warm
 
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
@@ -45,9 +45,14 @@ _table_numbers = itertools.count(1)
 
 
 def _use_table(monkeypatch: pytest.MonkeyPatch, name: str, endpoint: str | None) -> None:
+    from chalicelib.services.identity import limits
     from chalicelib.services.identity.auth import forget_cached_keys
+    from chalicelib.services.selling import capacity
 
     forget_cached_keys()
+    warm.forget_all()  # catalogue reads remembered per process belong to the previous table
+    capacity.forget_full_shards()  # so do the shards this process saw full
+    limits.forget_clean()  # and the sign-in counters it found clean
     monkeypatch.setenv("TABLE_NAME", name)
     if endpoint is None:
         monkeypatch.delenv("DYNAMODB_ENDPOINT", raising=False)

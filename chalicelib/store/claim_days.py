@@ -20,7 +20,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.domain import time_claims as rule
 from chalicelib.domain.intervals import Span
 from chalicelib.store import db, keys
-from chalicelib.store.models import ClaimDay
+from chalicelib.store.models import ClaimDay, plain_map
 
 
 @dataclass
@@ -47,8 +47,8 @@ def read(resource_id: int, first: date, last: date, *, consistent: bool = True) 
     for item in ClaimDay.query(keys.resource_pk(resource_id), condition, consistent_read=consistent):
         day = date.fromisoformat(item.sk.removeprefix(keys.CLAIM_DAY_PREFIX))
         raw = item.claims
-        entries = raw.as_dict() if hasattr(raw, "as_dict") else dict(raw or {})
-        found[day] = Day(day, int(item.version), entries)
+        entries = plain_map(raw)
+        found[day] = Day(day, item.version, entries)
     return found
 
 

@@ -83,7 +83,7 @@ def allocate_ids(count: int = 1, *, spread: bool = False) -> int:
     number = random.randrange(1, keys.ID_COUNTERS) if spread else 0
     counter = models.Counter(keys.counter_pk(number), keys.COUNTER_SK)
     counter.update(actions=[models.Counter.next_id.add(count), models.Counter.kind.set(models.Counter)])
-    last = int(counter.next_id)
+    last = counter.next_id
     if spread and last >= keys.ID_RANGE:
         raise RuntimeError(f"id counter {number} has used its range")  # ten billion ids: not in this life
     return number * keys.ID_RANGE + last - count + 1

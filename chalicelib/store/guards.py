@@ -8,10 +8,11 @@ from chalicelib.store import db, keys
 from chalicelib.store.models import Guard
 
 
-def target(company_id: int, guard_sk: str) -> int | None:
-    """The id the guard names, or None when nothing holds that reference or email."""
+def target(company_id: int, guard_sk: str, *, pk: str | None = None) -> int | None:
+    """The id the guard names, or None when nothing holds that reference or email. Guards live
+    under the company's partition unless ``pk`` names their own (a client's email guard)."""
     db.ensure_bound()
     try:
-        return int(Guard.get(keys.company_pk(company_id), guard_sk).target_id)
+        return Guard.get(pk or keys.company_pk(company_id), guard_sk).target_id
     except DoesNotExist:
         return None

@@ -73,10 +73,32 @@ def client_sk(client_id: int) -> str:
 
 
 CLIENT_PREFIX = "CLIENT#"
+CLIENT_LISTING_PARTITIONS = 16  # a company's client listing: an on-sale of new clients spreads over 16
+
+
+def client_pk(company_id: int, client_id: int) -> str:
+    """A client's own partition (issue 15): a checkout by a new client writes it, which under
+    ``CO#<c>`` would put every new booker of a sale on the company's one partition."""
+    return f"CO#{company_id}#{client_sk(client_id)}"
+
+
+def company_clients(company_id: int, partition: int = 0) -> str:
+    """GSI1 partition: one of a company's ``CLIENT_LISTING_PARTITIONS`` client listings, by id;
+    a client goes to ``spread(str(client id))``."""
+    return _partition(f"CO#{company_id}#CLIENTS", partition)
+
+
+def company_client_partitions(company_id: int) -> list[str]:
+    return [company_clients(company_id, n) for n in range(CLIENT_LISTING_PARTITIONS)]
 
 
 def client_email_sk(email: str) -> str:
     return f"CLIENTEMAIL#{email.lower()}"
+
+
+def client_email_pk(company_id: int, email: str) -> str:
+    """The email guard's own partition (issue 15), written with every new client, like the client."""
+    return f"CO#{company_id}#{client_email_sk(email)}"
 
 
 def client_ref_sk(reference: str) -> str:

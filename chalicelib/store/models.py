@@ -7,9 +7,12 @@ The table name and endpoint are bound lazily by :func:`bind` on first use.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from typing import Any, cast
 
 from pynamodb.attributes import (
+    Attribute,
     BooleanAttribute,
     DiscriminatorAttribute,
     ListAttribute,
@@ -18,10 +21,36 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     VersionAttribute,
 )
+from pynamodb.constants import NUMBER
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib.store import keys, schema
+
+
+class IntegerAttribute(Attribute[int]):
+    """A DynamoDB number that holds a whole number: ids, counts, seats, minutes, minor units.
+
+    Typed ``int`` (PynamoDB's NumberAttribute is typed ``float``), so what a service or a
+    presenter reads needs no ``int(...)``. Written as NumberAttribute writes; read back as
+    an ``int`` (DynamoDB returns ``5`` for ``5.0``). Epoch-second timestamps, which may
+    carry a fraction, stay NumberAttribute.
+    """
+
+    attr_type = NUMBER
+
+    def __set__(self, instance: Any, value: int | None) -> None:
+        # Models are built from keyword arguments PynamoDB does not type-check: hold an int
+        # whatever number was assigned, so that readers can trust the type.
+        if value is not None and type(value) is not int:
+            value = int(value)
+        super().__set__(instance, value)
+
+    def serialize(self, value: int) -> str:
+        return json.dumps(value)
+
+    def deserialize(self, value: str) -> int:
+        return int(json.loads(value))
 
 
 class ListingIndex(GlobalSecondaryIndex["Item"]):
@@ -111,9 +140,22 @@ def _all_models() -> list[type[Item]]:
     return seen
 
 
+def plain(value: Any) -> Any:
+    """A stored map as a plain dict (a copy, which the caller may change); any other value
+    as it is (None stays None). PynamoDB hands maps back as MapAttribute instances."""
+    if hasattr(value, "as_dict"):
+        return value.as_dict()
+    return dict(value) if isinstance(value, Mapping) else value
+
+
+def plain_map(value: Any) -> dict[str, Any]:
+    """A stored map as a plain dict; an absent one as an empty dict."""
+    return dict(plain(value) or {})
+
+
 def _numbers() -> ListAttribute[int]:
-    # PynamoDB types ListAttribute(of=NumberAttribute) as a list of attributes; it holds numbers.
-    return cast("ListAttribute[int]", ListAttribute(of=NumberAttribute, default=list))
+    # PynamoDB types ListAttribute(of=...) as a list of attributes; it holds whole numbers.
+    return cast("ListAttribute[int]", ListAttribute(of=IntegerAttribute, default=list))
 
 
 def _strings(*, null: bool = False) -> ListAttribute[str]:
@@ -129,13 +171,13 @@ def _maps() -> ListAttribute[dict[str, Any]]:
 class Counter(Item, discriminator="counter"):
     """Global id allocator: ``COUNTER`` / ``IDS``."""
 
-    next_id = NumberAttribute(default=0)
+    next_id = IntegerAttribute(default=0)
 
 
 class Company(Item, discriminator="company"):
     """``CO#<id>`` / ``COMPANY``."""
 
-    company_id = NumberAttribute()
+    company_id = IntegerAttribute()
     name = UnicodeAttribute()
     app_id = UnicodeAttribute()
     timezone = UnicodeAttribute(default="Europe/London")
@@ -143,9 +185,9 @@ class Company(Item, discriminator="company"):
     admin_email = UnicodeAttribute()
     api_key_hash = UnicodeAttribute()
     app_key_hash = UnicodeAttribute()
-    reservation_time = NumberAttribute(default=300)
-    hold_time = NumberAttribute(default=900)
-    waitlist_offer_time = NumberAttribute(default=1800)  # seconds a waitlist offer's hold lasts
+    reservation_time = IntegerAttribute(default=300)
+    hold_time = IntegerAttribute(default=900)
+    waitlist_offer_time = IntegerAttribute(default=1800)  # seconds a waitlist offer's hold lasts
     created_at = UnicodeAttribute()
     tokens_revoked_at = NumberAttribute(null=True)  # epoch seconds: Auth-Tokens issued before are void
     # Default opening hours as Timekit constraints (issue 11): the schedule of a person or
@@ -163,7 +205,7 @@ class Company(Item, discriminator="company"):
 class ApiKey(Item, discriminator="key"):
     """``KEY#<sha256 of the key>`` / ``KEY``: one per live (or retiring) key."""
 
-    company_id = NumberAttribute()
+    company_id = IntegerAttribute()
     app_id = UnicodeAttribute()
     key_kind = UnicodeAttribute()  # "api" (secret) or "app" (public)
     created_at = UnicodeAttribute()
@@ -173,7 +215,7 @@ class ApiKey(Item, discriminator="key"):
 class AdminLogin(Item, discriminator="login"):
     """``LOGIN#<email>`` / ``CO#<company id>``: an administrator of one company."""
 
-    company_id = NumberAttribute()
+    company_id = IntegerAttribute()
     email = UnicodeAttribute()
     password_hash = UnicodeAttribute()
 
@@ -181,7 +223,7 @@ class AdminLogin(Item, discriminator="login"):
 class AuthToken(Item, discriminator="token"):
     """``TOKEN#<sha256 of the token>`` / ``TOKEN``; expires 24 h after last use."""
 
-    company_id = NumberAttribute()
+    company_id = IntegerAttribute()
     email = UnicodeAttribute()
     expires_at = NumberAttribute()
     issued_at = NumberAttribute(null=True)  # epoch seconds; a company's revocation ends older tokens
@@ -191,43 +233,43 @@ class FailureCount(Item, discriminator="failures"):
     """``LIMIT#<scope>#<sha256 of the subject>`` / ``W#<window start>``: failed sign-ins of one
     account or client address in one window; TTL removes it after the window."""
 
-    failures = NumberAttribute(default=0)
+    failures = IntegerAttribute(default=0)
 
 
 class Guard(Item, discriminator="guard"):
     """Uniqueness guard, e.g. ``CO#1`` / ``SERVICEREF#TS001`` pointing at an id."""
 
-    target_id = NumberAttribute()
+    target_id = IntegerAttribute()
 
 
 class Service(Item, discriminator="service"):
     """``CO#<company id>`` / ``SERVICE#<id>``."""
 
-    company_id = NumberAttribute()
-    service_id = NumberAttribute()
+    company_id = IntegerAttribute()
+    service_id = IntegerAttribute()
     name = UnicodeAttribute()
     description = UnicodeAttribute(default="")
     reference = UnicodeAttribute(null=True)
     durations = _numbers()
     prices = _numbers()
     listed_durations = _numbers()
-    spaces = NumberAttribute(default=1)
-    detail_group_id = NumberAttribute(null=True)
-    booking_time_step = NumberAttribute(default=60)
-    min_advance_period = NumberAttribute(default=0)
-    max_advance_period = NumberAttribute(default=5_184_000)
-    min_cancel_period = NumberAttribute(default=86_400)
-    min_bookings = NumberAttribute(default=1)
-    max_bookings = NumberAttribute(default=1)
-    pre_time = NumberAttribute(default=0)
-    post_time = NumberAttribute(default=0)
+    spaces = IntegerAttribute(default=1)
+    detail_group_id = IntegerAttribute(null=True)
+    booking_time_step = IntegerAttribute(default=60)
+    min_advance_period = IntegerAttribute(default=0)
+    max_advance_period = IntegerAttribute(default=5_184_000)
+    min_cancel_period = IntegerAttribute(default=86_400)
+    min_bookings = IntegerAttribute(default=1)
+    max_bookings = IntegerAttribute(default=1)
+    pre_time = IntegerAttribute(default=0)
+    post_time = IntegerAttribute(default=0)
     booking_type_public = UnicodeAttribute(default="booking")
     booking_type_member = UnicodeAttribute(default="booking")
     queuing_disabled = BooleanAttribute(default=True)
     disabled = BooleanAttribute(default=False)
     deleted = BooleanAttribute(default=False)
     extra: MapAttribute[str, Any] = MapAttribute(default=dict)
-    order = NumberAttribute(null=True)
+    order = IntegerAttribute(null=True)
     # Who delivers it (issue 11): resource ids of people and resources; a slot with any
     # claims time on one of them (the one asked for, or any free one).
     person_ids = _numbers()
@@ -238,8 +280,8 @@ class Service(Item, discriminator="service"):
 class QuestionGroup(Item, discriminator="question_group"):
     """``CO#<company id>`` / ``QGROUP#<id>``; its questions live inside it."""
 
-    company_id = NumberAttribute()
-    group_id = NumberAttribute()
+    company_id = IntegerAttribute()
+    group_id = IntegerAttribute()
     name = UnicodeAttribute()
     questions = _maps()
     version = VersionAttribute()
@@ -248,16 +290,17 @@ class QuestionGroup(Item, discriminator="question_group"):
 class ClientDetails(Item, discriminator="client_details"):
     """``CO#<company id>`` / ``CLIENTDETAILS``: which client fields a company collects."""
 
-    company_id = NumberAttribute()
+    company_id = IntegerAttribute()
     fields = _maps()
     version = VersionAttribute()
 
 
 class Client(Item, discriminator="client"):
-    """``CO#<company id>`` / ``CLIENT#<id>``; unique by email and by reference."""
+    """``CO#<company id>#CLIENT#<id>`` / ``CLIENT#<id>``, listed on gsi1 ``CO#<c>#CLIENTS[#<p>]``;
+    unique by email and by reference."""
 
-    company_id = NumberAttribute()
-    client_id = NumberAttribute()
+    company_id = IntegerAttribute()
+    client_id = IntegerAttribute()
     email = UnicodeAttribute()
     reference = UnicodeAttribute(null=True)
     details: MapAttribute[str, Any] = MapAttribute(default=dict)
@@ -269,8 +312,8 @@ class Client(Item, discriminator="client"):
 class EventGroup(Item, discriminator="event_group"):
     """``CO#<company id>`` / ``EGROUP#<id>``: a category of events ("Fitness")."""
 
-    company_id = NumberAttribute()
-    group_id = NumberAttribute()
+    company_id = IntegerAttribute()
+    group_id = IntegerAttribute()
     name = UnicodeAttribute()
     description = UnicodeAttribute(default="")
     extra: MapAttribute[str, Any] = MapAttribute(default=dict)
@@ -284,29 +327,29 @@ class EventChain(Item, discriminator="event_chain"):
     expands into :class:`Event` items; the rules apply to every one of them.
     """
 
-    company_id = NumberAttribute()
-    chain_id = NumberAttribute()
+    company_id = IntegerAttribute()
+    chain_id = IntegerAttribute()
     name = UnicodeAttribute()
     description = UnicodeAttribute(default="")
     long_description = UnicodeAttribute(default="")
-    session_type = NumberAttribute(default=0)  # 0 one-off, 1 course, 2 recurring (seed 001)
-    repeat = NumberAttribute(default=0)  # seed 001's repeat codes 0..8
+    session_type = IntegerAttribute(default=0)  # 0 one-off, 1 course, 2 recurring (seed 001)
+    repeat = IntegerAttribute(default=0)  # seed 001's repeat codes 0..8
     start_date = UnicodeAttribute()  # YYYY-MM-DD, local
     end_date = UnicodeAttribute(null=True)
     time = UnicodeAttribute()  # HH:MM, local to the company's time zone
-    duration = NumberAttribute(default=60)  # minutes
+    duration = IntegerAttribute(default=60)  # minutes
     slots = _maps()  # custom slots: [{"date", "time", "duration"}]
     group = UnicodeAttribute(default="")
-    event_group_id = NumberAttribute(null=True)
-    spaces = NumberAttribute(default=1)
-    shards = NumberAttribute(default=1)
-    price = NumberAttribute(default=0)  # minor units
-    max_num_bookings = NumberAttribute(default=1)
-    min_advance = NumberAttribute(default=0)  # minutes
-    max_advance = NumberAttribute(null=True)  # days
-    min_cancel = NumberAttribute(default=1)  # days
-    ticket_type = NumberAttribute(default=0)
-    detail_group_id = NumberAttribute(null=True)
+    event_group_id = IntegerAttribute(null=True)
+    spaces = IntegerAttribute(default=1)
+    shards = IntegerAttribute(default=1)
+    price = IntegerAttribute(default=0)  # minor units
+    max_num_bookings = IntegerAttribute(default=1)
+    min_advance = IntegerAttribute(default=0)  # minutes
+    max_advance = IntegerAttribute(null=True)  # days
+    min_cancel = IntegerAttribute(default=1)  # days
+    ticket_type = IntegerAttribute(default=0)
+    detail_group_id = IntegerAttribute(null=True)
     ask_address = BooleanAttribute(default=False)
     disabled = BooleanAttribute(default=False)
     extra: MapAttribute[str, Any] = MapAttribute(default=dict)
@@ -322,27 +365,27 @@ class Event(Item, discriminator="event"):
     removed when the event is deleted. Its seats are the capacity ``CAP#EVENT-<id>``.
     """
 
-    company_id = NumberAttribute()
-    event_id = NumberAttribute()
-    chain_id = NumberAttribute()
-    event_group_id = NumberAttribute(null=True)
+    company_id = IntegerAttribute()
+    event_id = IntegerAttribute()
+    chain_id = IntegerAttribute()
+    event_group_id = IntegerAttribute(null=True)
     start_at = UnicodeAttribute()  # ISO 8601 UTC ("...Z")
-    duration = NumberAttribute()  # minutes
-    spaces = NumberAttribute()  # as configured; the capacity items hold the live counts
-    shards = NumberAttribute(default=1)
+    duration = IntegerAttribute()  # minutes
+    spaces = IntegerAttribute()  # as configured; the capacity items hold the live counts
+    shards = IntegerAttribute(default=1)
     deleted = BooleanAttribute(default=False)
     version = VersionAttribute()
 
     @property
     def capacity_id(self) -> str:
-        return keys.event_capacity(int(self.event_id))
+        return keys.event_capacity(self.event_id)
 
 
 class Booking(Item, discriminator="booking"):
     """``BK#<uuid>`` / ``BOOKING``: one booking following one graph."""
 
     booking_id = UnicodeAttribute()
-    company_id = NumberAttribute()
+    company_id = IntegerAttribute()
     graph = UnicodeAttribute()
     state = UnicodeAttribute()
     created_at = UnicodeAttribute()
@@ -356,11 +399,11 @@ class Booking(Item, discriminator="booking"):
     payment: MapAttribute[str, Any] = MapAttribute(null=True)
     owner_booking_id = UnicodeAttribute(null=True)
     capacity_id = UnicodeAttribute(null=True)
-    seats = NumberAttribute(default=0)
+    seats = IntegerAttribute(default=0)
     seat_shards = _maps()  # [{"shard": "SHARD#00", "seats": 2}]: where its seats were taken
-    max_seats = NumberAttribute(null=True)
+    max_seats = IntegerAttribute(null=True)
     timer_action = UnicodeAttribute(null=True)
-    log_count = NumberAttribute(default=0)
+    log_count = IntegerAttribute(default=0)
     rescheduled_from = UnicodeAttribute(null=True)
     rescheduled_to = UnicodeAttribute(null=True)
     reservation_id = UnicodeAttribute(null=True)
@@ -372,7 +415,7 @@ class Booking(Item, discriminator="booking"):
     # Its calendar identity across reschedules (issue 14): the first booking's id, and the
     # SEQUENCE the lineage had reached when this booking replaced the last one (null: 0).
     ical_uid = UnicodeAttribute(null=True)
-    ical_sequence_base = NumberAttribute(null=True)
+    ical_sequence_base = IntegerAttribute(null=True)
     version = VersionAttribute()
     # Not stored: the log entries this process just wrote, so a create's reply needs no re-read.
     fresh_logs: list[dict[str, Any]] | None = None
@@ -381,7 +424,7 @@ class Booking(Item, discriminator="booking"):
 class BookingLog(Item, discriminator="booking_log"):
     """``BK#<uuid>`` / ``LOG#<n>``: the log entries one action wrote (ordered by ``seq``)."""
 
-    seq = NumberAttribute()
+    seq = IntegerAttribute()
     entries = _maps()
     created_at = UnicodeAttribute()
 
@@ -393,11 +436,11 @@ class CapacityShard(Item, discriminator="capacity"):
     a condition expression cannot add: every seat change is conditional on it.
     """
 
-    company_id = NumberAttribute()
-    capacity = NumberAttribute()
-    booked = NumberAttribute(default=0)
-    held = NumberAttribute(default=0)
-    available = NumberAttribute()
+    company_id = IntegerAttribute()
+    capacity = IntegerAttribute()
+    booked = IntegerAttribute(default=0)
+    held = IntegerAttribute(default=0)
+    available = IntegerAttribute()
     open = BooleanAttribute(default=True)
 
 
@@ -405,13 +448,13 @@ class Hold(Item, discriminator="hold"):
     """``HOLD#<uuid>`` / ``HOLD``: seats held for a while (a reservation or basket item)."""
 
     hold_id = UnicodeAttribute()
-    company_id = NumberAttribute()
+    company_id = IntegerAttribute()
     capacity_id = UnicodeAttribute()
     owner_booking_id = UnicodeAttribute(null=True)
-    seats = NumberAttribute()
+    seats = IntegerAttribute()
     seat_shards = _maps()  # [{"shard": "SHARD#00", "seats": 2}]
     expires_at = NumberAttribute()  # epoch seconds
-    extensions = NumberAttribute(default=0)
+    extensions = IntegerAttribute(default=0)
     status = UnicodeAttribute(default="active")  # active, converted, released, expired
     details: MapAttribute[str, Any] = MapAttribute(default=dict)
     created_at = UnicodeAttribute()
@@ -429,15 +472,15 @@ class WaitlistEntry(Item, discriminator="waitlist_entry"):
     """
 
     entry_id = UnicodeAttribute()
-    company_id = NumberAttribute()
+    company_id = IntegerAttribute()
     capacity_id = UnicodeAttribute()
     owner_booking_id = UnicodeAttribute(null=True)  # a v2 group's id
-    event_id = NumberAttribute(null=True)  # a BookingBug event's id
+    event_id = IntegerAttribute(null=True)  # a BookingBug event's id
     customer: MapAttribute[str, Any] = MapAttribute(default=dict)
     event_info: MapAttribute[str, Any] = MapAttribute(default=dict)  # what and when, for the offer's email
-    seats = NumberAttribute(default=1)
+    seats = IntegerAttribute(default=1)
     status = UnicodeAttribute(default="waiting")
-    offer_seconds = NumberAttribute()  # the company's offer window when the customer joined
+    offer_seconds = IntegerAttribute()  # the company's offer window when the customer joined
     hold_id = UnicodeAttribute(null=True)
     joined_at = UnicodeAttribute()
     offered_at = UnicodeAttribute(null=True)
@@ -451,11 +494,11 @@ class Basket(Item, discriminator="basket"):
     """
 
     basket_id = UnicodeAttribute()
-    company_id = NumberAttribute()
+    company_id = IntegerAttribute()
     token_hash = UnicodeAttribute()
     status = UnicodeAttribute(default="open")  # open, checked_out
     items: MapAttribute[str, Any] = MapAttribute(default=dict)
-    hold_count = NumberAttribute(default=0)  # holds of its items, capped so checkout fits one transaction
+    hold_count = IntegerAttribute(default=0)  # holds of its items, capped so checkout fits one transaction
     purchase_id = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
 
@@ -465,14 +508,14 @@ class Purchase(Item, discriminator="purchase"):
 
     purchase_id = UnicodeAttribute()
     long_id = UnicodeAttribute()
-    company_id = NumberAttribute()
+    company_id = IntegerAttribute()
     basket_id = UnicodeAttribute()
     status = UnicodeAttribute(default="completed")  # completed, cancelled
     client: MapAttribute[str, Any] = MapAttribute(default=dict)
-    client_id = NumberAttribute()
+    client_id = IntegerAttribute()
     booking_ids = cast("ListAttribute[str]", ListAttribute(of=UnicodeAttribute, default=list))
     lines = _maps()  # per basket item: event/chain, num_book, price, answers, booking ids, counted spaces
-    total_price = NumberAttribute(default=0)
+    total_price = IntegerAttribute(default=0)
     created_at = UnicodeAttribute()
     cancelled_at = UnicodeAttribute(null=True)
 
@@ -481,7 +524,7 @@ class PurchaseLink(Item, discriminator="purchase_long"):
     """``PURCHASELONG#<long id>`` / ``PURCHASELONG``: the booker's link to a purchase (unique)."""
 
     purchase_id = UnicodeAttribute()
-    company_id = NumberAttribute()
+    company_id = IntegerAttribute()
 
 
 class BookerCount(Item, discriminator="booker_count"):
@@ -489,8 +532,8 @@ class BookerCount(Item, discriminator="booker_count"):
     holds on a course
     or an occurrence, for max_num_bookings; changed only inside checkout and cancel transactions."""
 
-    company_id = NumberAttribute()
-    spaces = NumberAttribute(default=0)
+    company_id = IntegerAttribute()
+    spaces = IntegerAttribute(default=0)
 
 
 class OutboxEvent(Item, discriminator="outbox"):
@@ -498,7 +541,7 @@ class OutboxEvent(Item, discriminator="outbox"):
 
     event_id = UnicodeAttribute()
     event_type = UnicodeAttribute()
-    company_id = NumberAttribute()
+    company_id = IntegerAttribute()
     subject_id = UnicodeAttribute()
     occurred_at = UnicodeAttribute()
     payload: MapAttribute[str, Any] = MapAttribute(default=dict)
@@ -516,8 +559,8 @@ class Webhook(Item, discriminator="webhook"):
     secret signs too, until ``old_secret_expires_at``.
     """
 
-    company_id = NumberAttribute()
-    webhook_id = NumberAttribute()
+    company_id = IntegerAttribute()
+    webhook_id = IntegerAttribute()
     url = UnicodeAttribute()
     events = _strings()
     enabled = BooleanAttribute(default=True)
@@ -536,13 +579,13 @@ class WebhookDelivery(Item, discriminator="delivery"):
     duplicated queue message cannot run an attempt twice); ``log`` holds the results.
     """
 
-    webhook_id = NumberAttribute()
-    company_id = NumberAttribute()
+    webhook_id = IntegerAttribute()
+    company_id = IntegerAttribute()
     event_id = UnicodeAttribute()
     event_type = UnicodeAttribute()
     body = UnicodeAttribute()  # exactly what is signed and sent, on every attempt and replay
     status = UnicodeAttribute(default="pending")  # pending, delivered, failed (dead-lettered)
-    attempts = NumberAttribute(default=0)
+    attempts = IntegerAttribute(default=0)
     claimed_at = NumberAttribute(null=True)
     next_attempt_at = NumberAttribute(null=True)
     log = _maps()  # [{attempt, at, status_code, latency_ms, error, outcome}]
@@ -558,7 +601,7 @@ class Project(Item, discriminator="project"):
     know kept as sent), stored as text so that it comes back exactly as it went in.
     """
 
-    company_id = NumberAttribute()
+    company_id = IntegerAttribute()
     project_id = UnicodeAttribute()
     name = UnicodeAttribute()
     slug = UnicodeAttribute()
@@ -571,7 +614,7 @@ class Project(Item, discriminator="project"):
 class ProjectSlug(Item, discriminator="project_slug"):
     """``SLUG#<slug>`` / ``SLUG``: the hosted page's address names one project (put-if-absent)."""
 
-    company_id = NumberAttribute()
+    company_id = IntegerAttribute()
     project_id = UnicodeAttribute()
 
 
@@ -581,13 +624,13 @@ class RateCounter(Item, discriminator="rate"):
     One atomic ADD per request; DynamoDB's TTL removes it after the window.
     """
 
-    requests = NumberAttribute(default=0)
+    requests = IntegerAttribute(default=0)
 
 
 class UsedLink(Item, discriminator="used_link"):
     """``LINK#<link id>`` / ``USED``: a customer action link was used (its action ran); TTL at its expiry."""
 
-    company_id = NumberAttribute()
+    company_id = IntegerAttribute()
     booking_id = UnicodeAttribute()
     action = UnicodeAttribute()
     used_at = UnicodeAttribute()
@@ -607,8 +650,8 @@ class Resource(Item, discriminator="resource"):
     ``timezone``. Its claimed time lives in its own partition (:class:`ClaimDay`).
     """
 
-    company_id = NumberAttribute()
-    resource_id = NumberAttribute()
+    company_id = IntegerAttribute()
+    resource_id = IntegerAttribute()
     resource_kind = UnicodeAttribute(default="resource")  # "person" or "resource"
     name = UnicodeAttribute()
     email = UnicodeAttribute(null=True)
@@ -634,9 +677,9 @@ class ClaimDay(Item, discriminator="claim_day"):
     claim is compare-and-set on what it checked; releases remove their entry without it.
     """
 
-    company_id = NumberAttribute()
-    resource_id = NumberAttribute()
+    company_id = IntegerAttribute()
+    resource_id = IntegerAttribute()
     claims: MapAttribute[str, Any] = MapAttribute(default=dict)
     # Not a VersionAttribute: releases must not bump it. Day items are never deleted: a release
     # is an UpdateItem, which would recreate a deleted day as a bare key.
-    version = NumberAttribute()
+    version = IntegerAttribute()

@@ -5,6 +5,7 @@ on every sign-in (v1 login, legacy and v2 Basic), Timekit's Basic rule, and 404 
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 import pytest
 
@@ -12,6 +13,7 @@ from chalicelib.domain import secrets
 from chalicelib.domain.errors import TooManyRequests
 from chalicelib.services.identity import limits
 from chalicelib.settings import get_settings, reset_settings
+from chalicelib.store.models import FailureCount
 from tests.conftest import ROOT, Api, Tenant
 
 EVENT = {"start": "2031-03-01T08:00:00+00:00", "end": "2031-03-01T09:00:00+00:00", "what": "Haircut"}
@@ -161,3 +163,27 @@ def test_a_path_that_names_nothing_is_404_not_405(api: Api, tenant: Tenant) -> N
     # A real booking's action path exists: another method there is still 405, in our shape.
     wrong_method = api.get(f"/v2/bookings/{created.body['data']['id']}/confirm", tenant.v2)
     assert wrong_method.status == 405 and wrong_method.error["code"] == "method_not_allowed"
+
+
+def test_a_clean_address_is_read_once_a_second_and_a_failure_reads_it_again(
+    moto_table: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    subjects = limits.subjects(None, "192.0.2.9")
+    reads: list[int] = []
+    real = FailureCount.batch_get
+
+    def counted(wanted: Any, **kwargs: Any) -> Any:
+        reads.append(len(wanted))
+        return real(wanted, **kwargs)
+
+    monkeypatch.setattr(FailureCount, "batch_get", counted)
+    limits.check(subjects)
+    limits.check(subjects)
+    assert reads == [1]  # the second request within CLEAN_SECONDS trusts the first's read
+    for _ in range(get_settings().signin_failures_per_address):
+        limits.failed(subjects)
+    with pytest.raises(TooManyRequests):
+        limits.check(subjects)  # a failure counted here drops the trust: read, and refused
+    with pytest.raises(TooManyRequests):
+        limits.check(subjects)  # a subject with failures is read every time
+    assert reads == [1, 1, 1]

@@ -8,7 +8,7 @@ import pytest
 
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.services.catalogue import events
-from chalicelib.services.selling import holds
+from chalicelib.services.selling import capacity, holds
 from tests.conftest import Api, Tenant, make_tenant
 
 
@@ -250,3 +250,18 @@ def test_extra_numbers_dynamodb_cannot_store_are_422(api: Api, tenant: Tenant) -
         assert reply.status == 422, (extra, reply.body)
     fine = api.post(f"/api/v1/admin/{tenant.id}/event_groups", {"name": "G", "extra": {"n": 10**30}}, tenant.admin)
     assert fine.status == 201
+
+
+def test_an_on_sale_event_takes_up_to_32_shards_each_its_own_partition(api: Api, tenant: Tenant) -> None:
+    chain = _chain_api(api, tenant, type="event", repeat=0, end_date="2031-03-17", spaces=1000, shards=20)
+    query = f"event_chain_id={chain['id']}&start_date=2031-03-01&end_date=2031-03-30"
+    listed = api.get(f"/api/v1/{tenant.id}/events?{query}", tenant.public).body
+    event = events.get_event(tenant.id, int(listed["_embedded"]["events"][0]["id"]))
+    assert int(event.shards) == 20
+    assert capacity.read(event.capacity_id, 20).available == 1000  # 20 shard items, 50 seats each
+    too_many = api.post(
+        f"/api/v1/admin/{tenant.id}/event_chains",
+        {"name": "Too many", "type": "event", "start_date": "2031-03-17", "time": "09:00", "shards": 33},
+        tenant.admin,
+    )
+    assert too_many.status == 422 and too_many.error["field"] == "shards"

@@ -239,7 +239,7 @@ def _headers_for(operation: dict[str, Any], world: World) -> dict[str, str]:
 
 @schema.parametrize()
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
-def test_every_operation_conforms(case: schemathesis.Case, world: World) -> None:
+def test_every_operation_conforms(case: schemathesis.Case[Any], world: World) -> None:
     for name, value in list(case.path_parameters.items()):
         real = _real_value(world, case.path, name)
         if real is not None and not _one_in(8, value):

@@ -177,7 +177,7 @@ def _headers_for(operation: dict[str, Any], server: Server) -> dict[str, str]:
 
 @schema.parametrize()
 @settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck))
-def test_every_operation_over_http(case: schemathesis.Case, server: Server) -> None:
+def test_every_operation_over_http(case: schemathesis.Case[Any], server: Server) -> None:
     # Real ids and credentials make calls reach the code, but only where schemathesis did not
     # break that part on purpose: a negative path or header must reach the app as generated.
     components = case.meta.components if case.meta is not None else {}

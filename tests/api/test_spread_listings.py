@@ -12,9 +12,11 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
+
 from chalicelib.services.selling import bookings, capacity
 from chalicelib.store import db, keys, pages
-from chalicelib.store.models import Booking, Hold
+from chalicelib.store.models import Booking, Client, Hold
 from tests.conftest import Api, Tenant
 
 EVENT = {"start": "2031-03-01T08:00:00+00:00", "end": "2031-03-01T13:00:00+00:00", "what": "Haircut"}
@@ -169,3 +171,59 @@ def test_spread_id_counters_hand_out_distinct_ids_above_the_ordered_ones(api: Ap
     assert client.status == 201 and client.body["id"] > keys.ID_RANGE
     again = api.get(f"/api/v1/admin/{tenant.id}/client/{client.body['id']}", tenant.admin)
     assert again.status == 200 and again.body["email"] == "new@example.com"
+
+
+def test_clients_and_their_email_guards_are_off_the_company_partition() -> None:
+    assert keys.client_pk(7, 42) == "CO#7#CLIENT#000000000042" and keys.client_sk(42) == "CLIENT#000000000042"
+    assert keys.client_email_pk(7, "A@X.io") == "CO#7#CLIENTEMAIL#a@x.io"
+    assert keys.company_clients(7) == "CO#7#CLIENTS" and keys.company_clients(7, 5) == "CO#7#CLIENTS#5"
+    assert len(set(keys.company_client_partitions(7))) == keys.CLIENT_LISTING_PARTITIONS
+
+
+def test_client_listing_merges_its_partitions_by_id_in_pages(api: Api, tenant: Tenant) -> None:
+    made = []
+    for n in range(20):
+        fields = {"email": f"c{n}@example.com", "first_name": "C", "last_name": str(n)}
+        reply = api.post(f"/api/v1/{tenant.id}/client", fields, tenant.public)
+        assert reply.status == 201
+        made.append(reply.body["id"])
+    stored = [Client.get(keys.client_pk(tenant.id, n), keys.client_sk(n)) for n in made]
+    assert all(str(client.pk) != keys.company_pk(tenant.id) for client in stored)
+    assert len({client.gsi1pk for client in stored}) > 1  # the clients really are spread
+
+    seen: list[int] = []
+    for page in (1, 2, 3):
+        listing = api.get(f"/api/v1/admin/{tenant.id}/client?page={page}&per_page=8", tenant.admin)
+        assert listing.status == 200 and listing.body["total_entries"] == 20
+        seen += [client["id"] for client in listing.body["_embedded"]["clients"]]
+    assert seen == sorted(made)  # by id across partitions, each once
+    by_email = api.get(f"/api/v1/admin/{tenant.id}/client/find_by_email/c7%40example.com", tenant.admin)
+    assert by_email.body["id"] == made[7]
+
+
+def test_a_process_that_saw_every_shard_full_reads_instead_of_being_refused(
+    api: Api, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    owner_id = _group(api, tenant, seats=2, shards=2)
+    assert [_seat(api, tenant, owner_id).status for _ in range(2)] == [201, 201]
+    tried: list[object] = []
+    real = capacity._attempt_many
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        tried.append(args[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(capacity, "_attempt_many", counted)
+    first = _seat(api, tenant, owner_id)
+    assert first.status == 409 and first.body["error"]["code"] == "no_space_left"
+    assert len(tried) == 1  # one refused transaction taught this process that both shards are full
+    tried.clear()
+    again = _seat(api, tenant, owner_id)
+    assert again.status == 409 and again.body["error"]["code"] == "no_space_left"
+    assert tried == []  # a read (BatchGetItem), not a refused transaction on a busy shard
+
+    cancelled = api.get(f"/v2/bookings/{owner_id}?include=related_bookings", tenant.v2).body["data"]
+    seat_id = cancelled["related_bookings"][0]["id"]
+    given_back = api.put(f"/v2/bookings/{seat_id}/cancel_by_customer", {"cancel_by_customer": {}}, tenant.v2)
+    assert given_back.status == 200
+    assert _seat(api, tenant, owner_id).status == 201  # a seat given back is found by that read

@@ -13,6 +13,7 @@ from chalice import Blueprint, Response
 
 from chalicelib.api.http.errors import JSON_TYPE, calendar_reply
 from chalicelib.api.http.hal import link, v1_root
+from chalicelib.api.http.present import present
 from chalicelib.api.http.route import Call, LazyModule, route
 from chalicelib.domain import clock
 from chalicelib.domain.errors import Conflict, ErrorCode, NotFound, Unauthorized, ValidationFailed
@@ -20,7 +21,7 @@ from chalicelib.domain.lifecycle import BasketStatus, HoldStatus, PurchaseStatus
 from chalicelib.services.identity import auth
 from chalicelib.services.identity.auth import Scheme
 from chalicelib.store import db
-from chalicelib.store.models import Basket, Purchase
+from chalicelib.store.models import Basket, Purchase, plain
 
 if TYPE_CHECKING:
     from chalicelib.api.bookingbug import schemas_basket as b
@@ -47,7 +48,7 @@ def _basket_id(call: Call) -> str:
 
 
 def _render_basket(call: Call, basket: Basket) -> b.BasketOut:
-    cid = int(basket.company_id)
+    cid = basket.company_id
     zone = events.company_zone(cid)
     entries = baskets.items_of(basket)
     found = baskets.holds_of(entries)
@@ -85,17 +86,16 @@ def _render_basket(call: Call, basket: Basket) -> b.BasketOut:
                 price=unit_price,
                 total_price=unit_price * num_book,
                 expires_at=db.iso_epoch(min(int(h.expires_at) for h in live)) if live else None,
-                extensions=max((int(h.extensions) for h in own), default=0),
+                extensions=max((h.extensions for h in own), default=0),
                 _links={"self": link(f"{base}/items/{entry['id']}")},
             )
         )
     total = sum(item.total_price for item in items if item.status == "held")
-    return b.BasketOut(
-        company_id=cid,
-        status=cast(Any, basket.status),
+    return present(
+        b.BasketOut,
+        basket,
         total_price=total,
         total_due_price=total,
-        purchase_id=basket.purchase_id,
         _embedded=b.BasketEmbedded(items=items),
         _links={
             "self": link(base),
@@ -146,7 +146,7 @@ def add_item(call: Call, company_id: int) -> Any:
     basket_id = None
     if token:
         found = auth.find_basket(token)
-        if found is None or int(found.company_id) != company_id or found.status != BasketStatus.OPEN:
+        if found is None or found.company_id != company_id or found.status != BasketStatus.OPEN:
             raise Unauthorized("the Auth-Token is not an open basket of this company", field="Auth-Token")
         basket_id = found.basket_id
     if service_id is not None:
@@ -285,27 +285,27 @@ def checkout(call: Call, company_id: int) -> b.PurchaseOut:
 
 
 def _render_purchase(call: Call, purchase: Purchase, *, admin: bool) -> b.PurchaseOut:
-    cid = int(purchase.company_id)
+    cid = purchase.company_id
     states = {booking_id: booking.state for booking_id, booking in baskets.purchase_bookings(purchase).items()}
-    client = baskets.plain(purchase.client)
+    client = plain(purchase.client)
     name = " ".join(str(client[k]) for k in ("first_name", "last_name") if client.get(k)) or str(client["email"])
     rendered = []
     for line in purchase.lines:
-        plain = baskets.plain(line)
-        slot = plain.get("kind") == "slot"
-        first = min(db.parse_iso(str(booking["datetime"])) for booking in plain["bookings"])
+        bought = plain(line)
+        slot = bought.get("kind") == "slot"
+        first = min(db.parse_iso(str(booking["datetime"])) for booking in bought["bookings"])
         try:
-            min_cancel: str | None = db.iso(first - baskets.line_rules(cid, plain).windows.min_cancel)
+            min_cancel: str | None = db.iso(first - baskets.line_rules(cid, bought).windows.min_cancel)
         except (NotFound, ValidationFailed):
             min_cancel = None  # the chain or service is gone; only an admin can cancel now
-        for booking in plain["bookings"]:
+        for booking in bought["bookings"]:
             rendered.append(
                 b.PurchaseBookingOut(
                     id=str(booking["id"]),
                     event_id=None if slot else int(booking["event_id"]),
-                    event_chain_id=None if slot else int(plain["event_chain_id"]),
-                    service_id=int(plain["service_id"]) if slot else None,
-                    describe=str(plain["name"]),
+                    event_chain_id=None if slot else int(bought["event_chain_id"]),
+                    service_id=int(bought["service_id"]) if slot else None,
+                    describe=str(bought["name"]),
                     datetime=str(booking["datetime"]),
                     end_datetime=str(booking["end_datetime"]),
                     duration=int(booking["duration"]),
@@ -316,32 +316,29 @@ def _render_purchase(call: Call, purchase: Purchase, *, admin: bool) -> b.Purcha
                     quantity=int(booking["quantity"]),
                     purchase_id=purchase.purchase_id,
                     purchase_ref=purchase.long_id,
-                    slot_id=str(plain["unit"]) if slot else int(booking["event_id"]),
+                    slot_id=str(bought["unit"]) if slot else int(booking["event_id"]),
                     state=states.get(str(booking["id"]), "unknown"),
                     min_cancellation_time=min_cancel,
                     booking_type="service" if slot else "event",
                     _embedded=b.PurchaseBookingEmbedded(
-                        answers=[b.AnswerOut(**answer) for answer in plain["answers"]], survey_answers=[]
+                        answers=[b.AnswerOut(**answer) for answer in bought["answers"]], survey_answers=[]
                     ),
                 )
             )
     public = f"{v1_root(call)}/{cid}/purchases/{purchase.long_id}"
     links = {"self": link(f"{v1_root(call)}/admin/{cid}/purchases/{purchase.purchase_id}" if admin else public)}
     links["cancel"] = links["self"]
-    total = int(purchase.total_price)
-    return b.PurchaseOut(
+    total = purchase.total_price
+    return present(
+        b.PurchaseOut,
+        purchase,
         id=purchase.purchase_id,
-        long_id=purchase.long_id,
-        status=cast(Any, purchase.status),
-        total_price=total,
         price=total,
         paid=0,
         deposit=0,
         due_now=0 if purchase.status == PurchaseStatus.CANCELLED else total,
         payment_type="no_payment",
         client_name=name,
-        created_at=purchase.created_at,
-        cancelled_at=purchase.cancelled_at,
         _embedded=b.PurchaseEmbedded(client=client, bookings=rendered, packages=[], products=[], deals=[]),
         _links=links,
     )

@@ -9,11 +9,12 @@ from urllib.parse import unquote
 from chalice import Blueprint, Response
 
 from chalicelib.api.http.hal import hal_page, link, v1_root
+from chalicelib.api.http.present import present
 from chalicelib.api.http.route import Call, LazyModule, route
 from chalicelib.services.catalogue import catalogue
 from chalicelib.services.identity import companies
 from chalicelib.services.identity.auth import Scheme
-from chalicelib.store.models import Client, QuestionGroup, Service
+from chalicelib.store.models import Client, QuestionGroup, Service, plain_map
 
 if TYPE_CHECKING:
     from chalicelib.api.bookingbug import schemas as s
@@ -49,7 +50,7 @@ def login(call: Call) -> s.LoginOut:
     if body.id is not None and body.id != call.auth.company_id:
         company_id = -1  # another company's administrator cannot log in through these keys
     session = companies.login(body.email, body.password, company_id, call.client_address)
-    cid = int(session.company.company_id)
+    cid = session.company.company_id
     return s.LoginOut(
         email=session.email,
         auth_token=session.token,
@@ -130,8 +131,8 @@ def company(call: Call, company_id: int) -> s.CompanyOut:
 
 
 def _service(call: Call, service: Service, admin: bool) -> s.ServiceOut:
-    cid = int(service.company_id)
-    sid = int(service.service_id)
+    cid = service.company_id
+    sid = service.service_id
     api = f"{v1_root(call)}/{cid}"
     own = f"{v1_root(call)}/admin/{cid}/services/{sid}" if admin else f"{api}/services/{sid}"
     links = {
@@ -143,42 +144,19 @@ def _service(call: Call, service: Service, admin: bool) -> s.ServiceOut:
         "company": link(f"{v1_root(call)}/company/{cid}"),
     }
     if service.detail_group_id is not None:
-        links["questions"] = link(f"{api}/questions?detail_group_id={int(service.detail_group_id)}")
-    extra = service.extra.as_dict() if hasattr(service.extra, "as_dict") else dict(service.extra or {})
-    return s.ServiceOut(
+        links["questions"] = link(f"{api}/questions?detail_group_id={service.detail_group_id}")
+    return present(
+        s.ServiceOut,
+        service,
         id=sid,
-        name=service.name,
-        description=service.description,
-        durations=[int(d) for d in service.durations],
-        prices=[int(p) for p in service.prices],
-        detail_group_id=int(service.detail_group_id) if service.detail_group_id is not None else None,
-        listed_durations=[int(d) for d in service.listed_durations],
-        extra=extra,
-        booking_time_step=int(service.booking_time_step),
+        extra=plain_map(service.extra),
+        order=service.order if service.order is not None else sid,
+        api_ref=service.reference,
         is_event_group=False,
         type="service",
-        deleted=bool(service.deleted),
-        disabled=bool(service.disabled),
-        queuing_disabled=bool(service.queuing_disabled),
-        company_id=cid,
         duration_unit="minute",
-        min_advance_period=int(service.min_advance_period),
-        max_advance_period=int(service.max_advance_period),
-        min_cancel_period=int(service.min_cancel_period),
-        booking_type_public=service.booking_type_public,
-        booking_type_member=service.booking_type_member,
-        min_bookings=int(service.min_bookings),
-        max_bookings=int(service.max_bookings),
         groups=[],
-        spaces=int(service.spaces),
-        order=int(service.order if service.order is not None else sid),
         child_level_service=True,
-        reference=service.reference,
-        api_ref=service.reference,
-        pre_time=int(service.pre_time),
-        post_time=int(service.post_time),
-        person_ids=[int(i) for i in service.person_ids or []],
-        resource_ids=[int(i) for i in service.resource_ids or []],
         _links=links,
     )
 
@@ -240,17 +218,13 @@ def bookable_items(call: Call, company_id: int) -> s.BookableItemList:
         found = catalogue.list_services(company_id, 1, 100, admin=False).items
     api = f"{v1_root(call)}/{company_id}"
     items = [
-        s.BookableItem(
-            service_id=int(service.service_id),
-            name=service.name,
+        present(
+            s.BookableItem,
+            service,
             type="service",
-            durations=[int(d) for d in service.durations],
-            prices=[int(p) for p in service.prices],
             _links={
-                "service": link(f"{api}/services/{int(service.service_id)}"),
-                "book": link(
-                    f"{api}/basket/add_item?service_id={int(service.service_id)}{{&date,time,duration}}", True
-                ),
+                "service": link(f"{api}/services/{service.service_id}"),
+                "book": link(f"{api}/basket/add_item?service_id={service.service_id}{{&date,time,duration}}", True),
             },
         )
         for service in found
@@ -359,7 +333,7 @@ def service_by_ref(call: Call, company_id: int, reference: str) -> s.ServiceOut:
 def _questions(group: QuestionGroup) -> list[s.QuestionOut]:
     out = []
     for raw in group.questions:
-        question = raw.as_dict() if hasattr(raw, "as_dict") else dict(raw)
+        question = plain_map(raw)
         out.append(
             s.QuestionOut(
                 id=int(question["id"]),
@@ -387,11 +361,11 @@ def _questions(group: QuestionGroup) -> list[s.QuestionOut]:
 
 
 def _group(call: Call, group: QuestionGroup) -> s.QuestionGroupOut:
-    cid, gid = int(group.company_id), int(group.group_id)
-    return s.QuestionGroupOut(
+    cid, gid = group.company_id, group.group_id
+    return present(
+        s.QuestionGroupOut,
+        group,
         id=gid,
-        name=group.name,
-        company_id=cid,
         questions=_questions(group),
         _links={
             "self": link(f"{v1_root(call)}/admin/{cid}/question_groups/{gid}"),
@@ -553,15 +527,12 @@ def configure_client_details(call: Call, company_id: int) -> s.ClientDetailsOut:
 
 
 def _client(call: Call, client: Client) -> s.ClientOut:
-    cid, client_id = int(client.company_id), int(client.client_id)
-    details = client.details.as_dict() if hasattr(client.details, "as_dict") else dict(client.details or {})
-    return s.ClientOut(
+    cid, client_id = client.company_id, client.client_id
+    details = plain_map(client.details)
+    return present(
+        s.ClientOut,
+        client,
         id=client_id,
-        company_id=cid,
-        email=client.email,
-        reference=client.reference,
-        created_at=client.created_at,
-        updated_at=client.updated_at,
         _links={
             "self": link(f"{v1_root(call)}/admin/{cid}/client/{client_id}"),
             "questions": link(f"{v1_root(call)}/{cid}/client_details"),

@@ -9,11 +9,12 @@ from zoneinfo import ZoneInfo
 from chalice import Blueprint
 
 from chalicelib.api.http.hal import hal_page, link, page_links, v1_root
+from chalicelib.api.http.present import present
 from chalicelib.api.http.route import Call, LazyModule, route
 from chalicelib.domain import clock
 from chalicelib.domain.errors import ErrorCode, ValidationFailed
 from chalicelib.services.identity.auth import Scheme
-from chalicelib.store.models import Event, EventChain, EventGroup
+from chalicelib.store.models import Event, EventChain, EventGroup, plain_map
 
 if TYPE_CHECKING:
     from chalicelib.api.bookingbug import schemas_events as e
@@ -39,14 +40,13 @@ TYPE_NAMES: dict[int, Literal["event", "course", "recurring_event"]] = {0: "even
 
 
 def _event_group(call: Call, group: EventGroup, admin: bool = False) -> e.EventGroupOut:
-    cid, gid = int(group.company_id), int(group.group_id)
+    cid, gid = group.company_id, group.group_id
     own = f"{v1_root(call)}/admin/{cid}/event_groups/{gid}" if admin else f"{v1_root(call)}/{cid}/event_groups/{gid}"
-    return e.EventGroupOut(
+    return present(
+        e.EventGroupOut,
+        group,
         id=gid,
-        name=group.name,
-        description=group.description,
-        company_id=cid,
-        extra=events._plain(group.extra),
+        extra=plain_map(group.extra),
         _links={
             "self": link(own),
             "events": link(f"{v1_root(call)}/{cid}/events?event_group_id={gid}{{&start_date,end_date}}", True),
@@ -183,7 +183,7 @@ def local_iso(moment: datetime, zone: ZoneInfo) -> str:
 def _chain(
     call: Call, chain: EventChain, zone: ZoneInfo, admin: bool = False, created: list[Event] | None = None
 ) -> e.ChainOut:
-    cid, chain_id = int(chain.company_id), int(chain.chain_id)
+    cid, chain_id = chain.company_id, chain.chain_id
     api = f"{v1_root(call)}/{cid}"
     rules = events.rules(chain)
     own = f"{v1_root(call)}/admin/{cid}/event_chains/{chain_id}" if admin else f"{api}/event_chains/{chain_id}"
@@ -195,35 +195,25 @@ def _chain(
     if rules.course:
         links["book"] = link(f"{api}/basket/add_item?event_chain_id={chain_id}")
     if chain.detail_group_id is not None:
-        links["questions"] = link(f"{api}/questions?detail_group_id={int(chain.detail_group_id)}")
+        links["questions"] = link(f"{api}/questions?detail_group_id={chain.detail_group_id}")
     if chain.event_group_id is not None:
-        links["event_group"] = link(f"{api}/event_groups/{int(chain.event_group_id)}")
+        links["event_group"] = link(f"{api}/event_groups/{chain.event_group_id}")
     embedded = None
     if created is not None:
         briefs = [
-            e.EventBrief(id=int(ev.event_id), datetime=local_iso(events.start_of(ev), zone), duration=int(ev.duration))
+            e.EventBrief(id=ev.event_id, datetime=local_iso(events.start_of(ev), zone), duration=ev.duration)
             for ev in created
         ]
         embedded = e.ChainEmbedded(events=briefs)
-    return e.ChainOut(
+    return present(
+        e.ChainOut,
+        chain,
         id=chain_id,
-        name=chain.name,
-        description=chain.description,
-        long_description=chain.long_description,
-        company_id=cid,
-        type=TYPE_NAMES[int(chain.session_type)],
-        session_type=int(chain.session_type),
+        type=TYPE_NAMES[chain.session_type],
         course=rules.course,
-        repeat=int(chain.repeat),
-        recurrence_type=recurrence.REPEAT_NAMES[recurrence.Repeat(int(chain.repeat))],
-        start_date=chain.start_date,
-        end_date=chain.end_date,
-        time=chain.time,
+        recurrence_type=recurrence.REPEAT_NAMES[recurrence.Repeat(chain.repeat)],
         timezone=zone.key,
-        duration=int(chain.duration),
-        group=chain.group,
-        event_group_id=None if chain.event_group_id is None else int(chain.event_group_id),
-        spaces=int(chain.spaces),
+        # the booking rules as the chain applies them (defaults filled), not as stored
         price=rules.price,
         max_num_bookings=rules.max_num_bookings,
         min_advance=rules.min_advance_minutes,
@@ -236,10 +226,9 @@ def _chain(
         questions_per_ticket=rules.questions_per_ticket,
         email_per_ticket=rules.email_per_ticket,
         detail_group_id=rules.detail_group_id,
-        ask_address=bool(chain.ask_address),
         disabled=rules.disabled,
-        slots=[e.SlotOut(**events._plain(slot)) for slot in chain.slots],
-        extra=events._plain(chain.extra),
+        slots=[e.SlotOut(**plain_map(slot)) for slot in chain.slots],
+        extra=plain_map(chain.extra),
         _embedded=embedded,
         _links=links,
     )
@@ -391,7 +380,7 @@ class _Chains:
         self.found: dict[int, EventChain | None] = {}
 
     def of(self, event: Event) -> EventChain | None:
-        chain_id = int(event.chain_id)
+        chain_id = event.chain_id
         if chain_id not in self.found:
             try:
                 self.found[chain_id] = events.get_chain(self.company_id, chain_id)
@@ -401,7 +390,7 @@ class _Chains:
 
 
 def _event(call: Call, event: Event, chain: EventChain, zone: ZoneInfo, now: datetime) -> e.EventOut:
-    cid, event_id, chain_id = int(event.company_id), int(event.event_id), int(event.chain_id)
+    cid, event_id, chain_id = event.company_id, event.event_id, event.chain_id
     api = f"{v1_root(call)}/{cid}"
     start = events.start_of(event)
     seats = events.availability(event)
@@ -413,7 +402,7 @@ def _event(call: Call, event: Event, chain: EventChain, zone: ZoneInfo, now: dat
         "book": link(f"{api}/basket/add_item?event_id={event_id}&event_chain_id={chain_id}"),
     }
     if event.event_group_id is not None:
-        links["event_group"] = link(f"{api}/event_groups/{int(event.event_group_id)}")
+        links["event_group"] = link(f"{api}/event_groups/{event.event_group_id}")
     if rules.detail_group_id is not None:
         links["questions"] = link(f"{api}/questions?detail_group_id={rules.detail_group_id}")
     return e.EventOut(
@@ -421,8 +410,8 @@ def _event(call: Call, event: Event, chain: EventChain, zone: ZoneInfo, now: dat
         name=chain.name,
         description=chain.description,
         datetime=local_iso(start, zone),
-        end_datetime=local_iso(start + timedelta(minutes=int(event.duration)), zone),
-        duration=int(event.duration),
+        end_datetime=local_iso(start + timedelta(minutes=event.duration), zone),
+        duration=event.duration,
         units="minute",
         status="open" if bookable else "closed",
         ticket_spaces={},
@@ -431,7 +420,7 @@ def _event(call: Call, event: Event, chain: EventChain, zone: ZoneInfo, now: dat
         course=rules.course,
         company_id=cid,
         event_chain_id=chain_id,
-        event_group_id=None if event.event_group_id is None else int(event.event_group_id),
+        event_group_id=event.event_group_id,
         service_id=None,
         _links=links,
         **{k: v for k, v in seats.items() if k != "bookable"},

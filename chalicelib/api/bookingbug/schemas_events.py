@@ -104,8 +104,12 @@ class ChainFields(_Storable):
     event_group_id: Annotated[Id, AS_TEXT] | None = None
     group: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
     spaces: Annotated[int, Field(ge=1, le=100_000), AS_TEXT] | None = None
-    shards: Annotated[int, Field(ge=1, le=10), AS_TEXT] | None = Field(
-        default=None, description="capacity items per event (1; more only for very busy on-sales)"
+    shards: Annotated[int, Field(ge=1, le=32), AS_TEXT] | None = Field(
+        default=None,
+        description=(
+            "capacity items per event (1; more only for very busy on-sales: one per 200 basket bookings/s "
+            "expected, since a hold and its checkout each write a shard)"
+        ),
     )
     price: Annotated[MinorUnits, AS_TEXT] | None = None
     max_num_bookings: Annotated[int, Field(ge=1, le=10_000), AS_TEXT] | None = None

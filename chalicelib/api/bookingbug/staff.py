@@ -14,7 +14,7 @@ from chalicelib.api.http.hal import link, page_links, v1_root
 from chalicelib.api.http.route import Call, LazyModule, route
 from chalicelib.domain.errors import Conflict, ErrorCode, NotFound, ValidationFailed
 from chalicelib.services.identity.auth import Scheme
-from chalicelib.store.models import Resource, Service
+from chalicelib.store.models import Resource, Service, plain_map
 
 if TYPE_CHECKING:
     from chalicelib.api.bookingbug import schemas_staff as s
@@ -60,11 +60,11 @@ def _fields(company_id: int, body: Any, *, creating: bool) -> dict[str, Any]:
 
 
 def _out(call: Call, item: Resource, service_ids: list[int], admin: bool) -> Any:
-    cid, rid = int(item.company_id), int(item.resource_id)
+    cid, rid = item.company_id, item.resource_id
     collection = "people" if item.resource_kind == "person" else "resources"
     own = f"{v1_root(call)}/admin/{cid}/{collection}/{rid}" if admin else f"{v1_root(call)}/{cid}/{collection}/{rid}"
-    extra = item.extra.as_dict() if hasattr(item.extra, "as_dict") else dict(item.extra or {})
-    constraints = [c.as_dict() if hasattr(c, "as_dict") else dict(c) for c in item.constraints or []]
+    extra = plain_map(item.extra)
+    constraints = [plain_map(c) for c in item.constraints or []]
     query = "person_id" if item.resource_kind == "person" else "resource_id"
     return s.StaffOut.model_validate(
         {
@@ -95,14 +95,14 @@ def _services_of(company_id: int) -> dict[int, list[int]]:
     delivered: dict[int, list[int]] = {}
     for service in catalogue.all_services(company_id):
         for rid in staff.staff_ids(service):
-            delivered.setdefault(rid, []).append(int(service.service_id))
+            delivered.setdefault(rid, []).append(service.service_id)
     return delivered
 
 
 def _one(call: Call, company_id: int, item: Resource, kind: str, admin: bool) -> Any:
     if item.resource_kind != kind:
         raise NotFound(f"{kind} not found", field="id")
-    return _out(call, item, _services_of(company_id).get(int(item.resource_id), []), admin)
+    return _out(call, item, _services_of(company_id).get(item.resource_id, []), admin)
 
 
 def _register(collection: str) -> None:
@@ -122,7 +122,7 @@ def _register(collection: str) -> None:
         return model.model_validate(
             {
                 "total_entries": page.total,
-                "_embedded": {key: [_out(call, r, delivered.get(int(r.resource_id), []), admin) for r in page.items]},
+                "_embedded": {key: [_out(call, r, delivered.get(r.resource_id, []), admin) for r in page.items]},
                 "_links": page_links(call, path, page),
             }
         )
@@ -152,7 +152,7 @@ def _register(collection: str) -> None:
         _one(call, company_id, current, kind, admin=True)  # 404 for the other kind
         fields = _fields(company_id, call.body(getattr(s, f"{single}Update")), creating=False)
         if "extra" in fields:  # kept fields not given stay as they were
-            kept = current.extra.as_dict() if hasattr(current.extra, "as_dict") else dict(current.extra or {})
+            kept = plain_map(current.extra)
             fields["extra"] = {**kept, **fields["extra"]}
         updated = resources.update(company_id, ids[id_name], fields)
         return _one(call, company_id, updated, kind, admin=True)
@@ -276,7 +276,7 @@ def put_opening_hours(call: Call, company_id: int) -> Any:
 def _duration_and_price(service: Service, asked: int | None) -> tuple[int, int]:
     if not service.durations:
         raise Conflict("this service has no duration to book", field="service_id", code=ErrorCode.SERVICE_DISABLED)
-    duration = int(service.durations[0]) if asked is None else asked
+    duration = service.durations[0] if asked is None else asked
     return duration, slots.rules(service, duration).price
 
 
@@ -307,7 +307,7 @@ def time_data(call: Call, company_id: int) -> Any:
     api = f"{v1_root(call)}/{company_id}"
     events = []
     for found in staff.free_times(company, service, duration, days, chosen):
-        rid = int(found.resource.resource_id)
+        rid = found.resource.resource_id
         which = "person_id" if found.resource.resource_kind == "person" else "resource_id"
         times = [
             {"time": _minutes(start, zone), "avail": 1, "price": price, "datetime": start.astimezone(zone).isoformat()}
@@ -378,7 +378,7 @@ def day_data(call: Call, company_id: int) -> Any:
             "_embedded": {
                 "day_data": [
                     {
-                        "service_id": int(service.service_id),
+                        "service_id": service.service_id,
                         "name": service.name,
                         "days": listed,
                         "_links": {"self": link(_self(call))},

@@ -145,17 +145,17 @@ def _session(chain: EventChain, zone: ZoneInfo, slots: list[Event] | None) -> El
     rules = events.rules(chain)
     node = xmlio.element(
         "session",
-        {"id": int(chain.chain_id)},
+        {"id": chain.chain_id},
         name=chain.name,
         group=chain.group,
         description=chain.description or None,
-        type=int(chain.session_type),
-        repeat=int(chain.repeat),
+        type=chain.session_type,
+        repeat=chain.repeat,
         time=chain.time,
         start_date=chain.start_date,
         end_date=chain.end_date,
-        duration=int(chain.duration),
-        spaces=int(chain.spaces),
+        duration=chain.duration,
+        spaces=chain.spaces,
         price=f"{Decimal(rules.price) / 100:.2f}",
         max_num_bookings=rules.max_num_bookings,
         disabled=rules.disabled,
@@ -177,10 +177,10 @@ def _slot(event: Event, zone: ZoneInfo) -> Element:
     seats = events.availability(event)
     return xmlio.element(
         "slot",
-        {"id": int(event.event_id)},
+        {"id": event.event_id},
         date=local.date().isoformat(),
         time=local.strftime("%H:%M"),
-        duration=int(event.duration),
+        duration=event.duration,
         spaces=seats["num_spaces"],
         spaces_booked=seats["spaces_booked"],
         spaces_reserved=seats["spaces_reserved"],
@@ -215,7 +215,7 @@ def list_sessions(call: Call) -> Response:
     while page is None or page.has_next:
         page = events.list_chains(company_id, number, 100, admin=True)
         for chain in page.items:
-            root.append(xmlio.element("session", {"id": int(chain.chain_id)}, name=chain.name, group=chain.group))
+            root.append(xmlio.element("session", {"id": chain.chain_id}, name=chain.name, group=chain.group))
         number += 1
     return xmlio.response(root)
 
@@ -251,8 +251,8 @@ def create_session(call: Call) -> Response:
         defaults["end_date"] = fields["start_date"]  # the seed's default: "equal to start_date"
     spec = _validated(e.ChainCreate, {**{k: str(v) for k, v in defaults.items()}, **fields, "type": session_type})
     chain, _created = events.create_chain(company_id, spec)
-    location = f"{call.base_url}/api/sessions/{int(chain.chain_id)}.xml"
-    return _show(call, int(chain.chain_id), 201, {"Location": location})
+    location = f"{call.base_url}/api/sessions/{chain.chain_id}.xml"
+    return _show(call, chain.chain_id, 201, {"Location": location})
 
 
 @route(

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from chalice import Blueprint
 
+from chalicelib.api.http.present import present
 from chalicelib.api.http.route import Call, LazyModule, route
 from chalicelib.services.identity import companies
 from chalicelib.services.identity.auth import Scheme
@@ -22,12 +23,10 @@ TAG = "platform"
 
 
 def _company(company: Company) -> s.PlatformCompany:
-    return s.PlatformCompany(
-        id=int(company.company_id),
-        name=company.name,
-        app_id=company.app_id,
-        timezone=company.timezone,
-        created_at=company.created_at,
+    return present(
+        s.PlatformCompany,
+        company,
+        id=company.company_id,
         admin=s.AdminOut(email=company.admin_email),
         allowed_origins=None if company.allowed_origins is None else list(company.allowed_origins),
         waitlist_offer_time=int(company.waitlist_offer_time),

@@ -11,6 +11,7 @@ from chalice import Blueprint, Response
 
 from chalicelib.api.http.errors import calendar_reply
 from chalicelib.api.http.hal import v2_page
+from chalicelib.api.http.present import present
 from chalicelib.api.http.route import Call, LazyModule, route
 from chalicelib.domain import clock, cors
 from chalicelib.domain.errors import BookingError, Conflict, ErrorCode, Forbidden, NotFound, ValidationFailed
@@ -19,7 +20,7 @@ from chalicelib.services.identity import companies, customer_links
 from chalicelib.services.identity.auth import Role, Scheme, actor_of
 from chalicelib.services.identity.customer_links import ActionLink
 from chalicelib.store import db, keys
-from chalicelib.store.models import Booking, Hold
+from chalicelib.store.models import Booking, Hold, plain
 from chalicelib.store.pages import query_page
 
 if TYPE_CHECKING:
@@ -138,7 +139,7 @@ def _customer_links(call: Call, booking: Booking) -> dict[str, str]:
     has a one-click ``external_action`` link (a JWT for that booking and action, used once);
     a booking made through a page reschedules on that page instead.
     """
-    cid, bid = int(booking.company_id), booking.booking_id
+    cid, bid = booking.company_id, booking.booking_id
     token = customer_links.token_for(cid, bid)
     offered = customer_links.offered(booking.graph, booking.state)
     links = {"token": token, **customer_links.action_urls(call.base_url, cid, bid, offered, clock.utcnow())}
@@ -635,23 +636,19 @@ def act_bulk(call: Call) -> Any:
 
 
 def _reservation(hold: Hold) -> Any:
+    event = plain(hold.details).get("event", {}) if hold.resource else {}
     return s.ReservationOut(
-        data=s.ReservationData(
+        data=present(
+            s.ReservationData,
+            hold,
             id=hold.hold_id,
-            seats=int(hold.seats),
             status=effective_status(hold, clock.now()),
             expires_at=db.iso_epoch(hold.expires_at),
-            extensions=int(hold.extensions),
-            owner_booking_id=hold.owner_booking_id,
-            resource=_plain(hold.resource) if hold.resource else None,
-            start=_plain(hold.details).get("event", {}).get("start") if hold.resource else None,
-            end=_plain(hold.details).get("event", {}).get("end") if hold.resource else None,
+            resource=plain(hold.resource) if hold.resource else None,
+            start=event.get("start"),
+            end=event.get("end"),
         )
     )
-
-
-def _plain(value: Any) -> Any:
-    return value.as_dict() if hasattr(value, "as_dict") else value
 
 
 @route(
@@ -670,7 +667,7 @@ def _plain(value: Any) -> Any:
 def reserve(call: Call) -> Any:
     body = call.body(s.ReserveIn)
     company = companies.get_company(_cid(call))
-    seconds = body.reservation_time or int(company.reservation_time)
+    seconds = body.reservation_time or company.reservation_time
     customer = body.customer.model_dump(exclude_none=True) if body.customer else {}
     if body.resource_id is not None or body.related is None:
         if _page(call):
@@ -686,7 +683,7 @@ def reserve(call: Call) -> Any:
     hold = holds_service.place(
         _cid(call),
         owner.capacity_id or "",
-        int(bookings.shard_count(owner)),
+        bookings.shard_count(owner),
         body.related.seats,
         seconds,
         {"graph": body.graph or "group_customer", "customer": customer},
@@ -726,4 +723,4 @@ def _time_reservation(body: Any) -> tuple[Any, dict[str, Any]]:
 def extend(call: Call) -> Any:
     body = call.body(s.ExtendIn)
     company = companies.get_company(_cid(call))
-    return _reservation(holds_service.extend(_cid(call), body.reservation_id, int(company.reservation_time)))
+    return _reservation(holds_service.extend(_cid(call), body.reservation_id, company.reservation_time))

@@ -35,7 +35,7 @@ def _cid(call: Call) -> int:
 
 
 def _out(project: Project, *, with_key: bool = False) -> Any:
-    app_key = companies.get_company(int(project.company_id)).public_key if with_key else None
+    app_key = companies.get_company(project.company_id).public_key if with_key else None
     return s.ProjectOut(data=s.ProjectData.model_validate(projects.project_view(project, app_key)))
 
 

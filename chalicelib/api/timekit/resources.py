@@ -7,9 +7,11 @@ from typing import TYPE_CHECKING, Any
 from chalice import Blueprint
 
 from chalicelib.api.http.hal import v2_page
+from chalicelib.api.http.present import present
 from chalicelib.api.http.route import Call, LazyModule, route
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.services.identity.auth import Scheme
+from chalicelib.store.models import plain
 
 if TYPE_CHECKING:
     from chalicelib.api.timekit import schemas as s
@@ -32,23 +34,13 @@ def _cid(call: Call) -> int:
     return call.auth.company_id
 
 
-def _plain(value: Any) -> Any:
-    return value.as_dict() if hasattr(value, "as_dict") else value
-
-
 def _data(resource: Resource) -> Any:
-    return s.ResourceData(
-        id=str(int(resource.resource_id)),
-        name=resource.name,
-        email=resource.email,
-        first_name=resource.first_name,
-        last_name=resource.last_name,
-        timezone=resource.timezone,
-        image=resource.image,
-        availability_constraints=[_plain(c) for c in resource.constraints],
-        meta=_plain(resource.meta) or {},
-        created_at=resource.created_at,
-        updated_at=resource.updated_at,
+    return present(
+        s.ResourceData,
+        resource,
+        id=str(resource.resource_id),
+        availability_constraints=[plain(c) for c in resource.constraints],
+        meta=plain(resource.meta) or {},
     )
 
 

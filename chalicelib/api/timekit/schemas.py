@@ -116,7 +116,9 @@ class Toggle(Strict):
 
 class SettingsIn(Strict):
     max_seats: Annotated[int, Field(ge=1, le=100_000)] | None = None
-    capacity_shards: Annotated[int, Field(ge=1, le=16)] | None = None
+    capacity_shards: Annotated[int, Field(ge=1, le=16)] | None = Field(
+        default=None, description="capacity items of a group (1; one per 400 seat bookings/s expected at an on-sale)"
+    )
     min_cancel_time: Duration | None = None
     min_booking_time: Duration | None = None
     max_booking_time: Duration | None = None

@@ -11,9 +11,9 @@ from chalicelib.domain.catalogue import (
     service_durations_and_prices,
 )
 from chalicelib.domain.errors import Conflict, ErrorCode, NotFound, ValidationFailed
-from chalicelib.store import db, guards, keys
-from chalicelib.store.errors import ItemNotFound, WriteFailed, condition_failed
-from chalicelib.store.models import Client, ClientDetails, Guard, QuestionGroup, Service
+from chalicelib.store import db, guards, keys, warm
+from chalicelib.store.errors import ItemNotFound, refused
+from chalicelib.store.models import Client, ClientDetails, Guard, QuestionGroup, Service, plain_map
 from chalicelib.store.pages import Page, query_page
 from chalicelib.store.transact import Refusal, Transaction, transact
 
@@ -168,12 +168,8 @@ def delete_service(company_id: int, service_id: int) -> Service:
     service = get_service(company_id, service_id, include_deleted=True)
     if service.deleted:
         return service
-    try:
-        service.update(actions=[Service.deleted.set(True)])
-    except WriteFailed as error:
-        if condition_failed(error):
-            raise Conflict("the service changed while you deleted it; retry", code=ErrorCode.VERSION_CONFLICT) from None
-        raise
+    if refused(lambda: service.update(actions=[Service.deleted.set(True)])):
+        raise Conflict("the service changed while you deleted it; retry", code=ErrorCode.VERSION_CONFLICT)
     return service
 
 
@@ -228,6 +224,11 @@ def get_question_group(company_id: int, group_id: int) -> QuestionGroup:
         raise NotFound("question group not found", field="detail_group_id") from None
 
 
+def question_group_for_sale(company_id: int, group_id: int) -> QuestionGroup:
+    """``get_question_group``, as read at most ``warm.SECONDS`` ago by this process (checkout)."""
+    return warm.read(company_id, f"qgroup {group_id}", lambda: get_question_group(company_id, group_id))
+
+
 def list_question_groups(company_id: int, page: int, per_page: int) -> Page[QuestionGroup]:
     return query_page(QuestionGroup, keys.company_pk(company_id), keys.QUESTION_GROUP_PREFIX, page, per_page)
 
@@ -241,20 +242,16 @@ def update_question_group(
         group.name = name
     if questions is not None:
         group.questions = _numbered_questions(questions)
-    try:
-        group.save()
-    except WriteFailed as error:
-        if condition_failed(error):
-            raise Conflict(
-                "the question group changed meanwhile; read it and retry", code=ErrorCode.VERSION_CONFLICT
-            ) from None
-        raise
+    if refused(group.save):
+        raise Conflict("the question group changed meanwhile; read it and retry", code=ErrorCode.VERSION_CONFLICT)
+    warm.forget(company_id)
     return group
 
 
 def delete_question_group(company_id: int, group_id: int) -> None:
     group = get_question_group(company_id, group_id)
     group.delete()
+    warm.forget(company_id)
 
 
 # --- client details -------------------------------------------------------------------
@@ -280,6 +277,12 @@ _LABELS = {name: label for name, label, _ in DEFAULT_CLIENT_FIELDS} | {
 
 
 def client_fields(company_id: int) -> list[dict[str, Any]]:
+    """The company's client fields, as read at most ``warm.SECONDS`` ago by this process:
+    every checkout of a new client checks them."""
+    return warm.read(company_id, "client fields", lambda: _stored_client_fields(company_id))
+
+
+def _stored_client_fields(company_id: int) -> list[dict[str, Any]]:
     db.ensure_bound()
     try:
         stored = ClientDetails.get(keys.company_pk(company_id), keys.CLIENT_DETAILS_SK)
@@ -288,7 +291,7 @@ def client_fields(company_id: int) -> list[dict[str, Any]]:
             {"name": name, "label": label, "required": required, "enabled": True}
             for name, label, required in DEFAULT_CLIENT_FIELDS
         ]
-    return [dict(field.as_dict() if hasattr(field, "as_dict") else field) for field in stored.fields]
+    return [plain_map(field) for field in stored.fields]
 
 
 def configure_client_fields(company_id: int, fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -313,6 +316,7 @@ def configure_client_fields(company_id: int, fields: list[dict[str, Any]]) -> li
     ClientDetails(keys.company_pk(company_id), keys.CLIENT_DETAILS_SK, company_id=company_id, fields=resolved).save(
         add_version_condition=False
     )
+    warm.forget(company_id)
     return resolved
 
 
@@ -337,7 +341,7 @@ def upsert_client(company_id: int, fields: dict[str, Any]) -> tuple[Client, bool
         name: value for name, value in fields.items() if name not in ("email", "reference") and value is not None
     }
     for _attempt in range(3):
-        existing = _client_by_guard(company_id, keys.client_email_sk(email))
+        existing = _client_by_email(company_id, email)
         if existing is not None:
             return _update_client(existing, details, fields.get("reference")), False
         _check_required(company_id, details | {"email": email})
@@ -351,8 +355,10 @@ def _try_create_client(company_id: int, email: str, details: dict[str, Any], ref
     client_id = db.allocate_ids(spread=True)  # a checkout makes clients at the sale's rate
     now = db.iso(clock.utcnow())
     client = Client(
-        keys.company_pk(company_id),
+        keys.client_pk(company_id, client_id),
         keys.client_sk(client_id),
+        gsi1pk=keys.company_clients(company_id, keys.spread(str(client_id), keys.CLIENT_LISTING_PARTITIONS)),
+        gsi1sk=keys.client_sk(client_id),
         company_id=company_id,
         client_id=client_id,
         email=email,
@@ -365,7 +371,7 @@ def _try_create_client(company_id: int, email: str, details: dict[str, Any], ref
     def build(tx: Transaction) -> None:
         tx.save(client, condition=Client.pk.does_not_exist())
         tx.save(
-            Guard(keys.company_pk(company_id), keys.client_email_sk(email), target_id=client_id),
+            Guard(keys.client_email_pk(company_id, email), keys.client_email_sk(email), target_id=client_id),
             condition=Guard.pk.does_not_exist(),
         )
         if reference:
@@ -391,8 +397,8 @@ def _update_client(client: Client, details: dict[str, Any], reference: str | Non
     concurrent upserts of one client both land (last write wins per field)
     instead of one failing a version check.
     """
-    current = client.details.as_dict() if hasattr(client.details, "as_dict") else dict(client.details)
-    _check_required(int(client.company_id), current | details | {"email": client.email})
+    current = plain_map(client.details)
+    _check_required(client.company_id, current | details | {"email": client.email})
     now = db.iso(clock.utcnow())
     actions = [Client.details[name].set(value) for name, value in details.items()]
     actions.append(Client.updated_at.set(now))  # PynamoDB adds the version increment
@@ -400,7 +406,7 @@ def _update_client(client: Client, details: dict[str, Any], reference: str | Non
     moves_reference = reference is not None and reference != old_reference
     if reference is not None and moves_reference:
         actions.append(Client.reference.set(reference))
-    company_pk = keys.company_pk(int(client.company_id))
+    company_pk = keys.company_pk(client.company_id)
 
     def build(tx: Transaction) -> None:
         # The reference guard is moved under the reference read, so a concurrent
@@ -409,7 +415,7 @@ def _update_client(client: Client, details: dict[str, Any], reference: str | Non
         if moves_reference:
             condition &= Client.reference == old_reference if old_reference else Client.reference.does_not_exist()
             tx.save(
-                Guard(company_pk, keys.client_ref_sk(reference or ""), target_id=int(client.client_id)),
+                Guard(company_pk, keys.client_ref_sk(reference or ""), target_id=client.client_id),
                 condition=Guard.pk.does_not_exist(),
             )
             if old_reference:
@@ -417,14 +423,14 @@ def _update_client(client: Client, details: dict[str, Any], reference: str | Non
         tx.update(client, actions=actions, condition=condition, add_version_condition=False)
 
     def refused(_: Refusal) -> Exception:
-        if moves_reference and _client_by_guard(int(client.company_id), keys.client_ref_sk(reference or "")):
+        if moves_reference and _client_by_guard(client.company_id, keys.client_ref_sk(reference or "")):
             return Conflict(
                 f"a client with reference {reference!r} exists", field="reference", code=ErrorCode.DUPLICATE_REFERENCE
             )
         return Conflict("the client's reference changed meanwhile; retry", code=ErrorCode.VERSION_CONFLICT)
 
     transact(build, refused)
-    return get_client(int(client.company_id), int(client.client_id))
+    return get_client(client.company_id, client.client_id)
 
 
 def _client_by_guard(company_id: int, guard_sk: str) -> Client | None:
@@ -432,22 +438,32 @@ def _client_by_guard(company_id: int, guard_sk: str) -> Client | None:
     return None if client_id is None else get_client(company_id, client_id)
 
 
+def _client_by_email(company_id: int, email: str) -> Client | None:
+    client_id = guards.target(company_id, keys.client_email_sk(email), pk=keys.client_email_pk(company_id, email))
+    return None if client_id is None else get_client(company_id, client_id)
+
+
 def get_client(company_id: int, client_id: int) -> Client:
     db.ensure_bound()
     try:
-        return Client.get(keys.company_pk(company_id), keys.client_sk(client_id))
+        return Client.get(keys.client_pk(company_id, client_id), keys.client_sk(client_id))
     except ItemNotFound:
         raise NotFound("client not found", field="id") from None
 
 
 def find_client(company_id: int, *, email: str | None = None, reference: str | None = None) -> Client:
     db.ensure_bound()
-    guard_sk = keys.client_email_sk(email) if email is not None else keys.client_ref_sk(reference or "")
-    client = _client_by_guard(company_id, guard_sk)
+    if email is not None:
+        client = _client_by_email(company_id, email)
+    else:
+        client = _client_by_guard(company_id, keys.client_ref_sk(reference or ""))
     if client is None:
         raise NotFound("client not found", field="email" if email is not None else "reference")
     return client
 
 
 def list_clients(company_id: int, page: int, per_page: int) -> Page[Client]:
-    return query_page(Client, keys.company_pk(company_id), keys.CLIENT_PREFIX, page, per_page)
+    """By id, merged over the company's client listing partitions (one COUNT and one Query each)."""
+    return query_page(
+        Client, keys.company_client_partitions(company_id), keys.CLIENT_PREFIX, page, per_page, index=Client.listing
+    )

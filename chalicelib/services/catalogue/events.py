@@ -25,14 +25,14 @@ from chalicelib.domain.recurrence import Occurrence, Repeat, Schedule, Slot
 from chalicelib.services.catalogue import catalogue
 from chalicelib.services.messaging import outbox
 from chalicelib.services.selling import capacity, holds, waitlist
-from chalicelib.store import db, keys
-from chalicelib.store.errors import ItemNotFound, condition_failed
-from chalicelib.store.models import Event, EventChain, EventGroup
+from chalicelib.store import db, keys, warm
+from chalicelib.store.errors import ItemNotFound, refused
+from chalicelib.store.models import Event, EventChain, EventGroup, plain_map
 from chalicelib.store.pages import Page, query_all, query_page
 from chalicelib.store.transact import OnConditionFailed, Transaction, transact
 
 SESSION_TYPES = {"event": 0, "course": 1, "recurring_event": 2}
-MAX_SHARDS = 10
+MAX_SHARDS = 32  # 4,000 basket bookings/s need 20 (docs/performance.md); a create packs 3 events a transaction
 MAX_RANGE_DAYS = 93  # events listing: the widest date range one request may ask for
 TRANSACTION_ITEMS = 100
 
@@ -70,9 +70,10 @@ _SCHEDULE_FIELDS = frozenset({"repeat", "start_date", "end_date", "time", "durat
 
 
 def company_zone(company_id: int) -> ZoneInfo:
+    """The company's zone, as read at most ``warm.SECONDS`` ago: every basket answer shows local times."""
     from chalicelib.services.identity import companies
 
-    return ZoneInfo(companies.get_company(company_id).timezone)
+    return ZoneInfo(companies.company_for_sale(company_id).timezone)
 
 
 def get_event(company_id: int, event_id: int) -> Event:
@@ -94,24 +95,34 @@ def get_chain(company_id: int, chain_id: int) -> EventChain:
         raise NotFound("event chain not found", field="event_chain_id") from None
 
 
+def event_for_sale(company_id: int, event_id: int) -> Event:
+    """``get_event``, as read at most ``warm.SECONDS`` ago by this process (the basket's path)."""
+    return warm.read(company_id, f"event {event_id}", lambda: get_event(company_id, event_id))
+
+
+def chain_for_sale(company_id: int, chain_id: int) -> EventChain:
+    """``get_chain``, as read at most ``warm.SECONDS`` ago by this process (the basket's path)."""
+    return warm.read(company_id, f"chain {chain_id}", lambda: get_chain(company_id, chain_id))
+
+
 def chain_events(company_id: int, chain_id: int) -> list[Event]:
     """A chain's live events by start (one Query on gsi2)."""
     get_chain(company_id, chain_id)
     found = Event.children.query(keys.chain_events(chain_id))
-    return [e for e in found if isinstance(e, Event) and int(e.company_id) == company_id and not e.deleted]
+    return [e for e in found if isinstance(e, Event) and e.company_id == company_id and not e.deleted]
 
 
 def rules(chain: EventChain) -> BookingRules:
     return BookingRules(
         disabled=bool(chain.disabled),
-        max_num_bookings=int(chain.max_num_bookings),
-        min_advance_minutes=int(chain.min_advance),
-        max_advance_days=None if chain.max_advance is None else int(chain.max_advance),
-        min_cancel_days=int(chain.min_cancel),
-        ticket_type=int(chain.ticket_type),
-        course=int(chain.session_type) == 1,
-        price=int(chain.price),
-        detail_group_id=None if chain.detail_group_id is None else int(chain.detail_group_id),
+        max_num_bookings=chain.max_num_bookings,
+        min_advance_minutes=chain.min_advance,
+        max_advance_days=None if chain.max_advance is None else chain.max_advance,
+        min_cancel_days=chain.min_cancel,
+        ticket_type=chain.ticket_type,
+        course=chain.session_type == 1,
+        price=chain.price,
+        detail_group_id=None if chain.detail_group_id is None else chain.detail_group_id,
     )
 
 
@@ -122,7 +133,7 @@ def start_of(event: Event) -> datetime:
 
 def availability(event: Event) -> dict[str, Any]:
     """Seat counts as BookingBug shows them; lapsed holds never count (capacity.read)."""
-    seats = capacity.read(event.capacity_id, int(event.shards))
+    seats = capacity.read(event.capacity_id, event.shards)
     left = max(seats.available, 0)
     return {
         "num_spaces": seats.capacity,
@@ -224,20 +235,14 @@ def update_event_group(company_id: int, group_id: int, fields: Mapping[str, Any]
     for name in ("name", "description", "extra"):
         if fields.get(name) is not None:
             setattr(group, name, fields[name])
-    try:
-        group.save()  # compare-and-set on version
-    except Exception as error:
-        if condition_failed(error) or "ConditionalCheckFailed" in str(error):
-            raise Conflict(
-                "the event group changed meanwhile; read it and retry", code=ErrorCode.VERSION_CONFLICT
-            ) from None
-        raise
+    if refused(group.save):  # compare-and-set on version
+        raise Conflict("the event group changed meanwhile; read it and retry", code=ErrorCode.VERSION_CONFLICT)
     return group
 
 
 def delete_event_group(company_id: int, group_id: int) -> EventGroup:
     group = get_event_group(company_id, group_id)
-    users = [int(c.chain_id) for c in _all_chains(company_id) if c.event_group_id == group_id]
+    users = [c.chain_id for c in _all_chains(company_id) if c.event_group_id == group_id]
     if users:
         raise Conflict(
             f"event chains {users} are in this group; move them first",
@@ -294,7 +299,7 @@ def _slot(raw: Mapping[str, Any], defaults: EventChain, index: int) -> dict[str,
         if raw.get("time") is not None
         else parse_time(defaults.time, "time")
     )
-    duration = int(raw["duration"]) if raw.get("duration") is not None else int(defaults.duration)
+    duration = int(raw["duration"]) if raw.get("duration") is not None else defaults.duration
     if not 0 < duration <= 7 * 24 * 60:
         raise ValidationFailed("a slot lasts 1 minute to 7 days", field=f"slots.{index}.duration")
     return {"date": day.isoformat(), "time": at.strftime("%H:%M"), "duration": duration}
@@ -321,60 +326,56 @@ def _apply(chain: EventChain, spec: Mapping[str, Any]) -> None:
 
 
 def _check(chain: EventChain) -> None:
-    if int(chain.session_type) not in (0, 1, 2):
+    if chain.session_type not in (0, 1, 2):
         raise ValidationFailed("type is 0 (event), 1 (course) or 2 (recurring event)", field="type")
-    if int(chain.repeat) not in {r.value for r in Repeat}:
+    if chain.repeat not in {r.value for r in Repeat}:
         raise ValidationFailed("repeat is one of seed 001's codes 0..8", field="repeat")
-    if int(chain.session_type) == 0 and int(chain.repeat) not in (Repeat.NONE, Repeat.CUSTOM):
+    if chain.session_type == 0 and chain.repeat not in (Repeat.NONE, Repeat.CUSTOM):
         raise ValidationFailed("a one-off event does not repeat; make it a recurring event", field="repeat")
-    if int(chain.session_type) == 0 and int(chain.repeat) == Repeat.CUSTOM and len(chain.slots) > 1:
+    if chain.session_type == 0 and chain.repeat == Repeat.CUSTOM and len(chain.slots) > 1:
         raise ValidationFailed("a one-off event has one slot", field="slots")
-    if not 1 <= int(chain.shards) <= MAX_SHARDS:
+    if not 1 <= chain.shards <= MAX_SHARDS:
         raise ValidationFailed(f"shards is 1..{MAX_SHARDS}", field="shards")
-    if int(chain.spaces) < 1:
+    if chain.spaces < 1:
         raise ValidationFailed("spaces is at least 1", field="spaces")
-    if int(chain.max_num_bookings) < 1:
+    if chain.max_num_bookings < 1:
         raise ValidationFailed("max_num_bookings is at least 1", field="max_num_bookings")
-    if int(chain.ticket_type) not in (0, 1, 2, 3):
+    if chain.ticket_type not in (0, 1, 2, 3):
         raise ValidationFailed("ticket_type is 0..3", field="ticket_type")
 
 
 def _check_references(company_id: int, chain: EventChain) -> None:
     if chain.event_group_id is not None:
         try:
-            group = get_event_group(company_id, int(chain.event_group_id))
+            group = get_event_group(company_id, chain.event_group_id)
         except NotFound:
             raise ValidationFailed("no such event group", field="event_group_id") from None
         if not chain.group:
             chain.group = group.name
     if chain.detail_group_id is not None:
-        catalogue.require_question_group(company_id, int(chain.detail_group_id))
+        catalogue.require_question_group(company_id, chain.detail_group_id)
 
 
 def schedule_of(chain: EventChain) -> Schedule:
     """The chain's schedule; a custom chain without slots has one at its start date and time."""
-    repeat = Repeat(int(chain.repeat))
+    repeat = Repeat(chain.repeat)
     start = parse_date(chain.start_date, "start_date")
     at = parse_time(chain.time, "time")
     slots = tuple(
         Slot(parse_date(raw["date"], "slots"), parse_time(raw["time"], "slots"), int(raw["duration"]))
-        for raw in (_plain(s) for s in chain.slots)
+        for raw in (plain_map(s) for s in chain.slots)
     )
     if repeat is Repeat.CUSTOM and not slots:
-        slots = (Slot(start, at, int(chain.duration)),)
+        slots = (Slot(start, at, chain.duration),)
     return Schedule(
         repeat=repeat,
         start_date=start,
         time=at,
-        duration=int(chain.duration),
+        duration=chain.duration,
         end_date=None if chain.end_date is None else parse_date(chain.end_date, "end_date"),
-        max_advance_days=None if chain.max_advance is None else int(chain.max_advance),
+        max_advance_days=None if chain.max_advance is None else chain.max_advance,
         slots=slots,
     )
-
-
-def _plain(value: Any) -> dict[str, Any]:
-    return value.as_dict() if hasattr(value, "as_dict") else dict(value)
 
 
 # --- writes ----------------------------------------------------------------------------------
@@ -406,24 +407,25 @@ def _run(batch: Sequence[_Op], on_condition_failed: OnConditionFailed | None) ->
             op.write(tx)
 
     transact(build, on_condition_failed)
+    warm.forget_all()  # this process reads its own catalogue writes (edits are rare: all is cheap)
 
 
 def _new_event(chain: EventChain, event_id: int, occurrence: Occurrence) -> Event:
     start = db.iso(occurrence.start_utc)
     return Event(
-        keys.company_pk(int(chain.company_id)),
+        keys.company_pk(chain.company_id),
         keys.event_sk(event_id),
-        company_id=int(chain.company_id),
+        company_id=chain.company_id,
         event_id=event_id,
-        chain_id=int(chain.chain_id),
+        chain_id=chain.chain_id,
         event_group_id=chain.event_group_id,
         start_at=start,
         duration=occurrence.duration,
-        spaces=int(chain.spaces),
-        shards=int(chain.shards),
-        gsi1pk=keys.company_events(int(chain.company_id)),
+        spaces=chain.spaces,
+        shards=chain.shards,
+        gsi1pk=keys.company_events(chain.company_id),
         gsi1sk=keys.event_start_sk(start, event_id),
-        gsi2pk=keys.chain_events(int(chain.chain_id)),
+        gsi2pk=keys.chain_events(chain.chain_id),
         gsi2sk=keys.event_start_sk(start, event_id),
     )
 
@@ -431,16 +433,16 @@ def _new_event(chain: EventChain, event_id: int, occurrence: Occurrence) -> Even
 def _open_event(event: Event) -> _Op:
     def write(tx: Transaction) -> None:
         tx.save(event, condition=Event.pk.does_not_exist())
-        capacity.open_capacity(tx, event.capacity_id, int(event.company_id), int(event.spaces), int(event.shards))
+        capacity.open_capacity(tx, event.capacity_id, event.company_id, event.spaces, event.shards)
 
-    return _Op(1 + int(event.shards), write)
+    return _Op(1 + event.shards, write)
 
 
 def _remove_event(event: Event) -> _Op:
     """Soft delete (bookings may still name it) and close its seats, only while none are taken."""
 
     def write(tx: Transaction) -> None:
-        capacity.retire(tx, event.capacity_id, int(event.shards))
+        capacity.retire(tx, event.capacity_id, event.shards)
         tx.update(
             event,
             actions=[
@@ -453,11 +455,11 @@ def _remove_event(event: Event) -> _Op:
             condition=Event.deleted == False,  # noqa: E712
         )
 
-    return _Op(1 + int(event.shards), write)
+    return _Op(1 + event.shards, write)
 
 
 def snapshot(chain: EventChain) -> dict[str, Any]:
-    return {"id": int(chain.chain_id), "name": chain.name, "session_type": int(chain.session_type)}
+    return {"id": chain.chain_id, "name": chain.name, "session_type": chain.session_type}
 
 
 def create_chain(company_id: int, spec: Mapping[str, Any]) -> tuple[EventChain, list[Event]]:
@@ -481,7 +483,7 @@ def create_chain(company_id: int, spec: Mapping[str, Any]) -> tuple[EventChain, 
 
     def write_chain(tx: Transaction) -> None:
         tx.save(chain, condition=EventChain.pk.does_not_exist())
-        payload = snapshot(chain) | {"event_ids": [int(e.event_id) for e in events]}
+        payload = snapshot(chain) | {"event_ids": [e.event_id for e in events]}
         outbox.add(tx, "event_chain.created", company_id, str(first), payload)
 
     _commit([*(_open_event(e) for e in events), _Op(2, write_chain)])
@@ -490,15 +492,15 @@ def create_chain(company_id: int, spec: Mapping[str, Any]) -> tuple[EventChain, 
 
 def _local_slot(event: Event, zone: ZoneInfo) -> dict[str, Any]:
     local = start_of(event).astimezone(zone)
-    return {"date": local.date().isoformat(), "time": local.strftime("%H:%M"), "duration": int(event.duration)}
+    return {"date": local.date().isoformat(), "time": local.strftime("%H:%M"), "duration": event.duration}
 
 
 def _taken(event: Event) -> int:
     """Seats booked or held on a live hold (lapsed holds are reclaimed first, so they never block)."""
-    seats = capacity.read(event.capacity_id, int(event.shards))
+    seats = capacity.read(event.capacity_id, event.shards)
     if seats.held:
-        holds.reclaim_lapsed(event.capacity_id, range(int(event.shards)))
-        seats = capacity.read(event.capacity_id, int(event.shards))
+        holds.reclaim_lapsed(event.capacity_id, range(event.shards))
+        seats = capacity.read(event.capacity_id, event.shards)
     return seats.booked + seats.held
 
 
@@ -507,14 +509,13 @@ def _refuse(blocked: Iterable[tuple[Event, int]], what: str, zone: ZoneInfo) -> 
     if not blocked:
         return
     names = ", ".join(
-        f"event {int(e.event_id)} at {start_of(e).astimezone(zone).isoformat()} ({n} booked or held)"
-        for e, n in blocked
+        f"event {e.event_id} at {start_of(e).astimezone(zone).isoformat()} ({n} booked or held)" for e, n in blocked
     )
     raise Conflict(
         f"{what}: {names}",
         field="slots",
         code=ErrorCode.SLOT_HAS_BOOKINGS,
-        extra={"event_ids": [int(e.event_id) for e, _n in blocked]},
+        extra={"event_ids": [e.event_id for e, _n in blocked]},
     )
 
 
@@ -528,17 +529,17 @@ def update_chain(company_id: int, chain_id: int, spec: Mapping[str, Any]) -> tup
         spec = {**spec, "repeat": int(Repeat.CUSTOM)}  # seed 001: custom slots replace the schedule
     _apply(chain, spec)
     _check_references(company_id, chain)
-    if "shards" in spec and int(chain.shards) != int(existing[0].shards if existing else chain.shards):
+    if "shards" in spec and chain.shards != (existing[0].shards if existing else chain.shards):
         raise ValidationFailed("shards cannot change once events exist", field="shards")
     if _SCHEDULE_FIELDS & {name for name, value in spec.items() if value is not None or name == "end_date"}:
         wanted = {db.iso(o.start_utc): o for o in recurrence.expand(schedule_of(chain), zone)}
     else:
-        wanted = {e.start_at: Occurrence(start_of(e).astimezone(zone), int(e.duration)) for e in existing}
+        wanted = {e.start_at: Occurrence(start_of(e).astimezone(zone), e.duration) for e in existing}
     by_start = {e.start_at: e for e in existing}
     dropped = [e for e in existing if e.start_at not in wanted]
     _refuse(((e, n) for e in dropped if (n := _taken(e)) > 0), "these events have bookings and cannot be dropped", zone)
-    spaces = int(chain.spaces)
-    resized = [e for e in existing if e.start_at in wanted and int(e.spaces) != spaces]
+    spaces = chain.spaces
+    resized = [e for e in existing if e.start_at in wanted and e.spaces != spaces]
     _refuse(
         ((e, n) for e in resized if (n := _taken(e)) > spaces),
         f"spaces cannot go below what is booked ({spaces} asked)",
@@ -554,8 +555,8 @@ def update_chain(company_id: int, chain_id: int, spec: Mapping[str, Any]) -> tup
             continue
         kept.append(event)
         duration = wanted[start].duration
-        group = None if chain.event_group_id is None else int(chain.event_group_id)
-        if int(event.spaces) != spaces or int(event.duration) != duration or group != old_group:
+        group = None if chain.event_group_id is None else chain.event_group_id
+        if event.spaces != spaces or event.duration != duration or group != old_group:
             ops.append(_change_event(event, spaces=spaces, duration=duration, group=group))
     ops.extend(_open_event(e) for e in added)
 
@@ -568,7 +569,7 @@ def update_chain(company_id: int, chain_id: int, spec: Mapping[str, Any]) -> tup
 
 
 def _change_event(event: Event, *, spaces: int, duration: int, group: int | None) -> _Op:
-    resize = int(event.spaces) != spaces
+    resize = event.spaces != spaces
     event.spaces, event.duration, event.event_group_id = spaces, duration, group
 
     grows = max(spaces - int(event.spaces), 0)
@@ -578,16 +579,16 @@ def _change_event(event: Event, *, spaces: int, duration: int, group: int | None
             _resize(tx, event, spaces)
         tx.save(event)  # compare-and-set on the version read
 
-    return _Op(1 + (int(event.shards) + _offer_items(grows) if resize else 0), write)
+    return _Op(1 + (event.shards + _offer_items(grows) if resize else 0), write)
 
 
 def _resize(tx: Transaction, event: Event, spaces: int) -> None:
     """Resize the event's capacity; added spaces go to its waitlist first, in this transaction."""
 
     def offer(tx: Transaction, grown: Mapping[str, int]) -> Mapping[str, int]:
-        return holds.offer_seats(tx, int(event.company_id), event.capacity_id, grown)
+        return holds.offer_seats(tx, event.company_id, event.capacity_id, grown)
 
-    capacity.resize(tx, event.capacity_id, int(event.shards), spaces, offer=offer)
+    capacity.resize(tx, event.capacity_id, event.shards, spaces, offer=offer)
 
 
 def _offer_items(grows: int) -> int:
@@ -629,7 +630,7 @@ def update_event(company_id: int, event_id: int, fields: Mapping[str, Any]) -> E
     """
     zone = company_zone(company_id)
     event = get_event(company_id, event_id)
-    chain = get_chain(company_id, int(event.chain_id))
+    chain = get_chain(company_id, event.chain_id)
     current = _local_slot(event, zone)
     day = parse_date(fields["date"], "date") if fields.get("date") is not None else date.fromisoformat(current["date"])
     at = parse_time(fields["time"], "time") if fields.get("time") is not None else parse_time(current["time"], "time")
@@ -640,16 +641,16 @@ def update_event(company_id: int, event_id: int, fields: Mapping[str, Any]) -> E
     if spaces < 1:
         raise ValidationFailed("spaces is at least 1", field="spaces")
     start = db.iso(recurrence.localise(day, at, zone).astimezone(UTC))
-    taken = _taken(event) if (start != event.start_at or spaces < int(event.spaces)) else 0
+    taken = _taken(event) if (start != event.start_at or spaces < event.spaces) else 0
     if start != event.start_at and taken:
         _refuse([(event, taken)], "an event with bookings cannot move", zone)
     if taken > spaces:
         _refuse([(event, taken)], f"spaces cannot go below what is booked ({spaces} asked)", zone)
-    others = [e for e in chain_events(company_id, int(chain.chain_id)) if int(e.event_id) != event_id]
+    others = [e for e in chain_events(company_id, chain.chain_id) if e.event_id != event_id]
     if any(e.start_at == start for e in others):
         raise Conflict("another event of this session starts then", field="time", code=ErrorCode.DUPLICATE_SLOT)
-    resize = spaces != int(event.spaces)
-    grows = max(spaces - int(event.spaces), 0)
+    resize = spaces != event.spaces
+    grows = max(spaces - event.spaces, 0)
     event.start_at, event.duration, event.spaces = start, duration, spaces
     event.gsi1sk = event.gsi2sk = keys.event_start_sk(start, event_id)
     slots = sorted([_local_slot(e, zone) for e in [*others, event]], key=lambda s: (s["date"], s["time"]))
@@ -662,5 +663,5 @@ def update_event(company_id: int, event_id: int, fields: Mapping[str, Any]) -> E
         tx.save(chain)
         outbox.add(tx, "event.updated", company_id, str(event_id), {"id": event_id, "start": start})
 
-    _commit_edit([_Op(3 + int(event.shards) + _offer_items(grows), write)])
+    _commit_edit([_Op(3 + event.shards + _offer_items(grows), write)])
     return event

@@ -102,7 +102,7 @@ def find_by_slug(slug: str) -> Project:
         guard = ProjectSlug.get(keys.slug_pk(slug), keys.SLUG_SK)
     except ItemNotFound:
         raise NotFound("project not found", field="slug") from None
-    return get_project(int(guard.company_id), str(guard.project_id))
+    return get_project(guard.company_id, str(guard.project_id))
 
 
 def list_projects(company_id: int, page: int, per_page: int) -> Page[Project]:

@@ -20,8 +20,8 @@ from chalicelib.domain import clock
 from chalicelib.domain.errors import Conflict, ErrorCode, NotFound, ValidationFailed
 from chalicelib.domain.schedules import Constraint, parse_constraints, zone_of
 from chalicelib.store import db, guards, keys
-from chalicelib.store.errors import ItemNotFound, WriteFailed, condition_failed
-from chalicelib.store.models import Guard, Resource
+from chalicelib.store.errors import ItemNotFound, refused
+from chalicelib.store.models import Guard, Resource, plain
 from chalicelib.store.pages import Page, query_page
 from chalicelib.store.transact import Refusal, transact
 
@@ -110,7 +110,7 @@ def many(company_id: int, resource_ids: Sequence[int], field: str = "resources")
         raise ValidationFailed(f"at most {MAX_BATCH} resources at once", field=field)
     wanted = list(dict.fromkeys(resource_ids))
     found = {
-        int(item.resource_id): item
+        item.resource_id: item
         for item in Resource.batch_get([(keys.company_pk(company_id), keys.resource_sk(rid)) for rid in wanted])
     }
     for index, rid in enumerate(wanted):
@@ -170,28 +170,20 @@ def delete(company_id: int, resource_id: int) -> Resource:
     resource = get(company_id, resource_id, include_deleted=True)
     if resource.deleted:
         return resource
-    try:
-        resource.update(actions=[Resource.deleted.set(True), Resource.updated_at.set(db.iso(clock.utcnow()))])
-    except WriteFailed as error:
-        if condition_failed(error):
-            raise Conflict(
-                "the resource changed while you deleted it; retry", code=ErrorCode.VERSION_CONFLICT
-            ) from None
-        raise
+    if refused(
+        lambda: resource.update(actions=[Resource.deleted.set(True), Resource.updated_at.set(db.iso(clock.utcnow()))])
+    ):
+        raise Conflict("the resource changed while you deleted it; retry", code=ErrorCode.VERSION_CONFLICT)
     return resource
 
 
 def constraints_of(resource: Resource) -> list[Constraint]:
-    return parse_constraints([_plain(c) for c in resource.constraints], "availability_constraints")
+    return parse_constraints([plain(c) for c in resource.constraints], "availability_constraints")
 
 
 def summary(resource: Resource) -> dict[str, Any]:
     """How a booking or an availability slot names its resource."""
-    return {"id": str(int(resource.resource_id)), "name": resource.name, "timezone": resource.timezone}
-
-
-def _plain(value: Any) -> Any:
-    return value.as_dict() if hasattr(value, "as_dict") else value
+    return {"id": str(resource.resource_id), "name": resource.name, "timezone": resource.timezone}
 
 
 def _guard(company_id: int, reference: str, resource_id: int) -> Guard:

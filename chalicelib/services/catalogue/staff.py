@@ -29,8 +29,8 @@ from chalicelib.domain.schedules import Constraint, parse_constraints, weekly_ho
 from chalicelib.services.catalogue import resources
 from chalicelib.services.identity import companies
 from chalicelib.store import claim_days
-from chalicelib.store.errors import WriteFailed, condition_failed
-from chalicelib.store.models import Company, Resource, Service
+from chalicelib.store.errors import refused
+from chalicelib.store.models import Company, Resource, Service, plain_map
 
 DEFAULT_OPENING_HOURS = weekly_hours([(day, 9 * 60, 17 * 60) for day in range(5)])  # Monday..Friday
 MAX_TIME_DAYS = 31  # time_data: one month of times per request
@@ -42,19 +42,15 @@ READ_THREADS = 8
 
 
 def opening_hours(company: Company) -> list[dict[str, Any]]:
-    stored = [_plain(row) for row in company.opening_hours or []]
+    stored = [plain_map(row) for row in company.opening_hours or []]
     return stored or list(DEFAULT_OPENING_HOURS)
 
 
 def set_opening_hours(company_id: int, constraints: list[dict[str, Any]]) -> Company:
     parse_constraints(constraints, "availability_constraints")
     company = companies.get_company(company_id)
-    try:
-        company.update(actions=[Company.opening_hours.set(constraints)])
-    except WriteFailed as error:
-        if condition_failed(error):
-            raise Conflict("the company changed meanwhile; retry", code=ErrorCode.VERSION_CONFLICT) from None
-        raise
+    if refused(lambda: company.update(actions=[Company.opening_hours.set(constraints)])):
+        raise Conflict("the company changed meanwhile; retry", code=ErrorCode.VERSION_CONFLICT)
     return company
 
 
@@ -68,17 +64,17 @@ def check_staff(company_id: int, person_ids: Sequence[int] | None, resource_ids:
             continue
         for index, found in enumerate(resources.many(company_id, list(ids), field)):
             if found.resource_kind != kind:
-                raise ValidationFailed(f"{int(found.resource_id)} is not a {kind}", field=f"{field}.{index}")
+                raise ValidationFailed(f"{found.resource_id} is not a {kind}", field=f"{field}.{index}")
 
 
 def staff_ids(service: Service) -> list[int]:
-    return [int(i) for i in service.person_ids or []] + [int(i) for i in service.resource_ids or []]
+    return list(service.person_ids or []) + list(service.resource_ids or [])
 
 
 def pick(service: Service, person_id: int | None, resource_id: int | None) -> list[int]:
     """The staff a request may take, in the service's order: the one named, or all ("anyone")."""
-    people = [int(i) for i in service.person_ids or []]
-    things = [int(i) for i in service.resource_ids or []]
+    people = list(service.person_ids or [])
+    things = list(service.resource_ids or [])
     if person_id is not None and resource_id is None and person_id in things:
         person_id, resource_id = None, person_id  # an event_id from time_data naming a resource
     if person_id is not None and person_id not in people:
@@ -131,13 +127,13 @@ def free_times(
 ) -> list[Times]:
     """Per person/resource and local day, the starts of ``duration`` minutes free on it."""
     moment = now or clock.utcnow()
-    company_id = int(company.company_id)
+    company_id = company.company_id
     zone = ZoneInfo(company.timezone)
     window = Span(_midnight(days[0], zone), _midnight(days[-1] + timedelta(days=1), zone))
-    step = timedelta(minutes=int(service.booking_time_step) or duration)
-    before, after = timedelta(minutes=int(service.pre_time)), timedelta(minutes=int(service.post_time))
-    earliest = moment + timedelta(seconds=int(service.min_advance_period))
-    latest = moment + timedelta(seconds=int(service.max_advance_period))
+    step = timedelta(minutes=service.booking_time_step or duration)
+    before, after = timedelta(minutes=service.pre_time), timedelta(minutes=service.post_time)
+    earliest = moment + timedelta(seconds=service.min_advance_period)
+    latest = moment + timedelta(seconds=service.max_advance_period)
     if not staff or window.end <= earliest or window.start > latest:
         return []
     people = [r for r in resources.many(company_id, list(staff), "staff") if not r.disabled]
@@ -146,9 +142,9 @@ def free_times(
     reach = Span(window.start - after - before, window.end + after + before)
 
     def load(person: Resource) -> domain.Resource:
-        busy = claim_days.busy(int(person.resource_id), reach, moment)
+        busy = claim_days.busy(person.resource_id, reach, moment)
         return domain.Resource(
-            id=str(int(person.resource_id)),
+            id=str(person.resource_id),
             name=person.name,
             zone=zone_of(person.timezone),
             constraints=schedule_of(person, company),
@@ -164,7 +160,7 @@ def free_times(
         window=window, length=timedelta(minutes=duration), increments=step, mode=domain.Mode.EXCLUSIVE
     )
     slots = domain.find(loaded, question, now=earliest)
-    by_id = {str(int(p.resource_id)): p for p in people}
+    by_id = {str(p.resource_id): p for p in people}
     found: dict[tuple[str, date], list[datetime]] = {}
     minutes_step = int(step.total_seconds()) // 60
     for slot in slots:
@@ -176,7 +172,7 @@ def free_times(
             found.setdefault((offered.id, local.date()), []).append(slot.start)
     return [
         Times(by_id[str(rid)], day, found.get((str(rid), day), []))
-        for rid in (int(p.resource_id) for p in people)
+        for rid in (p.resource_id for p in people)
         for day in days
     ]
 
@@ -190,7 +186,3 @@ def _day(text: str, field: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise ValidationFailed(f"{field} is a date (YYYY-MM-DD)", field=field) from None
-
-
-def _plain(value: Any) -> Any:
-    return value.as_dict() if hasattr(value, "as_dict") else dict(value)

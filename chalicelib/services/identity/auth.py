@@ -26,7 +26,7 @@ from chalicelib.domain.windows import Actor
 from chalicelib.services.identity import limits
 from chalicelib.settings import get_settings
 from chalicelib.store import db, keys
-from chalicelib.store.errors import ItemNotFound, WriteFailed, condition_failed
+from chalicelib.store.errors import ItemNotFound, refused
 from chalicelib.store.models import AdminLogin, ApiKey, AuthToken, Basket, Company
 
 
@@ -155,7 +155,7 @@ def _app_key(headers: Headers) -> Principal:
     if item is None or not secrets.equal(item.app_id, app_id):
         raise Unauthorized("App-Id or App-Key is not valid")
     role = Role.ADMIN if item.key_kind == "api" else Role.PUBLIC
-    return Principal(role, int(item.company_id))
+    return Principal(role, item.company_id)
 
 
 def _v1_admin(headers: Headers) -> Principal:
@@ -168,7 +168,7 @@ def _v1_admin(headers: Headers) -> Principal:
     session = touch_token(token)
     if session is None or session.company_id != principal.company_id:
         raise Unauthorized("the Auth-Token is not valid or has expired", field="Auth-Token")
-    return Principal(Role.ADMIN, int(session.company_id), session.email)
+    return Principal(Role.ADMIN, session.company_id, session.email)
 
 
 def _v1_basket(headers: Headers) -> Principal:
@@ -179,7 +179,7 @@ def _v1_basket(headers: Headers) -> Principal:
     if not token:
         raise Unauthorized("the basket's Auth-Token from add_item is required", field="Auth-Token")
     basket = find_basket(token)
-    if basket is None or int(basket.company_id) != principal.company_id:
+    if basket is None or basket.company_id != principal.company_id:
         raise Unauthorized("the Auth-Token is not a live basket of this company", field="Auth-Token")
     return Principal(Role.PUBLIC, principal.company_id, basket_id=basket.basket_id)
 
@@ -230,7 +230,7 @@ def touch_token(token: str) -> AuthToken | None:
 def _revoked(token: AuthToken) -> bool:
     """Issued before its company last revoked all tokens (a key rotation that asked to)."""
     try:
-        company = Company.get(keys.company_pk(int(token.company_id)), keys.COMPANY_SK)
+        company = Company.get(keys.company_pk(token.company_id), keys.COMPANY_SK)
     except ItemNotFound:
         return True
     revoked_at = company.tokens_revoked_at
@@ -241,15 +241,8 @@ def revoke_token(token: str, company_id: int) -> bool:
     """Log out: delete this session token of this company; False if there was none."""
 
     db.ensure_bound()
-    try:
-        AuthToken(keys.token_pk(secrets.digest(token)), keys.TOKEN_SK).delete(
-            condition=AuthToken.company_id == company_id
-        )
-    except WriteFailed as error:
-        if condition_failed(error):
-            return False
-        raise
-    return True
+    session = AuthToken(keys.token_pk(secrets.digest(token)), keys.TOKEN_SK)
+    return not refused(lambda: session.delete(condition=AuthToken.company_id == company_id))
 
 
 def _basic(headers: Headers) -> tuple[str, str]:
@@ -283,7 +276,7 @@ def _timekit(headers: Headers, address: str | None, *, public: bool) -> Principa
     timekit_app = headers.get("timekit-app")
     if timekit_app is not None and not secrets.equal(timekit_app, item.app_id):
         raise Unauthorized("Timekit-App does not match the API key's app", field="Timekit-App")
-    return Principal(Role.ADMIN if item.key_kind == "api" else Role.PUBLIC, int(item.company_id))
+    return Principal(Role.ADMIN if item.key_kind == "api" else Role.PUBLIC, item.company_id)
 
 
 def _legacy(headers: Headers, address: str | None) -> Principal:
@@ -291,7 +284,7 @@ def _legacy(headers: Headers, address: str | None) -> Principal:
     login = find_login_limited(email, password, None, address)
     if login is None:
         raise Unauthorized("the email or password is not valid")
-    return Principal(Role.ADMIN, int(login.company_id), login.email)
+    return Principal(Role.ADMIN, login.company_id, login.email)
 
 
 def find_login_limited(email: str, password: str, company_id: int | None, address: str | None) -> AdminLogin | None:
@@ -313,9 +306,9 @@ def find_login(email: str, password: str, company_id: int | None = None) -> Admi
     db.ensure_bound()
     candidates = list(AdminLogin.query(keys.login_pk(email)))
     if company_id is not None:
-        candidates = [c for c in candidates if int(c.company_id) == company_id]
+        candidates = [c for c in candidates if c.company_id == company_id]
     matched = None
-    for candidate in sorted(candidates, key=lambda c: int(c.company_id)):
+    for candidate in sorted(candidates, key=lambda c: c.company_id):
         if secrets.verify_password(password, candidate.password_hash) and matched is None:
             matched = candidate
     if not candidates:

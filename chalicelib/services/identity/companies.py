@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from chalicelib.domain import clock, cors, secrets
 from chalicelib.domain.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from chalicelib.settings import get_settings
-from chalicelib.store import db, keys
-from chalicelib.store.errors import ItemNotFound, WriteFailed, condition_failed
+from chalicelib.store import db, keys, warm
+from chalicelib.store.errors import ItemNotFound, refused
 from chalicelib.store.expressions import UpdateAction
 from chalicelib.store.models import AdminLogin, ApiKey, AuthToken, Company
 from chalicelib.store.transact import Transaction, transact
@@ -107,6 +107,12 @@ def get_company(company_id: int) -> Company:
         raise NotFound("company not found", field="company_id") from None
 
 
+def company_for_sale(company_id: int) -> Company:
+    """The company as read at most ``warm.SECONDS`` ago by this process: for the sale path's
+    settings (hold time, zone), never for a compare-and-set (store/warm.py says why)."""
+    return warm.read(company_id, "company", lambda: get_company(company_id))
+
+
 def rotate_keys(company_id: int, kinds: set[str], grace_seconds: int | None, revoke_tokens: bool = False) -> IssuedKeys:
     """Issue new keys; the old ones keep working for ``grace_seconds`` then retire.
     With ``revoke_tokens``, every Auth-Token issued so far stops working at once.
@@ -127,6 +133,7 @@ def rotate_keys(company_id: int, kinds: set[str], grace_seconds: int | None, rev
     from chalicelib.services.identity.auth import forget_cached_keys
 
     forget_cached_keys()  # this process sees the retirement at once; others within KEY_CACHE_SECONDS
+    warm.forget(company_id)
     return IssuedKeys(app_key=issued.get("app"), api_key=issued.get("api"), old_keys_retire_at=retires_at)
 
 
@@ -147,7 +154,7 @@ def _rotate(
         issued[kind] = raw
         old_hash = getattr(company, attr.attr_name)
         tx.save(
-            _key_item(raw, kind, int(company.company_id), company.app_id, now),
+            _key_item(raw, kind, company.company_id, company.app_id, now),
             condition=ApiKey.pk.does_not_exist(),
         )
         tx.update(
@@ -173,14 +180,11 @@ def set_allowed_origins(
     actions: list[UpdateAction] = [origins_action]
     if waitlist_offer_time is not None:
         actions.append(Company.waitlist_offer_time.set(waitlist_offer_time))
-    try:
-        company.update(actions=actions, condition=Company.version == company.version)
-    except WriteFailed as error:
-        if condition_failed(error):
-            raise Conflict("the company changed since it was read; retry") from None
-        raise
+    if refused(lambda: company.update(actions=actions, condition=Company.version == company.version)):
+        raise Conflict("the company changed since it was read; retry")
     with _origins_lock:
         _origins_cache.pop(company_id, None)
+    warm.forget(company_id)
     return company
 
 
@@ -237,10 +241,10 @@ def login(email: str, password: str, company_id: int | None, address: str | None
     AuthToken(
         keys.token_pk(secrets.digest(token)),
         keys.TOKEN_SK,
-        company_id=int(found.company_id),
+        company_id=found.company_id,
         email=found.email,
         expires_at=expires_at,
         issued_at=issued_at,
         ttl=expires_at,
     ).save(condition=AuthToken.pk.does_not_exist())
-    return Session(token, get_company(int(found.company_id)), found.email, expires_at)
+    return Session(token, get_company(found.company_id), found.email, expires_at)

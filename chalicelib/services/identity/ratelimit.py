@@ -35,7 +35,7 @@ def count_request(key: str | None, address: str, limit: int, now: float | None =
             RateCounter.ttl.set(window + 2 * WINDOW_SECONDS),
         ]
     )
-    used = int(counter.requests)
+    used = counter.requests
     if used > limit:
         retry_after = max(1, math.ceil(window + WINDOW_SECONDS - moment))
         raise TooManyRequests(

@@ -12,7 +12,7 @@ from typing import Any
 from chalicelib.domain import calendar
 from chalicelib.domain.calendar import CalendarEntry
 from chalicelib.store import claim_days, db, keys
-from chalicelib.store.models import Booking
+from chalicelib.store.models import Booking, plain_map
 
 
 def calendar_uid(booking: Booking) -> str:
@@ -22,13 +22,13 @@ def calendar_uid(booking: Booking) -> str:
 
 def calendar_sequence(booking: Booking) -> int:
     """The iCalendar SEQUENCE: grows with every change (each one bumps ``version``), across reschedules."""
-    return int(booking.ical_sequence_base or 0) + int(booking.version or 1) - 1
+    return (booking.ical_sequence_base or 0) + int(booking.version or 1) - 1
 
 
 def entry(booking: Booking) -> CalendarEntry:
     """The calendar event a booking stands for (its event's time, what and where)."""
     raw = booking.event
-    event: dict[str, Any] = raw.as_dict() if hasattr(raw, "as_dict") else dict(raw or {})
+    event: dict[str, Any] = plain_map(raw)
     return CalendarEntry(
         uid=f"{calendar_uid(booking)}@booking-engine",
         sequence=calendar_sequence(booking),
@@ -61,5 +61,5 @@ def resource_feed(company_id: int, resource_id: int, name: str, now: datetime) -
     days = claim_days.read(resource_id, (now - FEED_PAST).date(), (now + FEED_AHEAD).date(), consistent=False)
     owners = sorted({owner for day in days.values() for owner in day.entries})
     found = Booking.batch_get([(keys.booking_pk(owner), keys.BOOKING_SK) for owner in owners]) if owners else []
-    held = [b for b in found if int(b.company_id) == company_id and b.start_at and b.end_at]
+    held = [b for b in found if b.company_id == company_id and b.start_at and b.end_at]
     return calendar.feed(name, [entry(b) for b in sorted(held, key=lambda b: str(b.start_at))])

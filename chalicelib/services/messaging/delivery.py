@@ -8,6 +8,11 @@ Standard Webhooks headers (the same ``webhook-id`` on every attempt), logged, an
 on failure re-queued with a ``not_before``: SQS delays at most 900 s, so a longer
 wait is re-delayed hop by hop. Nothing sleeps. After the last attempt the message
 goes to the dead-letter queue and the delivery says ``failed``.
+
+The bookkeeping is done per queue batch, not per delivery (:func:`fan_out`): one read of
+each company's subscriptions, the new deliveries created together, the POSTs side by side,
+the first results written together; docs/architecture.md ("The fan-out") says why each
+step keeps the guarantees above.
 """
 
 from __future__ import annotations
@@ -21,8 +26,8 @@ import ssl
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from typing import Any
 
 from chalicelib import observability
@@ -37,6 +42,7 @@ from chalicelib.store.models import Webhook, WebhookDelivery
 STALE_CLAIM_SECONDS = 120.0  # a claimed attempt with no result after this was lost with its process
 MAX_RESPONSE_BYTES = 65_536
 ATTEMPT = "attempt"
+BATCH_WORKERS = 16  # a batch's POSTs in flight together (each may take up to 10 s)
 
 
 class RetryLater(Exception):
@@ -47,50 +53,97 @@ class RetryLater(Exception):
 
 
 def handle_messages(records: list[Mapping[str, Any]]) -> dict[str, Any]:
-    """An SQS batch: every message handled (in parallel: each POST may take 10 s); failures reported."""
+    """An SQS batch through Powertools' BatchProcessor: the batch's bookkeeping is done together
+    (:func:`deliver_batch`), then each failed message is reported, and only it comes back."""
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
     db.ensure_bound()
+    failures = deliver_batch([(str(record.get("messageId")), str(record.get("body") or "")) for record in records])
 
-    def one(record: Mapping[str, Any]) -> str | None:
-        try:
-            handle(str(record.get("body") or ""))
-        except Exception as error:
-            if not isinstance(error, RetryLater):
-                get_logger().exception("webhook message failed; it will be retried")
-            return str(record.get("messageId"))
-        return None
+    def one(record: SQSRecord) -> None:
+        failure = failures.get(record.message_id)
+        if failure is not None:
+            raise failure
 
-    if len(records) <= 1:
-        failed = [one(record) for record in records]
-    else:
-        with ThreadPoolExecutor(max_workers=min(10, len(records))) as pool:
-            failed = list(pool.map(one, records))
-    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed if message_id]}
+    # An all-failed batch is reported like any other, not raised: the queue retries each message.
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    return dict(process_partial_response({"Records": records}, one, processor))
 
 
 def handle(body: str) -> None:
+    """One message: a batch of one (its failure raised)."""
+    failure = deliver_batch([("message", body)]).get("message")
+    if failure is not None:
+        raise failure
+
+
+def deliver_batch(messages: Sequence[tuple[str, str]]) -> dict[str, Exception]:
+    """(message id, body) of a batch: events fan out together, attempt messages run side by side.
+    Returns the messages that must come back, with why (a malformed message is dropped, not failed)."""
+    events: dict[str, dict[str, Any]] = {}
+    carriers: dict[str, list[str]] = {}  # event id -> its messages: a duplicate in one batch fans out once
+    attempts: list[tuple[str, dict[str, Any]]] = []
+    for message_id, body in messages:
+        message = _parse(body)
+        if message is None:
+            continue
+        if message.get("kind") == ATTEMPT:
+            attempts.append((message_id, message))
+        else:
+            events.setdefault(str(message["id"]), message)
+            carriers.setdefault(str(message["id"]), []).append(message_id)
+    failures: dict[str, Exception] = {}
+    with ThreadPoolExecutor(max_workers=BATCH_WORKERS) as pool:
+        running = [(message_id, pool.submit(_attempt_or_error, message)) for message_id, message in attempts]
+        try:
+            failed_events = fan_out(list(events.values()), pool)
+        except Exception as unexpected:  # fan_out reports its failures; anything else: the events come again
+            get_logger().exception("webhook fan-out failed; the batch's events will be retried")
+            failed_events = dict.fromkeys(events, unexpected)
+        for event_id, error in failed_events.items():
+            failures.update({message_id: error for message_id in carriers[event_id]})
+        for message_id, future in running:
+            if (failed := future.result()) is not None:
+                failures[message_id] = failed
+    return failures
+
+
+def _parse(body: str) -> dict[str, Any] | None:
     try:
         message = json.loads(body)
     except ValueError:
         get_logger().error("webhook message is not JSON; dropped")
-        return
-    if message.get("kind") == ATTEMPT:
-        run_attempt(message)
-    elif "id" in message and "type" in message:
-        fan_out(message)
-    else:
-        get_logger().error("webhook message of unknown shape; dropped")
+        return None
+    if isinstance(message, dict) and (
+        message.get("kind") == ATTEMPT or ("id" in message and "type" in message and _whole(message.get("company_id")))
+    ):
+        return message
+    get_logger().error("webhook message of unknown shape; dropped")
+    return None
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) or (isinstance(value, str) and value.isdigit())
+
+
+def _attempt_or_error(message: dict[str, Any], webhook: Webhook | None = None) -> Exception | None:
+    try:
+        run_attempt(message, webhook)
+    except Exception as error:
+        if not isinstance(error, RetryLater):
+            get_logger().exception("webhook message failed; it will be retried")
+        return error
+    return None
 
 
 def wants(webhook: Webhook, event_type: str) -> bool:
     return bool(webhook.enabled) and event_type in list(webhook.events)
 
 
-def fan_out(event: dict[str, Any]) -> int:
-    """Create this event's deliveries and run their first attempts; returns how many were new."""
-    notify = event.get("notify")
-    if notify is not None and "trigger_webhook" not in notify:
-        return 0  # the action ran with trigger_webhook disabled
-    body = json.dumps(
+def signed_body(event: Mapping[str, Any]) -> str:
+    """What every attempt of the event's deliveries sends (and signs)."""
+    return json.dumps(
         {
             "id": event["id"],
             "type": event["type"],
@@ -100,15 +153,107 @@ def fan_out(event: dict[str, Any]) -> int:
         },
         separators=(",", ":"),
     )
-    created = 0
-    for webhook in webhooks.of_company(int(event["company_id"])):
-        if not wants(webhook, event["type"]):
-            continue
-        # Created with attempt 1 claimed; a duplicate's copy must claim it (and finds it taken).
-        fresh = webhooks.new_delivery(webhook, event, body, claimed_at=clock.now())
-        created += fresh is not None
-        run_attempt(attempt_message(webhook, event["id"], 1, None), webhook=webhook, created=fresh)
-    return created
+
+
+def fan_out(events: Sequence[dict[str, Any]], pool: ThreadPoolExecutor) -> dict[str, Exception]:
+    """Create the events' deliveries and run their first attempts; returns the events that failed.
+
+    The bookkeeping per batch rather than per delivery: one read of each company's
+    subscriptions, the new deliveries created put-if-absent together (attempt 1 claimed),
+    the POSTs sent side by side, and the first results written together.
+    """
+    failures: dict[str, Exception] = {}
+
+    def fail(event_ids: Iterable[str], error: Exception, what: str) -> None:
+        get_logger().error("webhook fan-out failed; the events will be retried", extra={"step": what}, exc_info=error)
+        failures.update({event_id: error for event_id in event_ids})
+
+    # The action may have run with trigger_webhook disabled.
+    wanted = [e for e in events if e.get("notify") is None or "trigger_webhook" in e["notify"]]
+    companies = sorted({int(event["company_id"]) for event in wanted})
+    subscriptions: dict[int, list[Webhook]] = {}
+    for company, found in zip(companies, pool.map(_subscriptions_or_error, companies), strict=True):
+        if isinstance(found, Exception):
+            fail((str(e["id"]) for e in wanted if int(e["company_id"]) == company), found, "subscriptions")
+        else:
+            subscriptions[company] = found
+    planned: list[webhooks.NewDelivery] = []
+    for event in wanted:
+        body = signed_body(event)
+        hooks = subscriptions.get(int(event["company_id"]), [])
+        planned.extend((webhook, event, body) for webhook in hooks if wants(webhook, event["type"]))
+    claimed_at = clock.now()
+    try:
+        created = webhooks.new_deliveries(planned, claimed_at)
+    except Exception as error:
+        fail({str(event["id"]) for _webhook, event, _body in planned}, error, "creating deliveries")
+        return failures
+    # New deliveries have attempt 1 claimed; a duplicated event's copy must claim it (and finds it taken).
+    firsts = {
+        pool.submit(_first_attempt, webhook, fresh, claimed_at): event
+        for (webhook, event, _body), fresh in zip(planned, created, strict=True)
+        if fresh is not None
+    }
+    again = [
+        (event, pool.submit(_attempt_or_error, attempt_message(webhook, event["id"], 1, None), webhook))
+        for (webhook, event, _body), fresh in zip(planned, created, strict=True)
+        if fresh is None
+    ]
+    # Results are written 25 at a time as their POSTs finish, while the others are still sending.
+    ready: list[tuple[dict[str, Any], webhooks.Result]] = []
+    recording: list[tuple[list[dict[str, Any]], Future[list[Exception | None]]]] = []
+
+    def record(chunk: list[tuple[dict[str, Any], webhooks.Result]]) -> None:
+        results = [result for _event, result in chunk]
+        recording.append(([event for event, _result in chunk], pool.submit(_record_firsts, results, claimed_at)))
+
+    for sent in as_completed(firsts):
+        try:
+            ready.append((firsts[sent], sent.result()))
+        except Exception as unsent:  # its retry could not be queued: the event comes again
+            fail([str(firsts[sent]["id"])], unsent, "after its first attempt")
+        if len(ready) == webhooks.BATCH_WRITE_ITEMS:
+            record(ready)
+            ready = []
+    if ready:
+        record(ready)
+    for chunk_events, recorded in recording:
+        for event, unrecorded in zip(chunk_events, recorded.result(), strict=True):
+            if unrecorded is not None:
+                fail([str(event["id"])], unrecorded, "recording first attempts")
+    for event, ran in again:
+        if (failed := ran.result()) is not None:
+            failures[str(event["id"])] = failed
+    return failures
+
+
+def _subscriptions_or_error(company_id: int) -> list[Webhook] | Exception:
+    try:
+        return webhooks.of_company(company_id)
+    except Exception as error:
+        return error
+
+
+def _first_attempt(webhook: Webhook, fresh: WebhookDelivery, claimed_at: float) -> webhooks.Result:
+    message = attempt_message(webhook, fresh.event_id, 1, None)
+    entry, status, next_at = conclude(webhook, fresh, message, claimed_at, post(webhook, fresh, claimed_at))
+    return fresh, entry, status, next_at
+
+
+def _record_firsts(results: Sequence[webhooks.Result], claimed_at: float) -> list[Exception | None]:
+    """Per first result, None or the error of its write."""
+    if clock.now() - claimed_at < STALE_CLAIM_SECONDS / 2:
+        return webhooks.record_first_results(results)
+    # The POSTs took long: a claim may have gone stale and been taken over, so no blind whole-item puts.
+    return [_record_or_error(result) for result in results]
+
+
+def _record_or_error(result: webhooks.Result) -> Exception | None:
+    try:
+        webhooks.record_attempt(*result)
+    except Exception as error:
+        return error
+    return None
 
 
 def attempt_message(
@@ -131,11 +276,8 @@ def _requeue(message: dict[str, Any], not_before: float) -> None:
     fanout.transport().webhooks.send(json.dumps(message), min(rules.SQS_MAX_DELAY_SECONDS, delay))
 
 
-def run_attempt(
-    message: dict[str, Any], *, webhook: Webhook | None = None, created: WebhookDelivery | None = None
-) -> None:
-    """One attempt. ``created``: the delivery this process just created with attempt 1 claimed;
-    ``webhook``: the subscription the caller just read."""
+def run_attempt(message: dict[str, Any], webhook: Webhook | None = None) -> None:
+    """One claimed attempt, sent and recorded. ``webhook``: the subscription the caller just read."""
     now = clock.now()
     not_before = message.get("not_before")
     if not_before is not None and now < float(not_before) - 1:
@@ -143,7 +285,7 @@ def run_attempt(
         return
     attempt = int(message["attempt"])
     webhook_id, event_id = int(message["webhook_id"]), str(message["event_id"])
-    delivery = created or webhooks.load_delivery(webhook_id, event_id)
+    delivery = webhooks.load_delivery(webhook_id, event_id)
     if delivery is None or delivery.status != "pending":
         return  # expired, or already delivered / given up
     if webhook is None:
@@ -155,13 +297,26 @@ def run_attempt(
     if not webhook.enabled:
         _close(delivery, attempt, "webhook disabled")
         return
-    if created is None and not webhooks.claim(delivery, attempt, now, STALE_CLAIM_SECONDS):
+    if not webhooks.claim(delivery, attempt, now, STALE_CLAIM_SECONDS):
         current = webhooks.load_delivery(webhook_id, event_id)
         unfinished = current is not None and current.status == "pending" and int(current.attempts) == attempt
         if unfinished and current is not None and not any(int(e["attempt"]) == attempt for e in current.log):
             raise RetryLater  # its holder may still be sending; look again after the visibility timeout
         return  # a duplicate: that attempt ran
-    status_code, error, latency_ms = post(webhook, delivery, now)
+    webhooks.record_attempt(delivery, *conclude(webhook, delivery, message, now, post(webhook, delivery, now)))
+
+
+def conclude(
+    webhook: Webhook,
+    delivery: WebhookDelivery,
+    message: dict[str, Any],
+    now: float,
+    sent: tuple[int | None, str | None, int],
+) -> tuple[dict[str, Any], str, float | None]:
+    """What a sent attempt leads to: (its log entry, the delivery's status, the next attempt's
+    time); a failure's next attempt is queued here (or its dead letter sent) before it is recorded."""
+    status_code, error, latency_ms = sent
+    attempt, event_id = int(message["attempt"]), delivery.event_id
     entry: dict[str, Any] = {
         "attempt": attempt,
         "at": db.iso_epoch(now),
@@ -170,22 +325,20 @@ def run_attempt(
         "error": error,
     }
     if status_code is not None and 200 <= status_code < 300:
-        webhooks.record_attempt(delivery, {**entry, "outcome": "delivered"}, "delivered", None)
-        return
+        return {**entry, "outcome": "delivered"}, "delivered", None
     observability.count(Metric.WEBHOOK_DELIVERY_FAILURES)
     first = int(message.get("first") or 1)
     if attempt - first + 1 >= rules.MAX_ATTEMPTS:
         dead = {**attempt_message(webhook, event_id, 1, None), "dead_lettered_at": db.iso_epoch(now)}
         fanout.transport().webhook_dlq.send(json.dumps(dead))
-        webhooks.record_attempt(delivery, {**entry, "outcome": "dead_lettered"}, "failed", None)
         get_logger().warning(
             "webhook delivery dead-lettered after its last attempt",
-            extra={"webhook_id": webhook_id, "event_id": event_id, "attempts": attempt},
+            extra={"webhook_id": int(webhook.webhook_id), "event_id": event_id, "attempts": attempt},
         )
-        return
+        return {**entry, "outcome": "dead_lettered"}, "failed", None
     next_at = now + rules.retry_delay(attempt - first + 1)
     _requeue(attempt_message(webhook, event_id, attempt + 1, next_at, first), next_at)
-    webhooks.record_attempt(delivery, {**entry, "outcome": "retry_scheduled"}, "pending", next_at)
+    return {**entry, "outcome": "retry_scheduled"}, "pending", next_at
 
 
 def _close(delivery: WebhookDelivery, attempt: int, reason: str) -> None:

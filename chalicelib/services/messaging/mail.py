@@ -27,7 +27,7 @@ from chalicelib.services.messaging import mail_templates as templates
 from chalicelib.services.messaging.fanout_wiring import EMAIL_EVENT_TYPES
 from chalicelib.settings import get_settings
 from chalicelib.store import aws, db, keys
-from chalicelib.store.errors import WriteFailed, condition_failed
+from chalicelib.store.errors import refused
 from chalicelib.store.models import Booking, BookingLog, Company, MailSent
 
 STEP_AUDIENCE = {
@@ -100,12 +100,8 @@ def send_once(event: Mapping[str, Any], audience: str) -> bool:
         return False
     marker = MailSent(keys.outbox_pk(str(event["id"])), keys.mail_sk(audience), sent_at=db.iso(clock.utcnow()))
     marker.ttl = int(clock.utcnow().timestamp()) + MARKER_TTL_SECONDS
-    try:
-        marker.save(condition=MailSent.pk.does_not_exist())
-    except WriteFailed as error:
-        if condition_failed(error):
-            return False  # a duplicate of an event already emailed
-        raise
+    if refused(lambda: marker.save(condition=MailSent.pk.does_not_exist())):
+        return False  # a duplicate of an event already emailed
     key = templates.template_key(str(event["type"]), audience)
     data = templates.template_data(
         event, company.name if company else "", _message(event, audience), _action_links(event, audience)
@@ -137,15 +133,11 @@ def log_sent(event: Mapping[str, Any], audience: str, to: str) -> None:
     item = BookingLog(
         pk,
         keys.mail_log_sk(str(event["id"]), audience),
-        seq=int(booking.log_count),
+        seq=booking.log_count,
         entries=[entry],
         created_at=db.iso(clock.utcnow()),
     )
-    try:
-        item.save(condition=BookingLog.pk.does_not_exist())
-    except WriteFailed as error:
-        if not condition_failed(error):
-            raise
+    refused(lambda: item.save(condition=BookingLog.pk.does_not_exist()))  # refused: a redelivery, logged already
 
 
 def _message(event: Mapping[str, Any], audience: str) -> str | None:

@@ -17,14 +17,16 @@ from chalicelib.domain import webhooks as rules
 from chalicelib.domain.errors import Conflict, ErrorCode, NotFound, ValidationFailed
 from chalicelib.services.messaging.fanout_wiring import EVENT_TYPES
 from chalicelib.settings import get_settings
-from chalicelib.store import db, keys
-from chalicelib.store.errors import ItemNotFound, WriteFailed, condition_failed
+from chalicelib.store import db, keys, transact
+from chalicelib.store.errors import ItemNotFound, refused
 from chalicelib.store.expressions import UpdateAction
 from chalicelib.store.models import Webhook, WebhookDelivery
 
 DEFAULT_GRACE_SECONDS = 86_400
 LOG_LIMIT = 50  # attempts kept per delivery (13 scheduled, plus replays)
 DELIVERY_TTL_SECONDS = 30 * 86_400
+BATCH_WRITE_ITEMS = 25  # DynamoDB's limits: items in one BatchWriteItem
+TRANSACTION_ITEMS = 100  # and in one TransactWriteItems
 
 Resolver = Callable[[str, int], list[str]]
 
@@ -162,17 +164,13 @@ def signing_secrets(webhook: Webhook, at: float) -> list[str]:
 
 
 def _save_versioned(webhook: Webhook) -> None:
-    try:
-        webhook.save()  # the version attribute makes this compare-and-set
-    except WriteFailed as error:
-        if condition_failed(error):
-            raise Conflict("the webhook changed meanwhile; read it again", code=ErrorCode.VERSION_CONFLICT) from None
-        raise
+    if refused(webhook.save):  # the version attribute makes this compare-and-set
+        raise Conflict("the webhook changed meanwhile; read it again", code=ErrorCode.VERSION_CONFLICT)
 
 
 def view(webhook: Webhook, *, with_secret: bool = False) -> dict[str, Any]:
     data: dict[str, Any] = {
-        "id": int(webhook.webhook_id),
+        "id": webhook.webhook_id,
         "url": webhook.url,
         "events": list(webhook.events),
         "enabled": bool(webhook.enabled),
@@ -206,7 +204,7 @@ def get_delivery(company_id: int, webhook_id: int, delivery_id: str) -> WebhookD
 def delivery_view(delivery: WebhookDelivery) -> dict[str, Any]:
     return {
         "id": delivery.event_id,
-        "webhook_id": int(delivery.webhook_id),
+        "webhook_id": delivery.webhook_id,
         "event_id": delivery.event_id,
         "event_type": delivery.event_type,
         "status": delivery.status,
@@ -217,19 +215,13 @@ def delivery_view(delivery: WebhookDelivery) -> dict[str, Any]:
     }
 
 
-def new_delivery(
-    webhook: Webhook, event: dict[str, Any], body: str, claimed_at: float | None = None
-) -> WebhookDelivery | None:
-    """Create the (webhook, event) delivery unless it exists: None for a duplicated event.
-
-    With ``claimed_at`` the new delivery is created with its first attempt already claimed
-    (one write instead of two on the common path)."""
+def _delivery_item(webhook: Webhook, event: dict[str, Any], body: str, claimed_at: float | None) -> WebhookDelivery:
     now = db.iso(clock.utcnow())
-    delivery = WebhookDelivery(
-        keys.webhook_pk(int(webhook.webhook_id)),
+    return WebhookDelivery(
+        keys.webhook_pk(webhook.webhook_id),
         keys.delivery_sk(event["id"]),
-        webhook_id=int(webhook.webhook_id),
-        company_id=int(webhook.company_id),
+        webhook_id=webhook.webhook_id,
+        company_id=webhook.company_id,
         event_id=event["id"],
         event_type=event["type"],
         body=body,
@@ -238,17 +230,64 @@ def new_delivery(
         claimed_at=None if claimed_at is None else int(claimed_at),
         created_at=now,
         updated_at=now,
-        gsi1pk=keys.webhook_deliveries(int(webhook.webhook_id)),
+        gsi1pk=keys.webhook_deliveries(webhook.webhook_id),
         gsi1sk=f"{event['occurred_at']}#{event['id']}",
         ttl=int(clock.now()) + DELIVERY_TTL_SECONDS,
     )
-    try:
-        delivery.save(condition=WebhookDelivery.pk.does_not_exist())
-    except WriteFailed as error:
-        if condition_failed(error):
-            return None
-        raise
+
+
+def new_delivery(
+    webhook: Webhook, event: dict[str, Any], body: str, claimed_at: float | None = None
+) -> WebhookDelivery | None:
+    """Create the (webhook, event) delivery unless it exists: None for a duplicated event.
+
+    With ``claimed_at`` the new delivery is created with its first attempt already claimed
+    (one write instead of two on the common path)."""
+    delivery = _delivery_item(webhook, event, body, claimed_at)
+    if refused(lambda: delivery.save(condition=WebhookDelivery.pk.does_not_exist())):
+        return None
     return delivery
+
+
+NewDelivery = tuple[Webhook, dict[str, Any], str]  # (webhook, event, body)
+
+
+def new_deliveries(
+    planned: Sequence[NewDelivery], claimed_at: float, *, if_absent: bool = True
+) -> list[WebhookDelivery | None]:
+    """:func:`new_delivery` for a batch's (webhook, event) pairs, each with attempt 1 claimed: None
+    where the delivery exists already (a duplicated event), in the order given.
+
+    Up to 100 puts-if-absent in one TransactWriteItems instead of one round trip each. The
+    transaction is only the carrier (each put stands alone): when some already exist it is
+    refused as a whole, naming them, and the others are written again without them. Pairs
+    must be distinct (one transaction cannot write an item twice). ``if_absent=False`` drops
+    the condition: only the race tests' control run, which must then send twice.
+    """
+    items = [_delivery_item(webhook, event, body, claimed_at) for webhook, event, body in planned]
+    created: list[WebhookDelivery | None] = []
+    for start in range(0, len(items), TRANSACTION_ITEMS):
+        created.extend(_put_if_absent(items[start : start + TRANSACTION_ITEMS], if_absent))
+    return created
+
+
+def _put_if_absent(items: list[WebhookDelivery], if_absent: bool) -> list[WebhookDelivery | None]:
+    pending = list(range(len(items)))
+    while pending:
+        refusals: list[transact.Refusal] = []
+
+        def build(tx: transact.Transaction, writing: list[int] = pending) -> None:
+            for n in writing:
+                tx.save(items[n], condition=WebhookDelivery.pk.does_not_exist() if if_absent else None)
+
+        if transact.transact(build, on_condition_failed=refusals.append):
+            break
+        existing = {pending[position] for position in refusals[0].positions}
+        if not existing:  # refused without naming an item: not expected, and must not loop
+            raise refusals[0].error
+        pending = [n for n in pending if n not in existing]
+    written = set(pending)
+    return [item if n in written else None for n, item in enumerate(items)]
 
 
 def load_delivery(webhook_id: int, event_id: str) -> WebhookDelivery | None:
@@ -263,21 +302,22 @@ def claim(delivery: WebhookDelivery, attempt: int, at: float, stale_after: float
     condition = (WebhookDelivery.attempts == attempt - 1) | (
         (WebhookDelivery.attempts == attempt) & (WebhookDelivery.claimed_at < at - stale_after)
     )
-    try:
-        delivery.update(
-            actions=[WebhookDelivery.attempts.set(attempt), WebhookDelivery.claimed_at.set(int(at))],
-            condition=condition & (WebhookDelivery.status == "pending"),
-        )
-    except WriteFailed as error:
-        if condition_failed(error):
-            return False
-        raise
-    return True
+    actions: list[UpdateAction] = [WebhookDelivery.attempts.set(attempt), WebhookDelivery.claimed_at.set(int(at))]
+    return not refused(
+        lambda: delivery.update(actions=actions, condition=condition & (WebhookDelivery.status == "pending"))
+    )
+
+
+def _logged(delivery: WebhookDelivery, entry: dict[str, Any]) -> list[dict[str, Any]]:
+    return [*delivery.log, entry][-LOG_LIMIT:]
 
 
 def record_attempt(delivery: WebhookDelivery, entry: dict[str, Any], status: str, next_at: float | None) -> None:
+    """The attempt's result, in one write: appended to the log (the log trimmed to its last
+    ``LOG_LIMIT`` in the same write, from the claimed copy read just before, when it is full)."""
+    full = len(delivery.log) + 1 > LOG_LIMIT
     actions: list[UpdateAction] = [
-        WebhookDelivery.log.set(WebhookDelivery.log.append([entry])),
+        WebhookDelivery.log.set(_logged(delivery, entry) if full else WebhookDelivery.log.append([entry])),
         WebhookDelivery.status.set(status),
         WebhookDelivery.updated_at.set(db.iso(clock.utcnow())),
     ]
@@ -287,13 +327,40 @@ def record_attempt(delivery: WebhookDelivery, entry: dict[str, Any], status: str
         else WebhookDelivery.next_attempt_at.remove()
     )
     delivery.update(actions=actions)
-    if len(delivery.log) > LOG_LIMIT:
-        delivery.update(actions=[WebhookDelivery.log.set(list(delivery.log)[-LOG_LIMIT:])])
+
+
+Result = tuple[WebhookDelivery, dict[str, Any], str, float | None]  # (delivery, log entry, status, next attempt)
+
+
+def record_first_results(results: Sequence[Result]) -> list[Exception | None]:
+    """The first attempts' results of deliveries this process has just created (attempt 1 claimed,
+    the claim still fresh), 25 to a BatchWriteItem: per result None, or the error of its write.
+
+    Whole items are put, unconditionally: no other copy may touch a delivery while its claim
+    is fresh, and this process holds the only other state it has (the new item itself). The
+    caller falls back to :func:`record_attempt` once a claim could have gone stale.
+    """
+    errors: list[Exception | None] = [None] * len(results)
+    for start in range(0, len(results), BATCH_WRITE_ITEMS):
+        chunk = range(start, min(start + BATCH_WRITE_ITEMS, len(results)))
+        try:
+            with WebhookDelivery.batch_write() as batch:
+                for n in chunk:
+                    delivery, entry, status, next_at = results[n]
+                    delivery.log = _logged(delivery, entry)
+                    delivery.status = status
+                    delivery.updated_at = db.iso(clock.utcnow())
+                    delivery.next_attempt_at = None if next_at is None else int(next_at)
+                    batch.save(delivery)
+        except Exception as error:  # this chunk's results are unknown: their messages come again
+            for n in chunk:
+                errors[n] = error
+    return errors
 
 
 def reopen(delivery: WebhookDelivery) -> int:
     """A replay: the delivery is pending again; returns the attempt number to run next."""
-    attempt = int(delivery.attempts) + 1
+    attempt = delivery.attempts + 1
     delivery.update(
         actions=[
             WebhookDelivery.status.set("pending"),

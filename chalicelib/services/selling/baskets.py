@@ -46,6 +46,7 @@ from chalicelib.store.models import (
     Hold,
     Purchase,
     PurchaseLink,
+    plain,
 )
 from chalicelib.store.transact import Refusal, Transaction, failed_condition, transact
 
@@ -106,34 +107,32 @@ def check_cancellable(rules: Rules, start: datetime, now: datetime) -> None:
 
 
 def _event_picked(chain: EventChain, chosen: list[Event], course: bool) -> Picked:
-    chain_id = int(chain.chain_id)
+    chain_id = chain.chain_id
     return Picked(
         kind="event",
-        unit=f"CHAIN-{chain_id}" if course else f"EVENT-{int(chosen[0].event_id)}",
+        unit=f"CHAIN-{chain_id}" if course else f"EVENT-{chosen[0].event_id}",
         name=chain.name,
         description=chain.description,
         rules=events.rules(chain),
         targets=[
             Target(
                 event.capacity_id,
-                int(event.shards),
+                event.shards,
                 events.start_of(event),
-                int(event.duration),
-                {"event_id": int(event.event_id), "event_chain_id": chain_id},
+                event.duration,
+                {"event_id": event.event_id, "event_chain_id": chain_id},
             )
             for event in chosen
         ],
-        ref={"event_chain_id": chain_id, "event_ids": [int(event.event_id) for event in chosen], "course": course},
+        ref={"event_chain_id": chain_id, "event_ids": [event.event_id for event in chosen], "course": course},
         course=course,
     )
 
 
 def _slot_picked(slot: slots.Slot, staff: StaffSlot | None = None) -> Picked:
-    service_id = int(slot.service.service_id)
+    service_id = slot.service.service_id
     if staff is None:
-        target = Target(
-            slot.capacity_id, 1, slot.start, slot.duration, {"service_id": service_id}, int(slot.service.spaces)
-        )
+        target = Target(slot.capacity_id, 1, slot.start, slot.duration, {"service_id": service_id}, slot.service.spaces)
         ref: dict[str, Any] = {"service_id": service_id}
     else:
         # One space per person or resource at a time: its claimed time is the real limit, the
@@ -190,16 +189,10 @@ def line_rules(company_id: int, line: Mapping[str, Any]) -> Rules:
     """The rules of a purchase line as they are now (NotFound once its chain or service is gone)."""
     if line.get("kind") == "slot":
         service = catalogue.get_service(company_id, int(line["service_id"]), include_deleted=True)
-        durations = [int(d) for d in service.durations]
+        durations = list(service.durations)
         booked = int(line["bookings"][0]["duration"])
         return slots.rules(service, booked if booked in durations or not durations else durations[0])
-    return events.rules(events.get_chain(company_id, int(line["event_chain_id"])))
-
-
-def plain(value: Any) -> Any:
-    if hasattr(value, "as_dict"):
-        return value.as_dict()
-    return dict(value) if isinstance(value, Mapping) else value
+    return events.rules(events.chain_for_sale(company_id, int(line["event_chain_id"])))
 
 
 # --- reading ---------------------------------------------------------------------------------------
@@ -215,7 +208,7 @@ def _owned(model: type[M], key: tuple[str, str], company_id: int, what: str, fie
         found = model.get(*key, consistent_read=True)
     except ItemNotFound:
         raise NotFound(f"{what} not found", field=field) from None
-    if int(found.company_id) != company_id:
+    if found.company_id != company_id:
         raise NotFound(f"{what} not found", field=field)
     return found
 
@@ -246,19 +239,19 @@ def pick(company_id: int, event_id: int | None, chain_id: int | None) -> Picked:
     if event_id is None and chain_id is None:
         raise ValidationFailed("give event_id, or event_chain_id for a course", field="event_id")
     if event_id is not None:
-        event = events.get_event(company_id, event_id)
-        if chain_id is not None and chain_id != int(event.chain_id):
+        event = events.event_for_sale(company_id, event_id)
+        if chain_id is not None and chain_id != event.chain_id:
             raise ValidationFailed("the event is not in that event chain", field="event_chain_id")
-        chain = events.get_chain(company_id, int(event.chain_id))
+        chain = events.chain_for_sale(company_id, event.chain_id)
     else:
         assert chain_id is not None
-        chain = events.get_chain(company_id, chain_id)
+        chain = events.chain_for_sale(company_id, chain_id)
     course = events.rules(chain).course
     if not course:
         if event_id is None:
             raise ValidationFailed("this chain's events are booked one by one: give event_id", field="event_id")
         return _event_picked(chain, [event], False)
-    chosen = events.chain_events(company_id, int(chain.chain_id))
+    chosen = events.chain_events(company_id, chain.chain_id)
     if not chosen:
         raise Conflict("this course has no events", code=ErrorCode.EVENT_DISABLED, field="event_chain_id")
     if len(chosen) > MAX_BASKET_HOLDS:
@@ -302,14 +295,12 @@ def pick_slot(
     if event_id is not None and person_id is None and resource_id is None:
         person_id = event_id  # time_data's event_id names the person or resource (the SDK sends it back)
     chosen = staff.pick(slot.service, person_id, resource_id)
-    before = timedelta(minutes=int(slot.service.pre_time))
-    after = timedelta(minutes=int(slot.service.post_time))
+    before = timedelta(minutes=slot.service.pre_time)
+    after = timedelta(minutes=slot.service.post_time)
     found = [r for r in resources.many(company_id, chosen, "staff") if not r.disabled]
     if not found:
         raise Conflict("nobody delivers this service now", field="service_id", code=ErrorCode.RESOURCE_DISABLED)
-    return [
-        _slot_picked(slot, StaffSlot(int(r.resource_id), str(r.resource_kind), r.name, before, after)) for r in found
-    ]
+    return [_slot_picked(slot, StaffSlot(r.resource_id, str(r.resource_kind), r.name, before, after)) for r in found]
 
 
 def add_first_free(
@@ -341,7 +332,7 @@ def add_item(
     A new basket (no ``basket_id``) is created in that transaction, so a refused
     add_item leaves nothing behind; its token is returned once.
     """
-    company = companies.get_company(company_id)
+    company = companies.company_for_sale(company_id)
     now = clock.utcnow()
     basket = get(company_id, basket_id) if basket_id else None
     if basket is not None and basket.status != BasketStatus.OPEN:
@@ -351,7 +342,7 @@ def add_item(
     )
     check_bookable(picked.rules, picked.first_start, now, num_book, already)
     count = len(picked.targets)
-    if (int(basket.hold_count) if basket else 0) + count > MAX_BASKET_HOLDS:
+    if (basket.hold_count if basket else 0) + count > MAX_BASKET_HOLDS:
         raise ValidationFailed(
             f"a basket holds at most {MAX_BASKET_HOLDS} holds; check out first",
             field="service_id" if picked.kind == "slot" else "event_id",
@@ -409,7 +400,7 @@ def add_item(
                 condition=(Basket.status == BasketStatus.OPEN) & (Basket.hold_count <= MAX_BASKET_HOLDS - count),
             )
 
-    hold_seconds = int(company.hold_time or 900)
+    hold_seconds = company.hold_time or 900
     changed = Conflict("the basket changed meanwhile (checked out or full)", code=ErrorCode.BASKET_CHANGED)
     if picked.staff is None:
         holds.place_many(
@@ -540,7 +531,7 @@ def keep_alive(company_id: int, basket_id: str) -> Basket:
     found = list(holds_of(items_of(basket)).values())
     if not found:
         raise ValidationFailed("the basket is empty", field="items", code=ErrorCode.EMPTY_BASKET)
-    hold_seconds = int(companies.get_company(company_id).hold_time or 900)
+    hold_seconds = companies.company_for_sale(company_id).hold_time or 900
     holds.extend_many(found, hold_seconds, "Auth-Token")
     return get(company_id, basket_id)
 
@@ -625,15 +616,15 @@ def _picked_again(company_id: int, entry: Mapping[str, Any]) -> Picked:
         start = db.parse_iso(str(entry["datetime"]))
         slot = slots.find(company_id, int(entry["service_id"]), start, int(entry["duration"]))
         return _slot_picked(slot, StaffSlot.of(entry))
-    chain = events.get_chain(company_id, int(entry["event_chain_id"]))
-    found = [events.get_event(company_id, int(event_id)) for event_id in entry["event_ids"]]
+    chain = events.chain_for_sale(company_id, int(entry["event_chain_id"]))
+    found = [events.event_for_sale(company_id, int(event_id)) for event_id in entry["event_ids"]]
     return _event_picked(chain, found, bool(entry.get("course")))
 
 
 def _questions(company_id: int, group_id: int | None) -> list[dict[str, Any]]:
     if group_id is None:
         return []
-    group = catalogue.get_question_group(company_id, group_id)
+    group = catalogue.question_group_for_sale(company_id, group_id)
     return [plain(question) for question in group.questions]
 
 
@@ -671,7 +662,7 @@ def _booker_spaces(company_id: int, unit: str, email: str) -> int:
         )
     except ItemNotFound:
         return 0
-    return int(found.spaces)
+    return found.spaces
 
 
 def _count_update(tx: Transaction, company_id: int, unit: str, email: str, spaces: int, limit: int | None) -> None:
@@ -695,7 +686,7 @@ def _count_update(tx: Transaction, company_id: int, unit: str, email: str, space
 def _customer(client: Client) -> dict[str, Any]:
     details = plain(client.details)
     name = " ".join(part for part in (details.get("first_name"), details.get("last_name")) if part)
-    customer = {"id": str(int(client.client_id)), "name": name or client.email, "email": client.email}
+    customer = {"id": str(client.client_id), "name": name or client.email, "email": client.email}
     if details.get("phone") or details.get("mobile"):
         customer["phone"] = details.get("phone") or details.get("mobile")
     return customer
@@ -759,7 +750,7 @@ def _commit(
                     "datetime": db.iso(start),
                     "end_datetime": db.iso(end),
                     "duration": target.duration,
-                    "quantity": int(hold.seats),
+                    "quantity": hold.seats,
                     "price": price,
                 }
             )
@@ -794,7 +785,7 @@ def _commit(
         company_id=company_id,
         basket_id=basket.basket_id,
         client=_client_snapshot(client),
-        client_id=int(client.client_id),
+        client_id=client.client_id,
         booking_ids=booking_ids,
         lines=stored_lines,
         total_price=sum(line.priced.total for line in lines),
@@ -846,7 +837,7 @@ def _why_refused(refused: Refusal, basket: Basket, counts: Mapping[str, tuple[in
 
 def _client_snapshot(client: Client) -> dict[str, Any]:
     details = plain(client.details)
-    return {"id": int(client.client_id), "email": client.email, **{k: v for k, v in details.items() if v is not None}}
+    return {"id": client.client_id, "email": client.email, **{k: v for k, v in details.items() if v is not None}}
 
 
 def snapshot(purchase: Purchase) -> dict[str, Any]:
@@ -855,8 +846,8 @@ def snapshot(purchase: Purchase) -> dict[str, Any]:
         "id": purchase.purchase_id,
         "long_id": purchase.long_id,
         "status": purchase.status,
-        "total_price": int(purchase.total_price),
-        "client_id": int(purchase.client_id),
+        "total_price": purchase.total_price,
+        "client_id": purchase.client_id,
         "booking_ids": list(purchase.booking_ids),
         "created_at": purchase.created_at,
     }

@@ -30,7 +30,7 @@ from chalicelib.services.selling.waitlist import Promotion
 from chalicelib.store import db, keys, pages
 from chalicelib.store.errors import ItemNotFound
 from chalicelib.store.expressions import Condition, UpdateAction
-from chalicelib.store.models import Booking, BookingLog, Hold
+from chalicelib.store.models import Booking, BookingLog, Hold, plain, plain_map
 from chalicelib.store.transact import Refusal, Runner, Transaction, transact
 
 SEAT_HOLDING_STATES = frozenset({"confirmed", "tentative", "paid"})
@@ -56,13 +56,6 @@ class NewBooking:
     project_id: str | None = None  # the booking page (Timekit project) it came through
 
 
-def _plain(value: Any) -> Any:
-    """PynamoDB raw maps back to plain dicts."""
-    if hasattr(value, "as_dict"):
-        return value.as_dict()
-    return dict(value) if isinstance(value, Mapping) else value
-
-
 def _graph(booking: Booking) -> Graph:
     return GRAPHS[booking.graph]
 
@@ -80,7 +73,7 @@ def get(company_id: int, booking_id: str, *, consistent: bool = True) -> Booking
         booking = Booking.get(keys.booking_pk(booking_id), keys.BOOKING_SK, consistent_read=consistent)
     except ItemNotFound:
         raise NotFound("booking not found", field="id") from None
-    if int(booking.company_id) != company_id:
+    if booking.company_id != company_id:
         raise NotFound("booking not found", field="id")  # another company's booking does not exist for you
     return booking
 
@@ -90,9 +83,9 @@ def logs(booking: Booking) -> list[dict[str, Any]]:
         return list(booking.fresh_logs)  # a booking just created: its only log is the one we wrote
     entries: list[dict[str, Any]] = []
     items = BookingLog.query(booking.pk, BookingLog.sk.startswith(keys.LOG_PREFIX), consistent_read=True)
-    for item in sorted(items, key=lambda log: int(log.seq)):
+    for item in sorted(items, key=lambda log: log.seq):
         for entry in item.entries:
-            entries.append({**_plain(entry), "created_at": item.created_at})
+            entries.append({**plain(entry), "created_at": item.created_at})
     return entries
 
 
@@ -189,7 +182,7 @@ def create(company_id: int, new: NewBooking, *, actor: Actor = Actor.STAFF, rule
         event = {**event, **time_claims.reserved_event(reserved)}
     if graph.capacity == "seat":
         owner = reservable_owner(company_id, new.owner_booking_id, now, actor=actor)
-        event = _plain(owner.event)
+        event = plain(owner.event)
     else:
         _check_event(event, now)
     end = _when(str(event["end"])) if event.get("end") else None
@@ -229,7 +222,7 @@ def create(company_id: int, new: NewBooking, *, actor: Actor = Actor.STAFF, rule
         _take_seats(booking, owner, new, base_writes, rule)
     else:
         transact(base_writes)
-    booking.fresh_logs = [{**_plain(entry), "created_at": log.created_at} for entry in log.entries]
+    booking.fresh_logs = [{**plain(entry), "created_at": log.created_at} for entry in log.entries]
     observability.count(Metric.BOOKINGS_CREATED)
     return booking
 
@@ -241,7 +234,7 @@ def book_offer(company_id: int, hold_id: str) -> Booking:
     hold = holds.get(company_id, hold_id)
     if waitlist.offer_entry_id(hold) is None:
         raise NotFound("no such waitlist offer", field="reservation_id")
-    details = _plain(hold.details)
+    details = plain_map(hold.details)
     if not hold.owner_booking_id:
         return _book_event_offer(company_id, hold, details)
     new = NewBooking(
@@ -292,7 +285,7 @@ def _open_group(booking: Booking, settings: Mapping[str, Any], base_writes: Any)
     booking.settings = {**dict(settings), "capacity_shards": shards}
 
     def writes(tx: Transaction) -> None:
-        capacity.open_capacity(tx, booking.booking_id, int(booking.company_id), max_seats, shards)
+        capacity.open_capacity(tx, booking.booking_id, booking.company_id, max_seats, shards)
         base_writes(tx)
 
     transact(writes)
@@ -329,7 +322,7 @@ def reservable_owner(
             raise Conflict(
                 "the group has already started", code=ErrorCode.GROUP_STARTED, field="related.owner_booking_id"
             )
-        rules = windows.group_windows(_plain(owner.settings))
+        rules = windows.group_windows(plain(owner.settings))
         windows.check_booking(rules, start, now, actor, subject="this group", field="related.owner_booking_id")
     return owner
 
@@ -339,7 +332,7 @@ def _take_seats(booking: Booking, owner: Booking, new: NewBooking, base_writes: 
     booking.owner_booking_id = owner.booking_id
     booking.capacity_id = owner.capacity_id
     booking.gsi2sk = booking.gsi1sk
-    shards = int(_plain(owner.settings).get("capacity_shards") or 1)
+    shards = int(plain(owner.settings).get("capacity_shards") or 1)
     if new.reservation_id:
         _convert_hold(booking, new, base_writes)
         return
@@ -358,7 +351,7 @@ def _convert_time_hold(booking: Booking, hold: Hold, base_writes: Any) -> None:
         _take_over(hold, booking, base_writes, lambda writes: time_claims.convert_hold(booking, hold, writes))
     except TimeTaken:
         # Our own reservation's time, taken by a concurrent conversion of it: say so.
-        if not holds.is_live(holds.get(int(booking.company_id), hold.hold_id)):
+        if not holds.is_live(holds.get(booking.company_id, hold.hold_id)):
             raise Conflict(
                 "the reservation has expired or ended", code=ErrorCode.HOLD_EXPIRED, field="reservation_id"
             ) from None
@@ -367,10 +360,10 @@ def _convert_time_hold(booking: Booking, hold: Hold, base_writes: Any) -> None:
 
 def _convert_hold(booking: Booking, new: NewBooking, base_writes: Any) -> None:
     assert new.reservation_id is not None
-    hold: Hold = holds.get(int(booking.company_id), new.reservation_id)
+    hold: Hold = holds.get(booking.company_id, new.reservation_id)
     if hold.owner_booking_id != booking.owner_booking_id:
         raise ValidationFailed("the reservation belongs to another group", field="reservation_id")
-    booking.seats = int(hold.seats)
+    booking.seats = hold.seats
     taken = capacity.from_list(hold.seat_shards)
     booking.seat_shards = capacity.as_list(taken)
     booking.gsi2pk = keys.owner_seats(str(hold.owner_booking_id), keys.first_shard(list(taken)))
@@ -420,7 +413,7 @@ def from_hold(company_id: int, new: NewBooking, hold: Hold, now: float) -> tuple
         raise ValueError(f"a {graph.name} booking does not rest holding seats")
     booking = _new_item(company_id, new, graph, first.to_state, first.timer, moment)
     booking.capacity_id = hold.capacity_id
-    booking.seats = int(hold.seats)
+    booking.seats = hold.seats
     booking.seat_shards = capacity.as_list(capacity.from_list(hold.seat_shards))
     booking.reservation_id = hold.hold_id
     log = _log_item(booking, 1, first.logs, moment)
@@ -431,7 +424,7 @@ def from_hold(company_id: int, new: NewBooking, hold: Hold, now: float) -> tuple
         tx.save(log, condition=BookingLog.pk.does_not_exist())
         outbox.add(tx, first.event_type, company_id, booking.booking_id, snapshot(booking))
 
-    booking.fresh_logs = [{**_plain(entry), "created_at": log.created_at} for entry in log.entries]
+    booking.fresh_logs = [{**plain(entry), "created_at": log.created_at} for entry in log.entries]
     return booking, writes
 
 
@@ -490,7 +483,7 @@ def _apply(
 ) -> Booking:
     graph = _graph(booking)
     now = clock.utcnow()
-    settings = _plain(booking.settings)
+    settings = plain(booking.settings)
     step = plan(
         graph,
         booking.state,
@@ -511,7 +504,7 @@ def _apply(
     actions += _timer_actions(booking)
     if step.action.needs == "pay":
         actions.append(Booking.payment.set({"payment_id": str(options["pay"]["payment_id"]), "paid_at": db.iso(now)}))
-    log = _log_item(booking, int(booking.log_count) + 1, step.logs, now)
+    log = _log_item(booking, booking.log_count + 1, step.logs, now)
     after = _after(booking, step.to_state, now)
 
     def writes(tx: Transaction) -> None:
@@ -521,7 +514,7 @@ def _apply(
         outbox.add(
             tx,
             step.event_type,
-            int(booking.company_id),
+            booking.company_id,
             booking.booking_id,
             after,
             notify=step.notify,
@@ -543,8 +536,8 @@ def _apply(
     if promotion is Promotion.AFTERWARDS and _releases_seats(booking, step) and booking.capacity_id:
         holds.promote_afterwards(int(booking.company_id), booking.capacity_id, shard_count(booking), int(booking.seats))
     if step.seats is Seats.CLOSE:
-        return cascade_owner_cancel(get(int(booking.company_id), booking.booking_id))
-    return get(int(booking.company_id), booking.booking_id)
+        return cascade_owner_cancel(get(booking.company_id, booking.booking_id))
+    return get(booking.company_id, booking.booking_id)
 
 
 def _after(booking: Booking, state: str, now: datetime) -> dict[str, Any]:
@@ -585,7 +578,7 @@ def _owner_settings(booking: Booking) -> dict[str, Any]:
         owner = Booking.get(keys.booking_pk(booking.owner_booking_id or ""), keys.BOOKING_SK)
     except ItemNotFound:
         return {}
-    return dict(_plain(owner.settings))
+    return dict(plain(owner.settings))
 
 
 def _seat_shards(booking: Booking) -> dict[str, int]:
@@ -593,7 +586,7 @@ def _seat_shards(booking: Booking) -> dict[str, int]:
 
 
 def shard_count(booking: Booking) -> int:
-    return int(_plain(booking.settings).get("capacity_shards") or 1)
+    return int(plain(booking.settings).get("capacity_shards") or 1)
 
 
 # --- the owner's cancellation, in batches ----------------------------------------------------------
@@ -640,11 +633,11 @@ def _cancel_seats(tx: Transaction, owner: Booking, seats: list[Booking]) -> None
             condition=Booking.state == seat.state,
             return_values="ALL_OLD",
         )
-        tx.save(_log_item(seat, int(seat.log_count) + 1, step.logs, now), condition=BookingLog.pk.does_not_exist())
+        tx.save(_log_item(seat, seat.log_count + 1, step.logs, now), condition=BookingLog.pk.does_not_exist())
         outbox.add(
             tx,
             step.event_type,
-            int(seat.company_id),
+            seat.company_id,
             seat.booking_id,
             _after(seat, step.to_state, now),
             notify=step.notify,
@@ -675,17 +668,17 @@ def _finish_owner_cancel(owner: Booking) -> Booking:
             condition=Booking.state == "cancelling",
             return_values="ALL_OLD",
         )
-        tx.save(_log_item(owner, int(owner.log_count) + 1, entries, now), condition=BookingLog.pk.does_not_exist())
+        tx.save(_log_item(owner, owner.log_count + 1, entries, now), condition=BookingLog.pk.does_not_exist())
         outbox.add(
             tx,
             "booking.cancelled",
-            int(owner.company_id),
+            owner.company_id,
             owner.booking_id,
             _after(owner, "cancelled", now),
         )
 
     transact(writes, lambda _: None)  # refused: another run finished it first
-    return get(int(owner.company_id), owner.booking_id)
+    return get(owner.company_id, owner.booking_id)
 
 
 def _schedule_resume(owner: Booking) -> Booking:
@@ -699,7 +692,7 @@ def _schedule_resume(owner: Booking) -> Booking:
         ],
         condition=Booking.state == "cancelling",
     )
-    return get(int(owner.company_id), owner.booking_id)
+    return get(owner.company_id, owner.booking_id)
 
 
 # --- timers (run by the sweeper) ---------------------------------------------------------------------
@@ -742,7 +735,7 @@ def reschedule(
             code=ErrorCode.ACTION_NOT_ALLOWED,
             extra={"possible_actions": graph.possible_actions(booking.state), "state": booking.state},
         )
-    event = {**_plain(booking.event), "start": start, "end": end}
+    event = {**plain(booking.event), "start": start, "end": end}
     now = clock.utcnow()
     _check_event(event, now)
     moved = LogEntry(
@@ -779,11 +772,11 @@ def _move_in_place(booking: Booking, event: dict[str, Any], moved: LogEntry, now
             condition=Booking.state == booking.state,
             return_values="ALL_OLD",
         )
-        tx.save(_log_item(booking, int(booking.log_count) + 1, (moved,), now), condition=BookingLog.pk.does_not_exist())
+        tx.save(_log_item(booking, booking.log_count + 1, (moved,), now), condition=BookingLog.pk.does_not_exist())
         outbox.add(
             tx,
             "booking.rescheduled",
-            int(booking.company_id),
+            booking.company_id,
             booking.booking_id,
             after,
             notify=_RESCHEDULE_NOTIFY,
@@ -791,24 +784,24 @@ def _move_in_place(booking: Booking, event: dict[str, Any], moved: LogEntry, now
         )
 
     _run_cas(booking, writes)
-    return get(int(booking.company_id), booking.booking_id)
+    return get(booking.company_id, booking.booking_id)
 
 
 def _replace(
     booking: Booking, graph: Graph, event: dict[str, Any], moved: LogEntry, now: datetime, resource_id: int | None
 ) -> Booking:
-    settings = _plain(booking.settings)
+    settings = plain(booking.settings)
     new = NewBooking(
         graph=graph.name,
         event=event,
-        customer=_plain(booking.customer),
+        customer=plain(booking.customer),
         settings=settings,
-        options=_plain(booking.options),
+        options=plain(booking.options),
         project_id=booking.project_id,
     )
     # The successor rests where the old booking rested, with that state's timer at the new times.
     timer = next_timer(graph, booking.state, now=now, end=db.parse_iso(event["end"]), settings=settings)
-    successor = _new_item(int(booking.company_id), new, graph, booking.state, timer, now)
+    successor = _new_item(booking.company_id, new, graph, booking.state, timer, now)
     successor.rescheduled_from = booking.booking_id
     # One calendar event through the lineage: same UID, a SEQUENCE above the one it replaces.
     successor.ical_uid = calendars.calendar_uid(booking)
@@ -831,13 +824,13 @@ def _replace(
             condition=Booking.state == booking.state,
             return_values="ALL_OLD",
         )
-        tx.save(_log_item(booking, int(booking.log_count) + 1, entries, now), condition=BookingLog.pk.does_not_exist())
+        tx.save(_log_item(booking, booking.log_count + 1, entries, now), condition=BookingLog.pk.does_not_exist())
         tx.save(successor, condition=Booking.pk.does_not_exist())
         tx.save(_log_item(successor, 1, born, now), condition=BookingLog.pk.does_not_exist())
         outbox.add(
             tx,
             "booking.rescheduled",
-            int(booking.company_id),
+            booking.company_id,
             booking.booking_id,
             {**snapshot(booking), "state": ended, "rescheduled_to": successor.booking_id},
             notify=_RESCHEDULE_NOTIFY,
@@ -856,7 +849,7 @@ def _run_cas(booking: Booking, writes: Any, using: Runner | None = None) -> None
     """Run a transaction whose booking update is compare-and-set; a lost race is a 409."""
 
     def lost(_: Refusal) -> Conflict:
-        current = get(int(booking.company_id), booking.booking_id)
+        current = get(booking.company_id, booking.booking_id)
         return Conflict(
             f"the booking changed meanwhile; it is now {current.state}",
             code=ErrorCode.STATE_CONFLICT,
@@ -888,18 +881,18 @@ def snapshot(booking: Booking) -> dict[str, Any]:
         "possible_actions": graph.possible_actions(booking.state),
         "created_at": booking.created_at,
         "updated_at": booking.updated_at,
-        "attributes": {"event_info": _event_info(_plain(booking.event))},
-        "customers": [_plain(booking.customer)] if _plain(booking.customer) else [],
+        "attributes": {"event_info": _event_info(plain(booking.event))},
+        "customers": [plain(booking.customer)] if plain(booking.customer) else [],
     }
     if booking.owner_booking_id:
-        data["related"] = {"owner_booking_id": booking.owner_booking_id, "seats": int(booking.seats)}
+        data["related"] = {"owner_booking_id": booking.owner_booking_id, "seats": booking.seats}
     for name in ("rescheduled_from", "rescheduled_to", "reservation_id"):
         if getattr(booking, name):
             data[name] = getattr(booking, name)
     if booking.payment:
-        data["payment"] = _plain(booking.payment)
+        data["payment"] = plain(booking.payment)
     if booking.resource:
-        data["resource"] = _plain(booking.resource)
+        data["resource"] = plain(booking.resource)
     if booking.project_id:
         data["project_id"] = booking.project_id
     return data
@@ -910,7 +903,7 @@ def group_booking(booking: Booking) -> dict[str, int] | None:
         return None
     seats = capacity.read(booking.capacity_id, shard_count(booking))
     return {
-        "max_seats": int(booking.max_seats or 0),
+        "max_seats": booking.max_seats or 0,
         "current_seats": seats.booked,
         "held_seats": seats.held,
         "available_seats": max(seats.available, 0),
@@ -925,7 +918,7 @@ def group_queue(owner: Booking) -> waitlist.Queue:
         owner.capacity_id or "",
         shard_count(owner),
         owner_booking_id=owner.booking_id,
-        event_info=_event_info(_plain(owner.event)),
+        event_info=_event_info(plain_map(owner.event)),
     )
 
 

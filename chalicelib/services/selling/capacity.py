@@ -13,6 +13,8 @@ on the booking or hold in the same transaction is what makes them happen once.
 from __future__ import annotations
 
 import random
+import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,21 +25,21 @@ from chalicelib.domain.errors import Conflict, ErrorCode
 from chalicelib.domain.lifecycle import HoldStatus
 from chalicelib.domain.seats import ENFORCED, SeatRule, ShardSeats, ShardState
 from chalicelib.store import db, keys
-from chalicelib.store.errors import ItemNotFound, TransactionFailed, WriteFailed, condition_failed
+from chalicelib.store.errors import ItemNotFound, TransactionFailed, refused
 from chalicelib.store.expressions import Condition, UpdateAction
-from chalicelib.store.models import CapacityShard, Hold
+from chalicelib.store.models import CapacityShard, Hold, plain_map
 from chalicelib.store.transact import OnConditionFailed, Refusal, Transaction, is_conflict, refusal, transact
 
 
 def as_list(shard_seats: Mapping[str, int]) -> list[dict[str, Any]]:
     """How seat placements are stored: a list, which Step Functions can index."""
-    return [{"shard": shard, "seats": int(seats)} for shard, seats in sorted(shard_seats.items())]
+    return [{"shard": shard, "seats": seats} for shard, seats in sorted(shard_seats.items())]
 
 
 def from_list(stored: Any) -> dict[str, int]:
     placed: dict[str, int] = {}
     for entry in stored or []:
-        plain = entry.as_dict() if hasattr(entry, "as_dict") else dict(entry)
+        plain = plain_map(entry)
         placed[str(plain["shard"])] = placed.get(str(plain["shard"]), 0) + int(plain["seats"])
     return placed
 
@@ -95,13 +97,49 @@ def open_once(capacity_id: str, company_id: int, total: int) -> bool:
     except ItemNotFound:
         pass
     shard = CapacityShard(pk, sk, company_id=company_id, capacity=total, booked=0, held=0, available=total, open=True)
-    try:
-        shard.save(condition=CapacityShard.pk.does_not_exist())
-    except WriteFailed as error:
-        if condition_failed(error):
-            return False
-        raise
-    return True
+    return not refused(lambda: shard.save(condition=CapacityShard.pk.does_not_exist()))
+
+
+FULL_SECONDS = 5.0
+"""How long this process remembers that a shard showed no seat free (issue 15). A refused
+transaction costs its shard 2 write units, as much as a booking: near the end of an on-sale,
+trying full shards at random would pour refusals onto the busiest partitions. So a process
+first tries shards it has not seen full, and when it has seen all of them full it reads them
+(a consistent BatchGetItem: read units, not write units) instead of trying. Only the first
+choice depends on this memory: every take still goes through the shard's condition, and seats
+that come back (a cancellation, a lapsed hold) are found by that read."""
+_full: dict[str, tuple[float, frozenset[str]]] = {}
+_full_lock = threading.Lock()
+
+
+def _remember(capacity_id: str, state: Sequence[ShardState]) -> None:
+    seen_full = {shard.sk for shard in state if shard.available <= 0 or not shard.open}
+    seen_room = {shard.sk for shard in state} - seen_full
+    now = time.monotonic()
+    with _full_lock:
+        before = _full.get(capacity_id)
+        known = before[1] if before is not None and now - before[0] < FULL_SECONDS else frozenset()
+        if len(_full) > 10_000:
+            _full.clear()
+        _full[capacity_id] = (now, frozenset((known - seen_room) | seen_full))
+
+
+def _known_full(capacity_id: str) -> frozenset[str]:
+    with _full_lock:
+        found = _full.get(capacity_id)
+    return found[1] if found is not None and time.monotonic() - found[0] < FULL_SECONDS else frozenset()
+
+
+def forget_full_shards() -> None:
+    with _full_lock:
+        _full.clear()
+
+
+def _first_choice(capacity_id: str, shards: int) -> str | None:
+    """A random shard this process has not recently seen full; None when it saw all of them full."""
+    known = _known_full(capacity_id)
+    candidates = [sk for sk in (keys.shard_sk(n) for n in range(shards)) if sk not in known]
+    return random.choice(candidates) if candidates else None
 
 
 def fits_condition(seats: int, rule: SeatRule = ENFORCED) -> Condition:
@@ -154,13 +192,17 @@ def take(
         )
         return None if refused is None else refused.get(capacity_id, [])
 
-    first = keys.shard_sk(random.randrange(shards))
-    refused = attempt({first: seats})
-    if refused is None:
-        return {first: seats}
-    state = refused if shards == 1 else read_shards(capacity_id, shards)
+    first = _first_choice(capacity_id, shards)
+    if first is not None:
+        refused = attempt({first: seats})
+        if refused is None:
+            return {first: seats}
+        state = refused if shards == 1 else read_shards(capacity_id, shards)
+    else:
+        state = read_shards(capacity_id, shards)  # all seen full lately: read rather than be refused
+    _remember(capacity_id, state)
     for last_look in (False, True):
-        roomy = seat_rule.roomy(state, seats, skip={first} if not last_look else ())
+        roomy = seat_rule.roomy(state, seats, skip={first} if first is not None and not last_look else ())
         for shard in random.sample(roomy, len(roomy)):
             if attempt({shard: seats}) is None:
                 return {shard: seats}
@@ -172,6 +214,7 @@ def take(
         reclaim(capacity_id, _holding(state))
         # Look again even when a concurrent taker released the lapsed holds first: the seats are back.
         state = read_shards(capacity_id, shards)
+        _remember(capacity_id, state)
     raise _sold_out(state, seats)
 
 
@@ -218,8 +261,8 @@ def take_many(
     by_id = {ask.capacity_id: ask for ask in asks}
     if len(by_id) != len(asks):
         raise ValueError("one ask per capacity")
-    plan = {ask.capacity_id: {keys.shard_sk(random.randrange(ask.shards)): ask.seats} for ask in asks}
     reclaimed: set[str] = set()
+    plan = {ask.capacity_id: _first_plan(ask, reclaimed, reclaim) for ask in asks}
     for _round in range(MAX_ROUNDS):
         refused = _attempt_many(plan, writes, hold=hold, rule=rule, on_condition_failed=on_condition_failed)
         if refused is None:
@@ -229,12 +272,23 @@ def take_many(
     raise Conflict("the seats kept changing while we tried; retry", code=ErrorCode.BUSY)
 
 
-def _replan(ask: Ask, old: list[ShardState], reclaimed: set[str], reclaim: Reclaim) -> ShardSeats:
+def _first_plan(ask: Ask, reclaimed: set[str], reclaim: Reclaim) -> ShardSeats:
+    first = _first_choice(ask.capacity_id, ask.shards)
+    if first is not None:
+        return {first: ask.seats}
+    # Every shard seen full lately: plan from a read rather than from a refusal (FULL_SECONDS).
+    return _replan(ask, [], reclaimed, reclaim, read=True)
+
+
+def _replan(
+    ask: Ask, old: list[ShardState], reclaimed: set[str], reclaim: Reclaim, *, read: bool = False
+) -> ShardSeats:
     """Where to try next on a capacity that refused, or NoSpaceLeft.
 
-    One shard: its old image is exact (the condition saw it). Several: read them all.
+    One shard: its old image is exact (the condition saw it). Several (or ``read``): read them all.
     """
-    state = old if ask.shards == 1 else read_shards(ask.capacity_id, ask.shards)
+    state = old if ask.shards == 1 and not read else read_shards(ask.capacity_id, ask.shards)
+    _remember(ask.capacity_id, state)
     for _look in range(2):
         plan = seat_rule.replan(state, ask.seats, sharded=ask.shards > 1)
         if plan:
@@ -245,6 +299,7 @@ def _replan(ask: Ask, old: list[ShardState], reclaimed: set[str], reclaim: Recla
         reclaim(ask.capacity_id, _holding(state))
         # Look again even when another taker released the lapsed holds first: the seats are back.
         state = read_shards(ask.capacity_id, ask.shards)
+        _remember(ask.capacity_id, state)
     raise _sold_out(state, ask.seats, capacity_id=ask.capacity_id)
 
 
@@ -302,7 +357,7 @@ def release(tx: Transaction, capacity_id: str, shard_seats: Mapping[str, int], *
     for shard, seats in shard_seats.items():
         tx.update(
             CapacityShard(keys.shard_pk(capacity_id, shard), shard),
-            actions=[CapacityShard.available.add(int(seats)), counter.add(-int(seats))],
+            actions=[CapacityShard.available.add(seats), counter.add(-seats)],
         )
 
 
@@ -339,7 +394,7 @@ def convert(tx: Transaction, capacity_id: str, shard_seats: Mapping[str, int]) -
     for shard, seats in shard_seats.items():
         tx.update(
             CapacityShard(keys.shard_pk(capacity_id, shard), shard),
-            actions=[CapacityShard.held.add(-int(seats)), CapacityShard.booked.add(int(seats))],
+            actions=[CapacityShard.held.add(-seats), CapacityShard.booked.add(seats)],
             condition=CapacityShard.open == True,  # noqa: E712
             return_values="ALL_OLD",
         )
@@ -369,7 +424,7 @@ def _shard_items(capacity_id: str, shards: int) -> list[CapacityShard]:
 
 def read_shards(capacity_id: str, shards: int) -> list[ShardState]:
     return [
-        ShardState(sk=s.sk, available=int(s.available), held=int(s.held), open=bool(s.open))
+        ShardState(sk=s.sk, available=s.available, held=s.held, open=bool(s.open))
         for s in _shard_items(capacity_id, shards)
     ]
 
@@ -377,15 +432,15 @@ def read_shards(capacity_id: str, shards: int) -> list[ShardState]:
 def read(capacity_id: str, shards: int) -> Availability:
     """Counters summed over shards, lapsed holds counted as free (the sweeper only tidies up)."""
     items = _shard_items(capacity_id, shards)
-    anything_held = any(int(shard.held) > 0 for shard in items)
-    holding = [keys.shard_number(shard.sk) for shard in items if int(shard.held) > 0]
-    lapsed = sum(int(hold.seats) for hold in lapsed_holds(capacity_id, holding)) if anything_held else 0
-    held = sum(int(s.held) for s in items) - lapsed
+    anything_held = any(shard.held > 0 for shard in items)
+    holding = [keys.shard_number(shard.sk) for shard in items if shard.held > 0]
+    lapsed = sum(hold.seats for hold in lapsed_holds(capacity_id, holding)) if anything_held else 0
+    held = sum(s.held for s in items) - lapsed
     return Availability(
-        capacity=sum(int(s.capacity) for s in items),
-        booked=sum(int(s.booked) for s in items),
+        capacity=sum(s.capacity for s in items),
+        booked=sum(s.booked for s in items),
         held=max(held, 0),
-        available=sum(int(s.available) for s in items) + lapsed,
+        available=sum(s.available for s in items) + lapsed,
         open=all(bool(s.open) for s in items),
     )
 
@@ -417,14 +472,14 @@ def resize(tx: Transaction, capacity_id: str, shards: int, new_total: int, *, of
     """
     caps = seat_rule.caps(new_total, shards)
     items = _shard_items(capacity_id, shards)
-    deltas = {str(s.sk): caps[int(s.sk.removeprefix(keys.SHARD_PREFIX))] - int(s.capacity) for s in items}
+    deltas = {str(s.sk): caps[int(s.sk.removeprefix(keys.SHARD_PREFIX))] - s.capacity for s in items}
     grown = {sk: delta for sk, delta in deltas.items() if delta > 0}
     offered = offer(tx, grown) if offer is not None and grown else {}
     for shard in items:
         delta = deltas[str(shard.sk)]
         if delta == 0:
             continue
-        condition = CapacityShard.capacity == int(shard.capacity)
+        condition = CapacityShard.capacity == shard.capacity
         if delta < 0:
             condition &= CapacityShard.available >= -delta
         to_offer = int(offered.get(str(shard.sk), 0))

@@ -22,9 +22,9 @@ from chalicelib.services.messaging import outbox
 from chalicelib.services.selling import capacity, time_claims, waitlist
 from chalicelib.services.selling.waitlist import EntryStatus, Promotion
 from chalicelib.store import db, keys
-from chalicelib.store.errors import TransactionFailed, WriteFailed, condition_failed
+from chalicelib.store.errors import TransactionFailed, refused
 from chalicelib.store.expressions import Condition, UpdateAction
-from chalicelib.store.models import Hold, WaitlistEntry
+from chalicelib.store.models import Hold, WaitlistEntry, plain_map
 from chalicelib.store.transact import OnConditionFailed, Transaction, transact
 
 MAX_EXTENSIONS = 3
@@ -171,7 +171,7 @@ def place_many(
 def snapshot(hold: Hold) -> dict[str, Any]:
     return {
         "id": hold.hold_id,
-        "seats": int(hold.seats),
+        "seats": hold.seats,
         "expires_at": db.iso_epoch(hold.expires_at),
         "status": hold.status,
         "owner_booking_id": hold.owner_booking_id,
@@ -196,14 +196,8 @@ def extend(company_id: int, hold_id: str, hold_seconds: int) -> Hold:
     if hold.claim_days:
         return extend_many([hold], hold_seconds, "reservation_id")[0]  # its time claim lapses later too
     actions, condition = _extension(hold, now, hold_seconds, "reservation_id")
-    try:
-        hold.update(actions=actions, condition=condition)
-    except WriteFailed as error:
-        if condition_failed(error):
-            raise Conflict(
-                "the reservation changed meanwhile; read it and retry", code=ErrorCode.HOLD_EXPIRED
-            ) from None
-        raise
+    if refused(lambda: hold.update(actions=actions, condition=condition)):
+        raise Conflict("the reservation changed meanwhile; read it and retry", code=ErrorCode.HOLD_EXPIRED)
     return hold
 
 
@@ -226,12 +220,12 @@ def extend_many(placed: Sequence[Hold], hold_seconds: int, field: str) -> list[H
 def _extension(hold: Hold, now: float, hold_seconds: int, field: str) -> tuple[list[UpdateAction], Condition]:
     if not is_live(hold, now):
         raise Conflict("the hold has expired or ended", code=ErrorCode.HOLD_EXPIRED, field=field)
-    if int(hold.extensions) >= MAX_EXTENSIONS:
+    if hold.extensions >= MAX_EXTENSIONS:
         raise Conflict(f"a hold can be extended {MAX_EXTENSIONS} times", code=ErrorCode.EXTENSION_LIMIT, field=field)
     expires_at = int(now + hold_seconds)
     _index(hold, expires_at)
     hold.expires_at = expires_at
-    hold.extensions = int(hold.extensions) + 1
+    hold.extensions = hold.extensions + 1
     actions: list[UpdateAction] = [
         Hold.expires_at.set(expires_at),
         Hold.extensions.add(1),
@@ -263,7 +257,7 @@ def _end(tx: Transaction, hold: Hold, status: HoldStatus, condition_live: bool, 
 def convert(tx: Transaction, hold: Hold, now: float) -> None:
     """Inside the booking's transaction: the hold ends and its seats become booked."""
     _end(tx, hold, HoldStatus.CONVERTED, condition_live=True, now=now)
-    capacity.convert(tx, hold.capacity_id, {k: int(v) for k, v in _shards(hold).items()})
+    capacity.convert(tx, hold.capacity_id, {k: v for k, v in _shards(hold).items()})
     if waitlist.offer_entry_id(hold):
         waitlist.settle(tx, hold, EntryStatus.BOOKED)  # booked with the offer: out of the queue
 
@@ -281,7 +275,7 @@ def expire(hold: Hold, now: float | None = None) -> bool:
         outbox.add(
             tx,
             "hold.expired",
-            int(hold.company_id),
+            hold.company_id,
             hold.hold_id,
             snapshot(hold) | {"status": HoldStatus.EXPIRED.value},
         )
@@ -315,7 +309,7 @@ def end_released(tx: Transaction, hold: Hold, now: float) -> None:
     give_back(tx, int(hold.company_id), hold.capacity_id, _shards(hold), held=True)
     time_claims.release_hold(tx, hold)
     outbox.add(
-        tx, "hold.released", int(hold.company_id), hold.hold_id, snapshot(hold) | {"status": HoldStatus.RELEASED.value}
+        tx, "hold.released", hold.company_id, hold.hold_id, snapshot(hold) | {"status": HoldStatus.RELEASED.value}
     )
 
 
@@ -378,13 +372,12 @@ def _carve(left: dict[str, int], seats: int) -> ShardSeats:
 
 
 def _offer_hold(company_id: int, capacity_id: str, entry: WaitlistEntry) -> Hold:
-    customer = entry.customer.as_dict() if hasattr(entry.customer, "as_dict") else dict(entry.customer)
-    details = {"customer": customer, "waitlist_entry_id": entry.entry_id}
+    details: dict[str, Any] = {"customer": plain_map(entry.customer), "waitlist_entry_id": entry.entry_id}
     if entry.owner_booking_id:
         details["graph"] = "group_customer"
     if entry.event_id is not None:
         details["event_id"] = int(entry.event_id)
-        details["event_info"] = dict(entry.event_info.as_dict() if hasattr(entry.event_info, "as_dict") else {})
+        details["event_info"] = plain_map(entry.event_info)
     return new_hold(
         company_id, capacity_id, int(entry.seats), int(entry.offer_seconds), details, entry.owner_booking_id
     )

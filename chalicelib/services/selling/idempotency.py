@@ -93,9 +93,14 @@ def run_once(
         raise ValidationFailed("Idempotency-Key must be 1 to 255 characters", field="Idempotency-Key")
     layer, config = _layer(get_settings().table_name), _config(lambda_context)
 
-    @idempotent_function(data_keyword_argument="request", config=config, persistence_store=layer, key_prefix="IDEMP")
-    def once(request: dict[str, Any]) -> Reply:
+    def run(request: dict[str, Any]) -> Reply:
         return execute()
+
+    # Powertools' decorator is untyped: name what it returns (the same call, made once per key).
+    guard = idempotent_function(
+        data_keyword_argument="request", config=config, persistence_store=layer, key_prefix="IDEMP"
+    )
+    once = cast("Callable[..., Reply]", guard(run))
 
     try:
         result: Reply = once(request={"company": company_id, "key": key, "fingerprint": fingerprint})

@@ -40,7 +40,7 @@ def delete(company_id: int, booking_id: str, *, if_match: int | None = None) -> 
         )
     if graph.name == "group_owner":
         _no_live_seats(booking)
-    log_keys = [keys.log_sk(number) for number in range(1, int(booking.log_count) + 1)]
+    log_keys = [keys.log_sk(number) for number in range(1, booking.log_count + 1)]
     first, rest = log_keys[:LOGS_IN_TRANSACTION], log_keys[LOGS_IN_TRANSACTION:]
     payload = bookings.snapshot(booking)
 

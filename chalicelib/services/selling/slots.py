@@ -34,27 +34,27 @@ class Slot:
 
     @property
     def capacity_id(self) -> str:
-        return keys.slot_capacity(int(self.service.service_id), self.start.strftime("%Y%m%dT%H%M%SZ"), self.duration)
+        return keys.slot_capacity(self.service.service_id, self.start.strftime("%Y%m%dT%H%M%SZ"), self.duration)
 
 
 def rules(service: Service, duration: int) -> SlotRules:
     """The service's rules for one of its durations (the price is that duration's)."""
-    durations = [int(d) for d in service.durations]
+    durations = list(service.durations)
     if duration not in durations:
         raise ValidationFailed(
             f"this service lasts one of {durations} minutes", field="duration", extra={"durations": durations}
         )
-    prices = [int(p) for p in service.prices]
+    prices = list(service.prices)
     index = durations.index(duration)
     return SlotRules(
         disabled=bool(service.disabled),
-        max_num_bookings=int(service.max_bookings),
-        min_advance_seconds=int(service.min_advance_period),
-        max_advance_seconds=int(service.max_advance_period),
-        min_cancel_seconds=int(service.min_cancel_period),
-        time_step=int(service.booking_time_step),
+        max_num_bookings=service.max_bookings,
+        min_advance_seconds=service.min_advance_period,
+        max_advance_seconds=service.max_advance_period,
+        min_cancel_seconds=service.min_cancel_period,
+        time_step=service.booking_time_step,
         price=prices[index] if index < len(prices) else 0,
-        detail_group_id=None if service.detail_group_id is None else int(service.detail_group_id),
+        detail_group_id=None if service.detail_group_id is None else service.detail_group_id,
     )
 
 
@@ -80,7 +80,7 @@ def find(company_id: int, service_id: int, start: datetime, duration: int | None
         service = catalogue.get_service(company_id, service_id, include_deleted=False)
     except NotFound:
         raise NotFound("service not found", field="service_id") from None
-    chosen = int(service.durations[0]) if duration is None and service.durations else duration
+    chosen = service.durations[0] if duration is None and service.durations else duration
     if chosen is None:
         raise Conflict("this service has no duration to book", field="service_id", code=ErrorCode.SERVICE_DISABLED)
     return Slot(service, rules(service, chosen), start, chosen)

@@ -37,7 +37,7 @@ from chalicelib.domain.errors import Conflict, ErrorCode, NotFound, ValidationFa
 from chalicelib.services.catalogue import resources
 from chalicelib.store import claim_days, db
 from chalicelib.store.errors import TransactionFailed
-from chalicelib.store.models import Booking, Hold
+from chalicelib.store.models import Booking, Hold, plain_map
 from chalicelib.store.transact import Transaction, failed_condition, is_conflict
 from chalicelib.store.transact import run as run_transaction
 
@@ -205,10 +205,10 @@ def claim_for(item: Booking | Hold, owner: str, ask: TimeAsk, new: rule.Claim, w
 
     Sets ``item.resource`` and ``item.claim_days`` before ``writes`` runs, so the item and its
     outbox event name the resource taken."""
-    company_id = int(item.company_id)
+    company_id = item.company_id
     rule.check(new)
     candidates = [resources.bookable(company_id, rid, ask.field) for rid in ask.resource_ids]
-    by_id = {int(r.resource_id): r for r in candidates}
+    by_id = {r.resource_id: r for r in candidates}
 
     def writes_for(resource_id: int) -> Writes:
         def build(tx: Transaction) -> None:
@@ -223,7 +223,7 @@ def claim_for(item: Booking | Hold, owner: str, ask: TimeAsk, new: rule.Claim, w
 
 def claim_for_booking(booking: Booking, ask: TimeAsk, writes: Writes) -> None:
     """Create ``booking`` (``writes``) holding its event's time on the asked resource, atomically."""
-    claim_for(booking, booking.booking_id, ask, _event_claim(booking.booking_id, _plain(booking.event), ask), writes)
+    claim_for(booking, booking.booking_id, ask, _event_claim(booking.booking_id, plain_map(booking.event), ask), writes)
 
 
 def releases_time(booking: Booking, from_state: str, to_state: str) -> bool:
@@ -234,24 +234,20 @@ def releases_time(booking: Booking, from_state: str, to_state: str) -> bool:
 def release_booking(tx: Transaction, booking: Booking) -> None:
     """Inside the booking's compare-and-set transaction: its time is free again, once."""
     if booking.resource and booking.claim_days:
-        release(tx, int(_plain(booking.resource)["id"]), booking.booking_id, list(booking.claim_days))
+        release(tx, int(plain_map(booking.resource)["id"]), booking.booking_id, list(booking.claim_days))
 
 
 def move_booking(old: Booking, successor: Booking, resource_id: int | None, writes: Writes) -> None:
     """A reschedule: ``successor`` claims its time (on ``resource_id`` or the old resource) and the
     old booking's claim is released, in the one transaction that ``writes`` belongs to."""
-    company_id = int(old.company_id)
-    old_resource = int(_plain(old.resource)["id"])
+    company_id = old.company_id
+    old_resource = int(plain_map(old.resource)["id"])
     target = resources.bookable(company_id, resource_id or old_resource)
-    new = _event_claim(successor.booking_id, _plain(successor.event), TimeAsk((int(target.resource_id),)))
+    new = _event_claim(successor.booking_id, plain_map(successor.event), TimeAsk((target.resource_id,)))
     successor.resource = resources.summary(target)
     successor.claim_days = [d.isoformat() for d in rule.days(new.busy)]
     releasing = Release(old_resource, old.booking_id, tuple(old.claim_days or ()))
-    claim(int(target.resource_id), company_id, new, writes, releasing=releasing)
-
-
-def _plain(value: Any) -> Any:
-    return value.as_dict() if hasattr(value, "as_dict") else dict(value or {})
+    claim(target.resource_id, company_id, new, writes, releasing=releasing)
 
 
 # --- reservations of time (Timekit's 1:1 reserve) ---------------------------------------------
@@ -266,7 +262,7 @@ def hold_claim(hold: Hold, ask: TimeAsk, event: Mapping[str, Any]) -> rule.Claim
 def release_hold(tx: Transaction, hold: Hold) -> None:
     """Inside the hold's compare-and-set as it ends (released, expired): its time is free, once."""
     if hold.resource and hold.claim_days:
-        release(tx, int(_plain(hold.resource)["id"]), hold.hold_id, list(hold.claim_days))
+        release(tx, int(plain_map(hold.resource)["id"]), hold.hold_id, list(hold.claim_days))
 
 
 def extend_hold(tx: Transaction, hold: Hold) -> None:
@@ -275,7 +271,7 @@ def extend_hold(tx: Transaction, hold: Hold) -> None:
     No version check: a live hold's entry already keeps every other claim off its time."""
     if not (hold.resource and hold.claim_days):
         return
-    resource_id = int(_plain(hold.resource)["id"])
+    resource_id = int(plain_map(hold.resource)["id"])
     claim_days.set_expiry(tx, resource_id, hold.hold_id, hold.claim_days, int(hold.expires_at))
 
 
@@ -287,16 +283,16 @@ def reserved_event(hold: Hold) -> dict[str, Any]:
     """The time a reservation holds, as a booking's event (422 if it holds seats, not time)."""
     if not hold.claim_days or not hold.resource:
         raise ValidationFailed("this reservation holds seats of a group, not time", field="reservation_id")
-    event: dict[str, Any] = dict(_plain(_plain(hold.details).get("event")))
+    event: dict[str, Any] = dict(plain_map(plain_map(hold.details).get("event")))
     return event
 
 
 def convert_hold(booking: Booking, hold: Hold, writes: Writes) -> None:
     """The booking takes over the reservation's time in one transaction (``writes`` ends the hold
     by compare-and-set): its entry replaces the hold's on each day, checked like any claim."""
-    resource_id = int(_plain(hold.resource)["id"])
-    new = _event_claim(booking.booking_id, _plain(booking.event), TimeAsk((resource_id,)))
-    booking.resource = _plain(hold.resource)
+    resource_id = int(plain_map(hold.resource)["id"])
+    new = _event_claim(booking.booking_id, plain_map(booking.event), TimeAsk((resource_id,)))
+    booking.resource = plain_map(hold.resource)
     booking.claim_days = [d.isoformat() for d in rule.days(new.busy)]
     releasing = Release(resource_id, hold.hold_id, tuple(hold.claim_days or ()))
-    claim(resource_id, int(booking.company_id), new, writes, releasing=releasing)
+    claim(resource_id, booking.company_id, new, writes, releasing=releasing)

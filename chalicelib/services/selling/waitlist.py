@@ -25,7 +25,7 @@ from chalicelib.domain.errors import Conflict, ErrorCode, NotFound
 from chalicelib.services.messaging import outbox
 from chalicelib.services.selling import capacity
 from chalicelib.store import db, keys
-from chalicelib.store.models import Hold, WaitlistEntry
+from chalicelib.store.models import Hold, WaitlistEntry, plain_map
 from chalicelib.store.transact import Transaction, reread_on_refusal, transact
 
 RETENTION_SECONDS = 7 * 86_400  # an entry out of the queue is kept a week, then TTL
@@ -81,7 +81,7 @@ def _entries(capacity_id: str) -> Iterator[WaitlistEntry]:
 
 
 def snapshot(entry: WaitlistEntry) -> dict[str, Any]:
-    customer = _plain(entry.customer)
+    customer = plain_map(entry.customer)
     data: dict[str, Any] = {
         "id": entry.entry_id,
         "status": str(entry.status),
@@ -89,7 +89,7 @@ def snapshot(entry: WaitlistEntry) -> dict[str, Any]:
         "seats": int(entry.seats),
         "customer": customer,
         "customers": [customer],
-        "event_info": _plain(entry.event_info),
+        "event_info": plain_map(entry.event_info),
         "joined_at": entry.joined_at,
         "owner_booking_id": entry.owner_booking_id,
         "event_id": int(entry.event_id) if entry.event_id is not None else None,
@@ -99,12 +99,8 @@ def snapshot(entry: WaitlistEntry) -> dict[str, Any]:
     return data
 
 
-def _plain(value: Any) -> dict[str, Any]:
-    return dict(value.as_dict()) if hasattr(value, "as_dict") else dict(value or {})
-
-
 def _customer_email(customer: Any) -> str:
-    return str(_plain(customer).get("email") or "").strip().lower()
+    return str(plain_map(customer).get("email") or "").strip().lower()
 
 
 def join(queue: Queue, customer: Mapping[str, Any], seats: int, offer_seconds: int) -> WaitlistEntry:
@@ -268,5 +264,5 @@ def settle(tx: Transaction, hold: Hold, status: EntryStatus) -> None:
 
 def offer_entry_id(hold: Hold) -> str | None:
     """The waitlist entry a hold was offered to, if it is an offer."""
-    found = _plain(hold.details).get("waitlist_entry_id")
+    found = plain_map(hold.details).get("waitlist_entry_id")
     return str(found) if found else None
