@@ -11,6 +11,7 @@ from chalicelib.api.bookingbug import basket as bookingbug_basket
 from chalicelib.api.bookingbug import catalogue as bookingbug_catalogue
 from chalicelib.api.bookingbug import events as bookingbug_events
 from chalicelib.api.bookingbug import staff as bookingbug_staff
+from chalicelib.api.bookingbug import waitlists as bookingbug_waitlists
 from chalicelib.api.http import docs, pages
 from chalicelib.api.http.health import health_status
 from chalicelib.api.http.route import normalise_chalice_errors, route
@@ -19,6 +20,7 @@ from chalicelib.api.platform import routes as platform
 from chalicelib.api.timekit import bookings as timekit_bookings
 from chalicelib.api.timekit import projects as timekit_projects
 from chalicelib.api.timekit import resources as timekit_resources
+from chalicelib.api.timekit import waitlists as timekit_waitlists
 from chalicelib.api.timekit import webhooks as timekit_webhooks
 from chalicelib.observability import flush_metrics, get_logger, observed
 from chalicelib.services.identity.auth import Scheme
@@ -31,10 +33,12 @@ app.register_blueprint(bookingbug_events.bp)
 app.register_blueprint(legacy.bp)
 app.register_blueprint(bookingbug_basket.bp)
 app.register_blueprint(bookingbug_staff.bp)
+app.register_blueprint(bookingbug_waitlists.bp)
 app.register_blueprint(timekit_bookings.bp)
 app.register_blueprint(timekit_resources.bp)
 app.register_blueprint(timekit_webhooks.bp)
 app.register_blueprint(timekit_projects.bp)
+app.register_blueprint(timekit_waitlists.bp)
 app.register_blueprint(docs.bp)
 app.register_blueprint(pages.bp)
 

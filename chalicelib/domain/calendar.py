@@ -62,6 +62,18 @@ def invitation(entry: CalendarEntry) -> bytes:
     return bytes(calendar.to_ical())
 
 
+def invitations(entries: Sequence[CalendarEntry]) -> bytes:
+    """Several bookings made together (a BookingBug purchase): METHOD REQUEST while any stands,
+    CANCEL once all have ended; each VEVENT keeps its own UID, SEQUENCE and STATUS."""
+    calendar = Calendar()
+    calendar.add("prodid", PRODUCT_ID)
+    calendar.add("version", "2.0")
+    calendar.add("method", "CANCEL" if entries and all(e.cancelled for e in entries) else "REQUEST")
+    for entry in entries:
+        calendar.add_component(_event(entry))
+    return bytes(calendar.to_ical())
+
+
 def feed(name: str, entries: Sequence[CalendarEntry]) -> bytes:
     """A subscription feed (METHOD PUBLISH) of several bookings."""
     calendar = Calendar()

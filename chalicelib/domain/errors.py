@@ -73,6 +73,9 @@ class ErrorCode(StrEnum):
     BOOKING_NOT_OPEN = "booking_not_open", 409, "Too far ahead for a customer to book yet."
     CANCELLATION_CLOSED = "cancellation_closed", 409, "Too close to the start for a customer to cancel or move."
     LINK_USED = "link_used", 409, "The customer link has already been used."
+    SPACES_LEFT = "spaces_left", 409, "Seats are still free: book them instead of joining the waitlist."
+    ALREADY_WAITING = "already_waiting", 409, "This customer is already on the waitlist."
+    WAITLIST_LEFT = "waitlist_left", 409, "The waitlist entry has already been booked, lapsed or left."
     NO_TIME = "no_time", 409, "The booking has no time to put in a calendar."
     DELIVERY_PENDING = "delivery_pending", 409, "A delivery is still being attempted."
     IDEMPOTENCY_IN_PROGRESS = (

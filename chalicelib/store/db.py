@@ -5,7 +5,9 @@ from __future__ import annotations
 import random
 import threading
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
+
+from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.settings import get_settings
 from chalicelib.store import keys, models
@@ -33,6 +35,20 @@ def ensure_bound() -> None:
             table, region, host, connect, read, attempts = target
             models.bind(table, region, host, connect_timeout=connect, read_timeout=read, max_attempts=attempts)
             _bound_to = target
+
+
+Owned = TypeVar("Owned", bound=models.Item)
+
+
+def company_item(model: type[Owned], pk: str, sk: str, company_id: int) -> Owned | None:
+    """One item of a company, read consistently; None when it is absent or another company's
+    (to that caller they are the same: a 404)."""
+    ensure_bound()
+    try:
+        item = model.get(pk, sk, consistent_read=True)
+    except DoesNotExist:
+        return None
+    return item if int(getattr(item, "company_id", -1)) == company_id else None
 
 
 def low_level_client() -> Any:

@@ -337,6 +337,20 @@ def event_capacity(event_id: int) -> str:
     return f"EVENT-{event_id}"
 
 
+def waitlist_pk(capacity_id: str) -> str:
+    """One capacity's waitlist (``WAIT#EVENT-12``): its entries in join order. A partition per
+    capacity, never per company or deployment, so a popular class queues on its own key."""
+    return f"WAIT#{capacity_id}"
+
+
+WAITLIST_ENTRY_PREFIX = "ENTRY#"
+
+
+def waitlist_sk(entry_id: str) -> str:
+    """An entry id starts with its join time (epoch microseconds, fixed width), so key order is FIFO."""
+    return f"{WAITLIST_ENTRY_PREFIX}{entry_id}"
+
+
 def slot_capacity(service_id: int, start_utc_compact: str, duration: int) -> str:
     """A service slot's seats: ``CAP#SLOT-<service id>-<UTC start, 20310303T090000Z>-<minutes>``.
 

@@ -187,6 +187,7 @@ class Company(Item, discriminator="company"):
     app_key_hash = UnicodeAttribute()
     reservation_time = IntegerAttribute(default=300)
     hold_time = IntegerAttribute(default=900)
+    waitlist_offer_time = IntegerAttribute(default=1800)  # seconds a waitlist offer's hold lasts
     created_at = UnicodeAttribute()
     tokens_revoked_at = NumberAttribute(null=True)  # epoch seconds: Auth-Tokens issued before are void
     # Default opening hours as Timekit constraints (issue 11): the schedule of a person or
@@ -460,6 +461,29 @@ class Hold(Item, discriminator="hold"):
     # A reservation of time (issue 11): the resource and the claim-day items holding its entry.
     resource: MapAttribute[str, Any] = MapAttribute(null=True)
     claim_days = _strings(null=True)
+
+
+class WaitlistEntry(Item, discriminator="waitlist_entry"):
+    """``WAIT#<capacity>`` / ``ENTRY#<join time>-<id>``: one customer queued for a full capacity.
+
+    ``status``: waiting -> offered (an offer hold ``hold_id`` was placed in the transaction that
+    freed the seats) -> booked or lapsed; waiting or offered -> left. Each change is
+    compare-and-set on the status; entries out of the queue expire by TTL a week later.
+    """
+
+    entry_id = UnicodeAttribute()
+    company_id = IntegerAttribute()
+    capacity_id = UnicodeAttribute()
+    owner_booking_id = UnicodeAttribute(null=True)  # a v2 group's id
+    event_id = IntegerAttribute(null=True)  # a BookingBug event's id
+    customer: MapAttribute[str, Any] = MapAttribute(default=dict)
+    event_info: MapAttribute[str, Any] = MapAttribute(default=dict)  # what and when, for the offer's email
+    seats = IntegerAttribute(default=1)
+    status = UnicodeAttribute(default="waiting")
+    offer_seconds = IntegerAttribute()  # the company's offer window when the customer joined
+    hold_id = UnicodeAttribute(null=True)
+    joined_at = UnicodeAttribute()
+    offered_at = UnicodeAttribute(null=True)
 
 
 class Basket(Item, discriminator="basket"):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,7 @@ from chalicelib.store import db
 from chalicelib.store.models import Item
 
 CONFLICT_RETRIES = 8
+STALE_READ_RETRIES = 30  # rounds of re-reading a contended head of a queue before giving up
 
 Key = tuple[str, str]
 Transaction = TransactWrite  # what a build writes into; services annotate with this name
@@ -96,17 +98,40 @@ def backoff(attempt: int) -> None:
     time.sleep(random.uniform(0, min(0.2, 0.005 * 2**attempt)))
 
 
+# Items whose condition stands on a read made inside the build: see reread_on_refusal.
+_REREAD: weakref.WeakKeyDictionary[TransactWrite, set[Key]] = weakref.WeakKeyDictionary()
+
+
+def reread_on_refusal(tx: TransactWrite, key: Key) -> None:
+    """Mark an item (written with ``return_values="ALL_OLD"``) whose condition rests on what the
+    build itself read (a waitlist's head): when only such items refuse, the read was stale,
+    not the caller's answer, so :func:`run` runs the build again and it reads afresh."""
+    _REREAD.setdefault(tx, set()).add(key)
+
+
 def run(build: Build) -> None:
-    """One transaction, retried on conflicts with other transactions (never on refusals)."""
-    for attempt in range(CONFLICT_RETRIES):
+    """One transaction, retried on conflicts with other transactions, and on refusals only by
+    items marked :func:`reread_on_refusal` (the build re-reads them); never on other refusals."""
+    attempt = 0
+    stale = 0
+    while True:
+        current: TransactWrite | None = None
         try:
             with transaction() as tx:
+                current = tx
                 build(tx)
             return
         except TransactWriteError as error:
+            marked = _REREAD.pop(current, set()) if current is not None else set()
+            refused = failed_condition(error)
+            if refused and refused <= marked and stale < STALE_READ_RETRIES:
+                stale += 1
+                backoff(min(stale, 5))
+                continue
             if not is_conflict(error) or attempt == CONFLICT_RETRIES - 1:
                 raise
             backoff(attempt)
+            attempt += 1
 
 
 def transact(

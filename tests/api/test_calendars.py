@@ -85,3 +85,35 @@ def test_a_resources_secret_feed_lists_its_bookings(api: Api, tenant: Tenant) ->
     assert [str(e["SUMMARY"]) for e in feed.walk("VEVENT")] == ["Visit 8", "Visit 10"]
     assert api.get(path[:-3] + "xyz", {}).status == 404  # the URL is the secret
     assert api.get(f"/v2/resources/{doc}/calendar_feed", {}).status == 401
+
+
+def test_a_purchase_served_as_ical_by_its_long_id(api: Api, tenant: Tenant) -> None:
+    """A BookingBug booker's purchase (issue 14, section 4): every booking of it, REQUEST while it
+    stands, CANCEL once cancelled; the long id is the only credential beyond the app key."""
+    body = {"name": "Pilates", "start_date": "2031-03-03", "time": "09:00", "duration": 45, "spaces": 3}
+    chain = api.post(f"/api/v1/admin/{tenant.id}/event_chains", body, tenant.admin).body
+    event_id = chain["_embedded"]["events"][0]["id"]
+    added = api.post(f"/api/v1/{tenant.id}/basket/add_item", {"event_id": event_id}, tenant.public)
+    purchase = api.post(
+        f"/api/v1/{tenant.id}/basket/checkout",
+        {"client": {"email": "ann@example.com", "first_name": "Ann", "last_name": "Lee"}},
+        {**tenant.public, "Auth-Token": added.headers["Auth-Token"]},
+    ).body
+    path = f"/api/v1/{tenant.id}/purchases/{purchase['long_id']}/ical"
+    served = api.call("GET", path, None, tenant.public)
+    assert served.status == 200 and served.headers["Content-Type"].startswith("text/calendar")
+    assert isinstance(served.body, str)
+    calendar = Calendar.from_ical(served.body)
+    assert str(calendar["method"]) == "REQUEST"
+    (event,) = calendar.walk("VEVENT")
+    assert str(event["summary"]) == "Pilates" and str(event["status"]) == "CONFIRMED"
+    assert event.decoded("dtend") - event.decoded("dtstart") == timedelta(minutes=45)
+    booking_id = purchase["_embedded"]["bookings"][0]["id"]
+    assert str(event["uid"]) == f"{booking_id}@booking-engine"
+
+    api.delete(f"/api/v1/{tenant.id}/purchases/{purchase['long_id']}", tenant.public)
+    cancelled = Calendar.from_ical(api.call("GET", path, None, tenant.public).body)
+    assert str(cancelled["method"]) == "CANCEL"
+    (gone,) = cancelled.walk("VEVENT")
+    assert str(gone["status"]) == "CANCELLED" and int(str(gone["sequence"])) > int(str(event["sequence"]))
+    assert api.call("GET", f"/api/v1/{tenant.id}/purchases/{'0' * 32}/ical", None, tenant.public).status == 404

@@ -196,3 +196,30 @@ def test_a_reschedule_email_sends_the_new_time_under_the_same_uid(
     method, event = _invite(sent)
     assert method == "REQUEST" and str(event["UID"]) == f"{booking_id}@booking-engine"
     assert event.decoded("DTSTART").isoformat() == "2031-04-01T08:00:00+00:00" and int(event["SEQUENCE"]) >= 1
+
+
+def test_deployed_emails_with_an_invitation_go_to_ses_as_raw_mime(
+    api: Api, tenant: Tenant, moto_table: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SES templates cannot attach: an email carrying the calendar file is sent raw (moto's SES)."""
+    from moto.core.models import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    booking_id = _book(api, tenant, "instant")
+    monkeypatch.setenv("STAGE", "dev")
+    monkeypatch.setenv("BOOKING_ROOT_KEY", "a-deployed-root-key-" + "x" * 32)
+    monkeypatch.setenv("MAIL_FROM", "bookings@dev.example.com")
+    reset_settings()
+    ses = boto3.client("ses", region_name="us-east-1")
+    ses.verify_email_identity(EmailAddress="bookings@dev.example.com")
+    _send_all(moto_table)
+    assert ses.get_send_quota()["SentLast24Hours"] >= 1
+    raw = [m for m in ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages if hasattr(m, "raw_data")]
+    sent = [BytesParser(policy=policy.default).parsebytes(m.raw_data.encode()) for m in raw]
+    (to_customer,) = [m for m in sent if m["To"] == CUSTOMER["email"] and m["X-Event-Type"] == "booking.created"]
+    assert isinstance(to_customer, EmailMessage)
+    assert to_customer["From"] == "bookings@dev.example.com" and "Mens haircut" in str(to_customer["Subject"])
+    method, event = _invite(to_customer)
+    assert method == "REQUEST" and str(event["UID"]) == f"{booking_id}@booking-engine"
+    text, html = _parts(to_customer)
+    assert "is booked" in text and "Mens haircut" in html

@@ -173,6 +173,8 @@ def _objects(api: Api, t: Tenant) -> dict[str, str]:
         "name": "confirm_decline",
         "webhook_id": str(webhook["data"]["id"]),
         "delivery_id": "0" * 32,
+        "entry_id": "0" * 32,
+        "reservation_id": "00000000-0000-4000-8000-000000000000",
     }
 
 

@@ -8,6 +8,7 @@ def test_create_company_shows_secrets_once(api: Api) -> None:
     assert created.status == 201
     body = created.body
     shown = {"id", "name", "app_id", "app_key", "api_key", "admin", "timezone", "created_at", "allowed_origins"}
+    shown.add("waitlist_offer_time")  # a setting, not a secret
     assert set(body) == shown
     assert body["admin"] == {"email": "owner@acme.example"}
     assert body["app_key"].startswith("pk_") and body["api_key"].startswith("sk_")

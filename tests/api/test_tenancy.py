@@ -43,8 +43,11 @@ SAMPLE_BODIES: dict[str, dict[str, Any]] = {
     "ProjectCreate": {"name": "Intruder"},
     "ProjectUpdate": {"name": "Intruder"},
     "ResourceUpdate": {"name": "Intruder"},
+    "WaitlistJoinIn": {"customer": {"name": "Intruder", "email": "intruder@example.com"}},
+    "EventWaitlistIn": {"client": {"email": "intruder@example.com"}},
 }
 OBJECT_PARAMS = {
+    "entry_id",
     "service_id",
     "group_id",
     "client_id",
@@ -110,6 +113,21 @@ def two_companies(api: Api) -> tuple[Tenant, Tenant, dict[str, Any]]:
         },
         victim.v2,
     )
+    # A real entry on the group's waitlist: full, joined, then a seat freed (the entry is offered it).
+    full = api.post(
+        "/v2/bookings",
+        {
+            "graph": "group_customer",
+            "related": {"owner_booking_id": owner.body["data"]["id"], "seats": 5},
+            "customer": {"name": "V", "email": "victim@example.com"},
+        },
+        victim.v2,
+    )
+    entry = api.post(
+        f"/v2/bookings/groups/{owner.body['data']['id']}/waitlist", SAMPLE_BODIES["WaitlistJoinIn"], victim.v2
+    )
+    assert entry.status == 201, entry.body
+    api.put(f"/v2/bookings/{full.body['data']['id']}/cancel_by_customer", {}, victim.v2)
     hook = api.post("/v2/webhooks", SAMPLE_BODIES["WebhookIn"], victim.v2)
     webhook = webhooks.get(victim.id, hook.body["data"]["id"])
     event = {"id": str(uuid.uuid4()), "type": "booking.created", "occurred_at": "2031-01-01T00:00:00Z"}
@@ -142,6 +160,7 @@ def two_companies(api: Api) -> tuple[Tenant, Tenant, dict[str, Any]]:
         "session_file": f"{chain.body['id']}.xml",
         "slot_file": f"{chain.body['_embedded']['events'][0]['id']}.xml",
         "booking_id": owner.body["data"]["id"],
+        "entry_id": entry.body["data"]["id"],
         "action": "cancel",
         "service_id": service.body["id"],
         "group_id": group.body["id"],

@@ -217,7 +217,7 @@ def test_reserve_then_book_keeps_the_seat(api: Api, tenant: Tenant) -> None:
     )
     assert booked.status == 201 and booked.body["data"]["related"]["seats"] == 2
     group = api.get(f"/v2/bookings/groups/{owner['id']}", tenant.v2).body["data"]["attributes"]["group_booking"]
-    assert group == {"max_seats": 2, "current_seats": 2, "held_seats": 0, "available_seats": 0}
+    assert group == {"max_seats": 2, "current_seats": 2, "held_seats": 0, "available_seats": 0, "waitlist_length": 0}
     again = api.post(
         "/v2/bookings",
         {
@@ -258,7 +258,7 @@ def test_expired_hold_counts_as_free_before_any_sweep(api: Api, tenant: Tenant) 
     seat = _seat(api, tenant, owner["id"])  # reclaims the lapsed hold on the way
     assert seat.status == 201
     group = api.get(f"/v2/bookings/groups/{owner['id']}", tenant.v2).body["data"]["attributes"]["group_booking"]
-    assert group == {"max_seats": 1, "current_seats": 1, "held_seats": 0, "available_seats": 0}
+    assert group == {"max_seats": 1, "current_seats": 1, "held_seats": 0, "available_seats": 0, "waitlist_length": 0}
 
 
 def test_extend_is_capped(api: Api, tenant: Tenant) -> None:

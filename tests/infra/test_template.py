@@ -212,10 +212,12 @@ def test_policy_grants_nothing_beyond_the_stage(stage: str) -> None:
 @pytest.mark.parametrize("stage", infra.STAGES)
 def test_ses_sending_is_limited_to_the_stage_sender(stage: str) -> None:
     mail_from = _config()["stages"][stage]["environment_variables"]["MAIL_FROM"]
-    (ses,) = [s for s in _policy(stage)["Statement"] if s["Sid"] == "SendTemplatedEmail"]
-    assert ses["Condition"] == {"StringEquals": {"ses:FromAddress": mail_from}}
     domain = mail_from.split("@")[1]
-    assert f"arn:aws:ses:*:*:identity/{domain}" in ses["Resource"]
+    # templated emails, and raw ones (an email with its calendar invitation attached)
+    for sid in ("SendTemplatedEmail", "SendRawEmail"):
+        (ses,) = [s for s in _policy(stage)["Statement"] if s["Sid"] == sid]
+        assert ses["Condition"] == {"StringEquals": {"ses:FromAddress": mail_from}}
+        assert f"arn:aws:ses:*:*:identity/{domain}" in ses["Resource"]
 
 
 def test_the_policies_differ_only_by_stage_and_sender() -> None:

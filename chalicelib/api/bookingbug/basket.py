@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Any, cast
 
 from chalice import Blueprint, Response
 
-from chalicelib.api.http.errors import JSON_TYPE
+from chalicelib.api.http.errors import JSON_TYPE, calendar_reply
 from chalicelib.api.http.hal import link, v1_root
 from chalicelib.api.http.present import present
 from chalicelib.api.http.route import Call, LazyModule, route
 from chalicelib.domain import clock
-from chalicelib.domain.errors import NotFound, Unauthorized, ValidationFailed
+from chalicelib.domain.errors import Conflict, ErrorCode, NotFound, Unauthorized, ValidationFailed
 from chalicelib.domain.lifecycle import BasketStatus, HoldStatus, PurchaseStatus, effective_status
 from chalicelib.services.identity import auth
 from chalicelib.services.identity.auth import Scheme
@@ -26,11 +26,13 @@ from chalicelib.store.models import Basket, Purchase, plain
 if TYPE_CHECKING:
     from chalicelib.api.bookingbug import schemas_basket as b
     from chalicelib.services.catalogue import events
+    from chalicelib.services.messaging import calendars
     from chalicelib.services.selling import baskets, capacity, holds
 else:
     b = LazyModule("chalicelib.api.bookingbug.schemas_basket")  # built on first request, not at cold start
     # The basket's services load on first use too (they pull in the booking engine).
     baskets = LazyModule("chalicelib.services.selling.baskets")
+    calendars = LazyModule("chalicelib.services.messaging.calendars")
     capacity = LazyModule("chalicelib.services.selling.capacity")
     events = LazyModule("chalicelib.services.catalogue.events")
     holds = LazyModule("chalicelib.services.selling.holds")
@@ -355,6 +357,25 @@ def _render_purchase(call: Call, purchase: Purchase, *, admin: bool) -> b.Purcha
 )
 def purchase_by_long_id(call: Call, company_id: int, long_id: str) -> b.PurchaseOut:
     return _render_purchase(call, baskets.by_long_id(company_id, long_id), admin=False)
+
+
+@route(
+    bp,
+    "/api/v1/{company_id}/purchases/{long_id}/ical",
+    "GET",
+    summary="A purchase's bookings as one iCalendar file (the booker's link): REQUEST, or CANCEL once cancelled",
+    scheme=Scheme.V1_PUBLIC,
+    tag=TAG,
+    produces="text/calendar",
+    errors=(404, 409),
+    path_types={"long_id": "string"},
+)
+def purchase_ical(call: Call, company_id: int, long_id: str) -> Response:
+    purchase = baskets.by_long_id(company_id, long_id)
+    body = calendars.purchase_invitation(list(baskets.purchase_bookings(purchase).values()))
+    if body is None:
+        raise Conflict("this purchase has no time to put in a calendar", field="long_id", code=ErrorCode.NO_TIME)
+    return calendar_reply(body)
 
 
 @route(

@@ -15,6 +15,12 @@ if TYPE_CHECKING:
 
 JSON_TYPE = "application/json"
 XML_TYPES = ("application/xml", "text/xml")
+CALENDAR_TYPE = "text/calendar; charset=utf-8"
+
+
+def calendar_reply(body: bytes) -> Response:
+    """An iCalendar file (a booking's, a purchase's, a feed) as the answer."""
+    return Response(body=body.decode(), status_code=200, headers={"Content-Type": CALENDAR_TYPE})
 
 
 def error_body(error: BookingError) -> dict[str, Any]:

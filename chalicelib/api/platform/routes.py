@@ -29,6 +29,7 @@ def _company(company: Company) -> s.PlatformCompany:
         id=company.company_id,
         admin=s.AdminOut(email=company.admin_email),
         allowed_origins=None if company.allowed_origins is None else list(company.allowed_origins),
+        waitlist_offer_time=int(company.waitlist_offer_time),
     )
 
 
@@ -74,7 +75,7 @@ def get_company(call: Call, company_id: int) -> s.PlatformCompany:
     bp,
     "/platform/companies/{company_id}",
     "PUT",
-    summary="Change a company's settings: allowed_origins (CORS)",
+    summary="Change a company's settings: allowed_origins (CORS), waitlist_offer_time",
     scheme=Scheme.PLATFORM,
     tag=TAG,
     request="platform.schemas:CompanyUpdate",
@@ -83,7 +84,7 @@ def get_company(call: Call, company_id: int) -> s.PlatformCompany:
 )
 def update_company(call: Call, company_id: int) -> s.PlatformCompany:
     body = call.body(s.CompanyUpdate)
-    companies.set_allowed_origins(company_id, body.allowed_origins)
+    companies.set_allowed_origins(company_id, body.allowed_origins, waitlist_offer_time=body.waitlist_offer_time)
     return _company(companies.get_company(company_id))
 
 

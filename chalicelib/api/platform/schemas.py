@@ -30,6 +30,9 @@ class CompanyCreate(Strict):
 
 class CompanyUpdate(Strict):
     allowed_origins: Origins | None = Field(description=ORIGINS_HELP)
+    waitlist_offer_time: Annotated[int, Field(ge=60, le=7 * 86_400)] | None = Field(
+        default=None, description="Seconds a waitlist offer's hold lasts (default 1800); left as is when absent"
+    )
 
 
 class AdminOut(Out):
@@ -44,6 +47,7 @@ class PlatformCompany(Out):
     created_at: str
     admin: AdminOut
     allowed_origins: list[str] | None = None
+    waitlist_offer_time: int = 1800
 
 
 class IssuedCompany(PlatformCompany):

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 
 from chalice import Blueprint, Response
 
+from chalicelib.api.http.errors import calendar_reply
 from chalicelib.api.http.hal import v2_page
 from chalicelib.api.http.present import present
 from chalicelib.api.http.route import Call, LazyModule, route
@@ -16,6 +18,7 @@ from chalicelib.domain.errors import BookingError, Conflict, ErrorCode, Forbidde
 from chalicelib.domain.lifecycle import effective_status
 from chalicelib.services.identity import companies, customer_links
 from chalicelib.services.identity.auth import Role, Scheme, actor_of
+from chalicelib.services.identity.customer_links import ActionLink
 from chalicelib.store import db, keys
 from chalicelib.store.models import Booking, Hold, plain
 from chalicelib.store.pages import query_page
@@ -386,11 +389,7 @@ def ical(call: Call, booking_id: str) -> Any:
     booking = bookings.get(_cid(call), booking_id)
     if not booking.start_at or not booking.end_at:
         raise Conflict("this booking has no time to put in a calendar", field="booking_id", code=ErrorCode.NO_TIME)
-    return Response(
-        body=calendars.invitation(booking).decode(),
-        status_code=200,
-        headers={"Content-Type": "text/calendar; charset=utf-8"},
-    )
+    return calendar_reply(calendars.invitation(booking))
 
 
 @route(
@@ -428,7 +427,7 @@ def resource_feed(call: Call, company_id: int, resource_id: int, token: str) -> 
     customer_links.check_feed(cid, rid, token)
     resource = resources.get(cid, rid, field="resource_id")
     body = calendars.resource_feed(cid, rid, str(resource.name), clock.utcnow())
-    return Response(body=body.decode(), status_code=200, headers={"Content-Type": "text/calendar; charset=utf-8"})
+    return calendar_reply(body)
 
 
 @route(
@@ -446,14 +445,44 @@ def resource_feed(call: Call, company_id: int, resource_id: int, token: str) -> 
     rate_limited=True,
 )
 def external_action(call: Call, booking_id: str, action: str) -> Any:
+    return _signed_link(call, booking_id, action, action_links.perform)
+
+
+def _signed_link(call: Call, subject_id: str, action: str, perform: Callable[[ActionLink, datetime], Booking]) -> Any:
+    """A customer's one-click link: check its signature for ``subject_id`` and ``action``, run it,
+    then send the customer to ``redirect`` (one of the company's origins) or answer the booking."""
     asked = call.query(s.ExternalActionQuery)
     now = clock.utcnow()
-    link = customer_links.read_action_signature(booking_id, action, asked.signature, now)
+    link = customer_links.read_action_signature(subject_id, action, asked.signature, now)
     target = _redirect_target(link.company_id, asked.redirect)
-    booking = action_links.perform(link, now)
+    booking = perform(link, now)
     if target is not None:
         return Response(body="", status_code=302, headers={"Location": target})
     return s.BookingOut(data=_data(booking))
+
+
+@route(
+    bp,
+    "/v2/waitlist/offers/{reservation_id}/book",
+    "GET",
+    summary="A waitlist offer's signed link (from its email): books the offered seats with the offer's hold, once",
+    scheme=Scheme.NONE,
+    tag=TAG,
+    query="timekit.schemas:ExternalActionQuery",
+    response="timekit.schemas:BookingOut",
+    status=201,
+    errors=(401, 403, 404, 409),
+    also_status=(302,),
+    path_types={"reservation_id": "uuid"},
+    rate_limited=True,
+)
+def book_offer(call: Call, reservation_id: str) -> Any:
+    return _signed_link(
+        call,
+        reservation_id,
+        customer_links.BOOK_OFFER,
+        lambda link, _now: bookings.book_offer(link.company_id, reservation_id),
+    )
 
 
 def _redirect_target(company_id: int, redirect: str | None) -> str | None:

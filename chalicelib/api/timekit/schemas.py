@@ -250,6 +250,7 @@ class GroupBooking(Out):
     current_seats: int
     held_seats: int
     available_seats: int
+    waitlist_length: int = 0  # customers waiting for a seat
 
 
 class Attributes(Out):

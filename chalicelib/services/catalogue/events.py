@@ -24,7 +24,7 @@ from chalicelib.domain.event_rules import BookingRules
 from chalicelib.domain.recurrence import Occurrence, Repeat, Schedule, Slot
 from chalicelib.services.catalogue import catalogue
 from chalicelib.services.messaging import outbox
-from chalicelib.services.selling import capacity, holds
+from chalicelib.services.selling import capacity, holds, waitlist
 from chalicelib.store import db, keys, warm
 from chalicelib.store.errors import ItemNotFound, refused
 from chalicelib.store.models import Event, EventChain, EventGroup, plain_map
@@ -141,7 +141,7 @@ def availability(event: Event) -> dict[str, Any]:
         "spaces_reserved": seats.held,  # live basket holds
         "spaces_held": 0,  # no admin hold feature; BookingBug's field, kept for clients
         "spaces_blocked": 0 if seats.open else left,
-        "spaces_wait": 0,  # no waiting list
+        "spaces_wait": waitlist.length(event.capacity_id),  # customers queued for a space
         "spaces_left": left if seats.open else 0,
         "bookable": bool(seats.open and left > 0 and not event.deleted),
     }
@@ -572,12 +572,28 @@ def _change_event(event: Event, *, spaces: int, duration: int, group: int | None
     resize = event.spaces != spaces
     event.spaces, event.duration, event.event_group_id = spaces, duration, group
 
+    grows = max(spaces - int(event.spaces), 0)
+
     def write(tx: Transaction) -> None:
         if resize:
-            capacity.resize(tx, event.capacity_id, event.shards, spaces)
+            _resize(tx, event, spaces)
         tx.save(event)  # compare-and-set on the version read
 
-    return _Op(1 + (event.shards if resize else 0), write)
+    return _Op(1 + (event.shards + _offer_items(grows) if resize else 0), write)
+
+
+def _resize(tx: Transaction, event: Event, spaces: int) -> None:
+    """Resize the event's capacity; added spaces go to its waitlist first, in this transaction."""
+
+    def offer(tx: Transaction, grown: Mapping[str, int]) -> Mapping[str, int]:
+        return holds.offer_seats(tx, event.company_id, event.capacity_id, grown)
+
+    capacity.resize(tx, event.capacity_id, event.shards, spaces, offer=offer)
+
+
+def _offer_items(grows: int) -> int:
+    # An offer writes its hold, its entry and its event: three items.
+    return 3 * min(grows, waitlist.MAX_OFFERS_PER_CHANGE)
 
 
 def _commit_edit(ops: Sequence[_Op]) -> None:
@@ -634,6 +650,7 @@ def update_event(company_id: int, event_id: int, fields: Mapping[str, Any]) -> E
     if any(e.start_at == start for e in others):
         raise Conflict("another event of this session starts then", field="time", code=ErrorCode.DUPLICATE_SLOT)
     resize = spaces != event.spaces
+    grows = max(spaces - event.spaces, 0)
     event.start_at, event.duration, event.spaces = start, duration, spaces
     event.gsi1sk = event.gsi2sk = keys.event_start_sk(start, event_id)
     slots = sorted([_local_slot(e, zone) for e in [*others, event]], key=lambda s: (s["date"], s["time"]))
@@ -641,10 +658,10 @@ def update_event(company_id: int, event_id: int, fields: Mapping[str, Any]) -> E
 
     def write(tx: Transaction) -> None:
         if resize:
-            capacity.resize(tx, event.capacity_id, event.shards, spaces)
+            _resize(tx, event, spaces)
         tx.save(event)
         tx.save(chain)
         outbox.add(tx, "event.updated", company_id, str(event_id), {"id": event_id, "start": start})
 
-    _commit_edit([_Op(3 + event.shards, write)])
+    _commit_edit([_Op(3 + event.shards + _offer_items(grows), write)])
     return event

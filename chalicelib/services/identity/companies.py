@@ -169,12 +169,18 @@ def _rotate(
     tx.update(company, actions=actions, condition=Company.version == company.version)
 
 
-def set_allowed_origins(company_id: int, origins: list[str] | None) -> Company:
-    """Replace the company's CORS origins (None: any origin); compare-and-set on its version."""
+def set_allowed_origins(
+    company_id: int, origins: list[str] | None, *, waitlist_offer_time: int | None = None
+) -> Company:
+    """Replace the company's CORS origins (None: any origin) and, when given, its waitlist offer
+    window; compare-and-set on its version."""
     company = get_company(company_id)
     kept = None if origins is None else cors.normalise_origins(origins)
-    action = Company.allowed_origins.remove() if kept is None else Company.allowed_origins.set(kept)
-    if refused(lambda: company.update(actions=[action], condition=Company.version == company.version)):
+    origins_action = Company.allowed_origins.remove() if kept is None else Company.allowed_origins.set(kept)
+    actions: list[UpdateAction] = [origins_action]
+    if waitlist_offer_time is not None:
+        actions.append(Company.waitlist_offer_time.set(waitlist_offer_time))
+    if refused(lambda: company.update(actions=actions, condition=Company.version == company.version)):
         raise Conflict("the company changed since it was read; retry")
     with _origins_lock:
         _origins_cache.pop(company_id, None)

@@ -113,6 +113,15 @@ def action_urls(base_url: str, company_id: int, booking_id: str, actions: list[s
     }
 
 
+BOOK_OFFER = "book_offer"  # a waitlist offer's link: the signed subject is the offer's hold
+
+
+def offer_url(base_url: str, company_id: int, hold_id: str, now: datetime) -> str:
+    """The one-click link that books a waitlist offer with its hold (``GET /v2/waitlist/offers/...``)."""
+    signature = action_signature(company_id, hold_id, BOOK_OFFER, now)
+    return f"{base_url.rstrip('/')}/v2/waitlist/offers/{hold_id}/book?" + urlencode({"signature": signature})
+
+
 def read_action_signature(booking_id: str, action: str, signature: str, now: datetime) -> ActionLink:
     """The link ``signature`` proves, or 401 (tampered, expired, not ours) / 403 (another booking or action)."""
     try:

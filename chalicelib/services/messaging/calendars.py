@@ -46,6 +46,12 @@ def invitation(booking: Booking) -> bytes:
     return calendar.invitation(entry(booking))
 
 
+def purchase_invitation(bookings: list[Booking]) -> bytes | None:
+    """A purchase's bookings that have a time, in one file (by start); None when none has."""
+    timed = sorted((b for b in bookings if b.start_at and b.end_at), key=lambda b: str(b.start_at))
+    return calendar.invitations([entry(b) for b in timed]) if timed else None
+
+
 FEED_PAST = timedelta(days=30)
 FEED_AHEAD = timedelta(days=365)
 

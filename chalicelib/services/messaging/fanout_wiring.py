@@ -35,9 +35,18 @@ EVENT_TYPES: tuple[str, ...] = (
     "event_chain.updated",
     "event_chain.deleted",
     "event.updated",
+    # issue 14: a waitlist's entries (services/selling/waitlist.py)
+    "waitlist.joined",
+    "waitlist.offered",  # seats freed for the entry: an offer hold, with a one-click booking link
+    "waitlist.booked",  # booked with the offer's hold
+    "waitlist.lapsed",  # the offer's hold expired; the seats went to the next in line
+    "waitlist.left",
 )
 
-# The types whose graph actions have notify_* steps: the email queue's filter policy.
+# Waitlist events that email the customer (not graph actions, so listed here).
+WAITLIST_EMAIL_TYPES: tuple[str, ...] = ("waitlist.offered",)
+
+# The types whose graph actions have notify_* steps, and the waitlist's: the email queue's filter policy.
 # tests/unit/test_webhook_rules.py checks this against the graphs.
 EMAIL_EVENT_TYPES: tuple[str, ...] = (
     "booking.created",
@@ -48,6 +57,7 @@ EMAIL_EVENT_TYPES: tuple[str, ...] = (
     "booking.cancelling",  # a group owner's cancel (its seats are cancelled after)
     "booking.cancelled",
     "booking.rescheduled",
+    *WAITLIST_EMAIL_TYPES,
 )
 
 # SNS message attributes every published event carries (the subscriptions filter on "type").

@@ -147,6 +147,12 @@ def _message(event: Mapping[str, Any], audience: str) -> str | None:
 def _action_links(event: Mapping[str, Any], audience: str) -> dict[str, str]:
     """The customer's one-click links for what the booking's graph allows in the state reported."""
     data = event.get("data") or {}
+    offer = data.get("offer") or {}
+    if audience == templates.CUSTOMER and event.get("type") == "waitlist.offered" and offer.get("reservation_id"):
+        url = customer_links.offer_url(
+            get_settings().public_base_url, int(event["company_id"]), str(offer["reservation_id"]), clock.utcnow()
+        )
+        return {customer_links.BOOK_OFFER: url}
     if audience != templates.CUSTOMER or not str(event.get("type", "")).startswith("booking.") or not data.get("id"):
         return {}
     offered = customer_links.offered(str(data.get("graph")), str(data.get("state")))
@@ -183,7 +189,15 @@ def deliver(
     if settings.stage == "local":
         write_eml(key, data, to, event, attachment)
         return
-    # SES templates carry no attachment: deployed emails go without the calendar file for now.
+    if attachment is not None:
+        # SES templates cannot carry an attachment: the invitation goes as a raw MIME email,
+        # rendered from the same template data.
+        aws.client("ses").send_raw_email(
+            Source=settings.mail_from,
+            Destinations=[to],
+            RawMessage={"Data": bytes(compose(key, data, to, event, attachment))},
+        )
+        return
     aws.client("ses").send_templated_email(
         Source=settings.mail_from,
         Destination={"ToAddresses": [to]},
@@ -195,6 +209,19 @@ def deliver(
 def write_eml(
     key: str, data: Mapping[str, str], to: str, event: Mapping[str, Any], attachment: bytes | None = None
 ) -> Path:
+    message = compose(key, data, to, event, attachment)
+    folder = Path(get_settings().mail_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{str(event['occurred_at']).replace(':', '')}-{event['id']}-{key}.eml"
+    path.write_bytes(bytes(message))
+    return path
+
+
+def compose(
+    key: str, data: Mapping[str, str], to: str, event: Mapping[str, Any], attachment: bytes | None = None
+) -> EmailMessage:
+    """The email as MIME: text and html alternatives and, when given, the calendar invitation
+    (``text/calendar; method=REQUEST`` or ``CANCEL``, as RFC 6047 asks)."""
     rendered = templates.render(key, data)
     message = EmailMessage()
     message["From"] = get_settings().mail_from
@@ -211,8 +238,4 @@ def write_eml(
         message.add_attachment(
             attachment, maintype="text", subtype="calendar", filename="booking.ics", params={"method": method}
         )
-    folder = Path(get_settings().mail_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{str(event['occurred_at']).replace(':', '')}-{event['id']}-{key}.eml"
-    path.write_bytes(bytes(message))
-    return path
+    return message

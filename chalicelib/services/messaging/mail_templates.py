@@ -63,11 +63,29 @@ def _template(event_type: str, audience: str) -> dict[str, str]:
     }
 
 
+def _offer_template() -> dict[str, str]:
+    """A waitlist offer, to the customer: the seat is held until the offer lapses; one click books it."""
+    return {
+        "subject": "A seat for {{what}} on {{start}} is held for you",
+        "text": (
+            "Hello {{customer_name}},\n\nA seat for {{what}} on {{start}} has come free and is held for you "
+            "until {{offer_expires}}. After that it goes to the next person waiting.\n"
+            "{{action_links}}\nReference: {{booking_id}}.\n\n{{company_name}}\n"
+        ),
+        "html": (
+            "<p>Hello {{customer_name}},</p><p>A seat for <b>{{what}}</b> on {{start}} has come free and is held "
+            "for you until {{offer_expires}}. After that it goes to the next person waiting.</p>"
+            '<p style="white-space: pre-line">{{action_links}}</p><p>Reference: {{booking_id}}.</p>'
+            "<p>{{company_name}}</p>"
+        ),
+    }
+
+
 TEMPLATES: dict[str, dict[str, str]] = {
     template_key(event_type, audience): _template(event_type, audience)
     for event_type in _HAPPENED
     for audience in AUDIENCES
-}
+} | {template_key("waitlist.offered", CUSTOMER): _offer_template()}
 
 _PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 
@@ -90,7 +108,7 @@ def render(key: str, data: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
-ACTION_WORDS = {"cancel_by_customer": "Cancel", "reschedule_by_customer": "Reschedule"}
+ACTION_WORDS = {"cancel_by_customer": "Cancel", "reschedule_by_customer": "Reschedule", "book_offer": "Book it"}
 
 
 def links_text(links: Mapping[str, str]) -> str:
@@ -115,4 +133,5 @@ def template_data(
         "company_name": company_name,
         "message": message or "",
         "action_links": links_text(links or {}),
+        "offer_expires": str((data.get("offer") or {}).get("expires_at") or ""),
     }

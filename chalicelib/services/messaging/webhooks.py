@@ -195,11 +195,8 @@ def deliveries(company_id: int, webhook_id: int, limit: int) -> list[WebhookDeli
 
 def get_delivery(company_id: int, webhook_id: int, delivery_id: str) -> WebhookDelivery:
     get(company_id, webhook_id)
-    try:
-        delivery = WebhookDelivery.get(keys.webhook_pk(webhook_id), keys.delivery_sk(delivery_id), consistent_read=True)
-    except ItemNotFound:
-        raise NotFound("delivery not found", field="delivery_id") from None
-    if delivery.company_id != company_id:
+    delivery = db.company_item(WebhookDelivery, keys.webhook_pk(webhook_id), keys.delivery_sk(delivery_id), company_id)
+    if delivery is None:
         raise NotFound("delivery not found", field="delivery_id")
     return delivery
 

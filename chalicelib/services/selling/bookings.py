@@ -25,11 +25,12 @@ from chalicelib.domain.transitions import Due, LogEntry, Plan, next_timer, plan
 from chalicelib.domain.windows import Actor
 from chalicelib.observability import Metric
 from chalicelib.services.messaging import calendars, outbox
-from chalicelib.services.selling import capacity, holds, time_claims
+from chalicelib.services.selling import capacity, holds, time_claims, waitlist
+from chalicelib.services.selling.waitlist import Promotion
 from chalicelib.store import db, keys, pages
 from chalicelib.store.errors import ItemNotFound
 from chalicelib.store.expressions import Condition, UpdateAction
-from chalicelib.store.models import Booking, BookingLog, Hold, plain
+from chalicelib.store.models import Booking, BookingLog, Hold, plain, plain_map
 from chalicelib.store.transact import Refusal, Runner, Transaction, transact
 
 SEAT_HOLDING_STATES = frozenset({"confirmed", "tentative", "paid"})
@@ -223,6 +224,39 @@ def create(company_id: int, new: NewBooking, *, actor: Actor = Actor.STAFF, rule
         transact(base_writes)
     booking.fresh_logs = [{**plain(entry), "created_at": log.created_at} for entry in log.entries]
     observability.count(Metric.BOOKINGS_CREATED)
+    return booking
+
+
+def book_offer(company_id: int, hold_id: str) -> Booking:
+    """A waitlist offer booked by its customer (the offer's one-click link): a seat booking of
+    the group made of the offer's hold, for the customer who queued. Once: the hold converts
+    by compare-and-set, so a second click is 409 ``hold_expired``."""
+    hold = holds.get(company_id, hold_id)
+    if waitlist.offer_entry_id(hold) is None:
+        raise NotFound("no such waitlist offer", field="reservation_id")
+    details = plain_map(hold.details)
+    if not hold.owner_booking_id:
+        return _book_event_offer(company_id, hold, details)
+    new = NewBooking(
+        graph=str(details.get("graph") or "group_customer"),
+        customer=dict(details.get("customer") or {}),
+        owner_booking_id=hold.owner_booking_id,
+        reservation_id=hold.hold_id,
+    )
+    return create(company_id, new, actor=Actor.CUSTOMER)
+
+
+def _book_event_offer(company_id: int, hold: Hold, details: Mapping[str, Any]) -> Booking:
+    """An event's offer (BookingBug face) becomes a confirmed booking on the event's seats,
+    converting the hold in one transaction (not yet a BookingBug purchase)."""
+    now = clock.now()
+    ended = Conflict("the offer has lapsed or been booked", code=ErrorCode.HOLD_EXPIRED, field="reservation_id")
+    if not holds.is_live(hold, now):
+        raise ended
+    event = dict(details.get("event_info") or {})
+    new = NewBooking(graph="instant", event=event, customer=dict(details.get("customer") or {}))
+    booking, writes = from_hold(company_id, new, hold, now)
+    transact(writes, lambda _: ended)
     return booking
 
 
@@ -427,12 +461,14 @@ def act(
     if_match: int | None = None,
     actor: Actor = Actor.STAFF,
     also: Callable[[Transaction], None] | None = None,
+    promotion: Promotion = Promotion.IN_TRANSACTION,
 ) -> Booking:
-    """Run ``action_name``; ``also`` adds writes to its transaction (a customer link's used-marker)."""
+    """Run ``action_name``; ``also`` adds writes to its transaction (a customer link's used-marker).
+    ``promotion`` is the race test's control switch (see ``waitlist.Promotion``)."""
     booking = get(company_id, booking_id)
     if if_match is not None and if_match != int(booking.version):
         raise PreconditionFailed(f"the booking is at version {int(booking.version)}, not {if_match}", field="If-Match")
-    return _apply(booking, action_name, options, by_timer=False, actor=actor, also=also)
+    return _apply(booking, action_name, options, by_timer=False, actor=actor, also=also, promotion=promotion)
 
 
 def _apply(
@@ -443,6 +479,7 @@ def _apply(
     by_timer: bool,
     actor: Actor = Actor.STAFF,
     also: Callable[[Transaction], None] | None = None,
+    promotion: Promotion = Promotion.IN_TRANSACTION,
 ) -> Booking:
     graph = _graph(booking)
     now = clock.utcnow()
@@ -484,7 +521,10 @@ def _apply(
             message=step.message,
         )
         if _releases_seats(booking, step) and booking.capacity_id:
-            capacity.release(tx, booking.capacity_id, _seat_shards(booking))
+            # The waitlist's head is offered the seats in this very transaction.
+            holds.give_back(
+                tx, int(booking.company_id), booking.capacity_id, _seat_shards(booking), promotion=promotion
+            )
         if step.seats is Seats.CLOSE and booking.capacity_id:
             capacity.close(tx, booking.capacity_id, shard_count(booking))
         if time_claims.releases_time(booking, step.from_state, step.to_state):
@@ -493,6 +533,8 @@ def _apply(
             also(tx)
 
     _run_cas(booking, writes)
+    if promotion is Promotion.AFTERWARDS and _releases_seats(booking, step) and booking.capacity_id:
+        holds.promote_afterwards(int(booking.company_id), booking.capacity_id, shard_count(booking), int(booking.seats))
     if step.seats is Seats.CLOSE:
         return cascade_owner_cancel(get(booking.company_id, booking.booking_id))
     return get(booking.company_id, booking.booking_id)
@@ -865,7 +907,19 @@ def group_booking(booking: Booking) -> dict[str, int] | None:
         "current_seats": seats.booked,
         "held_seats": seats.held,
         "available_seats": max(seats.available, 0),
+        "waitlist_length": waitlist.length(booking.capacity_id),
     }
+
+
+def group_queue(owner: Booking) -> waitlist.Queue:
+    """A group's waitlist: its capacity, and what the offer's email says about it."""
+    return waitlist.Queue(
+        int(owner.company_id),
+        owner.capacity_id or "",
+        shard_count(owner),
+        owner_booking_id=owner.booking_id,
+        event_info=_event_info(plain_map(owner.event)),
+    )
 
 
 def view(booking: Booking) -> dict[str, Any]:

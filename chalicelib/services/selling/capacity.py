@@ -26,7 +26,7 @@ from chalicelib.domain.lifecycle import HoldStatus
 from chalicelib.domain.seats import ENFORCED, SeatRule, ShardSeats, ShardState
 from chalicelib.store import db, keys
 from chalicelib.store.errors import ItemNotFound, TransactionFailed, refused
-from chalicelib.store.expressions import Condition
+from chalicelib.store.expressions import Condition, UpdateAction
 from chalicelib.store.models import CapacityShard, Hold, plain_map
 from chalicelib.store.transact import OnConditionFailed, Refusal, Transaction, is_conflict, refusal, transact
 
@@ -361,6 +361,34 @@ def release(tx: Transaction, capacity_id: str, shard_seats: Mapping[str, int], *
         )
 
 
+def pass_on(
+    tx: Transaction,
+    capacity_id: str,
+    freed: Mapping[str, int],
+    offered: Mapping[str, int],
+    *,
+    held: bool = False,
+) -> None:
+    """Seats leave a booking (or a hold, ``held``) and, per shard, ``offered[shard]`` of them go
+    straight to a waitlist offer's hold: they become held without ever being available, so
+    nobody outside the queue can take them; the rest are released. One update per shard."""
+    for shard, seats in freed.items():
+        to_offer = int(offered.get(shard, 0))
+        if not 0 <= to_offer <= int(seats):
+            raise ValueError("an offer takes at most the seats freed on its shard")
+        given_back = int(seats) - to_offer
+        actions: list[UpdateAction]
+        if held:
+            actions = [CapacityShard.available.add(given_back), CapacityShard.held.add(-given_back)]
+        else:
+            actions = [
+                CapacityShard.available.add(given_back),
+                CapacityShard.booked.add(-int(seats)),
+                CapacityShard.held.add(to_offer),
+            ]
+        tx.update(CapacityShard(keys.shard_pk(capacity_id, shard), shard), actions=actions)
+
+
 def convert(tx: Transaction, capacity_id: str, shard_seats: Mapping[str, int]) -> None:
     """Held seats become booked without ever being free in between (not once the group closed)."""
     for shard, seats in shard_seats.items():
@@ -429,25 +457,38 @@ def lapsed_holds(capacity_id: str, shards: Iterable[int], now: float | None = No
     return found
 
 
-def resize(tx: Transaction, capacity_id: str, shards: int, new_total: int) -> None:
+# Given the seats a resize adds per shard, places the waitlist's offers on them and says how
+# many per shard (holds.offer_seats); passed in, like Reclaim, so the ledger does not import holds.
+Offer = Callable[[Transaction, Mapping[str, int]], Mapping[str, int]]
+
+
+def resize(tx: Transaction, capacity_id: str, shards: int, new_total: int, *, offer: Offer | None = None) -> None:
     """Set the capacity to ``new_total`` (caps spread as open_capacity does), never below what is taken.
 
     Per shard: compare-and-set on the cap read here, and a shrink needs
     ``available >= shrink`` so booked and held seats always fit. Reclaim lapsed holds
-    first if they should not count. A refusal cancels the caller's transaction.
+    first if they should not count. A refusal cancels the caller's transaction. Seats a
+    growth adds go to ``offer`` first (the waitlist), held for it, never available.
     """
     caps = seat_rule.caps(new_total, shards)
-    for shard in _shard_items(capacity_id, shards):
-        cap = caps[int(shard.sk.removeprefix(keys.SHARD_PREFIX))]
-        delta = cap - shard.capacity
+    items = _shard_items(capacity_id, shards)
+    deltas = {str(s.sk): caps[int(s.sk.removeprefix(keys.SHARD_PREFIX))] - s.capacity for s in items}
+    grown = {sk: delta for sk, delta in deltas.items() if delta > 0}
+    offered = offer(tx, grown) if offer is not None and grown else {}
+    for shard in items:
+        delta = deltas[str(shard.sk)]
         if delta == 0:
             continue
         condition = CapacityShard.capacity == shard.capacity
         if delta < 0:
             condition &= CapacityShard.available >= -delta
+        to_offer = int(offered.get(str(shard.sk), 0))
+        actions: list[UpdateAction] = [CapacityShard.capacity.add(delta), CapacityShard.available.add(delta - to_offer)]
+        if to_offer:
+            actions.append(CapacityShard.held.add(to_offer))
         tx.update(
             CapacityShard(keys.shard_pk(capacity_id, shard.sk), shard.sk),
-            actions=[CapacityShard.capacity.add(delta), CapacityShard.available.add(delta)],
+            actions=actions,
             condition=condition,
             return_values="ALL_OLD",
         )

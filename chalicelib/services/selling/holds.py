@@ -19,11 +19,12 @@ from chalicelib.domain.errors import Conflict, ErrorCode, NotFound
 from chalicelib.domain.lifecycle import HoldStatus
 from chalicelib.domain.seats import ShardSeats
 from chalicelib.services.messaging import outbox
-from chalicelib.services.selling import capacity, time_claims
+from chalicelib.services.selling import capacity, time_claims, waitlist
+from chalicelib.services.selling.waitlist import EntryStatus, Promotion
 from chalicelib.store import db, keys
-from chalicelib.store.errors import ItemNotFound, refused
+from chalicelib.store.errors import TransactionFailed, refused
 from chalicelib.store.expressions import Condition, UpdateAction
-from chalicelib.store.models import Hold
+from chalicelib.store.models import Hold, WaitlistEntry, plain_map
 from chalicelib.store.transact import OnConditionFailed, Transaction, transact
 
 MAX_EXTENSIONS = 3
@@ -178,12 +179,8 @@ def snapshot(hold: Hold) -> dict[str, Any]:
 
 
 def get(company_id: int, hold_id: str) -> Hold:
-    db.ensure_bound()
-    try:
-        hold = Hold.get(keys.hold_pk(hold_id), keys.HOLD_SK, consistent_read=True)
-    except ItemNotFound:
-        raise NotFound("reservation not found", field="reservation_id") from None
-    if hold.company_id != company_id:
+    hold = db.company_item(Hold, keys.hold_pk(hold_id), keys.HOLD_SK, company_id)
+    if hold is None:
         raise NotFound("reservation not found", field="reservation_id")
     return hold
 
@@ -261,6 +258,8 @@ def convert(tx: Transaction, hold: Hold, now: float) -> None:
     """Inside the booking's transaction: the hold ends and its seats become booked."""
     _end(tx, hold, HoldStatus.CONVERTED, condition_live=True, now=now)
     capacity.convert(tx, hold.capacity_id, {k: v for k, v in _shards(hold).items()})
+    if waitlist.offer_entry_id(hold):
+        waitlist.settle(tx, hold, EntryStatus.BOOKED)  # booked with the offer: out of the queue
 
 
 def expire(hold: Hold, now: float | None = None) -> bool:
@@ -269,7 +268,9 @@ def expire(hold: Hold, now: float | None = None) -> bool:
 
     def build(tx: Transaction) -> None:
         _end(tx, hold, HoldStatus.EXPIRED, condition_live=False, now=moment)
-        capacity.release(tx, hold.capacity_id, _shards(hold), held=True)
+        if waitlist.offer_entry_id(hold):
+            waitlist.settle(tx, hold, EntryStatus.LAPSED)
+        give_back(tx, int(hold.company_id), hold.capacity_id, _shards(hold), held=True)
         time_claims.release_hold(tx, hold)
         outbox.add(
             tx,
@@ -305,7 +306,7 @@ def release(company_id: int, hold_id: str) -> Hold:
 def end_released(tx: Transaction, hold: Hold, now: float) -> None:
     """Inside a caller's transaction: a live hold ends as released, its seats free at once."""
     _end(tx, hold, HoldStatus.RELEASED, condition_live=True, now=now)
-    capacity.release(tx, hold.capacity_id, _shards(hold), held=True)
+    give_back(tx, int(hold.company_id), hold.capacity_id, _shards(hold), held=True)
     time_claims.release_hold(tx, hold)
     outbox.add(
         tx, "hold.released", hold.company_id, hold.hold_id, snapshot(hold) | {"status": HoldStatus.RELEASED.value}
@@ -314,3 +315,116 @@ def end_released(tx: Transaction, hold: Hold, now: float) -> None:
 
 def _shards(hold: Hold) -> dict[str, int]:
     return capacity.from_list(hold.seat_shards)
+
+
+# --- waitlist offers -------------------------------------------------------------------------------
+
+
+def give_back(
+    tx: Transaction,
+    company_id: int,
+    capacity_id: str,
+    shard_seats: Mapping[str, int],
+    *,
+    held: bool = False,
+    promotion: Promotion = Promotion.IN_TRANSACTION,
+) -> None:
+    """Inside the transaction that frees seats (a cancel, a hold ending): the head of the
+    capacity's waitlist is offered them first, each entry a hold for its offer window,
+    placed on the freed shards; only what the queue does not take becomes available.
+
+    The head is read inside the build, so a retried transaction reads it again; an entry
+    offered meanwhile by another freeing transaction refuses this one, which re-reads
+    (``waitlist.offer`` marks it). ``Promotion.AFTERWARDS`` (the control run) only frees.
+    """
+    if not any(int(seats) for seats in shard_seats.values()):
+        return
+    offered = offer_seats(tx, company_id, capacity_id, shard_seats) if promotion is Promotion.IN_TRANSACTION else {}
+    capacity.pass_on(tx, capacity_id, shard_seats, offered, held=held)
+
+
+def offer_seats(tx: Transaction, company_id: int, capacity_id: str, shard_seats: Mapping[str, int]) -> ShardSeats:
+    """Inside the transaction that frees or adds ``shard_seats``: the waitlist's head gets them,
+    one offer hold per entry; returns how many seats were offered per shard (the caller's
+    shard updates hold them instead of making them available)."""
+    offered: ShardSeats = {}
+    left = {shard: int(seats) for shard, seats in sorted(shard_seats.items())}
+    for entry in waitlist.head(capacity_id, sum(left.values())):
+        placed = _carve(left, int(entry.seats))
+        hold = _offer_hold(company_id, capacity_id, entry)
+        _place_on(hold, placed)
+        tx.save(hold, condition=Hold.pk.does_not_exist())
+        waitlist.offer(tx, entry, hold)
+        for shard, seats in placed.items():
+            offered[shard] = offered.get(shard, 0) + seats
+    return offered
+
+
+def _carve(left: dict[str, int], seats: int) -> ShardSeats:
+    """Take ``seats`` from the freed shards in order (``left`` shrinks)."""
+    placed: ShardSeats = {}
+    for shard in sorted(left):
+        share = min(left[shard], seats - sum(placed.values()))
+        if share > 0:
+            placed[shard] = share
+            left[shard] -= share
+    return placed
+
+
+def _offer_hold(company_id: int, capacity_id: str, entry: WaitlistEntry) -> Hold:
+    details: dict[str, Any] = {"customer": plain_map(entry.customer), "waitlist_entry_id": entry.entry_id}
+    if entry.owner_booking_id:
+        details["graph"] = "group_customer"
+    if entry.event_id is not None:
+        details["event_id"] = int(entry.event_id)
+        details["event_info"] = plain_map(entry.event_info)
+    return new_hold(
+        company_id, capacity_id, int(entry.seats), int(entry.offer_seconds), details, entry.owner_booking_id
+    )
+
+
+def join_waitlist(queue: waitlist.Queue, customer: Mapping[str, Any], seats: int, offer_seconds: int) -> WaitlistEntry:
+    """Join a full capacity's queue. Seats freed between the join's "full" check and its write
+    went out with an empty queue; they are offered to the head now (taken like any booker's,
+    so an outside booker may have them first), so nobody waits while seats sit free."""
+    entry = waitlist.join(queue, customer, seats, offer_seconds)
+    free = capacity.read(queue.capacity_id, queue.shards).available
+    if free > 0:
+        promote_afterwards(queue.company_id, queue.capacity_id, queue.shards, free)
+        return waitlist.get(queue.company_id, queue.capacity_id, entry.entry_id)
+    return entry
+
+
+def promote_afterwards(company_id: int, capacity_id: str, shards: int, seats: int) -> None:
+    """Offers taken by transactions of their own, after the seats were free: an outside booker
+    can take them first. The race test's control run promotes this way (it must lose seats);
+    a join uses it for seats freed while it was being written (see join_waitlist)."""
+    for entry in waitlist.head(capacity_id, seats):
+        hold = _offer_hold(company_id, capacity_id, entry)
+
+        def writes(tx: Transaction, shard_seats: ShardSeats, hold: Hold = hold, entry: WaitlistEntry = entry) -> None:
+            _place_on(hold, shard_seats)
+            tx.save(hold, condition=Hold.pk.does_not_exist())
+            waitlist.offer(tx, entry, hold)
+
+        try:
+            capacity.take(capacity_id, int(entry.seats), shards, writes, reclaim=reclaim_lapsed, hold=True)
+        except (capacity.NoSpaceLeft, TransactionFailed):
+            return  # taken by someone outside the queue, or the entry by another promoter
+
+
+def release_offer(tx: Transaction, hold_id: str) -> None:
+    """Inside a customer's leaving: the offer's hold ends, its seats pass to the next in line."""
+    db.ensure_bound()
+    hold = Hold.get(keys.hold_pk(hold_id), keys.HOLD_SK, consistent_read=True)
+    end_released(tx, hold, clock.now())
+
+
+def leave_waitlist(entry: WaitlistEntry) -> WaitlistEntry:
+    """A customer leaves the queue; leaving with a live offer passes its seats on at once."""
+    if entry.status == EntryStatus.OFFERED and entry.hold_id:
+        hold = Hold.get(keys.hold_pk(entry.hold_id), keys.HOLD_SK, consistent_read=True)
+        if hold.status == HoldStatus.ACTIVE and not is_live(hold):
+            expire(hold)  # lapsed before the sweeper came: it ends as lapsed, not left
+            raise Conflict("the offer has lapsed", code=ErrorCode.WAITLIST_LEFT, field="entry_id")
+    return waitlist.leave(entry, release_offer=release_offer)
