@@ -178,7 +178,7 @@ def test_a_clean_address_is_read_once_a_second_and_a_failure_reads_it_again(
 
     monkeypatch.setattr(FailureCount, "batch_get", counted)
     # The process clock stands still: on a loaded machine moto's read alone can take a second.
-    monkeypatch.setattr(limits.time, "monotonic", lambda: 1000.0)
+    monkeypatch.setattr("chalicelib.services.identity.limits.time.monotonic", lambda: 1000.0)
     limits.check(subjects)
     limits.check(subjects)
     assert reads == [1]  # the second request within CLEAN_SECONDS trusts the first's read
