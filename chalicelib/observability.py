@@ -7,6 +7,7 @@ and ``observed`` handlers in app.py call it once at the end).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from enum import StrEnum
 from functools import lru_cache, wraps
@@ -26,6 +27,10 @@ class Metric(StrEnum):
     TIME_TAKEN_REFUSALS = "TimeTakenRefusals"  # 409 time_taken answered
     WEBHOOK_DELIVERY_FAILURES = "WebhookDeliveryFailures"  # an attempt that did not get a 2xx
 
+
+# Lambda runs one request per process, but `make run` and the benchmarks serve several on
+# threads: Powertools' metric set is a plain dict, so adding and flushing take turns.
+_metrics_lock = threading.Lock()
 
 # The refusals worth watching: answered codes counted as metrics.
 _REFUSALS = {"no_space_left": Metric.SOLD_OUT_REFUSALS, "time_taken": Metric.TIME_TAKEN_REFUSALS}
@@ -51,7 +56,8 @@ def get_metrics() -> Metrics:
 def count(metric: Metric, value: int = 1) -> None:
     from aws_lambda_powertools.metrics import MetricUnit
 
-    get_metrics().add_metric(name=metric.value, unit=MetricUnit.Count, value=value)
+    with _metrics_lock:
+        get_metrics().add_metric(name=metric.value, unit=MetricUnit.Count, value=value)
 
 
 def count_refusal(code: str) -> None:
@@ -64,8 +70,9 @@ def count_refusal(code: str) -> None:
 def flush_metrics() -> None:
     """Write this invocation's metrics as one EMF line; nothing when none were counted."""
     metrics = get_metrics()
-    if metrics.metric_set:  # Powertools warns on an empty flush; most requests count nothing
-        metrics.flush_metrics()
+    with _metrics_lock:
+        if metrics.metric_set:  # Powertools warns on an empty flush; most requests count nothing
+            metrics.flush_metrics()
 
 
 def observed(handler: Callable[[Any], Any]) -> Callable[[Any], Any]:
