@@ -50,6 +50,13 @@ def _offers(table: str) -> list[dict[str, Any]]:
     return [e for e in events if e["type"] == "waitlist.offered"]
 
 
+def book_offer(api: Api, tenant: Tenant, offer: dict[str, Any]) -> Any:
+    """Click the offer email's one-click link."""
+    reservation_id = offer["data"]["offer"]["reservation_id"]
+    signature = customer_links.action_signature(tenant.id, reservation_id, customer_links.BOOK_OFFER, clock.utcnow())
+    return api.get(f"/v2/waitlist/offers/{reservation_id}/book?signature={signature}", {})
+
+
 def test_join_only_when_full_and_spaces_wait_counts(api: Api, tenant: Tenant) -> None:
     body = {"name": "Yoga", "start_date": "2031-03-03", "time": "09:00", "spaces": 2}
     chain = api.post(f"/api/v1/admin/{tenant.id}/event_chains", body, tenant.admin).body
@@ -76,9 +83,7 @@ def test_join_only_when_full_and_spaces_wait_counts(api: Api, tenant: Tenant) ->
     assert bad.status == 422 and bad.error["field"] == "client.email"
 
 
-def test_a_cancelled_purchase_offers_its_space_and_the_link_books_it(
-    api: Api, tenant: Tenant, moto_table: str
-) -> None:
+def test_a_cancelled_purchase_offers_its_space_and_the_link_books_it(api: Api, tenant: Tenant, moto_table: str) -> None:
     _chain, event, purchase = _full_event(api, tenant)
     first = _join(api, tenant, event["id"], 1).body
     second = _join(api, tenant, event["id"], 2).body
@@ -90,9 +95,7 @@ def test_a_cancelled_purchase_offers_its_space_and_the_link_books_it(
     (offer,) = _offers(moto_table)
     assert offer["subject_id"] == first["id"] and offer["data"]["event_id"] == event["id"]
     assert offer["data"]["event_info"]["what"] == "Yoga"
-    reservation_id = offer["data"]["offer"]["reservation_id"]
-    signature = customer_links.action_signature(tenant.id, reservation_id, customer_links.BOOK_OFFER, clock.utcnow())
-    booked = api.get(f"/v2/waitlist/offers/{reservation_id}/book?signature={signature}", {})
+    booked = book_offer(api, tenant, offer)
     assert booked.status == 201, booked.body
     assert booked.body["data"]["customers"][0]["email"] == "w1@example.com"
     seen = _read(api, tenant, event["id"])
