@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.api.test_event_waitlists import _offers, book_offer
+from tests.api.test_event_waitlists import _offers, book_offer, offer_purchase_is_a_bookers
 from tests.conftest import Api, Tenant
 
 TEN_YEARS = 10 * 365 * 86_400
@@ -103,8 +103,15 @@ def test_a_cancelled_slot_purchase_offers_its_space_and_the_link_books_it(
     booked = book_offer(api, tenant, offer)
     assert booked.status == 201, booked.body
     assert booked.body["data"]["customers"][0]["email"] == "w1@example.com"
+    long_id = offer_purchase_is_a_bookers(api, tenant, moto_table, booked.body, "W 1")
     twice = book_offer(api, tenant, offer)
     assert twice.status == 409
     path = f"/api/v1/{tenant.id}/services/{service['id']}/waitlist/{second['id']}?{_where()}"
     still = api.delete(path, tenant.public)
     assert still.status == 200 and still.body["status"] == "left" and still.body["spaces_wait"] == 0
+
+    # the booker cancels the offer's purchase: the space is free again (nobody waits now)
+    cancelled = api.delete(f"/api/v1/{tenant.id}/purchases/{long_id}", tenant.public)
+    assert cancelled.status == 200, cancelled.body
+    again = api.post(f"/api/v1/{tenant.id}/basket/add_item", {"service_id": service["id"], **SLOT}, tenant.public)
+    assert again.status == 201, again.body
