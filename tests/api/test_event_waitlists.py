@@ -156,3 +156,23 @@ def test_an_accepted_offer_is_a_purchase_whose_cancel_offers_the_next(
     assert (seen["spaces_booked"], seen["spaces_reserved"], seen["spaces_wait"]) == (0, 1, 0)
     latest = _offers(moto_table)
     assert len(latest) == 2 and {o["subject_id"] for o in latest} >= {second["id"]}
+
+
+def test_an_offer_on_an_event_with_required_questions_is_refused_by_the_link_and_stands(
+    api: Api, tenant: Tenant, moto_table: str
+) -> None:
+    questions = {"name": "Intake", "questions": [{"name": "Injuries?", "detail_type": "text_field", "required": True}]}
+    group = api.post(f"/api/v1/admin/{tenant.id}/question_groups", questions, tenant.admin).body
+    chain, event, purchase = _full_event(api, tenant)
+    asks = api.put(
+        f"/api/v1/admin/{tenant.id}/event_chains/{chain['id']}", {"detail_group_id": group["id"]}, tenant.admin
+    )
+    assert asks.status == 200, asks.body
+    _join(api, tenant, event["id"], 1)
+    assert api.delete(f"/api/v1/admin/{tenant.id}/purchases/{purchase['id']}", tenant.admin).status == 200
+    (offer,) = _offers(moto_table)
+    refused = book_offer(api, tenant, offer)
+    assert refused.status == 422 and refused.error["field"].startswith("reservation_id"), refused.body
+    assert len(outbox_events(moto_table, "purchase.completed")) == 1  # the first buyer's only
+    seen = _read(api, tenant, event["id"])
+    assert (seen["spaces_booked"], seen["spaces_reserved"]) == (0, 1)  # still held for the queued customer
