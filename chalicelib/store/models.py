@@ -509,7 +509,7 @@ class Purchase(Item, discriminator="purchase"):
     purchase_id = UnicodeAttribute()
     long_id = UnicodeAttribute()
     company_id = IntegerAttribute()
-    basket_id = UnicodeAttribute()
+    basket_id = UnicodeAttribute(null=True)  # none: a waitlist offer bought (no basket)
     status = UnicodeAttribute(default="completed")  # completed, cancelled
     client: MapAttribute[str, Any] = MapAttribute(default=dict)
     client_id = IntegerAttribute()

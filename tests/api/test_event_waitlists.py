@@ -43,11 +43,36 @@ def _join(api: Api, tenant: Tenant, event_id: int, n: int) -> Any:
     return api.post(f"/api/v1/{tenant.id}/events/{event_id}/waitlist", {"client": client}, tenant.public)
 
 
-def _offers(table: str) -> list[dict[str, Any]]:
+def outbox_events(table: str, kind: str) -> list[dict[str, Any]]:
     items = boto3.client("dynamodb", region_name="us-east-1").scan(TableName=table)["Items"]
     records = [{"eventName": "INSERT", "dynamodb": {"NewImage": item}} for item in items]
     events = [e for e in (fanout._from_stream(r) for r in records) if e is not None]
-    return [e for e in events if e["type"] == "waitlist.offered"]
+    return [e for e in events if e["type"] == kind]
+
+
+def _offers(table: str) -> list[dict[str, Any]]:
+    return outbox_events(table, "waitlist.offered")
+
+
+def offer_purchase_is_a_bookers(api: Api, tenant: Tenant, table: str, booked: dict[str, Any], name: str) -> str:
+    """The booking an accepted offer made belongs to a BookingBug purchase the booker can read by its
+    long_id, with its calendar file; the purchase's long_id is returned."""
+    made = outbox_events(table, "purchase.completed")
+    (purchase,) = [e["data"] for e in made if e["data"]["booking_ids"] == [booked["data"]["id"]]]
+    read = api.get(f"/api/v1/{tenant.id}/purchases/{purchase['long_id']}", tenant.public)
+    assert read.status == 200, read.body
+    assert read.body["client_name"] == name  # the queued customer became the client
+    ical = api.get(f"/api/v1/{tenant.id}/purchases/{purchase['long_id']}/ical", tenant.public)
+    assert ical.status == 200 and "BEGIN:VEVENT" in ical.body
+    long_id: str = purchase["long_id"]
+    return long_id
+
+
+def book_offer(api: Api, tenant: Tenant, offer: dict[str, Any]) -> Any:
+    """Click the offer email's one-click link."""
+    reservation_id = offer["data"]["offer"]["reservation_id"]
+    signature = customer_links.action_signature(tenant.id, reservation_id, customer_links.BOOK_OFFER, clock.utcnow())
+    return api.get(f"/v2/waitlist/offers/{reservation_id}/book?signature={signature}", {})
 
 
 def test_join_only_when_full_and_spaces_wait_counts(api: Api, tenant: Tenant) -> None:
@@ -76,9 +101,7 @@ def test_join_only_when_full_and_spaces_wait_counts(api: Api, tenant: Tenant) ->
     assert bad.status == 422 and bad.error["field"] == "client.email"
 
 
-def test_a_cancelled_purchase_offers_its_space_and_the_link_books_it(
-    api: Api, tenant: Tenant, moto_table: str
-) -> None:
+def test_a_cancelled_purchase_offers_its_space_and_the_link_books_it(api: Api, tenant: Tenant, moto_table: str) -> None:
     _chain, event, purchase = _full_event(api, tenant)
     first = _join(api, tenant, event["id"], 1).body
     second = _join(api, tenant, event["id"], 2).body
@@ -90,9 +113,7 @@ def test_a_cancelled_purchase_offers_its_space_and_the_link_books_it(
     (offer,) = _offers(moto_table)
     assert offer["subject_id"] == first["id"] and offer["data"]["event_id"] == event["id"]
     assert offer["data"]["event_info"]["what"] == "Yoga"
-    reservation_id = offer["data"]["offer"]["reservation_id"]
-    signature = customer_links.action_signature(tenant.id, reservation_id, customer_links.BOOK_OFFER, clock.utcnow())
-    booked = api.get(f"/v2/waitlist/offers/{reservation_id}/book?signature={signature}", {})
+    booked = book_offer(api, tenant, offer)
     assert booked.status == 201, booked.body
     assert booked.body["data"]["customers"][0]["email"] == "w1@example.com"
     seen = _read(api, tenant, event["id"])
@@ -114,3 +135,44 @@ def test_growing_an_event_offers_the_new_spaces_in_order(api: Api, tenant: Tenan
     # the first's offer ended and, with nobody left waiting, its space is simply free
     seen = _read(api, tenant, event["id"])
     assert (seen["spaces_left"], seen["spaces_reserved"], seen["spaces_wait"]) == (1, 1, 0)
+
+
+def test_an_accepted_offer_is_a_purchase_whose_cancel_offers_the_next(
+    api: Api, tenant: Tenant, moto_table: str
+) -> None:
+    _chain, event, purchase = _full_event(api, tenant)
+    _join(api, tenant, event["id"], 1)
+    second = _join(api, tenant, event["id"], 2).body
+    assert api.delete(f"/api/v1/admin/{tenant.id}/purchases/{purchase['id']}", tenant.admin).status == 200
+    (offer,) = _offers(moto_table)
+    booked = book_offer(api, tenant, offer)
+    assert booked.status == 201, booked.body
+    long_id = offer_purchase_is_a_bookers(api, tenant, moto_table, booked.body, "W 1")
+
+    cancelled = api.delete(f"/api/v1/{tenant.id}/purchases/{long_id}", tenant.public)
+    assert cancelled.status == 200, cancelled.body
+    # the space goes to the next in line, not back on sale
+    seen = _read(api, tenant, event["id"])
+    assert (seen["spaces_booked"], seen["spaces_reserved"], seen["spaces_wait"]) == (0, 1, 0)
+    latest = _offers(moto_table)
+    assert len(latest) == 2 and {o["subject_id"] for o in latest} >= {second["id"]}
+
+
+def test_an_offer_on_an_event_with_required_questions_is_refused_by_the_link_and_stands(
+    api: Api, tenant: Tenant, moto_table: str
+) -> None:
+    questions = {"name": "Intake", "questions": [{"name": "Injuries?", "detail_type": "text_field", "required": True}]}
+    group = api.post(f"/api/v1/admin/{tenant.id}/question_groups", questions, tenant.admin).body
+    chain, event, purchase = _full_event(api, tenant)
+    asks = api.put(
+        f"/api/v1/admin/{tenant.id}/event_chains/{chain['id']}", {"detail_group_id": group["id"]}, tenant.admin
+    )
+    assert asks.status == 200, asks.body
+    _join(api, tenant, event["id"], 1)
+    assert api.delete(f"/api/v1/admin/{tenant.id}/purchases/{purchase['id']}", tenant.admin).status == 200
+    (offer,) = _offers(moto_table)
+    refused = book_offer(api, tenant, offer)
+    assert refused.status == 422 and refused.error["field"].startswith("reservation_id"), refused.body
+    assert len(outbox_events(moto_table, "purchase.completed")) == 1  # the first buyer's only
+    seen = _read(api, tenant, event["id"])
+    assert (seen["spaces_booked"], seen["spaces_reserved"]) == (0, 1)  # still held for the queued customer

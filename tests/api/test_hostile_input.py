@@ -38,6 +38,10 @@ LONG_TEXT = "b" * 2100
 # public requests (the limits count every attempt, refused or not).
 UNSNAPSHOTTED = ("LIMIT#", "RATE#")
 
+SLOT_QUERIES = {
+    ("DELETE", "/api/v1/{company_id}/services/{service_id}/waitlist/{entry_id}"): "date=2031-07-01&time=540"
+}
+
 
 @dataclass
 class World:
@@ -67,7 +71,10 @@ class World:
             name = match.group(1)
             return overrides.get(name, self.values[name])
 
-        return re.sub(r"{(\w+)}", value, operation.path)
+        path = re.sub(r"{(\w+)}", value, operation.path)
+        # A slot's waitlist entry is named by its slot too, in the query (as add_item names a slot).
+        query = SLOT_QUERIES.get((operation.method, operation.path))
+        return f"{path}?{query}" if query else path
 
 
 @pytest.fixture(scope="module")

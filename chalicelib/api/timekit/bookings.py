@@ -29,13 +29,14 @@ if TYPE_CHECKING:
     from chalicelib.domain import projects as project_rules
     from chalicelib.services.catalogue import projects, resources
     from chalicelib.services.messaging import calendars
-    from chalicelib.services.selling import action_links, bookings, removal, time_claims
+    from chalicelib.services.selling import action_links, baskets, bookings, removal, time_claims
     from chalicelib.services.selling import holds as holds_service
 else:
     s = LazyModule("chalicelib.api.timekit.schemas")
     # The engine loads with the first booking request, not at cold start.
     graph_defs = LazyModule("chalicelib.domain.graphs")
     bookings = LazyModule("chalicelib.services.selling.bookings")
+    baskets = LazyModule("chalicelib.services.selling.baskets")
     action_links = LazyModule("chalicelib.services.selling.action_links")
     calendars = LazyModule("chalicelib.services.messaging.calendars")
     holds_service = LazyModule("chalicelib.services.selling.holds")
@@ -481,7 +482,7 @@ def book_offer(call: Call, reservation_id: str) -> Any:
         call,
         reservation_id,
         customer_links.BOOK_OFFER,
-        lambda link, _now: bookings.book_offer(link.company_id, reservation_id),
+        lambda link, _now: baskets.book_offer(link.company_id, reservation_id),
     )
 
 

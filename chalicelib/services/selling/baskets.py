@@ -33,7 +33,7 @@ from chalicelib.services.catalogue import catalogue, events
 from chalicelib.services.identity import companies
 from chalicelib.services.identity.auth import new_basket_token
 from chalicelib.services.messaging import outbox
-from chalicelib.services.selling import bookings, capacity, holds, slots, time_claims
+from chalicelib.services.selling import bookings, capacity, holds, slots, time_claims, waitlist
 from chalicelib.store import claim_days, db, keys
 from chalicelib.store.errors import ItemNotFound, TransactionFailed
 from chalicelib.store.models import (
@@ -700,7 +700,7 @@ def _split(total: int, parts: int) -> list[int]:
 
 def _commit(
     company_id: int,
-    basket: Basket,
+    basket: Basket | None,
     lines: Sequence[_Line],
     client: Client,
     counts: Mapping[str, tuple[int, int]],
@@ -783,7 +783,7 @@ def _commit(
         purchase_id=purchase_id,
         long_id=long_id,
         company_id=company_id,
-        basket_id=basket.basket_id,
+        basket_id=basket.basket_id if basket else None,
         client=_client_snapshot(client),
         client_id=client.client_id,
         booking_ids=booking_ids,
@@ -801,12 +801,13 @@ def _commit(
             write(tx)
         tx.save(purchase, condition=Purchase.pk.does_not_exist())
         tx.save(link, condition=PurchaseLink.pk.does_not_exist())
-        tx.update(
-            basket,
-            actions=[Basket.status.set(BasketStatus.CHECKED_OUT), Basket.purchase_id.set(purchase_id)],
-            condition=Basket.status == BasketStatus.OPEN,
-            return_values="ALL_OLD",
-        )
+        if basket is not None:
+            tx.update(
+                basket,
+                actions=[Basket.status.set(BasketStatus.CHECKED_OUT), Basket.purchase_id.set(purchase_id)],
+                condition=Basket.status == BasketStatus.OPEN,
+                return_values="ALL_OLD",
+            )
         for unit, (spaces, limit) in counts.items():
             _count_update(tx, company_id, unit, email, spaces, limit)
         outbox.add(tx, "purchase.completed", company_id, purchase_id, snapshot(purchase))
@@ -816,11 +817,11 @@ def _commit(
     return purchase
 
 
-def _why_refused(refused: Refusal, basket: Basket, counts: Mapping[str, tuple[int, int]]) -> Exception:
+def _why_refused(refused: Refusal, basket: Basket | None, counts: Mapping[str, tuple[int, int]]) -> Exception:
     failed = refused.keys
     pks = {key[0] for key in failed if key}
     sks = {key[1] for key in failed if key}
-    if basket.pk in pks:
+    if basket is not None and basket.pk in pks:
         return Conflict(
             "this basket has already been checked out", code=ErrorCode.BASKET_CHECKED_OUT, field="Auth-Token"
         )
@@ -832,7 +833,59 @@ def _why_refused(refused: Refusal, basket: Basket, counts: Mapping[str, tuple[in
             code=ErrorCode.MAX_NUM_BOOKINGS_EXCEEDED,
             extra={"max_num_bookings": min(limits)},
         )
+    if basket is None:
+        return OFFER_ENDED
     return Conflict("a hold in the basket has expired; add the item again", code=ErrorCode.HOLD_EXPIRED, field="items")
+
+
+OFFER_ENDED = Conflict("the offer has lapsed or been booked", code=ErrorCode.HOLD_EXPIRED, field="reservation_id")
+CLIENT_FIELDS = ("email", "first_name", "last_name", "phone", "mobile")
+
+
+def book_offer(company_id: int, hold_id: str) -> Booking:
+    """A waitlist offer booked by its customer (the offer's one-click link). A v2 group's is a
+    seat booking of the group; an event's or a service slot's (BookingBug) is a purchase, so
+    its booker has a long_id, the purchase's cancel windows and its calendar file."""
+    hold = holds.get(company_id, hold_id)
+    if hold.owner_booking_id or waitlist.offer_entry_id(hold) is None:
+        return bookings.book_offer(company_id, hold_id)
+    purchase = buy_offer(company_id, hold)
+    return purchase_bookings(purchase)[purchase.booking_ids[0]]
+
+
+def buy_offer(company_id: int, hold: Hold) -> Purchase:
+    """An event's or a slot's offer bought: a checkout of one line made of the offer's hold,
+    with no basket (the hold never was in one), for the customer who queued. Once: the hold
+    converts by compare-and-set in the purchase's transaction (409 ``hold_expired`` after)."""
+    moment = clock.now()
+    if not holds.is_live(hold, moment):
+        raise OFFER_ENDED
+    details = plain(hold.details)
+    if details.get("event_id") is not None:
+        event = events.event_for_sale(company_id, int(details["event_id"]))
+        picked = _event_picked(events.chain_for_sale(company_id, int(event.chain_id)), [event], False)
+    else:
+        info = dict(details.get("event_info") or {})
+        start = db.parse_iso(str(info["start"]))
+        picked = _slot_picked(slots.find(company_id, int(info["service_id"]), start, int(info["duration"])))
+    rules = picked.rules
+    # The offer's link carries no answers: a question the event requires refuses it (422).
+    priced = pricing.check_line(
+        _questions(company_id, rules.detail_group_id),
+        unit_price=rules.price,
+        quantity=int(hold.seats),
+        answers=(),
+        tickets=(),
+        per_ticket=rules.questions_per_ticket,
+        email_per_ticket=rules.email_per_ticket,
+        where="reservation_id",
+    )
+    customer = dict(details.get("customer") or {})
+    given = {name: customer[name] for name in CLIENT_FIELDS if customer.get(name)}
+    client = _client(company_id, CheckoutIn(client=given, client_id=None, answers=(), lines={}))
+    line = _Line({"id": hold.hold_id, "num_book": int(hold.seats)}, picked, priced, [hold])
+    counts = _booker_counts(company_id, [line], client.email.lower(), clock.utcnow())
+    return _commit(company_id, None, [line], client, counts, moment)
 
 
 def _client_snapshot(client: Client) -> dict[str, Any]:

@@ -228,15 +228,14 @@ def create(company_id: int, new: NewBooking, *, actor: Actor = Actor.STAFF, rule
 
 
 def book_offer(company_id: int, hold_id: str) -> Booking:
-    """A waitlist offer booked by its customer (the offer's one-click link): a seat booking of
-    the group made of the offer's hold, for the customer who queued. Once: the hold converts
-    by compare-and-set, so a second click is 409 ``hold_expired``."""
+    """A v2 group's waitlist offer booked by its customer: a seat booking of the group made
+    of the offer's hold, for the customer who queued. Once: the hold converts by
+    compare-and-set, so a second click is 409 ``hold_expired``. (An event's or a slot's
+    offer is bought as a purchase: ``baskets.book_offer``.)"""
     hold = holds.get(company_id, hold_id)
-    if waitlist.offer_entry_id(hold) is None:
+    if waitlist.offer_entry_id(hold) is None or not hold.owner_booking_id:
         raise NotFound("no such waitlist offer", field="reservation_id")
     details = plain_map(hold.details)
-    if not hold.owner_booking_id:
-        return _book_event_offer(company_id, hold, details)
     new = NewBooking(
         graph=str(details.get("graph") or "group_customer"),
         customer=dict(details.get("customer") or {}),
@@ -244,20 +243,6 @@ def book_offer(company_id: int, hold_id: str) -> Booking:
         reservation_id=hold.hold_id,
     )
     return create(company_id, new, actor=Actor.CUSTOMER)
-
-
-def _book_event_offer(company_id: int, hold: Hold, details: Mapping[str, Any]) -> Booking:
-    """An event's offer (BookingBug face) becomes a confirmed booking on the event's seats,
-    converting the hold in one transaction (not yet a BookingBug purchase)."""
-    now = clock.now()
-    ended = Conflict("the offer has lapsed or been booked", code=ErrorCode.HOLD_EXPIRED, field="reservation_id")
-    if not holds.is_live(hold, now):
-        raise ended
-    event = dict(details.get("event_info") or {})
-    new = NewBooking(graph="instant", event=event, customer=dict(details.get("customer") or {}))
-    booking, writes = from_hold(company_id, new, hold, now)
-    transact(writes, lambda _: ended)
-    return booking
 
 
 def _check_event(event: Mapping[str, Any], now: datetime) -> None:

@@ -377,6 +377,7 @@ def _offer_hold(company_id: int, capacity_id: str, entry: WaitlistEntry) -> Hold
         details["graph"] = "group_customer"
     if entry.event_id is not None:
         details["event_id"] = int(entry.event_id)
+    if entry.event_info:  # an event's or a service slot's: what the offer's purchase books
         details["event_info"] = plain_map(entry.event_info)
     return new_hold(
         company_id, capacity_id, int(entry.seats), int(entry.offer_seconds), details, entry.owner_booking_id
