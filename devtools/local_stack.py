@@ -188,6 +188,8 @@ def app_environment(options: Options, base: Mapping[str, str]) -> dict[str, str]
         BOOKING_ROOT_KEY=options.root_key,
         PYTHONUNBUFFERED="1",
     )
+    # Links in emails (action links, waitlist offers, calendars) point at this server's port.
+    env.setdefault("PUBLIC_BASE_URL", f"http://127.0.0.1:{options.port}")
     # DynamoDB Local with -sharedDb accepts any credentials; keep real ones if set.
     env.setdefault("AWS_ACCESS_KEY_ID", FAKE_ACCESS_KEY)
     env.setdefault("AWS_SECRET_ACCESS_KEY", FAKE_SECRET_KEY)
