@@ -45,7 +45,10 @@ SAMPLE_BODIES: dict[str, dict[str, Any]] = {
     "ResourceUpdate": {"name": "Intruder"},
     "WaitlistJoinIn": {"customer": {"name": "Intruder", "email": "intruder@example.com"}},
     "EventWaitlistIn": {"client": {"email": "intruder@example.com"}},
+    "SlotWaitlistIn": {"client": {"email": "intruder@example.com"}, "date": "2031-01-07", "time": 600},
 }
+# Required query fields of some routes (a slot's waitlist entry is named by its slot too).
+SAMPLE_QUERIES: dict[str, str] = {"SlotQuery": "date=2031-01-07&time=600"}
 OBJECT_PARAMS = {
     "entry_id",
     "service_id",
@@ -82,13 +85,15 @@ def _headers(tenant: Tenant, scheme: Scheme, basket_token: str = "") -> dict[str
     }[scheme]
 
 
-def _fill(path: str, values: dict[str, Any]) -> str:
+def _fill(path: str, values: dict[str, Any], query_model: type[Any] | None = None) -> str:
     def value(match: re.Match[str]) -> str:
         name = match.group(1)
         assert name in values, f"the tenant walk needs a sample value for {{{name}}} in {path}"
         return str(values[name])
 
-    return re.sub(r"\{(\w+)\}", value, path)
+    filled = re.sub(r"\{(\w+)\}", value, path)
+    query = SAMPLE_QUERIES.get(query_model.__name__) if query_model is not None else None
+    return f"{filled}?{query}" if query else filled
 
 
 @pytest.fixture
@@ -228,12 +233,12 @@ def test_second_company_sees_404_on_every_route(api: Api, two_companies: tuple[T
         body = SAMPLE_BODIES.get(op.request.__name__) if op.request else None
         headers = _headers(intruder, op.scheme, ids["intruder_basket"])
         # 1. the victim's company in the path
-        path = _fill(op.path, {**ids, "company_id": victim.id})
+        path = _fill(op.path, {**ids, "company_id": victim.id}, op.query)
         reply = api.call(op.method, path, body, headers)
         assert reply.status == 404, f"{op.method} {path}: {reply.status} {reply.body}"
         # 2. the intruder's own company in the path, the victim's object ids
         if OBJECT_PARAMS & _params(op):
-            path = _fill(op.path, {**ids, "company_id": intruder.id})
+            path = _fill(op.path, {**ids, "company_id": intruder.id}, op.query)
             reply = api.call(op.method, path, body, headers)
             assert reply.status == 404, f"{op.method} {path}: {reply.status} {reply.body}"
     after = api.get(f"/api/v1/admin/{victim.id}/services/{ids['service_id']}", victim.admin).body
