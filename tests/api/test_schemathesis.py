@@ -247,9 +247,9 @@ def _headers_for(operation: dict[str, Any], world: World) -> dict[str, str]:
 
 
 @schema.parametrize()
-# 15 generated cases an operation (25 until December 2026), besides the coverage phase's
+# 12 generated cases an operation (25 until December 2026), besides the coverage phase's
 # boundary values: the whole of `make test` stays within its 15 minutes on two cores.
-@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
 def test_every_operation_conforms(case: schemathesis.Case[Any], world: World) -> None:
     for name, value in list(case.path_parameters.items()):
         real = _real_value(world, case.path, name)
