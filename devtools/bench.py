@@ -111,8 +111,9 @@ def startup(runs: int) -> Result:
     it under ``.data/bench/pycache`` (even when PYTHONDONTWRITEBYTECODE is set here, which
     otherwise leaves the app compiling its ~70 modules from source on every run while the
     libraries' bytecode was written at install). Then, for information, both compiled from
-    source on every run (an empty cache that is never written): what a package without
-    bytecode paid at each cold start. Runs alternate (baseline, app, ...).
+    source on every run, the standard library too (an empty cache that is never written):
+    more than a package without bytecode paid at each cold start, as Lambda's runtime has
+    the standard library's bytecode. Runs alternate (baseline, app, ...).
     """
     compiled = bytecode_env(OUT_DIR / "pycache", write=True)
     time_python(STARTUP_BASELINE, compiled)

@@ -193,7 +193,7 @@ def add_bytecode(package: Path) -> tuple[int, int]:
 
     Lambda unpacks the zip into a read-only /var/task, where Python cannot write bytecode:
     without it in the zip, every cold start compiles each module it imports from source
-    (importing the app takes three to five times as long; docs/performance.md). The
+    (importing the app takes about twice as long; docs/performance.md). The
     bytecode is unchecked-hash (PEP 552): Python loads it without comparing it to the
     source's timestamp, which a zip keeps only to two seconds. It must be for the runtime's
     Python version: refused otherwise.
