@@ -148,6 +148,7 @@ package: venv web
 	$(PY) -m devtools.infra template --stage $(STAGE) --out dist/merge-template.$(STAGE).json
 	AWS_DEFAULT_REGION=$(REGION) $(VENV)/bin/chalice package --stage $(STAGE) \
 		--merge-template dist/merge-template.$(STAGE).json dist/$(STAGE)
+	$(PY) -m devtools.infra bytecode dist/$(STAGE)
 	$(PY) -m devtools.infra report dist/$(STAGE)
 
 cfn-lint: venv

@@ -37,6 +37,7 @@ def packaged(tmp_path_factory: pytest.TempPathFactory) -> Path:
         env=env,
         capture_output=True,
     )
+    infra.add_bytecode(folder / "out")  # as make package does
     return folder / "out"
 
 
@@ -108,11 +109,15 @@ def test_no_placeholder_survives_the_merge(sam: dict[str, Any]) -> None:
 
 def test_deployment_zip_is_small_and_holds_the_app(packaged: Path) -> None:
     path = packaged / "deployment.zip"
-    # Lambda's limit is 50 MB zipped; our aim is 25 MB (botocore, which PynamoDB needs, is most of it).
-    assert path.stat().st_size < 25 * 1024 * 1024, infra.describe_zip(path)
+    # Lambda's limit is 50 MB zipped; our aim is 30 MB (botocore, which PynamoDB needs, is most of it;
+    # the bytecode added 6 MB to the 23 MB, and spares each cold start compiling what it imports).
+    assert path.stat().st_size < 30 * 1024 * 1024, infra.describe_zip(path)
     with zipfile.ZipFile(path) as archive:
         names = set(archive.namelist())
     assert {"app.py", "chalicelib/settings.py", "chalicelib/services/messaging/fanout_wiring.py"} <= names
+    tag = sys.implementation.cache_tag  # the bytecode, so that cold starts do not compile (test_bytecode.py)
+    assert {f"__pycache__/app.{tag}.pyc", f"chalicelib/__pycache__/settings.{tag}.pyc"} <= names
+    assert f"botocore/__pycache__/client.{tag}.pyc" in names
     assert not any(name.startswith(("tests/", "devtools/", ".venv/")) for name in names)
     assert any(name.startswith("pydantic_core/") and name.endswith("x86_64-linux-gnu.so") for name in names)
 

@@ -24,7 +24,6 @@ from urllib.parse import urlencode
 
 from chalicelib.domain import secrets
 from chalicelib.domain.errors import ErrorCode, Forbidden, NotFound, Unauthorized
-from chalicelib.domain.graphs import GRAPHS
 from chalicelib.settings import get_settings
 
 HEADER = "Timekit-Customer-Token"
@@ -75,6 +74,8 @@ class ActionLink:
 
 def offered(graph_name: str, state: str) -> list[str]:
     """The customer actions a booking of ``graph_name`` resting in ``state`` allows now."""
+    from chalicelib.domain.graphs import GRAPHS  # the graphs load with the first booking, not at cold start
+
     graph = GRAPHS.get(graph_name)
     if graph is None:
         return []
