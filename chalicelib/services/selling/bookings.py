@@ -510,7 +510,9 @@ def _apply(
             holds.give_back(
                 tx, int(booking.company_id), booking.capacity_id, _seat_shards(booking), promotion=promotion
             )
-        if step.seats is Seats.CLOSE and booking.capacity_id:
+        if step.seats in (Seats.CLOSE, Seats.END) and booking.capacity_id:
+            # A group that stops taking seats says so on its shards: their condition, not a
+            # read of the owner, is what refuses a seat booking racing the change.
             capacity.close(tx, booking.capacity_id, shard_count(booking))
         if time_claims.releases_time(booking, step.from_state, step.to_state):
             time_claims.release_booking(tx, booking)
