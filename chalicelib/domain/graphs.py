@@ -22,6 +22,7 @@ class Seats(StrEnum):
     RELEASE = "release"  # seats go back exactly once
     OPEN = "open"  # a group owner's create: opens capacity of max_seats
     CLOSE = "close"  # a group owner's cancel: every seat booking is cancelled by the owner
+    END = "end"  # a group owner's complete: no seat is taken any more; the seats taken stay
 
 
 class Step(StrEnum):
@@ -194,7 +195,7 @@ GROUP_OWNER = Graph(
                 seats=Seats.CLOSE,
                 via="cancelling",
             ),
-            _complete(),
+            Action("complete", "completed", (Step.TRIGGER_WEBHOOK,), seats=Seats.END, via="completing"),
         ),
     },
     capacity="owner",

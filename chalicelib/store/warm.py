@@ -12,6 +12,8 @@ from here. Seats are taken and converted by conditional writes on the capacity s
 at worst let a booker see, for ``SECONDS`` after an edit in another process, the old
 price, rules or question group of something still on sale. A write made in this process
 forgets its company's entries at once (``forget``), so a process reads its own writes.
+A group owner read for a seat booking is kept here too (``bookings.reservable_owner``):
+whether the group takes seats is its shards' ``open``, which cancel and complete clear.
 """
 
 from __future__ import annotations

@@ -27,7 +27,8 @@ Input::
    updated_at of the engine's snapshot, and a TTL a week on), and the seat change:
    a release adds every ``seat_shards`` entry back to its capacity shard (a Choice
    on how many entries there are, up to 16); a group owner's cancel closes every
-   shard (a Choice on ``settings.capacity_shards``), rests the owner in
+   shard (a Choice on ``settings.capacity_shards``; its complete closes them the
+   same way and stops there), rests the owner in
    ``cancelling``, then cancels every seat booking (Query ``gsi2``, a Map with one
    transaction per seat, again until a pass finds none and no shard counts a
    booked seat) and moves the owner to ``cancelled``. A booking that claimed a
@@ -885,6 +886,7 @@ def definition(graph: Graph, *, cascade_budget: int = CASCADE_BUDGET) -> dict[st
                     for effect, entry in (
                         (Seats.RELEASE, "Release: how many shards?"),
                         (Seats.CLOSE, "Close: how many shards?"),
+                        (Seats.END, "Close: how many shards?"),
                     )
                     if effect in seat_effects
                 ],
@@ -909,7 +911,7 @@ def definition(graph: Graph, *, cascade_budget: int = CASCADE_BUDGET) -> dict[st
         )
     if Seats.RELEASE in seat_effects:
         _release(top, booking, f"{booking}.capacity_id.S", "Commit")
-    if Seats.CLOSE in seat_effects:
+    if seat_effects & {Seats.CLOSE, Seats.END}:
         _close(top, booking, "Commit")
     top.add("Commit", _transact(after_commit, "Commit refused"))
     top.add(

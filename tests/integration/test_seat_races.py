@@ -19,7 +19,7 @@ from chalicelib.domain.seats import ENFORCED, UNCHECKED, SeatRule
 from chalicelib.services.identity import companies
 from chalicelib.services.selling import bookings, capacity
 from chalicelib.services.selling.bookings import NewBooking
-from chalicelib.store import keys
+from chalicelib.store import keys, warm
 from chalicelib.store.models import Booking
 from tests.integration.races import hammer
 
@@ -123,6 +123,26 @@ def test_cancel_racing_the_owner_cascade_releases_each_seat_once(company_id: int
     assert set(states) <= {"cancelled_by_customer", "cancelled_by_owner"}
     group = bookings.group_booking(final_owner)
     assert group is not None and group["current_seats"] == 0 and group["available_seats"] == 60
+
+
+@pytest.mark.parametrize("action", ["cancel", "complete"])
+def test_a_remembered_open_group_takes_no_seat_once_it_stopped(company_id: int, action: str) -> None:
+    """A seat booking reads its group as this process remembered it (store/warm.py, up to 5 s):
+    here "tentative", while another process has since cancelled or completed the group. The
+    group's shards, closed in the same transaction as that change, refuse the seat; the
+    refusal reads the group afresh and says why."""
+    owner = _owner(company_id, 10)
+    _seat(company_id, owner, 1)  # remembers the owner, tentative
+    stale = warm.read(company_id, f"group {owner.booking_id}", lambda: bookings.get(company_id, owner.booking_id))
+    assert stale.state == "tentative"
+    bookings.act(company_id, owner.booking_id, action, {})  # forgets this process's copy ...
+    remembered = warm.read(company_id, f"group {owner.booking_id}", lambda: stale)  # ... as another process would not
+    assert remembered.state == "tentative"
+    with pytest.raises(Conflict) as refused:
+        _seat(company_id, owner, 1)
+    assert refused.value.code == "group_closed"
+    group = bookings.group_booking(bookings.get(company_id, owner.booking_id))
+    assert group is not None and group["current_seats"] == (1 if action == "complete" else 0)
 
 
 def test_same_idempotency_key_twenty_times_at_once_makes_one_booking(company_id: int) -> None:

@@ -78,6 +78,7 @@ def test_payment_graphs_time_out_by_timer_only() -> None:
 def test_seat_effects() -> None:
     assert GRAPHS["group_owner"].create.seats is Seats.OPEN
     assert _action("group_owner", "tentative", "cancel").seats is Seats.CLOSE
+    assert _action("group_owner", "tentative", "complete").seats is Seats.END  # closes its shards, no cascade
     assert GRAPHS["group_customer"].create.seats is Seats.TAKE
     for action in ("cancel_by_customer", "cancel_by_owner"):
         assert _action("group_customer", "confirmed", action).seats is Seats.RELEASE

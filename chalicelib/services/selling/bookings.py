@@ -27,7 +27,7 @@ from chalicelib.observability import Metric
 from chalicelib.services.messaging import calendars, outbox
 from chalicelib.services.selling import capacity, holds, time_claims, waitlist
 from chalicelib.services.selling.waitlist import Promotion
-from chalicelib.store import db, keys, pages
+from chalicelib.store import db, keys, pages, warm
 from chalicelib.store.errors import ItemNotFound
 from chalicelib.store.expressions import Condition, UpdateAction
 from chalicelib.store.models import Booking, BookingLog, Hold, plain, plain_map
@@ -181,7 +181,10 @@ def create(company_id: int, new: NewBooking, *, actor: Actor = Actor.STAFF, rule
         reserved = holds.get(company_id, new.reservation_id)
         event = {**event, **time_claims.reserved_event(reserved)}
     if graph.capacity == "seat":
-        owner = reservable_owner(company_id, new.owner_booking_id, now, actor=actor)
+        # A plain seat take may read the owner as remembered (store/warm.py): the shards'
+        # condition decides, and a refusal by a closed shard reads it afresh (_take_seats).
+        remembered = not new.reservation_id
+        owner = reservable_owner(company_id, new.owner_booking_id, now, actor=actor, remembered=remembered)
         event = plain(owner.event)
     else:
         _check_event(event, now)
@@ -219,7 +222,13 @@ def create(company_id: int, new: NewBooking, *, actor: Actor = Actor.STAFF, rule
         _open_group(booking, new.settings, base_writes)
     elif first.seats is Seats.TAKE:
         assert owner is not None
-        _take_seats(booking, owner, new, base_writes, rule)
+        try:
+            _take_seats(booking, owner, new, base_writes, rule)
+        except capacity.NoSpaceLeft as refused:
+            if refused.closed:
+                # The group stopped taking seats (cancelled, completed) since it was read: say so.
+                reservable_owner(company_id, owner.booking_id, now, actor=actor)
+            raise
     else:
         transact(base_writes)
     booking.fresh_logs = [{**plain(entry), "created_at": log.created_at} for entry in log.entries]
@@ -277,18 +286,32 @@ def _open_group(booking: Booking, settings: Mapping[str, Any], base_writes: Any)
 
 
 def reservable_owner(
-    company_id: int, owner_booking_id: str | None, now: datetime | None = None, *, actor: Actor = Actor.STAFF
+    company_id: int,
+    owner_booking_id: str | None,
+    now: datetime | None = None,
+    *,
+    actor: Actor = Actor.STAFF,
+    remembered: bool = False,
 ) -> Booking:
     """The open group a seat booking or reservation is for (404, 422 or 409 otherwise).
 
     A customer books inside the group's booking window; the owner and admins any time
-    before the start.
+    before the start. ``remembered``: the owner as this process read it at most
+    ``warm.SECONDS`` ago (a flash sale's seat bookings all read the same owner). Only for
+    a caller whose write is conditional on the group's shards being open: a group that
+    stops taking seats closes its shards in the same transaction (cancel, complete), so
+    a stale "tentative" here cannot let a seat in; its start and windows may be that old.
     """
     now = now or clock.utcnow()
     if not owner_booking_id:
         raise ValidationFailed("related.owner_booking_id is required", field="related.owner_booking_id")
     try:
-        owner = get(company_id, owner_booking_id, consistent=False)
+        if remembered:
+            owner = warm.read(
+                company_id, f"group {owner_booking_id}", lambda: get(company_id, owner_booking_id, consistent=False)
+            )
+        else:
+            owner = get(company_id, owner_booking_id, consistent=False)
     except NotFound:
         raise NotFound("the group booking was not found", field="related.owner_booking_id") from None
     if owner.graph != "group_owner":
@@ -510,7 +533,9 @@ def _apply(
             holds.give_back(
                 tx, int(booking.company_id), booking.capacity_id, _seat_shards(booking), promotion=promotion
             )
-        if step.seats is Seats.CLOSE and booking.capacity_id:
+        if step.seats in (Seats.CLOSE, Seats.END) and booking.capacity_id:
+            # A group that stops taking seats says so on its shards: their condition, not a
+            # read of the owner, is what refuses a seat booking racing the change.
             capacity.close(tx, booking.capacity_id, shard_count(booking))
         if time_claims.releases_time(booking, step.from_state, step.to_state):
             time_claims.release_booking(tx, booking)
@@ -518,6 +543,8 @@ def _apply(
             also(tx)
 
     _run_cas(booking, writes)
+    if graph.capacity == "owner":
+        warm.forget(int(booking.company_id))  # this process reads its own group's changes at once
     if promotion is Promotion.AFTERWARDS and _releases_seats(booking, step) and booking.capacity_id:
         holds.promote_afterwards(int(booking.company_id), booking.capacity_id, shard_count(booking), int(booking.seats))
     if step.seats is Seats.CLOSE:
@@ -769,6 +796,7 @@ def _move_in_place(booking: Booking, event: dict[str, Any], moved: LogEntry, now
         )
 
     _run_cas(booking, writes)
+    warm.forget(int(booking.company_id))  # a group moved: this process books against its new time at once
     return get(booking.company_id, booking.booking_id)
 
 

@@ -52,6 +52,8 @@ Reclaim = Callable[[str, Iterable[int]], object]  # (capacity, the shards that h
 
 class NoSpaceLeft(Conflict):
     code = ErrorCode.NO_SPACE_LEFT
+    closed: bool = False
+    """A shard that refused was closed (its bookable stopped taking seats), not only full."""
 
 
 @dataclass(frozen=True)
@@ -220,9 +222,11 @@ def take(
 
 def _sold_out(state: list[ShardState], seats: int, **extra: Any) -> NoSpaceLeft:
     free = seat_rule.free(state)
-    return NoSpaceLeft(
+    error = NoSpaceLeft(
         f"only {free} of the {seats} seats asked for are free", field="seats", extra={"seats_free": free, **extra}
     )
+    error.closed = any(not shard.open for shard in state)
+    return error
 
 
 @dataclass(frozen=True)
