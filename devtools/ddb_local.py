@@ -46,8 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 """The repository root (``node_modules/`` and ``.data/`` live here)."""
 
 JAVA_MESSAGE = (
-    "Java 17 or newer is needed to run DynamoDB Local. "
-    "Install it with: sudo apt-get install -y openjdk-17-jre-headless"
+    "Java 17 or newer is needed to run DynamoDB Local. Install it with: sudo apt-get install -y openjdk-17-jre-headless"
 )
 MIN_JAVA = 17
 REGION = "us-east-1"
@@ -207,9 +206,7 @@ class DynamoDBLocal:
             cmd += ["-dbPath", str(self.db_path)]
         return cmd
 
-    def client(
-        self, *, connect_timeout: float = 2, read_timeout: float = 10, attempts: int = 3
-    ) -> DynamoDBClient:
+    def client(self, *, connect_timeout: float = 2, read_timeout: float = 10, attempts: int = 3) -> DynamoDBClient:
         """A boto3 client for this instance (fake credentials, us-east-1)."""
         import boto3
         from botocore.config import Config

@@ -425,9 +425,7 @@ def stop_workers(threads: list[threading.Thread], stop: threading.Event) -> None
     for thread in threads:
         thread.join(timeout=WORKER_JOIN_SECONDS)
         if thread.is_alive():
-            print(
-                f"background worker {thread.name} did not stop within {WORKER_JOIN_SECONDS:.0f} s", flush=True
-            )
+            print(f"background worker {thread.name} did not stop within {WORKER_JOIN_SECONDS:.0f} s", flush=True)
 
 
 # --- signals and main ------------------------------------------------------------------------

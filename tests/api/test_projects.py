@@ -25,9 +25,7 @@ def _create(api: Api, tenant: Tenant, **changes: Any) -> dict[str, Any]:
     return data
 
 
-def test_a_project_keeps_what_the_widget_posts_back_and_carries_its_required_settings(
-    api: Api, tenant: Tenant
-) -> None:
+def test_a_project_keeps_what_the_widget_posts_back_and_carries_its_required_settings(api: Api, tenant: Tenant) -> None:
     project = _create(api, tenant)
     assert project["slug"] == "doc-brown" and project["name"] == PROJECT["name"]
     assert project["availability"]["closest_time_interval"] == "15 minutes"

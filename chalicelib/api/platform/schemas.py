@@ -15,8 +15,7 @@ from chalicelib.api.http.schemas import Name, Out, Strict
 
 Origins = Annotated[list[Annotated[str, StringConstraints(max_length=300)]], Field(max_length=20)]
 ORIGINS_HELP = (
-    "Origins (https://shop.example) whose pages may read the API's answers (CORS); "
-    '["*"] or null: any origin.'
+    'Origins (https://shop.example) whose pages may read the API\'s answers (CORS); ["*"] or null: any origin.'
 )
 
 

@@ -32,10 +32,7 @@ _ACTION_NAMES = {a.name for g in GRAPHS.values() for acts in g.states.values() f
 }
 # Per-request options: {"<step>": {"enabled": false}}, {"<action>": {"message": ...}}, {"pay": {"payment_id"}}.
 OPTION_KEYS = frozenset(
-    {s.value for s in ALL_STEPS}
-    | _ACTION_NAMES
-    | set(STEP_ALIASES)
-    | {"auto_complete_one_hour_after_booking_ends"}
+    {s.value for s in ALL_STEPS} | _ACTION_NAMES | set(STEP_ALIASES) | {"auto_complete_one_hour_after_booking_ends"}
 )
 
 
