@@ -6,7 +6,7 @@
 #   make browser       Debian's chromium for the browser tests (apt-get, only when missing; needs root)
 #   make run           DynamoDB Local (.data/dynamodb) + demo company + chalice local at http://127.0.0.1:$(PORT)
 #                      (PORT=8000 DDB_PORT=8001 BOOKING_ROOT_KEY=... RELOAD=0 to not restart on code changes)
-#   make lint          ruff check + mypy + the import contracts (.importlinter)
+#   make lint          ruff check + ruff format --check + mypy + the import contracts (.importlinter)
 #   make test          lint, then pytest on every core (each worker starts its own in-memory DynamoDB Local); PYTEST_ARGS=...
 #   make docs          render docs/graphs/<graph>.svg (graphviz) and write docs/openapi.json
 #   make screenshots   run the browser tests, saving their pictures to docs/screenshots/ (the README shows them)
@@ -16,6 +16,7 @@
 #   make cfn-lint      package dev and prod and run cfn-lint over both templates (part of make test)
 #   make deploy        STAGE=dev|prod: package, upload to S3 and deploy the CloudFormation stack (needs AWS
 #                      credentials, DEPLOY_BUCKET and BOOKING_ROOT_KEY; see README "Deploying to AWS")
+#   make schemathesis-costs  measure each schemathesis operation (the halves make test runs side by side)
 #   make bench         all benchmarks (devtools/bench.py); one: make bench BENCH=startup; results in .data/bench/
 #   make clean         remove .data (local database, demo credentials), dist, caches and the web build;
 #                      keeps .venv, node_modules, web/node_modules
@@ -38,7 +39,7 @@ CHROMIUM := /usr/bin/chromium
 # environment; make passes command-line variables on too (make run PORT=9000).
 
 
-.PHONY: help venv node_modules web browser java run lint test bench docs screenshots asl package cfn-lint deploy clean
+.PHONY: help venv node_modules web browser java run lint test schemathesis-costs bench docs screenshots asl package cfn-lint deploy clean
 
 help:
 	@sed -n '2,22s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
@@ -93,6 +94,7 @@ run: java venv node_modules web
 
 lint: venv
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
@@ -115,6 +117,13 @@ else
 	cat .data/schemathesis-half.log .data/schemathesis-http.log; \
 	[ $$first = 0 ] && [ $$second = 0 ] && [ $$over_http = 0 ]
 endif
+
+# What each schemathesis operation costs, for the halves `make test` runs side by side: run it
+# when operations are added or get much slower, and commit tests/api/schemathesis_costs.json.
+schemathesis-costs: venv
+	rm -f tests/api/schemathesis_costs.json.new
+	SCHEMATHESIS_COSTS_OUT=tests/api/schemathesis_costs.json.new $(VENV)/bin/pytest -q tests/api/test_schemathesis.py
+	mv tests/api/schemathesis_costs.json.new tests/api/schemathesis_costs.json
 
 bench: venv
 	$(PY) -m devtools.bench $(BENCH)

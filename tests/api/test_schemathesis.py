@@ -12,11 +12,14 @@ must still answer without a 5xx: a generated write must not poison later reads.
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
+import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -41,6 +44,7 @@ from chalicelib.settings import reset_settings
 from chalicelib.settings_model import LOCAL_ROOT_KEY
 from chalicelib.store import db
 from chalicelib.store.schema import create_table_if_absent
+from tests.cost_split import split_by_cost
 from tests.wsgi_adapter import ChaliceWSGI
 
 WSGI_APP = ChaliceWSGI(app)
@@ -52,11 +56,18 @@ schema.app = WSGI_APP
 # phase (max_examples) still sends invalid input.
 schema.config.phases.coverage.generation.modes = [GenerationMode.POSITIVE]
 # `make test` runs this file as two processes side by side (SCHEMATHESIS_PART=0/2 and 1/2),
-# each with half the operations: the halves are fixed by a hash of the operation's label.
+# each with half the operations by their measured cost (schemathesis_costs.json; one operation
+# alone costs an eighth of the run, so a split by count or by hash leaves one half far longer).
+COSTS_FILE = Path(__file__).with_name("schemathesis_costs.json")
+METHODS = {"get", "put", "post", "patch", "delete"}
 PART = os.environ.get("SCHEMATHESIS_PART", "")
+
+
 if PART:
     _index, _parts = (int(number) for number in PART.split("/"))
-    schema = schema.include(lambda context: zlib.crc32(context.operation.label.encode()) % _parts == _index)
+    _labels = [f"{verb.upper()} {path}" for path, item in DOCUMENT["paths"].items() for verb in item if verb in METHODS]
+    _mine = split_by_cost(_labels, json.loads(COSTS_FILE.read_text()), _parts)[_index]
+    schema = schema.include(lambda context: context.operation.label in _mine)
     schema.app = WSGI_APP
 
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance, content_type_conformance]
@@ -89,6 +100,19 @@ def moto_app() -> Iterator[Chalice]:
         yield app
     reset_settings()
     db._bound_to = None
+
+
+@pytest.fixture(autouse=True)
+def measured(request: pytest.FixtureRequest) -> Iterator[None]:
+    """``make schemathesis-costs``: each operation's seconds, set-up and read-back included,
+    for the split above (SCHEMATHESIS_COSTS_OUT names the file; otherwise nothing is kept)."""
+    started = time.perf_counter()
+    yield
+    out = os.environ.get("SCHEMATHESIS_COSTS_OUT")
+    if out:
+        costs = json.loads(Path(out).read_text()) if Path(out).exists() else {}
+        costs[request.node.operation_label] = round(time.perf_counter() - started, 1)
+        Path(out).write_text(json.dumps(costs, indent=1, sort_keys=True) + "\n")
 
 
 @dataclass
