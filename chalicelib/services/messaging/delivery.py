@@ -40,10 +40,12 @@ from chalicelib.services.messaging import fanout, webhooks
 from chalicelib.store import db
 from chalicelib.store.models import Webhook, WebhookDelivery
 
-STALE_CLAIM_SECONDS = 120.0  # a claimed attempt with no result after this was lost with its process
+# A claimed attempt with no result after this was lost with its process: longer than
+# deliver_webhooks' timeout (300 s), so no claim goes stale while its process may still send it.
+STALE_CLAIM_SECONDS = 330.0
 MAX_RESPONSE_BYTES = 65_536
 ATTEMPT = "attempt"
-BATCH_WORKERS = 16  # a batch's POSTs in flight together (each may take up to 10 s)
+BATCH_WORKERS = 32  # a batch's POSTs in flight together (each may take up to 10 s)
 CREATE_ITEMS = 100  # new deliveries a transaction (DynamoDB's most): a batch's transactions run together
 
 
