@@ -88,7 +88,11 @@ def publish_outbox(event: Any) -> dict[str, Any]:
     return fanout.publish_records(event.to_dict().get("Records", []))
 
 
-@app.on_sqs_message(queue=wiring.WEBHOOK_QUEUE, batch_size=10)
+@app.on_sqs_message(
+    queue=wiring.WEBHOOK_QUEUE,
+    batch_size=wiring.WEBHOOK_BATCH_SIZE,
+    maximum_batching_window_in_seconds=wiring.WEBHOOK_BATCH_WINDOW_SECONDS,
+)
 @observed
 def deliver_webhooks(event: Any) -> dict[str, Any]:
     """Events fan out to the company's webhooks; attempts are signed, logged and retried through the queue."""

@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from chalicelib.services.messaging.fanout_wiring import WEBHOOK_BATCH_SIZE
 from devtools.bench import Result
 from devtools.ddb_local import DynamoDBLocal, free_port
 
@@ -226,11 +227,11 @@ def fanout(_runs: int) -> Result:
             db.low_level_client().meta.events.register("after-call.dynamodb", timed)
 
             def send(chunk: list[dict[str, Any]]) -> tuple[float, int]:
-                """The sender on these events' queue messages, batches of 10 as Lambda takes them."""
+                """The sender on these events' queue messages, in batches as deployed (app.py's event source)."""
                 for event in chunk:
                     transport.publish(event)
                 started, failed = time.perf_counter(), 0
-                while batch := queues["webhooks"].receive(10):
+                while batch := queues["webhooks"].receive(WEBHOOK_BATCH_SIZE):
                     result = delivery.handle_messages([{"messageId": m.message_id, "body": m.body} for m in batch])
                     failed += len(result["batchItemFailures"])
                     queues["webhooks"].delete_batch(batch)  # as Lambda does after a batch (DeleteMessageBatch)

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.services.messaging import delivery, fanout, mail
+from chalicelib.services.messaging.fanout_wiring import WEBHOOK_BATCH_SIZE
 from devtools.local_queues import FanoutState, StreamPosition, local_transport
 
 Handler = Callable[[list[Mapping[str, Any]]], dict[str, Any]]
@@ -44,6 +45,8 @@ class Dispatcher:
             "webhooks": delivery.handle_messages,
             "emails": mail.handle_messages,
         }
+        # Batches as app.py's event sources take them.
+        self.batch_sizes: dict[str, int] = {"webhooks": WEBHOOK_BATCH_SIZE, "emails": 10}
         self._iterators: dict[str, str | None] = {}  # shard id -> iterator; None once a closed shard is read
         self._stream_arn: str | None = None
         self.published = 0
@@ -156,7 +159,7 @@ class Dispatcher:
         handled = 0
         for name, handler in self.handlers.items():
             queue = self.queues[name]
-            while batch := queue.receive(10):
+            while batch := queue.receive(self.batch_sizes[name]):
                 handled += len(batch)
                 result = handler([{"messageId": m.message_id, "body": m.body} for m in batch])
                 failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}

@@ -50,6 +50,10 @@ CREATE TABLE IF NOT EXISTS stream_positions (
 SQS_MAX_DELAY_SECONDS = 900
 VISIBILITY_TIMEOUT_SECONDS = 30.0
 MAX_RECEIVES = 5
+# A webhook message whose attempt is claimed by a run that died comes back (RetryLater) until
+# the claim is stale (delivery.STALE_CLAIM_SECONDS, 330 s): its receives must outlast that
+# before the dead-letter queue takes it (deployed: 1,800 s each).
+WEBHOOK_VISIBILITY_TIMEOUT_SECONDS = 90.0
 
 
 class FanoutState:
@@ -204,7 +208,9 @@ def local_transport(state: FanoutState) -> tuple[fanout.Transport, dict[str, Loc
     webhook_dlq = LocalQueue(state, "webhooks-dlq")
     email_dlq = LocalQueue(state, "emails-dlq")
     queues = {
-        "webhooks": LocalQueue(state, "webhooks", dead=webhook_dlq),
+        "webhooks": LocalQueue(
+            state, "webhooks", dead=webhook_dlq, visibility_timeout=WEBHOOK_VISIBILITY_TIMEOUT_SECONDS
+        ),
         "webhooks-dlq": webhook_dlq,
         "emails": LocalQueue(state, "emails", dead=email_dlq),
         "emails-dlq": email_dlq,

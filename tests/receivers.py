@@ -27,6 +27,13 @@ class Receiver:
         return f"http://127.0.0.1:{self.port}/hook"
 
 
+class _Server(ThreadingHTTPServer):
+    """A listen backlog like a real server's (socketserver's default is 5: a sender with more
+    connections in flight than that would see its connects wait for SYN retransmissions)."""
+
+    request_queue_size = 128
+
+
 @contextmanager
 def receiver(
     statuses: list[int] | None = None, *, reply: bytes = b"", content_type: str = "application/json"
@@ -50,7 +57,7 @@ def receiver(
         def log_message(self, *args: object) -> None:
             pass
 
-    with serving(ThreadingHTTPServer(("127.0.0.1", 0), Handler)) as port:
+    with serving(_Server(("127.0.0.1", 0), Handler)) as port:
         state.port = port
         yield state
 

@@ -5,6 +5,7 @@ attempt comes again, every attempt logged, only the failed messages reported).""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -195,3 +196,50 @@ def test_malformed_messages_in_a_batch_are_dropped_and_the_rest_delivered(tenant
         _subscribe(tenant.id, a)
         assert delivery.handle_messages(batch) == {"batchItemFailures": []}
     assert _ids(a) == [good["id"]]
+
+
+@pytest.fixture
+def resolved() -> Iterator[Counter[str]]:
+    """Names resolved without DNS (``receiver.test`` is 127.0.0.1, ``inside.test`` 10.0.0.5), counted."""
+    asked: Counter[str] = Counter()
+    table = {"receiver.test": ["127.0.0.1"], "inside.test": ["10.0.0.5"]}
+
+    def resolve(host: str, _port: int) -> list[str]:
+        asked[host] += 1
+        return table.get(host, [host])
+
+    webhooks.set_resolver(resolve)
+    yield asked
+    webhooks.set_resolver(None)
+
+
+def test_each_target_is_checked_once_a_batch_and_every_post_goes_to_the_checked_address(
+    tenant: Tenant, queues: Queues, resolved: Counter[str]
+) -> None:
+    events = [event_message(tenant.id) for _ in range(6)]
+    with receiver() as a, receiver() as b:
+        by_name = webhooks.create(tenant.id, f"http://receiver.test:{a.port}/hook", ["booking.created"], True)
+        [by_address] = _subscribe(tenant.id, b)
+        assert delivery.handle_messages(records(*events)) == {"batchItemFailures": []}
+    # One resolution for each distinct URL, not one for each of the 12 POSTs.
+    assert resolved == Counter({"receiver.test": 1, "127.0.0.1": 1})
+    assert sorted(_ids(a)) == sorted(_ids(b)) == sorted(event["id"] for event in events)
+    # The name's POSTs went to the address it resolved to, for the name's host.
+    assert {hit.headers["host"] for hit in a.received} == {f"receiver.test:{a.port}"}
+    for hook in (by_name, by_address):
+        assert all(_delivery(hook, event).status == "delivered" for event in events)
+
+
+def test_a_target_refused_at_its_check_is_not_sent_and_each_delivery_logs_the_refusal(
+    tenant: Tenant, queues: Queues, resolved: Counter[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events = [event_message(tenant.id) for _ in range(3)]
+    hook = webhooks.create(tenant.id, "https://inside.test/hook", ["booking.created"], True)
+    monkeypatch.setattr(webhooks, "is_local_stage", lambda: False)  # a deployed stage: public addresses only
+    assert delivery.handle_messages(records(*events)) == {"batchItemFailures": []}
+    assert resolved == Counter({"inside.test": 1})
+    for event in events:
+        stored = _delivery(hook, event)
+        [entry] = stored.log
+        assert entry["status_code"] is None and str(entry["error"]).startswith("refused")
+        assert (stored.status, entry["outcome"]) == ("pending", "retry_scheduled")

@@ -93,6 +93,9 @@ def test_event_sources_are_the_stack_resources(sam: dict[str, Any]) -> None:
         assert source["Type"] == "SQS"
         assert source["Properties"]["Queue"] == {"Fn::Sub": f"${{{queue}.Arn}}"}
         assert source["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    webhooks = next(iter(resources["DeliverWebhooks"]["Properties"]["Events"].values()))["Properties"]
+    assert webhooks["BatchSize"] == fanout_wiring.WEBHOOK_BATCH_SIZE
+    assert webhooks["MaximumBatchingWindowInSeconds"] == fanout_wiring.WEBHOOK_BATCH_WINDOW_SECONDS
     (schedule,) = resources["SweepDue"]["Properties"]["Events"].values()
     assert schedule["Properties"]["Schedule"] == "rate(1 minute)"
 

@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
+from chalicelib.services.messaging import delivery
 from chalicelib.store.schema import TTL_ATTRIBUTE, table_definition
-from devtools import infra
+from devtools import infra, local_queues
 
 CHALICE = Path(".chalice")
 
@@ -148,6 +149,19 @@ def test_config_names_match_the_template(stage: str) -> None:
     assert stage_config["environment_variables"]["STAGE"] == stage
     table = infra.build(stage)["Resources"]["BookingTable"]["Properties"]["TableName"]
     assert stage_config["environment_variables"]["TABLE_NAME"] == _sub(table, stage)
+
+
+def test_a_webhook_claim_cannot_go_stale_while_its_sender_may_still_run() -> None:
+    """A claimed attempt is taken over once stale: only after the process holding it is gone."""
+    assert _config()["lambda_functions"]["deliver_webhooks"]["lambda_timeout"] < delivery.STALE_CLAIM_SECONDS
+    # A message held back by a claim (RetryLater) is received again until the claim is stale,
+    # before its last receive sends it to the dead-letter queue: deployed and locally.
+    queue = infra.build("prod")["Resources"]["WebhookQueue"]["Properties"]
+    receives = queue["RedrivePolicy"]["maxReceiveCount"]
+    assert queue["VisibilityTimeout"] * (receives - 1) > delivery.STALE_CLAIM_SECONDS
+    assert (
+        local_queues.WEBHOOK_VISIBILITY_TIMEOUT_SECONDS * (local_queues.MAX_RECEIVES - 1) > delivery.STALE_CLAIM_SECONDS
+    )
 
 
 def test_queue_visibility_is_six_times_the_consumer_timeout() -> None:

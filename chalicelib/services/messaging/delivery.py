@@ -27,7 +27,8 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from typing import Any
 
 from chalicelib import observability
@@ -39,10 +40,13 @@ from chalicelib.services.messaging import fanout, webhooks
 from chalicelib.store import db
 from chalicelib.store.models import Webhook, WebhookDelivery
 
-STALE_CLAIM_SECONDS = 120.0  # a claimed attempt with no result after this was lost with its process
+# A claimed attempt with no result after this was lost with its process: longer than
+# deliver_webhooks' timeout (300 s), so no claim goes stale while its process may still send it.
+STALE_CLAIM_SECONDS = 330.0
 MAX_RESPONSE_BYTES = 65_536
 ATTEMPT = "attempt"
-BATCH_WORKERS = 16  # a batch's POSTs in flight together (each may take up to 10 s)
+BATCH_WORKERS = 32  # a batch's POSTs in flight together (each may take up to 10 s)
+CREATE_ITEMS = 100  # new deliveries a transaction (DynamoDB's most): a batch's transactions run together
 
 
 class RetryLater(Exception):
@@ -159,8 +163,10 @@ def fan_out(events: Sequence[dict[str, Any]], pool: ThreadPoolExecutor) -> dict[
     """Create the events' deliveries and run their first attempts; returns the events that failed.
 
     The bookkeeping per batch rather than per delivery: one read of each company's
-    subscriptions, the new deliveries created put-if-absent together (attempt 1 claimed),
-    the POSTs sent side by side, and the first results written together.
+    subscriptions, one check of each target URL, the new deliveries created put-if-absent
+    (attempt 1 claimed) in transactions of up to 100 submitted together, each transaction's
+    POSTs started as soon as it commits, and the first results written 25 at a time as their
+    POSTs finish: DynamoDB's work overlaps the POSTs instead of preceding them.
     """
     failures: dict[str, Exception] = {}
 
@@ -182,24 +188,19 @@ def fan_out(events: Sequence[dict[str, Any]], pool: ThreadPoolExecutor) -> dict[
         body = signed_body(event)
         hooks = subscriptions.get(int(event["company_id"]), [])
         planned.extend((webhook, event, body) for webhook in hooks if wants(webhook, event["type"]))
+    # Each distinct URL is checked once a batch (DNS, then its addresses), in the pool; every
+    # POST to it connects to the address that check pinned.
+    urls = sorted({str(webhook.url) for webhook, _event, _body in planned})
+    checking = {url: pool.submit(check, url) for url in urls}
     claimed_at = clock.now()
-    try:
-        created = webhooks.new_deliveries(planned, claimed_at)
-    except Exception as error:
-        fail({str(event["id"]) for _webhook, event, _body in planned}, error, "creating deliveries")
-        return failures
-    # New deliveries have attempt 1 claimed; a duplicated event's copy must claim it (and finds it taken).
-    firsts = {
-        pool.submit(_first_attempt, webhook, fresh, claimed_at): event
-        for (webhook, event, _body), fresh in zip(planned, created, strict=True)
-        if fresh is not None
+    creating: dict[Future[Any], list[webhooks.NewDelivery]] = {
+        pool.submit(webhooks.new_deliveries, planned[start : start + CREATE_ITEMS], claimed_at): planned[
+            start : start + CREATE_ITEMS
+        ]
+        for start in range(0, len(planned), CREATE_ITEMS)
     }
-    again = [
-        (event, pool.submit(_attempt_or_error, attempt_message(webhook, event["id"], 1, None), webhook))
-        for (webhook, event, _body), fresh in zip(planned, created, strict=True)
-        if fresh is None
-    ]
-    # Results are written 25 at a time as their POSTs finish, while the others are still sending.
+    firsts: dict[Future[Any], dict[str, Any]] = {}
+    again: list[tuple[dict[str, Any], Future[Exception | None]]] = []
     ready: list[tuple[dict[str, Any], webhooks.Result]] = []
     recording: list[tuple[list[dict[str, Any]], Future[list[Exception | None]]]] = []
 
@@ -207,14 +208,39 @@ def fan_out(events: Sequence[dict[str, Any]], pool: ThreadPoolExecutor) -> dict[
         results = [result for _event, result in chunk]
         recording.append(([event for event, _result in chunk], pool.submit(_record_firsts, results, claimed_at)))
 
-    for sent in as_completed(firsts):
+    def created(chunk: list[webhooks.NewDelivery], done: Future[Any]) -> list[Future[Any]]:
+        """A committed transaction's POSTs, submitted (new deliveries have attempt 1 claimed; a
+        duplicated event's copy must claim it, and finds it taken)."""
         try:
-            ready.append((firsts[sent], sent.result()))
-        except Exception as unsent:  # its retry could not be queued: the event comes again
-            fail([str(firsts[sent]["id"])], unsent, "after its first attempt")
-        if len(ready) == webhooks.BATCH_WRITE_ITEMS:
-            record(ready)
-            ready = []
+            fresh_ones: list[WebhookDelivery | None] = done.result()
+        except Exception as error:
+            fail({str(event["id"]) for _webhook, event, _body in chunk}, error, "creating deliveries")
+            return []
+        started: list[Future[Any]] = []
+        for (webhook, event, _body), fresh in zip(chunk, fresh_ones, strict=True):
+            if fresh is None:
+                message = attempt_message(webhook, event["id"], 1, None)
+                again.append((event, pool.submit(_attempt_or_error, message, webhook)))
+            else:
+                sending = pool.submit(_first_attempt, webhook, fresh, claimed_at, checking[str(webhook.url)])
+                firsts[sending] = event
+                started.append(sending)
+        return started
+
+    waiting: set[Future[Any]] = set(creating)
+    while waiting:
+        finished, waiting = wait(waiting, return_when=FIRST_COMPLETED)
+        for done in finished:
+            if done in creating:
+                waiting.update(created(creating[done], done))
+                continue
+            try:
+                ready.append((firsts[done], done.result()))
+            except Exception as unsent:  # its retry could not be queued: the event comes again
+                fail([str(firsts[done]["id"])], unsent, "after its first attempt")
+            if len(ready) == webhooks.BATCH_WRITE_ITEMS:
+                record(ready)
+                ready = []
     if ready:
         record(ready)
     for chunk_events, recorded in recording:
@@ -234,9 +260,12 @@ def _subscriptions_or_error(company_id: int) -> list[Webhook] | Exception:
         return error
 
 
-def _first_attempt(webhook: Webhook, fresh: WebhookDelivery, claimed_at: float) -> webhooks.Result:
+def _first_attempt(
+    webhook: Webhook, fresh: WebhookDelivery, claimed_at: float, checked: Future[Checked]
+) -> webhooks.Result:
     message = attempt_message(webhook, fresh.event_id, 1, None)
-    entry, status, next_at = conclude(webhook, fresh, message, claimed_at, post(webhook, fresh, claimed_at))
+    sent = post(webhook, fresh, claimed_at, checked.result())  # submitted before any POST: never waits on one
+    entry, status, next_at = conclude(webhook, fresh, message, claimed_at, sent)
     return fresh, entry, status, next_at
 
 
@@ -375,18 +404,39 @@ def headers(webhook: Webhook, delivery: WebhookDelivery, at: float) -> dict[str,
     }
 
 
-def post(webhook: Webhook, delivery: WebhookDelivery, at: float) -> tuple[int | None, str | None, int]:
-    """(status code, error, latency in ms): the URL is checked again after DNS and the checked address used."""
-    started = time.perf_counter()
+@dataclass(frozen=True)
+class Checked:
+    """A URL checked (its shape, then every address it resolves to): the opener that connects to
+    the checked address, or why it is refused. Made once a batch for each distinct URL."""
+
+    opener: urllib.request.OpenerDirector | None
+    refused: str | None = None
+
+
+def check(url: str) -> Checked:
     try:
-        target = webhooks.check_target(webhook.url)
+        target = webhooks.check_target(url)
     except ValidationFailed as refused:
-        return None, f"refused: {refused.message}", 0
+        return Checked(None, f"refused: {refused.message}")
+    return Checked(
+        urllib.request.build_opener(
+            urllib.request.ProxyHandler({}), _Http(target.address), _Https(target.address), _NoRedirects()
+        )
+    )
+
+
+def post(
+    webhook: Webhook, delivery: WebhookDelivery, at: float, checked: Checked | None = None
+) -> tuple[int | None, str | None, int]:
+    """(status code, error, latency in ms): the URL is checked after DNS (now, or by the caller in
+    ``checked`` for its batch) and the checked address used."""
+    started = time.perf_counter()
+    checked = checked or check(webhook.url)
+    if checked.opener is None:
+        return None, checked.refused, 0
+    opener = checked.opener
     request = urllib.request.Request(
         webhook.url, data=delivery.body.encode(), headers=headers(webhook, delivery, at), method="POST"
-    )
-    opener = urllib.request.build_opener(
-        urllib.request.ProxyHandler({}), _Http(target.address), _Https(target.address), _NoRedirects()
     )
     status: int | None = None
     error: str | None = None

@@ -11,6 +11,13 @@ from __future__ import annotations
 
 OUTBOX_STREAM_ARN = "arn:aws:dynamodb:us-east-1:000000000000:table/booking-engine/stream/placeholder"
 WEBHOOK_QUEUE = "booking-engine-webhooks"
+# The webhook sender takes up to 100 messages a batch, waiting at most 1 s to gather them
+# (issue 15: its per-batch bookkeeping, a Query per company and a transaction per 100 new
+# deliveries, is then paid once per 100 events instead of once per 10). deliver_webhooks'
+# timeout, the queue's visibility timeout and delivery.STALE_CLAIM_SECONDS follow from it
+# (docs/operations.md, "The functions' memory and timeout").
+WEBHOOK_BATCH_SIZE = 100
+WEBHOOK_BATCH_WINDOW_SECONDS = 1
 EMAIL_QUEUE = "booking-engine-emails"
 
 # Every type an outbox event can have (what a webhook subscription may ask for).
