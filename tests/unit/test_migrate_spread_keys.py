@@ -16,8 +16,8 @@ from chalicelib.store import keys
 from chalicelib.store.models import BookerCount, WebhookDelivery
 from devtools.migrate_spread_keys import main, migrate
 
-MOVED_EVENT = "0c1d2e3f-0000-4000-8000-000000000001"  # its delivery's partition: 29
-STAYING_EVENT = "0c1d2e3f-0000-4000-8000-000000000045"  # partition 0: the key it had
+MOVED_EVENT = "0c1d2e3f-0000-4000-8000-000000000001"  # its delivery's partition: 61
+STAYING_EVENT = "0c1d2e3f-0000-4000-8000-000000000072"  # partition 0: the key it had
 
 
 def _old_delivery(company_id: int, webhook_id: int, event_id: str, occurred_at: str) -> dict[str, Any]:
@@ -138,12 +138,12 @@ def test_applied_it_moves_everything_once_and_the_code_reads_it(old_table: tuple
     assert _booker_spaces(company_id) == 3
     webhook_id = int(webhooks.of_company(company_id)[0].webhook_id)
     moved = WebhookDelivery.get(keys.delivery_pk(webhook_id, MOVED_EVENT), keys.delivery_sk(MOVED_EVENT))
-    assert moved.pk == f"WEBHOOK#{webhook_id}#29" and moved.gsi1pk == f"WEBHOOK#{webhook_id}#DELIVERIES#29"
+    assert moved.pk == f"WEBHOOK#{webhook_id}#61" and moved.gsi1pk == f"WEBHOOK#{webhook_id}#DELIVERIES#61"
     assert moved.status == "delivered" and moved.company_id == company_id
     old_delivery = {"pk": {"S": f"WEBHOOK#{webhook_id}"}, "sk": {"S": f"DELIVERY#{MOVED_EVENT}"}}
     assert "Item" not in client.get_item(TableName=table, Key=old_delivery)
     listed = [d.event_id for d in webhooks.deliveries(company_id, webhook_id, 10)]
-    assert listed == [STAYING_EVENT, MOVED_EVENT]  # newest first, from partitions 0 and 29
+    assert listed == [STAYING_EVENT, MOVED_EVENT]  # newest first, from partitions 0 and 61
 
     again = migrate(client, table, apply=True, say=lambda _: None)
     assert again.done and not again.found and not again.moved  # idempotent: nothing old is left

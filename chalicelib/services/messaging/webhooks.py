@@ -29,7 +29,7 @@ LOG_LIMIT = 50  # attempts kept per delivery (13 scheduled, plus replays)
 DELIVERY_TTL_SECONDS = 30 * 86_400
 BATCH_WRITE_ITEMS = 25  # DynamoDB's limits: items in one BatchWriteItem
 TRANSACTION_ITEMS = 100  # and in one TransactWriteItems
-LISTING_THREADS = 8  # a delivery listing's partition Queries in flight at once
+LISTING_THREADS = 16  # a delivery listing's partition Queries in flight at once
 
 Resolver = Callable[[str, int], list[str]]
 
