@@ -467,9 +467,11 @@ def _accounting(stack: ExitStack) -> Result:
             f"{r['fanout']['writes']['units_per_booking']} write units a booking, its hottest key "
             f"{r['fanout']['writes']['hottest_units_per_s']} WCU/s (writes below include it)"
         )
-        for kind in ("writes", "reads"):
-            lines.append(f"  {kind}, 10 hottest keys (units, share, units/s at {RATE} bookings/s):")
-            for row in r[kind]["hottest"]:
+        sections = [("writes", r["writes"]["hottest"]), ("reads", r["reads"]["hottest"])]
+        sections.append(("the fan-out's writes", r["fanout"]["writes"]["hottest"][:4]))
+        for kind, rows in sections:
+            lines.append(f"  {kind}, {len(rows)} hottest keys (units, share, units/s at {RATE} bookings/s):")
+            for row in rows:
                 lines.append(
                     f"    {row['key'][:70]:70} {row['units']:>8} {row['share']:>7.2%} {row['units_per_s_at_rate']:>7}"
                 )
