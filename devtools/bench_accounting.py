@@ -23,7 +23,13 @@ client marks which items were written by TransactWriteItems; a cancelled transac
 charged 2 units per item); an index write is a plain write of the projected item (ALL:
 the whole item), a key change there is a delete and a put. Reads: 1 read unit per
 started 4 KB (a missing item the minimum), half for an eventually consistent read, per
-partition read. The report
+partition read.
+
+The asynchronous fan-out is the sale's too: after each sale its outbox events (from the
+same stream) are published to the local queues and run through the webhook sender, in
+batches as deployed, to ``WEBHOOKS`` subscriptions to ``booking.created`` (local
+receivers), and the sender's writes and reads are charged the same way and added to the
+sale's. The report
 lists the 10 hottest keys with their share of the sale's units and the units/s they
 imply at 4,000 bookings/s, against 1,000 write units/s (3,000 read units/s) a partition.
 """
@@ -38,6 +44,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,6 +61,7 @@ READ_LIMIT = 3000  # read units/s one partition takes
 INDEX_KEYS = {"gsi1": "gsi1pk", "gsi2": "gsi2pk", "expiry": "xpk"}
 HASH_KEYS = {"pk", *INDEX_KEYS.values()}
 TRANSACTION_FACTOR = 2
+WEBHOOKS = 2  # subscriptions to booking.created the sale's events fan out to
 
 
 def item_size(item: dict[str, Any]) -> int:
@@ -343,10 +351,38 @@ def basket_sale(gateway: Any, company_id: int, admin: dict[str, str], public: di
     return sale
 
 
+def fan_out(records: list[dict[str, Any]], transport: Any, queue: Any) -> dict[str, int]:
+    """The outbox events among ``records`` through the webhook sender as deployed: published
+    (the stream publisher's work), then the webhook queue drained in the deployed batch size."""
+    from chalicelib.services.messaging import delivery, fanout
+    from chalicelib.services.messaging.fanout_wiring import WEBHOOK_BATCH_SIZE
+
+    events = [message for message in map(fanout._from_stream, records) if message is not None]
+    for event in events:
+        transport.publish(event)
+    failed = 0
+    while batch := queue.receive(WEBHOOK_BATCH_SIZE):
+        result = delivery.handle_messages([{"messageId": m.message_id, "body": m.body} for m in batch])
+        failed += len(result["batchItemFailures"])
+        queue.delete_batch(batch)  # as Lambda does after a batch
+    return {"events": len(events), "failed_messages": failed}
+
+
 def accounting(_runs: int) -> Result:
+    with ExitStack() as stack:
+        return _accounting(stack)
+
+
+def _accounting(stack: ExitStack) -> Result:
+    import tempfile
+    from pathlib import Path
+
     import boto3
 
+    from chalicelib.services.messaging import fanout, webhooks
     from devtools.bench_flash_sale import local_app
+    from devtools.local_queues import FanoutState, local_transport
+    from tests.receivers import receiver
 
     server = DynamoDBLocal(free_port(), None)
     server.start()
@@ -368,6 +404,13 @@ def accounting(_runs: int) -> Result:
         admin = {**public, "Auth-Token": login["auth_token"]}
         v2 = {"authorization": "Basic " + _basic(str(company.keys.api_key))}
         company_id = int(company.company.company_id)
+        scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-accounting-"))
+        transport, queues = local_transport(FanoutState(Path(scratch) / "fanout.sqlite3"))
+        fanout.use_transport(transport)
+        stack.callback(fanout.use_transport, None)
+        receivers = [stack.enter_context(receiver()) for _ in range(WEBHOOKS)]
+        for r in receivers:
+            webhooks.create(company_id, r.url, ["booking.created"], True)
 
         results: dict[str, Any] = {}
         sales: list[tuple[str, Callable[[], Any]]] = [
@@ -387,20 +430,30 @@ def accounting(_runs: int) -> Result:
             elapsed = time.perf_counter() - started
             time.sleep(1.5)  # the stream trails the writes a little
             records = tail.drain()
-            ledger.recording = False
             writes = charge_writes(records, ledger)
+            ledger.refused_units.clear()  # charged with the sale's writes
+            received = sum(len(r.received) for r in receivers)
+            fanned = fan_out(records, transport, queues["webhooks"])
+            time.sleep(1.5)
+            fanout_records = tail.drain()
+            ledger.recording = False
+            fanout_writes = charge_writes(fanout_records, ledger)
+            fanned["deliveries"] = sum(len(r.received) for r in receivers) - received
             results[name] = {
                 "bookings": sold,
                 "seconds": round(elapsed, 1),
                 "stream_records": len(records),
                 "calls": dict(ledger.calls),
-                "writes": hottest(writes, sold, WRITE_LIMIT),
+                "writes": hottest(writes + fanout_writes, sold, WRITE_LIMIT),
                 "reads": hottest(ledger.read_units, sold, READ_LIMIT),
+                "fanout": fanned | {"writes": hottest(fanout_writes, sold, WRITE_LIMIT)},
             }
     finally:
         server.stop()
     ok = all(
-        r["writes"]["hottest_units_per_s"] < WRITE_LIMIT and r["reads"]["hottest_units_per_s"] < READ_LIMIT
+        r["writes"]["hottest_units_per_s"] < WRITE_LIMIT
+        and r["reads"]["hottest_units_per_s"] < READ_LIMIT
+        and r["fanout"]["failed_messages"] == 0
         for r in results.values()
     )
     lines = []
@@ -409,11 +462,16 @@ def accounting(_runs: int) -> Result:
             f"\n{name}: {r['bookings']} bookings, {r['writes']['units_per_booking']} write units and "
             f"{r['reads']['units_per_booking']} read units a booking; at {RATE}/s the hottest key takes "
             f"{r['writes']['hottest_units_per_s']} WCU/s (limit {WRITE_LIMIT}) and "
-            f"{r['reads']['hottest_units_per_s']} RCU/s (limit {READ_LIMIT})"
+            f"{r['reads']['hottest_units_per_s']} RCU/s (limit {READ_LIMIT}); fan-out: {r['fanout']['events']} "
+            f"events, {r['fanout']['deliveries']} deliveries to {WEBHOOKS} webhooks, "
+            f"{r['fanout']['writes']['units_per_booking']} write units a booking, its hottest key "
+            f"{r['fanout']['writes']['hottest_units_per_s']} WCU/s (writes below include it)"
         )
-        for kind in ("writes", "reads"):
-            lines.append(f"  {kind}, 10 hottest keys (units, share, units/s at {RATE} bookings/s):")
-            for row in r[kind]["hottest"]:
+        sections = [("writes", r["writes"]["hottest"]), ("reads", r["reads"]["hottest"])]
+        sections.append(("the fan-out's writes", r["fanout"]["writes"]["hottest"][:4]))
+        for kind, rows in sections:
+            lines.append(f"  {kind}, {len(rows)} hottest keys (units, share, units/s at {RATE} bookings/s):")
+            for row in rows:
                 lines.append(
                     f"    {row['key'][:70]:70} {row['units']:>8} {row['share']:>7.2%} {row['units_per_s_at_rate']:>7}"
                 )

@@ -10,7 +10,10 @@ What moves (docs/operations.md, "Upgrading a table written before December 2026"
 * booker counts ``CO#<c>`` / ``BOOKERCOUNT#...`` -> ``CO#<c>#BOOKERCOUNT#...`` (added to a
   count the new code may already have started there);
 * clients ``CO#<c>`` / ``CLIENT#<id>`` -> ``CO#<c>#CLIENT#<id>``, listed on gsi1;
-* client email guards ``CO#<c>`` / ``CLIENTEMAIL#<email>`` -> ``CO#<c>#CLIENTEMAIL#<email>``.
+* client email guards ``CO#<c>`` / ``CLIENTEMAIL#<email>`` -> ``CO#<c>#CLIENTEMAIL#<email>``;
+* webhook deliveries ``WEBHOOK#<w>`` / ``DELIVERY#<event>`` -> ``WEBHOOK#<w>#<p>``, listed on
+  gsi1 ``WEBHOOK#<w>#DELIVERIES#<p>`` (``p``: the event id's partition; those of partition 0
+  are where they were).
 
 Each item moves in one transaction: the new item is put only if its key is free (a count
 is added to instead), and the old one is deleted only if it is still as it was read. So a
@@ -65,6 +68,8 @@ def kind_of(item: Item) -> str | None:
     pk, sk = item["pk"]["S"], item["sk"]["S"]
     if pk.startswith("CAP#") and sk.startswith(keys.SHARD_PREFIX) and not pk.endswith(f"#{sk}"):
         return "capacity shard"
+    if pk.startswith(keys.WEBHOOK_PREFIX) and pk.count("#") == 1 and sk.startswith(keys.DELIVERY_PREFIX):
+        return "webhook delivery" if keys.delivery_partition(sk.removeprefix(keys.DELIVERY_PREFIX)) else None
     if not (pk.startswith("CO#") and pk.count("#") == 1):
         return None  # only the company's own partition held what moved out of it
     if sk.startswith("BOOKERCOUNT#"):
@@ -80,6 +85,8 @@ def new_key(kind: str, item: Item) -> tuple[str, str]:
     pk, sk = item["pk"]["S"], item["sk"]["S"]
     if kind == "capacity shard":
         return keys.shard_pk(pk.removeprefix("CAP#"), sk), sk
+    if kind == "webhook delivery":
+        return keys.delivery_pk(int(pk.removeprefix(keys.WEBHOOK_PREFIX)), sk.removeprefix(keys.DELIVERY_PREFIX)), sk
     return f"{pk}#{sk}", sk  # CO#<c>#<sort key>: what keys.booker_count_pk, client_pk, client_email_pk spell
 
 
@@ -104,6 +111,7 @@ WATCHED = {
     "booker count": ("spaces",),
     "client": ("version",),
     "client email guard": ("target_id",),
+    "webhook delivery": ("status", "attempts", "claimed_at", "updated_at"),  # the sender may be at it
 }
 
 
@@ -137,6 +145,10 @@ def transaction(table: str, kind: str, item: Item) -> list[dict[str, Any]]:
         partition = keys.spread(str(client_id), keys.CLIENT_LISTING_PARTITIONS)
         moved["gsi1pk"] = {"S": keys.company_clients(company_id, partition)}
         moved["gsi1sk"] = {"S": keys.client_sk(client_id)}
+    if kind == "webhook delivery":
+        webhook_id = int(item["pk"]["S"].removeprefix(keys.WEBHOOK_PREFIX))
+        event_id = sk.removeprefix(keys.DELIVERY_PREFIX)
+        moved["gsi1pk"] = {"S": keys.webhook_deliveries(webhook_id, keys.delivery_partition(event_id))}
     put = {"TableName": table, "Item": moved, "ConditionExpression": "attribute_not_exists(pk)"}
     return [{"Put": put}, {"Delete": delete}]
 

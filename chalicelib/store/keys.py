@@ -253,9 +253,24 @@ def webhook_sk(webhook_id: int) -> str:
     return f"WEBHOOK#{webhook_id:012d}"
 
 
-def webhook_pk(webhook_id: int) -> str:
-    """A webhook's own partition: its deliveries."""
-    return f"WEBHOOK#{webhook_id}"
+DELIVERY_PARTITIONS = 64  # a webhook's deliveries: 4,000 events/s x up to 6 table units -> ~375 units/s each
+
+
+def delivery_partition(event_id: str) -> int:
+    """Which of a webhook's ``DELIVERY_PARTITIONS`` an event's delivery goes to: from the event id
+    alone, so the key stays deterministic (a duplicated event collides) and one GetItem finds it."""
+    return spread(event_id, DELIVERY_PARTITIONS)
+
+
+def webhook_pk(webhook_id: int, partition: int = 0) -> str:
+    """One of a webhook's ``DELIVERY_PARTITIONS`` delivery partitions (issue 15): every event
+    fanned out to one subscription under one key would take the sale's whole rate there."""
+    return _partition(f"WEBHOOK#{webhook_id}", partition)
+
+
+def delivery_pk(webhook_id: int, event_id: str) -> str:
+    """The partition of the (webhook, event) delivery: ``WEBHOOK#<id>[#<p>]``."""
+    return webhook_pk(webhook_id, delivery_partition(event_id))
 
 
 def delivery_sk(event_id: str) -> str:
@@ -263,9 +278,14 @@ def delivery_sk(event_id: str) -> str:
     return f"DELIVERY#{event_id}"
 
 
-def webhook_deliveries(webhook_id: int) -> str:
-    """GSI1 partition: a webhook's deliveries, newest first by creation time."""
-    return f"WEBHOOK#{webhook_id}#DELIVERIES"
+def webhook_deliveries(webhook_id: int, partition: int = 0) -> str:
+    """GSI1 partition: one of a webhook's ``DELIVERY_PARTITIONS`` delivery listings, newest first
+    by creation time; a delivery is listed on its table partition's number."""
+    return _partition(f"WEBHOOK#{webhook_id}#DELIVERIES", partition)
+
+
+def webhook_delivery_partitions(webhook_id: int) -> list[str]:
+    return [webhook_deliveries(webhook_id, n) for n in range(DELIVERY_PARTITIONS)]
 
 
 def mail_sk(audience: str) -> str:

@@ -227,3 +227,77 @@ def test_a_process_that_saw_every_shard_full_reads_instead_of_being_refused(
     given_back = api.put(f"/v2/bookings/{seat_id}/cancel_by_customer", {"cancel_by_customer": {}}, tenant.v2)
     assert given_back.status == 200
     assert _seat(api, tenant, owner_id).status == 201  # a seat given back is found by that read
+
+
+# --- a webhook's deliveries (issue 15, section 1): spread by event id -----------------------------
+
+
+def _hook_and_events(api: Api, tenant: Tenant, count: int) -> tuple[Any, list[dict[str, str]]]:
+    from chalicelib.services.messaging import webhooks
+
+    created = api.post("/v2/webhooks", {"url": "http://127.0.0.1:9000/hook", "events": ["booking.created"]}, tenant.v2)
+    assert created.status == 201, created.body
+    hook = webhooks.get(tenant.id, created.body["data"]["id"])
+    events = [
+        {
+            "id": f"0c1d2e3f-0000-4000-8000-{n:012d}",
+            "type": "booking.created",
+            "occurred_at": f"2031-01-01T00:{n:02d}:00Z",
+        }
+        for n in range(count)
+    ]
+    return hook, events
+
+
+def test_a_webhooks_deliveries_spread_over_partitions_and_list_as_one(api: Api, tenant: Tenant) -> None:
+    from chalicelib.services.messaging import webhooks
+    from chalicelib.store.models import WebhookDelivery
+
+    hook, events = _hook_and_events(api, tenant, 40)
+    webhook_id = int(hook.webhook_id)
+    created = webhooks.new_deliveries([(hook, event, "{}") for event in events], time.time())
+    assert all(created)
+    partitions = {keys.delivery_partition(event["id"]) for event in events}
+    assert len(partitions) > 10  # 40 events over 64 partitions: not one key
+    for event in events:
+        stored = WebhookDelivery.get(keys.delivery_pk(webhook_id, event["id"]), keys.delivery_sk(event["id"]))
+        partition = keys.delivery_partition(event["id"])
+        assert stored.pk == keys.webhook_pk(webhook_id, partition)
+        assert stored.gsi1pk == keys.webhook_deliveries(webhook_id, partition)  # listed where it is written
+        loaded = webhooks.load_delivery(webhook_id, event["id"])
+        assert loaded is not None and loaded.event_id == event["id"]
+
+    # The listing is what one partition gave before: newest first over all of them, ``limit`` long.
+    newest_first = [event["id"] for event in reversed(events)]
+    path = f"/v2/webhooks/{webhook_id}/deliveries"
+    assert [d["id"] for d in api.get(f"{path}?limit=100", tenant.v2).body["data"]] == newest_first
+    assert [d["id"] for d in api.get(f"{path}?limit=7", tenant.v2).body["data"]] == newest_first[:7]
+    assert webhooks.get_delivery(tenant.id, webhook_id, events[3]["id"]).event_id == events[3]["id"]
+
+
+def test_a_duplicated_event_still_collides_on_its_spread_key(api: Api, tenant: Tenant) -> None:
+    from chalicelib.services.messaging import webhooks
+
+    hook, events = _hook_and_events(api, tenant, 3)
+    assert all(webhooks.new_deliveries([(hook, event, "{}") for event in events], time.time()))
+    again = webhooks.new_deliveries([(hook, event, "{}") for event in [*events, {**events[0], "id": "fresh"}]], 0)
+    assert again[:3] == [None, None, None] and again[3] is not None
+    assert webhooks.new_delivery(hook, events[1], "{}") is None
+
+
+def test_a_delivery_written_before_the_spread_is_still_found_until_moved(api: Api, tenant: Tenant) -> None:
+    from chalicelib.services.messaging import webhooks
+
+    hook, events = _hook_and_events(api, tenant, 8)
+    event = next(e for e in events if keys.delivery_partition(e["id"]) != 0)
+    fresh = webhooks.new_delivery(hook, event, "{}")
+    assert fresh is not None
+    old = webhooks._delivery_item(hook, event, "{}", None)
+    old.pk, old.gsi1pk = keys.webhook_pk(int(hook.webhook_id)), keys.webhook_deliveries(int(hook.webhook_id))
+    fresh.delete()
+    old.save()
+    found = webhooks.load_delivery(int(hook.webhook_id), event["id"])
+    assert found is not None and found.pk == keys.webhook_pk(int(hook.webhook_id))
+    assert webhooks.claim(found, 1, time.time(), 330)  # claimed where it is
+    listed = api.get(f"/v2/webhooks/{hook.webhook_id}/deliveries", tenant.v2).body["data"]
+    assert [d["id"] for d in listed] == [event["id"]]

@@ -7,8 +7,10 @@ again at every delivery, after DNS): https and public addresses outside the loca
 
 from __future__ import annotations
 
+import itertools
 import socket
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +19,7 @@ from chalicelib.domain import webhooks as rules
 from chalicelib.domain.errors import Conflict, ErrorCode, NotFound, ValidationFailed
 from chalicelib.services.messaging.fanout_wiring import EVENT_TYPES
 from chalicelib.settings import get_settings
-from chalicelib.store import db, keys, transact
+from chalicelib.store import db, keys, pages, transact
 from chalicelib.store.errors import ItemNotFound, refused
 from chalicelib.store.expressions import UpdateAction
 from chalicelib.store.models import Webhook, WebhookDelivery
@@ -27,6 +29,7 @@ LOG_LIMIT = 50  # attempts kept per delivery (13 scheduled, plus replays)
 DELIVERY_TTL_SECONDS = 30 * 86_400
 BATCH_WRITE_ITEMS = 25  # DynamoDB's limits: items in one BatchWriteItem
 TRANSACTION_ITEMS = 100  # and in one TransactWriteItems
+LISTING_THREADS = 16  # a delivery listing's partition Queries in flight at once
 
 Resolver = Callable[[str, int], list[str]]
 
@@ -188,15 +191,24 @@ def view(webhook: Webhook, *, with_secret: bool = False) -> dict[str, Any]:
 
 
 def deliveries(company_id: int, webhook_id: int, limit: int) -> list[WebhookDelivery]:
+    """The newest ``limit`` deliveries: one Query per delivery partition (each one page of at
+    most ``limit``, ``LISTING_THREADS`` at a time), merged newest first."""
     get(company_id, webhook_id)  # 404 unless it is the caller's
-    items = WebhookDelivery.listing.query(keys.webhook_deliveries(webhook_id), scan_index_forward=False, limit=limit)
-    return [item for item in items if isinstance(item, WebhookDelivery)][:limit]
+
+    def newest(partition: str) -> list[WebhookDelivery]:
+        query = WebhookDelivery.listing.query(partition, scan_index_forward=False, limit=limit, page_size=limit)
+        return [item for item in query if isinstance(item, WebhookDelivery)]
+
+    with ThreadPoolExecutor(max_workers=LISTING_THREADS) as pool:
+        streams = list(pool.map(newest, keys.webhook_delivery_partitions(webhook_id)))
+    merged = pages.merge_by(streams, "gsi1sk", newest_first=True)
+    return [item for item in itertools.islice(merged, limit) if isinstance(item, WebhookDelivery)]
 
 
 def get_delivery(company_id: int, webhook_id: int, delivery_id: str) -> WebhookDelivery:
     get(company_id, webhook_id)
-    delivery = db.company_item(WebhookDelivery, keys.webhook_pk(webhook_id), keys.delivery_sk(delivery_id), company_id)
-    if delivery is None:
+    delivery = load_delivery(webhook_id, delivery_id)
+    if delivery is None or int(delivery.company_id) != company_id:
         raise NotFound("delivery not found", field="delivery_id")
     return delivery
 
@@ -218,7 +230,7 @@ def delivery_view(delivery: WebhookDelivery) -> dict[str, Any]:
 def _delivery_item(webhook: Webhook, event: dict[str, Any], body: str, claimed_at: float | None) -> WebhookDelivery:
     now = db.iso(clock.utcnow())
     return WebhookDelivery(
-        keys.webhook_pk(webhook.webhook_id),
+        keys.delivery_pk(webhook.webhook_id, event["id"]),
         keys.delivery_sk(event["id"]),
         webhook_id=webhook.webhook_id,
         company_id=webhook.company_id,
@@ -230,7 +242,7 @@ def _delivery_item(webhook: Webhook, event: dict[str, Any], body: str, claimed_a
         claimed_at=None if claimed_at is None else int(claimed_at),
         created_at=now,
         updated_at=now,
-        gsi1pk=keys.webhook_deliveries(webhook.webhook_id),
+        gsi1pk=keys.webhook_deliveries(webhook.webhook_id, keys.delivery_partition(event["id"])),
         gsi1sk=f"{event['occurred_at']}#{event['id']}",
         ttl=int(clock.now()) + DELIVERY_TTL_SECONDS,
     )
@@ -291,10 +303,19 @@ def _put_if_absent(items: list[WebhookDelivery], if_absent: bool) -> list[Webhoo
 
 
 def load_delivery(webhook_id: int, event_id: str) -> WebhookDelivery | None:
-    try:
-        return WebhookDelivery.get(keys.webhook_pk(webhook_id), keys.delivery_sk(event_id), consistent_read=True)
-    except ItemNotFound:
-        return None
+    """The (webhook, event) delivery, one consistent GetItem at the key its event id spreads to.
+
+    Until devtools/migrate_spread_keys.py has run, a delivery written before the spread keys is
+    still under ``WEBHOOK#<id>``: looked for there only when the first read finds nothing."""
+    db.ensure_bound()
+    partition = keys.delivery_partition(event_id)
+    places = [keys.webhook_pk(webhook_id, partition)] + ([keys.webhook_pk(webhook_id)] if partition else [])
+    for pk in places:
+        try:
+            return WebhookDelivery.get(pk, keys.delivery_sk(event_id), consistent_read=True)
+        except ItemNotFound:
+            continue
+    return None
 
 
 def claim(delivery: WebhookDelivery, attempt: int, at: float, stale_after: float) -> bool:
