@@ -229,8 +229,9 @@ def delivery_view(delivery: WebhookDelivery) -> dict[str, Any]:
 
 def _delivery_item(webhook: Webhook, event: dict[str, Any], body: str, claimed_at: float | None) -> WebhookDelivery:
     now = db.iso(clock.utcnow())
+    partition = keys.delivery_partition(event["id"])  # the table's and the listing's alike
     return WebhookDelivery(
-        keys.delivery_pk(webhook.webhook_id, event["id"]),
+        keys.webhook_pk(webhook.webhook_id, partition),
         keys.delivery_sk(event["id"]),
         webhook_id=webhook.webhook_id,
         company_id=webhook.company_id,
@@ -242,7 +243,7 @@ def _delivery_item(webhook: Webhook, event: dict[str, Any], body: str, claimed_a
         claimed_at=None if claimed_at is None else int(claimed_at),
         created_at=now,
         updated_at=now,
-        gsi1pk=keys.webhook_deliveries(webhook.webhook_id, keys.delivery_partition(event["id"])),
+        gsi1pk=keys.webhook_deliveries(webhook.webhook_id, partition),
         gsi1sk=f"{event['occurred_at']}#{event['id']}",
         ttl=int(clock.now()) + DELIVERY_TTL_SECONDS,
     )
