@@ -25,6 +25,7 @@ from chalicelib.domain import clock
 from chalicelib.settings import reset_settings
 from chalicelib.settings_model import LOCAL_ROOT_KEY
 from chalicelib.store import db, schema, warm
+from tests import moto_transactions
 
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
@@ -39,6 +40,7 @@ os.environ.setdefault("AWS_MAX_ATTEMPTS", "2")
 os.environ["PUBLIC_REQUESTS_PER_MINUTE"] = "100000"
 os.environ.pop("DYNAMODB_ENDPOINT", None)
 os.environ.pop("BOOKING_ROOT_KEY", None)
+moto_transactions.install()  # moto copied a table per item of every transaction
 
 ROOT = {"Authorization": f"Bearer {LOCAL_ROOT_KEY}"}
 _table_numbers = itertools.count(1)
