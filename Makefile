@@ -149,6 +149,8 @@ asl: venv
 STAGE ?= dev
 STAGES := dev prod
 REGION = $${AWS_DEFAULT_REGION:-us-east-1}
+# The package ships compiled bytecode (cold starts); cfn-lint, which reads only the templates, skips it.
+BYTECODE ?= 1
 STACK = booking-engine-$(STAGE)
 
 package: venv web
@@ -157,11 +159,11 @@ package: venv web
 	$(PY) -m devtools.infra template --stage $(STAGE) --out dist/merge-template.$(STAGE).json
 	AWS_DEFAULT_REGION=$(REGION) $(VENV)/bin/chalice package --stage $(STAGE) \
 		--merge-template dist/merge-template.$(STAGE).json dist/$(STAGE)
-	$(PY) -m devtools.infra bytecode dist/$(STAGE)
+	$(if $(filter 1,$(BYTECODE)),$(PY) -m devtools.infra bytecode dist/$(STAGE))
 	$(PY) -m devtools.infra report dist/$(STAGE)
 
 cfn-lint: venv
-	@for stage in $(STAGES); do $(MAKE) --no-print-directory package STAGE=$$stage >/dev/null || exit 1; done
+	@for stage in $(STAGES); do $(MAKE) --no-print-directory package STAGE=$$stage BYTECODE=0 >/dev/null || exit 1; done
 	$(VENV)/bin/cfn-lint $(foreach stage,$(STAGES),dist/$(stage)/sam.json)
 	@echo "cfn-lint: no errors in $(foreach stage,$(STAGES),dist/$(stage)/sam.json)"
 
