@@ -186,3 +186,10 @@ def test_an_error_is_raised_without_waiting_for_reads_under_way() -> None:
         assert not finished.is_set()  # answered before the stuck read ended
     finally:
         release.set()
+
+
+def test_the_shared_client_keeps_a_connection_for_every_partition_thread() -> None:
+    from chalicelib.store.models import Item
+
+    # more threads than pooled connections would open (and drop) a connection per extra read
+    assert Item.Meta.max_pool_connections >= pages.PARTITION_THREADS
