@@ -174,6 +174,7 @@ benchmark("fanout")(_elsewhere("devtools.bench_fanout", "fanout"))
 benchmark("availability")(_elsewhere("devtools.bench_time", "availability"))
 benchmark("time_booking")(_elsewhere("devtools.bench_time", "time_booking"))
 benchmark("accounting")(_elsewhere("devtools.bench_accounting", "accounting"))
+benchmark("spread_listing")(_elsewhere("devtools.bench_listing", "spread_listing"))
 
 
 # --- runner -----------------------------------------------------------------------------------

@@ -24,7 +24,9 @@ import pytest
 from chalicelib.api.http.route import OPERATIONS, Operation
 from chalicelib.services.identity.auth import Scheme, forget_cached_keys
 from chalicelib.settings import get_settings, reset_settings
-from chalicelib.store.aws import worst_case_seconds
+from chalicelib.store import keys, pages
+from chalicelib.store.aws import is_unavailable, worst_case_seconds
+from chalicelib.store.models import Booking
 from devtools.ddb_local import free_port
 from tests.api.test_tenancy import SAMPLE_BODIES
 from tests.conftest import ROOT, Api, Reply, Tenant, make_tenant
@@ -157,6 +159,31 @@ def test_a_database_that_accepts_and_never_answers_is_given_up_within_the_config
             assert elapsed < budget, f"{path} took {elapsed:.1f} s, more than {budget:.1f} s"
         opened = len(frozen.accepted)
     assert opened == 4  # two requests, two attempts each: bounded retries
+    outage(None)
+    assert _bookings(local_api, company) == 0
+
+
+def test_a_spread_listing_meets_a_frozen_database_within_one_calls_total(
+    local_api: Api, company: Tenant, outage: Outage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The booking listing reads its 16 partitions side by side; 2 threads make 8 rounds of
+    them, yet the first error is raised (as the error the route answers 503 for) after one
+    round: reads not started are dropped, those under way not waited for. Called below the
+    route, whose own reads before the listing would meet the outage first."""
+    monkeypatch.setattr(pages, "PARTITION_THREADS", 2)
+    partitions = keys.company_booking_partitions(company.id)
+    assert len(partitions) > 2 * pages.PARTITION_THREADS
+    with frozen_server() as frozen:
+        outage(f"http://127.0.0.1:{frozen.port}", connect=1, read=1, attempts=2)
+        budget = _budget()
+        started = time.monotonic()
+        with pytest.raises(Exception) as raised:
+            pages.query_page(Booking, partitions, "", 1, 20, index=Booking.listing, newest_first=True)
+        elapsed = time.monotonic() - started
+        opened = len(frozen.accepted)
+    assert is_unavailable(raised.value), raised.value
+    assert elapsed < budget, f"the listing took {elapsed:.1f} s, more than {budget:.1f} s"
+    assert opened > 2  # more than one COUNT's two attempts: the COUNTs were read side by side
     outage(None)
     assert _bookings(local_api, company) == 0
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import itertools
 import socket
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +28,6 @@ LOG_LIMIT = 50  # attempts kept per delivery (13 scheduled, plus replays)
 DELIVERY_TTL_SECONDS = 30 * 86_400
 BATCH_WRITE_ITEMS = 25  # DynamoDB's limits: items in one BatchWriteItem
 TRANSACTION_ITEMS = 100  # and in one TransactWriteItems
-LISTING_THREADS = 16  # a delivery listing's partition Queries in flight at once
 
 Resolver = Callable[[str, int], list[str]]
 
@@ -192,16 +190,13 @@ def view(webhook: Webhook, *, with_secret: bool = False) -> dict[str, Any]:
 
 def deliveries(company_id: int, webhook_id: int, limit: int) -> list[WebhookDelivery]:
     """The newest ``limit`` deliveries: one Query per delivery partition (each one page of at
-    most ``limit``, ``LISTING_THREADS`` at a time), merged newest first."""
+    most ``limit``, read side by side by ``pages.merge_partitions``), merged newest first."""
     get(company_id, webhook_id)  # 404 unless it is the caller's
-
-    def newest(partition: str) -> list[WebhookDelivery]:
-        query = WebhookDelivery.listing.query(partition, scan_index_forward=False, limit=limit, page_size=limit)
-        return [item for item in query if isinstance(item, WebhookDelivery)]
-
-    with ThreadPoolExecutor(max_workers=LISTING_THREADS) as pool:
-        streams = list(pool.map(newest, keys.webhook_delivery_partitions(webhook_id)))
-    merged = pages.merge_by(streams, "gsi1sk", newest_first=True)
+    streams = [
+        WebhookDelivery.listing.query(partition, scan_index_forward=False, limit=limit, page_size=limit)
+        for partition in keys.webhook_delivery_partitions(webhook_id)
+    ]
+    merged = pages.merge_partitions(streams, "gsi1sk", newest_first=True)
     return [item for item in itertools.islice(merged, limit) if isinstance(item, WebhookDelivery)]
 
 

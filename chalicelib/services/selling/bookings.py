@@ -90,11 +90,12 @@ def logs(booking: Booking) -> list[dict[str, Any]]:
 
 
 def seat_bookings(owner: Booking) -> Iterator[Booking]:
-    """A group's seat bookings, oldest first: one Query per capacity shard's partition."""
+    """A group's seat bookings, oldest first: one Query per capacity shard's partition (their
+    first pages read side by side)."""
     db.ensure_bound()
     partitions = range(shard_count(owner))
     streams = [Booking.children.query(keys.owner_seats(owner.booking_id, n)) for n in partitions]
-    for item in pages.merge_by(streams, "gsi2sk", newest_first=False):
+    for item in pages.merge_partitions(streams, "gsi2sk", newest_first=False):
         if isinstance(item, Booking):
             yield item
 
