@@ -147,6 +147,29 @@ def die_with_parent() -> None:
 
 _libc = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
 
+# DynamoDB Local's threads by what they do (a prefix of the thread's name -> its group).
+THREAD_GROUPS = {"SQLiteQueue": "sqlite", "qtp": "http", "C1 CompilerThre": "jit", "C2 CompilerThre": "jit"}
+THREAD_GROUP_NAMES = ("sqlite", "http", "jit", "other")
+
+
+def cpu_seconds_by_thread_group(pid: int, proc: Path = Path("/proc")) -> dict[str, float]:
+    """A JVM's CPU time so far (utime + stime of each live thread), by group: ``sqlite`` is
+    DynamoDB Local's one SQLite thread (every read and write of the tables, one at a time),
+    ``http`` Jetty's request threads (JSON, validation), ``jit`` the C1/C2 compilers, ``other``
+    the rest (GC, ...). Linux only; the CPU of threads that have ended is not counted."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    totals = dict.fromkeys(THREAD_GROUP_NAMES, 0.0)
+    for task in (proc / str(pid) / "task").iterdir():
+        try:
+            raw = (task / "stat").read_text()
+        except OSError:  # the thread ended meanwhile
+            continue
+        name = raw[raw.index("(") + 1 : raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 1 :].split()
+        group = next((g for prefix, g in THREAD_GROUPS.items() if name.startswith(prefix)), "other")
+        totals[group] += (int(fields[11]) + int(fields[12])) / ticks  # stat fields 14 and 15
+    return totals
+
 
 class DynamoDBLocal:
     """One DynamoDB Local process on ``port``; ``db_path=None`` keeps the data in memory."""
