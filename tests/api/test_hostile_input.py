@@ -28,6 +28,7 @@ from chalicelib.settings import reset_settings
 from chalicelib.store import db
 from chalicelib.store.schema import create_table_if_absent
 from tests.conftest import ROOT, Api, Tenant, make_tenant
+from tests.moto_store import table_items
 
 TABLE = "booking-engine-hostile"
 EVENT = {"start": "2031-03-01T08:00:00+00:00", "end": "2031-03-01T09:00:00+00:00", "what": "Haircut"}
@@ -186,14 +187,7 @@ def _objects(api: Api, t: Tenant) -> dict[str, str]:
 
 
 def _snapshot() -> list[dict[str, Any]]:
-    """Every item of the table, read from moto's own store (a scan per case costs seconds)."""
-    from moto.core.models import DEFAULT_ACCOUNT_ID
-    from moto.dynamodb.models import dynamodb_backends
-
-    table = dynamodb_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].get_table(TABLE)
-    items = [item.to_json()["Attributes"] for item in table.all_items()]
-    kept = [item for item in items if not item["pk"]["S"].startswith(UNSNAPSHOTTED)]
-    return sorted(kept, key=lambda item: (item["pk"]["S"], item["sk"]["S"]))
+    return table_items(TABLE, ignoring=UNSNAPSHOTTED)
 
 
 def _refused(world: World, method: str, path: str, headers: dict[str, str], raw: str | bytes) -> tuple[int, Any]:
