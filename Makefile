@@ -24,6 +24,9 @@
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
+# Independent set-up steps run side by side (pip, the two npm installs and apt wait on the
+# network; lint and cfn-lint each use one core). Their lines interleave, and keep coming.
+MAKEFLAGS += --jobs=3
 
 PYTHON ?= python3
 VENV := .venv
@@ -162,7 +165,7 @@ package: venv web
 	$(if $(filter 1,$(BYTECODE)),$(PY) -m devtools.infra bytecode dist/$(STAGE))
 	$(PY) -m devtools.infra report dist/$(STAGE)
 
-cfn-lint: venv
+cfn-lint: venv web
 	@for stage in $(STAGES); do $(MAKE) --no-print-directory package STAGE=$$stage BYTECODE=0 >/dev/null || exit 1; done
 	$(VENV)/bin/cfn-lint $(foreach stage,$(STAGES),dist/$(stage)/sam.json)
 	@echo "cfn-lint: no errors in $(foreach stage,$(STAGES),dist/$(stage)/sam.json)"
