@@ -26,7 +26,10 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 # Independent set-up steps run side by side (pip, the two npm installs and apt wait on the
 # network; lint and cfn-lint each use one core). Their lines interleave, and keep coming.
+# Only at the top: a sub-make (cfn-lint's packages) shares its job slots.
+ifeq ($(MAKELEVEL),0)
 MAKEFLAGS += --jobs=3
+endif
 
 PYTHON ?= python3
 VENV := .venv

@@ -60,8 +60,8 @@ def _use_table(monkeypatch: pytest.MonkeyPatch, name: str, endpoint: str | None)
         monkeypatch.delenv("DYNAMODB_ENDPOINT", raising=False)
     else:
         monkeypatch.setenv("DYNAMODB_ENDPOINT", endpoint)
-    reset_settings()
-    db._bound_to = None
+    reset_settings()  # the models are bound again only if the target changed (db.ensure_bound):
+    # a botocore client costs ~0.2 s to build, and moto's stubber serves a client of an earlier test
 
 
 @pytest.fixture
@@ -83,10 +83,9 @@ def moto_table(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     with mock_aws():
         name = "booking-engine-test"
         _use_table(monkeypatch, name, None)
-        schema.create_table_if_absent(boto3.client("dynamodb", region_name="us-east-1"), name)
+        schema.create_table_if_absent(db.low_level_client(), name)
         yield name
     reset_settings()
-    db._bound_to = None
 
 
 @pytest.fixture(scope="session")
