@@ -46,15 +46,20 @@ ROOT = {"Authorization": f"Bearer {LOCAL_ROOT_KEY}"}
 _table_numbers = itertools.count(1)
 
 
-def _use_table(monkeypatch: pytest.MonkeyPatch, name: str, endpoint: str | None) -> None:
+def forget_what_the_process_remembers() -> None:
+    """The reads this process remembers belong to the table before: forget them."""
     from chalicelib.services.identity import limits
     from chalicelib.services.identity.auth import forget_cached_keys
     from chalicelib.services.selling import capacity
 
     forget_cached_keys()
-    warm.forget_all()  # catalogue reads remembered per process belong to the previous table
-    capacity.forget_full_shards()  # so do the shards this process saw full
-    limits.forget_clean()  # and the sign-in counters it found clean
+    warm.forget_all()  # catalogue reads and group owners
+    capacity.forget_full_shards()  # the shards this process saw full
+    limits.forget_clean()  # the sign-in counters it found clean
+
+
+def _use_table(monkeypatch: pytest.MonkeyPatch, name: str, endpoint: str | None) -> None:
+    forget_what_the_process_remembers()
     monkeypatch.setenv("TABLE_NAME", name)
     if endpoint is None:
         monkeypatch.delenv("DYNAMODB_ENDPOINT", raising=False)

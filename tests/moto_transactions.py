@@ -34,14 +34,15 @@ class _CopyModule:
         if taken is None or not isinstance(value, Table):
             return copy.deepcopy(value, memo)
         if id(value) not in taken:
-            taken[id(value)] = _copy_table(value, {} if memo is None else memo)
+            taken[id(value)] = copy_table(value, {} if memo is None else memo)
         return taken[id(value)]
 
 
-def _copy_table(table: Table, memo: dict[int, Any]) -> Table:
+def copy_table(table: Table, memo: dict[int, Any] | None = None) -> Table:
     """A deep copy, but for the stream's records: a list copy of the same records, which are
     never changed once written (the stream grows with every write of the test session, and
     copying each record's images made every transaction slower than the one before)."""
+    memo = {} if memo is None else memo
     shard = table.stream_shard
     if shard is None:
         return copy.deepcopy(table, memo)

@@ -45,8 +45,9 @@ from chalicelib.settings import reset_settings
 from chalicelib.settings_model import LOCAL_ROOT_KEY
 from chalicelib.store import db
 from chalicelib.store.schema import create_table_if_absent
+from tests import moto_store
+from tests.conftest import forget_what_the_process_remembers
 from tests.cost_split import split_by_cost
-from tests.moto_store import table_items
 from tests.wsgi_adapter import ChaliceWSGI
 
 WSGI_APP = ChaliceWSGI(app)
@@ -139,13 +140,9 @@ def _post(client: Client, path: str, body: dict[str, Any], headers: dict[str, st
     return reply
 
 
-@pytest.fixture
-def world(moto_app: Chalice) -> Iterator[World]:
-    # An empty table per operation: moto copies every table on each transaction,
-    # so a table that grows over the whole run makes each call slower.
-    ddb = db.low_level_client()
-    ddb.delete_table(TableName=TABLE)
-    create_table_if_absent(ddb, TABLE)
+@pytest.fixture(scope="module")
+def built(moto_app: Chalice) -> tuple[World, Any]:
+    """The world, built once through the API, and a copy of moto's table as it left it."""
     client = Client(WSGI_APP)
     root = {"Authorization": f"Bearer {LOCAL_ROOT_KEY}"}
     company = _post(
@@ -214,11 +211,21 @@ def world(moto_app: Chalice) -> Iterator[World]:
         "purchase_id": purchase["id"],
         "resource_id": resource["data"]["id"],
     }
-    world = World(credentials, path_values, _keys())
-    before = table_items(TABLE, ignoring=COUNTERS)
+    return World(credentials, path_values, _keys()), moto_store.saved(TABLE)
+
+
+@pytest.fixture
+def world(built: tuple[World, Any]) -> Iterator[World]:
+    """Each operation starts from the built world: the table as it was then (a table that grew
+    over the whole run would make each call slower, moto copying it on every transaction), and
+    nothing the process remembers from the operation before."""
+    world, table = built
+    moto_store.restore(TABLE, table)
+    forget_what_the_process_remembers()
+    before = moto_store.table_items(TABLE, ignoring=COUNTERS)
     yield world
-    if table_items(TABLE, ignoring=COUNTERS) != before:  # what wrote nothing cannot break a read
-        _read_back(client, world)
+    if moto_store.table_items(TABLE, ignoring=COUNTERS) != before:  # what wrote nothing cannot break a read
+        _read_back(Client(WSGI_APP), world)
 
 
 def _basket_and_purchase(
@@ -256,7 +263,7 @@ def _read_back(client: Client, world: World) -> None:
 
 
 def _keys() -> set[tuple[str, str]]:
-    return {(item["pk"]["S"], item["sk"]["S"]) for item in table_items(TABLE)}
+    return {(item["pk"]["S"], item["sk"]["S"]) for item in moto_store.table_items(TABLE)}
 
 
 def _keep_small(client: Client, world: World) -> None:
