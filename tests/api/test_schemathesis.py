@@ -2,7 +2,7 @@
 
 The app runs behind a WSGI adapter over chalice's LocalGateway, on this thread
 (moto's decorator mode is not thread-safe), against moto's DynamoDB. Each
-operation starts from an empty table holding a real company, its administrator's
+operation starts from a copy of one table (built once) holding a real company, its administrator's
 session and one service, question group and client; path parameters are mostly
 swapped for their ids, so most generated calls reach the real code rather than
 stopping at a 401 or 404. After each operation's run that changed the table, every
@@ -88,7 +88,7 @@ def moto_app() -> Iterator[Chalice]:
     """What the planned ``moto_app`` fixture of tests/conftest.py does, at module scope.
 
     Module scope binds the models once: a rebind builds a botocore client per
-    model class (~2 s). Each operation still gets an empty table (``world``).
+    model class (~2 s). Each operation still gets its own copy of the built table (``world``).
     """
     from moto import mock_aws
 
