@@ -34,7 +34,7 @@ class _CopyModule:
         if taken is None or not isinstance(value, Table):
             return copy.deepcopy(value, memo)
         if id(value) not in taken:
-            taken[id(value)] = copy_table(value, {} if memo is None else memo)
+            taken[id(value)] = copy_table(value, memo)
         return taken[id(value)]
 
 
@@ -56,9 +56,9 @@ def copy_table(table: Table, memo: dict[int, Any] | None = None) -> Table:
 
 def install() -> None:
     """Idempotent: the backend's transactions take one copy per table per call."""
-    backend = models.DynamoDBBackend
-    if getattr(backend.transact_write_items, "copies_once", False):
+    if isinstance(models.copy, _CopyModule):  # type: ignore[attr-defined]
         return
+    backend = models.DynamoDBBackend
     original = backend.transact_write_items
 
     @functools.wraps(original)
@@ -69,6 +69,6 @@ def install() -> None:
         finally:
             _copies.tables = None
 
-    transact_write_items.copies_once = True  # type: ignore[attr-defined]
+    # Patching a third-party module: mypy rightly flags both assignments, which are the point.
     backend.transact_write_items = transact_write_items  # type: ignore[method-assign]
     models.copy = _CopyModule()  # type: ignore[attr-defined,assignment]
